@@ -1,0 +1,150 @@
+"""Python analytics downstream of the dbt marts, computed in Polars.
+
+Each asset reads its marts read-only, computes in Polars, and writes one table to the
+``analytics`` schema (so the result is queryable, not only visible in the UI), with the result
+as a table and a chart in its materialisation metadata.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import dagster as dg
+import polars as pl
+
+from assets.metadata import bar_chart, markdown_table, null_counts
+from resources.warehouse import WRITER_POOL, WRITER_RETRY, WarehouseResource, retry_only_transient
+
+ANALYTICS_GROUP = "analytics"
+CARRIER_PERFORMANCE = dg.AssetKey(["marts", "mart_carrier_daily_performance"])
+FACT_FLIGHTS = dg.AssetKey(["marts", "fct_flights"])
+
+# Weather at the origin in the scheduled hour, most severe first: a flight falls in the first
+# condition that holds. Thresholds follow aviation practice (IFR below 3 miles visibility; 25 mph
+# gusts are where crosswind limits start to bite for regional jets).
+WEATHER_CONDITIONS: list[tuple[str, pl.Expr]] = [
+    ("low visibility (< 3 mi)", pl.col("dep_visibility_mi") < 3),
+    ("precipitation", pl.col("dep_precip_in") > 0),
+    ("strong wind (gusts >= 25 mph)", pl.col("dep_wind_gust_mph") >= 25),
+    ("freezing (< 32 F)", pl.col("dep_temp_f") < 32),
+    ("clear", pl.col("has_weather")),
+]
+NO_WEATHER = "no observation"
+
+
+def carrier_scorecard_frame(daily: pl.DataFrame) -> pl.DataFrame:
+    """Rank carriers over all loaded days: on-time rate first, then cancellations and delay."""
+    return (
+        daily.group_by("carrier", "carrier_name")
+        .agg(
+            flights=pl.col("flights_scheduled").sum(),
+            on_time=pl.col("flights_on_time").sum(),
+            cancelled=pl.col("flights_cancelled").sum(),
+            # Weighted by flights, so a quiet day does not count as much as a busy one.
+            avg_arr_delay_min=(pl.col("avg_arr_delay_min") * pl.col("flights_scheduled")).sum()
+            / pl.col("flights_scheduled").filter(pl.col("avg_arr_delay_min").is_not_null()).sum(),
+            days=pl.col("flight_date").n_unique(),
+        )
+        .with_columns(
+            on_time_rate=(pl.col("on_time") / pl.col("flights")).round(4),
+            cancellation_rate=(pl.col("cancelled") / pl.col("flights")).round(4),
+            avg_arr_delay_min=pl.col("avg_arr_delay_min").round(2),
+        )
+        .sort(["on_time_rate", "cancellation_rate"], descending=[True, False])
+        .with_row_index("rank", offset=1)
+    )
+
+
+def weather_impact_frame(flights: pl.DataFrame) -> pl.DataFrame:
+    """Departure delay, on-time and cancellation rates by the weather at departure."""
+    condition = pl.when(WEATHER_CONDITIONS[0][1]).then(pl.lit(WEATHER_CONDITIONS[0][0]))
+    for label, test in WEATHER_CONDITIONS[1:]:
+        condition = condition.when(test).then(pl.lit(label))
+    return (
+        flights.with_columns(condition=condition.otherwise(pl.lit(NO_WEATHER)))
+        .group_by("condition")
+        .agg(
+            flights=pl.len(),
+            avg_dep_delay_min=pl.col("dep_delay").mean().round(2),
+            on_time_rate=pl.col("is_on_time").mean().round(4),
+            cancellation_rate=pl.col("is_cancelled").mean().round(4),
+        )
+        .sort("avg_dep_delay_min", descending=True, nulls_last=True)
+    )
+
+
+@dataclass(frozen=True)
+class AnalyticsSpec:
+    """One analytics table: what it reads from the marts, how Polars computes it, how it is charted."""
+
+    name: str
+    deps: tuple[dg.AssetKey, ...]
+    description: str
+    query: str
+    compute: Callable[[pl.DataFrame], pl.DataFrame]
+    chart_title: str
+    chart: Callable[[pl.DataFrame], dg.MarkdownMetadataValue]
+
+
+def build_analytics_asset(spec: AnalyticsSpec) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=[ANALYTICS_GROUP, spec.name],
+        group_name=ANALYTICS_GROUP,
+        deps=list(spec.deps),
+        description=f"{spec.description} Written to analytics.{spec.name}.",
+        kinds={"polars", "duckdb"},
+        pool=WRITER_POOL,
+        retry_policy=WRITER_RETRY,
+    )
+    def _asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
+        with retry_only_transient():
+            with warehouse.read_only() as connection:
+                source = connection.sql(spec.query).pl()
+            result = spec.compute(source)
+            with warehouse.writer() as connection:
+                connection.register("_result", result.to_arrow())
+                # Safe to interpolate: spec names are constants in this module.
+                connection.execute(f"CREATE OR REPLACE TABLE {ANALYTICS_GROUP}.{spec.name} AS SELECT * FROM _result")
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": result.height,
+                "null_counts": null_counts(result),
+                "result": markdown_table(result, max_rows=20),
+                spec.chart_title: spec.chart(result),
+            }
+        )
+
+    return _asset
+
+
+ANALYTICS_SPECS = [
+    AnalyticsSpec(
+        name="carrier_scorecard",
+        deps=(CARRIER_PERFORMANCE,),
+        description="Carriers ranked by on-time rate over all loaded days, with cancellations and average "
+        "arrival delay.",
+        query="SELECT * FROM marts.mart_carrier_daily_performance",
+        compute=carrier_scorecard_frame,
+        chart_title="on_time_rate_by_carrier",
+        chart=lambda frame: bar_chart(
+            frame.get_column("carrier").to_list(),
+            [rate * 100 for rate in frame.get_column("on_time_rate").to_list()],
+            unit="%",
+        ),
+    ),
+    AnalyticsSpec(
+        name="weather_delay_impact",
+        deps=(FACT_FLIGHTS,),
+        description="How the weather at the origin in the departure hour relates to departure delay, on-time "
+        "and cancellation rates.",
+        query="SELECT dep_delay, is_on_time, is_cancelled, has_weather, dep_visibility_mi, dep_precip_in, "
+        "dep_wind_gust_mph, dep_temp_f FROM marts.fct_flights",
+        compute=weather_impact_frame,
+        chart_title="avg_departure_delay_by_weather",
+        chart=lambda frame: bar_chart(
+            frame.get_column("condition").to_list(),
+            frame.get_column("avg_dep_delay_min").fill_null(0).to_list(),
+            unit=" min",
+        ),
+    ),
+]
+ANALYTICS_ASSETS = [build_analytics_asset(spec) for spec in ANALYTICS_SPECS]

@@ -1,0 +1,98 @@
+"""The dbt models (staging and marts) as Dagster assets, built with one ``dbt build``.
+
+dbt runs as a subprocess that holds the DuckDB file read-write until it exits. So the asset first
+lets dbt finish, then opens the warehouse read-only to add row and null counts to each model's
+materialisation (dagster-dbt's own row counting would query while dbt still holds the lock).
+"""
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import dagster as dg
+import duckdb
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+
+from assets.dbt_translator import FlightsDbtTranslator
+from resources.warehouse import WRITER_POOL, WRITER_RETRY, WarehouseResource, retry_only_transient
+
+
+def build_args(warehouse_path: str, full_refresh: bool = False) -> list[str]:
+    """The `dbt build` command line; pure, so it is tested without running dbt."""
+    args = ["build", "--vars", json.dumps({"warehouse_path": warehouse_path})]
+    if full_refresh:
+        args.append("--full-refresh")
+    return args
+
+
+def table_profile(connection: duckdb.DuckDBPyConnection, relation: str) -> dict[str, Any]:
+    """Row count and per-column null counts of a warehouse relation, in one scan."""
+    columns = [row[0] for row in connection.execute(f"DESCRIBE {relation}").fetchall()]
+    counts = ", ".join(f'count(*) - count("{column}")' for column in columns)
+    row = connection.execute(f"SELECT count(*), {counts} FROM {relation}").fetchone()
+    assert row is not None
+    return {"dagster/row_count": int(row[0]), "null_counts": dict(zip(columns, map(int, row[1:]), strict=True))}
+
+
+def _relation(manifest: Mapping[str, Any], unique_id: str) -> str | None:
+    node = manifest["nodes"].get(unique_id)
+    if node is None or node["resource_type"] != "model":
+        return None
+    return f"{node['schema']}.{node['alias']}"
+
+
+def _with_profiles(events: list[Any], manifest: Mapping[str, Any], warehouse: WarehouseResource) -> Iterator[Any]:
+    with warehouse.read_only() as connection:
+        for event in events:
+            relation = (
+                _relation(manifest, event.metadata.get("unique_id", "")) if isinstance(event, dg.Output) else None
+            )
+            if relation is None:
+                yield event
+                continue
+            try:
+                profile = table_profile(connection, relation)
+            except duckdb.Error:
+                yield event  # the model failed and has no table; dbt's own event says why
+                continue
+            yield dg.Output(
+                value=event.value,
+                output_name=event.output_name,
+                metadata={**event.metadata, **profile},
+                data_version=event.data_version,
+                tags=event.tags,
+            )
+
+
+class DbtBuildConfig(dg.Config):
+    """The one knob a user needs from the launchpad."""
+
+    full_refresh: bool = False
+
+
+def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
+    translator = FlightsDbtTranslator()
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=translator,
+        name="dbt_models",
+        pool=WRITER_POOL,
+        retry_policy=WRITER_RETRY,
+    )
+    def dbt_models(
+        context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource, warehouse: WarehouseResource
+    ) -> Iterator[Any]:
+        invocation = dbt.cli(build_args(warehouse.path, config.full_refresh), context=context, raise_on_error=False)
+        # Drain dbt completely before touching the warehouse: it holds the write lock until it exits.
+        events = list(invocation.stream())
+        with retry_only_transient():
+            yield from _with_profiles(events, invocation.manifest, warehouse)
+        if not invocation.is_successful():
+            raise dg.Failure(
+                description=f"dbt build failed: {invocation.get_error()}",
+                metadata={"dbt_command": " ".join(invocation.dbt_command)},
+            )
+
+    return dbt_models

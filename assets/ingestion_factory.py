@@ -1,0 +1,167 @@
+"""The one factory that turns a dataset config entry into its raw ingestion asset and checks.
+
+For each dataset in ``config/datasets.yaml`` it builds ``raw/<name>``: a Polars asset that reads
+the partition's landed file, casts and validates it against the dataset's Pandera model, commits
+valid rows to ``raw.<name>`` and rejected rows to ``quarantine.<name>`` in one transaction, then
+archives the file. The Pandera outcome is the asset's blocking ``pandera_validation`` check.
+
+Daily datasets support single-run backfills (``context.partition_keys`` is the whole range), so a
+year of files is one run, one transaction and one downstream dbt build, not 365 of each.
+"""
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import polars as pl
+
+from assets.ingestion_report import (
+    VALIDATION_CHECK,
+    log_result,
+    materialization_metadata,
+    validation_check,
+)
+from assets.metadata import column_schema
+from assets.partitions import partitions_for
+from config.datasets import DatasetConfig
+from ingestion.casting import model_dtypes
+from ingestion.landing import MissingFileError, archive_path, locate_partition_file, move_to_archive
+from ingestion.pipeline import FileIngestion, Severity, ingest_file
+from ingestion.storage import commit_results, raw_table
+from resources.landing import LandingZoneResource
+from resources.warehouse import WRITER_POOL, WRITER_RETRY, WarehouseResource, retry_only_transient
+
+RAW_GROUP = "raw"
+# Columns ingestion adds to every raw row, so each row can be traced to its file and run.
+LINEAGE_COLUMNS: dict[str, tuple[pl.DataType, str]] = {
+    "_partition_date": (pl.Date(), "Day named by the file (daily datasets only)"),
+    "_row_number": (pl.Int64(), "Record number in the source file (1 = first row after the header)"),
+    "_source_file": (pl.String(), "Archived file the row came from, relative to the archive root"),
+    "_loaded_at": (pl.Datetime("us", "UTC"), "When the row was loaded"),
+    "_run_id": (pl.String(), "Dagster run that loaded the row"),
+}
+
+
+def raw_asset_key(dataset_name: str) -> dg.AssetKey:
+    return dg.AssetKey([RAW_GROUP, dataset_name])
+
+
+def _freshness(dataset: DatasetConfig) -> dg.FreshnessPolicy | None:
+    if dataset.freshness is None:
+        return None
+    return dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(hours=dataset.freshness.fail_after_hours),
+        warn_window=timedelta(hours=dataset.freshness.warn_after_hours),
+    )
+
+
+def _spec_metadata(dataset: DatasetConfig) -> Mapping[str, object]:
+    lineage = {
+        name: dtype
+        for name, (dtype, _) in LINEAGE_COLUMNS.items()
+        if dataset.kind == "daily" or name != "_partition_date"
+    }
+    descriptions = {name: description for name, (_, description) in LINEAGE_COLUMNS.items()}
+    return {
+        "dagster/column_schema": column_schema({**model_dtypes(dataset.schema_class), **lineage}, descriptions),
+        "dagster/table_name": raw_table(dataset),
+        "file_pattern": dataset.file_pattern,
+        "primary_key": list(dataset.primary_key),
+        "pandera_schema": f"schemas/{dataset.schema_ref.replace('.', '.py:')}",
+        "reject_threshold": dataset.reject_threshold,
+    }
+
+
+def _ingest(
+    context: dg.AssetExecutionContext,
+    dataset: DatasetConfig,
+    warehouse: WarehouseResource,
+    landing_zone: LandingZoneResource,
+) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization | dg.AssetCheckResult]:
+    keys: list[str | None] = list(context.partition_keys) if dataset.kind == "daily" else [None]
+    loaded_at = datetime.now(UTC)
+    run_id = context.run.run_id
+    results: list[FileIngestion] = []
+    missing: list[str] = []
+    for key in keys:
+        try:
+            landed = locate_partition_file(landing_zone.landing, landing_zone.archive, dataset, key)
+        except MissingFileError as error:
+            context.log.error(str(error))
+            missing.append(str(error))
+            continue
+        target = archive_path(landing_zone.archive, landed, loaded_at)
+        result = ingest_file(dataset, landed, target.relative_to(landing_zone.archive).as_posix(), loaded_at, run_id)
+        log_result(context.log, result)
+        results.append(result)
+
+    with warehouse.writer() as connection:
+        commit_results(connection, dataset, results)
+    # Only after the commit: a crash before it leaves the file in landing, to be loaded again.
+    for result in results:
+        move_to_archive(result.landed, landing_zone.archive / result.source_file)
+
+    check = validation_check(dataset, results, missing)
+    failed = [result for result in results if result.severity is Severity.ERROR]
+    if not failed and not missing:
+        yield dg.MaterializeResult(metadata=materialization_metadata(results), check_results=[check])
+        return
+    # Some partitions are bad: record the good ones one by one, then fail the step so nothing
+    # downstream runs on this data. Failure(allow_retries=False): a bad file does not improve on retry.
+    for result in results:
+        if result.severity is not Severity.ERROR and result.landed.partition_key is not None:
+            yield dg.AssetMaterialization(
+                asset_key=raw_asset_key(dataset.name),
+                partition=result.landed.partition_key,
+                metadata=materialization_metadata([result]),
+            )
+    yield check
+    reasons = [problem for result in failed for problem in result.problems] + missing
+    raise dg.Failure(
+        description=f"{dataset.name}: {len(failed) + len(missing)} of {len(keys)} partition(s) not loaded: "
+        + " | ".join(reasons),
+        metadata={"problems": reasons, "quarantine_table": f"quarantine.{dataset.name}"},
+        allow_retries=False,
+    )
+
+
+def build_ingestion_asset(dataset: DatasetConfig) -> dg.AssetsDefinition:
+    """The raw/<name> asset of one dataset, with its blocking validation check."""
+    key = raw_asset_key(dataset.name)
+    partitions = partitions_for(dataset)
+
+    @dg.asset(
+        key=key,
+        group_name=RAW_GROUP,
+        description=f"{dataset.description}\n\nLoaded from `{dataset.file_pattern}` files in the landing zone, "
+        f"validated by `{dataset.schema_ref}`; rejected rows go to `quarantine.{dataset.name}`.",
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run() if partitions else None,
+        check_specs=[
+            dg.AssetCheckSpec(
+                VALIDATION_CHECK,
+                asset=key,
+                blocking=True,
+                description=f"Every record checked against {dataset.schema_ref} (Pandera, lazy): "
+                f"WARN when records are quarantined, ERROR over {dataset.reject_threshold:.0%} "
+                "or when the file's columns are wrong.",
+            )
+        ],
+        metadata=_spec_metadata(dataset),
+        kinds={"polars", "duckdb"},
+        pool=WRITER_POOL,
+        retry_policy=WRITER_RETRY,
+        freshness_policy=_freshness(dataset),
+        tags={"dataset": dataset.name, "layer": "raw"},
+    )
+    def _asset(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing_zone: LandingZoneResource
+    ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization | dg.AssetCheckResult]:
+        with retry_only_transient():
+            yield from _ingest(context, dataset, warehouse, landing_zone)
+
+    return _asset
+
+
+def build_ingestion_assets(datasets: Mapping[str, DatasetConfig]) -> list[dg.AssetsDefinition]:
+    return [build_ingestion_asset(dataset) for dataset in datasets.values()]

@@ -1,0 +1,143 @@
+"""`replay`: deliver days of the real 2013 data into the landing zone, as a live feed would.
+
+    replay --days 7                       the next 7 days not yet delivered (from 2013-01-01)
+    replay --from 2013-03-01 --to 2013-03-31
+    replay --reference                    (re)deliver airlines, airports and planes
+    replay --seed                         reference data + the first days, only if nothing landed yet
+
+Files follow the landing contract: written under a hidden temporary name, then renamed, so a
+watcher never sees half a file. Days already delivered (in landing or archive) are skipped by
+--days, so repeated calls continue the stream; --from/--to always redeliver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from pathlib import Path
+
+from cli.nycflights import DAILY_DATASETS, FIRST_DAY, LAST_DAY, REFERENCE_DATASETS, day_csv, source_bytes
+from config.datasets import DatasetConfig, load_datasets
+from ingestion.landing import REFERENCE_PARTITION, LandedFile, dataset_landing_dir, match_file
+from resources.settings import Settings, get_settings
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write to a hidden temporary name in the same folder, then rename: the landing contract."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.write_bytes(data)
+    temporary.replace(target)
+
+
+def delivered_days(settings: Settings, dataset: DatasetConfig) -> set[date]:
+    """Days of ``dataset`` already in the landing zone or the archive."""
+    days: set[date] = set()
+    landing = dataset_landing_dir(settings.landing, dataset.name)
+    if landing.is_dir():
+        for path in landing.iterdir():
+            matched = match_file(dataset, path)
+            if isinstance(matched, LandedFile) and matched.partition_key:
+                days.add(date.fromisoformat(matched.partition_key))
+    archive = settings.archive / dataset.name
+    if archive.is_dir():
+        days.update(
+            date.fromisoformat(folder.name)
+            for folder in archive.iterdir()
+            if folder.is_dir() and folder.name != REFERENCE_PARTITION
+        )
+    return days
+
+
+def next_days(already: set[date], count: int) -> list[date]:
+    days, day = [], FIRST_DAY
+    while len(days) < count and day <= LAST_DAY:
+        if day not in already:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def deliver_days(settings: Settings, datasets: dict[str, DatasetConfig], days: Iterable[date]) -> list[Path]:
+    written = []
+    for day in days:
+        for name in DAILY_DATASETS:
+            dataset = datasets[name]
+            data = day_csv(name, day)
+            # The real weather feed has no observations for 2013-12-31: a day with no rows is not
+            # delivered at all, as a feed would not send an empty file.
+            if data.count(b"\n") <= 1:
+                continue
+            target = dataset_landing_dir(settings.landing, name) / dataset.file_name_for(day)
+            write_atomically(target, data)
+            written.append(target)
+    return written
+
+
+def deliver_reference(settings: Settings, datasets: dict[str, DatasetConfig]) -> list[Path]:
+    written = []
+    for name in REFERENCE_DATASETS:
+        target = dataset_landing_dir(settings.landing, name) / datasets[name].file_name_for()
+        write_atomically(target, source_bytes(name))
+        written.append(target)
+    return written
+
+
+def anything_delivered(settings: Settings, datasets: dict[str, DatasetConfig]) -> bool:
+    return any(
+        any(folder.iterdir()) if folder.is_dir() else False
+        for root in (settings.landing, settings.archive)
+        for folder in (root / name for name in datasets)
+    )
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="replay", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--days", type=int, help="deliver the next N days not yet delivered")
+    parser.add_argument("--from", dest="start", type=date.fromisoformat, help="first day to deliver (YYYY-MM-DD)")
+    parser.add_argument("--to", dest="end", type=date.fromisoformat, help="last day to deliver (YYYY-MM-DD)")
+    parser.add_argument("--reference", action="store_true", help="also deliver airlines, airports and planes")
+    parser.add_argument("--seed", action="store_true", help="reference data + the first days, if nothing landed")
+    args = parser.parse_args(argv)
+    if args.days is not None and (args.start or args.end):
+        parser.error("use either --days or --from/--to")
+    if (args.start is None) != (args.end is None):
+        parser.error("--from and --to go together")
+    if args.start and not (FIRST_DAY <= args.start <= args.end <= LAST_DAY):
+        parser.error(f"--from/--to must be within {FIRST_DAY} .. {LAST_DAY}, in order")
+    if args.days is not None and args.days < 1:
+        parser.error("--days must be at least 1")
+    if not (args.days or args.start or args.reference or args.seed):
+        parser.error("nothing to do: give --days, --from/--to, --reference or --seed")
+    return args
+
+
+def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
+    args = _parse_args(argv)
+    settings = settings or get_settings()
+    datasets = load_datasets(settings.datasets_file)
+    written: list[Path] = []
+    if args.seed:
+        if anything_delivered(settings, datasets):
+            print(f"replay --seed: data already delivered under {settings.data_dir}; nothing to do")
+            return 0
+        written += deliver_reference(settings, datasets)
+        written += deliver_days(settings, datasets, next_days(set(), settings.seed_days))
+    if args.reference:
+        written += deliver_reference(settings, datasets)
+    if args.days:
+        already = delivered_days(settings, datasets["flights"])
+        written += deliver_days(settings, datasets, next_days(already, args.days))
+    if args.start:
+        span = (args.end - args.start).days + 1
+        written += deliver_days(settings, datasets, (args.start + timedelta(days=n) for n in range(span)))
+    for path in written:
+        print(f"landed {path.relative_to(settings.landing)}")
+    print(f"replay: {len(written)} file(s) delivered to {settings.landing}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

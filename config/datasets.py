@@ -1,0 +1,217 @@
+"""Load and validate ``datasets.yaml``: the single declaration of every ingested dataset.
+
+Validation happens when definitions load, so a typo fails fast with a message naming the entry and
+the field, instead of surfacing later as a broken run. Names end up in SQL identifiers and paths,
+so they are restricted to a safe alphabet here, once, rather than quoted everywhere downstream.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+# Lower-case identifiers only: safe as DuckDB table names, dbt source names and folder names.
+SAFE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# File names: no separators, no traversal, no shell or glob metacharacters.
+SAFE_FILE_PATTERN = re.compile(r"^[A-Za-z0-9_.\-{}]+$")
+DATE_PLACEHOLDER = "{date}"
+# strftime codes allowed in date_format, with the regex that matches what each one writes.
+DATE_CODES = {"%Y": r"\d{4}", "%m": r"\d{2}", "%d": r"\d{2}"}
+SCHEMAS_PACKAGE = "schemas"
+
+
+class ConfigError(ValueError):
+    """The dataset config is invalid; the message names the file, entry and field."""
+
+
+class Freshness(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    warn_after_hours: float = Field(gt=0)
+    fail_after_hours: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _fail_after_warn(self) -> Freshness:
+        if self.fail_after_hours < self.warn_after_hours:
+            raise ValueError("fail_after_hours must be >= warn_after_hours")
+        return self
+
+
+class DatasetConfig(BaseModel):
+    """One dataset: where its files land, how they are named, and what governs their content."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str
+    description: str = Field(min_length=1)
+    kind: Literal["daily", "reference"]
+    file_pattern: str
+    date_format: str | None = None
+    format: Literal["csv", "parquet"] = "csv"
+    null_values: tuple[str, ...] = ("NA", "")
+    primary_key: tuple[str, ...] = Field(min_length=1)
+    schema_ref: str = Field(alias="schema")
+    freshness: Freshness | None = None
+    reject_threshold: float = Field(default=0.05, ge=0, le=1)
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        if not SAFE_NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a safe name: use lower-case letters, digits and _ "
+                "(it becomes a table and folder name)"
+            )
+        return value
+
+    @field_validator("file_pattern")
+    @classmethod
+    def _safe_file_pattern(cls, value: str) -> str:
+        if not SAFE_FILE_PATTERN.match(value) or ".." in value:
+            raise ValueError(
+                f"{value!r} is not a safe file name pattern: letters, digits, '_', '-', '.' and "
+                "{date} only, no path separators"
+            )
+        return value
+
+    @field_validator("primary_key")
+    @classmethod
+    def _safe_columns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for column in value:
+            if not SAFE_NAME.match(column):
+                raise ValueError(f"column {column!r} is not a safe identifier")
+        return value
+
+    @model_validator(mode="after")
+    def _pattern_matches_kind(self) -> DatasetConfig:
+        placeholders = self.file_pattern.count(DATE_PLACEHOLDER)
+        if "{" in self.file_pattern.replace(DATE_PLACEHOLDER, ""):
+            raise ValueError(f"file_pattern {self.file_pattern!r}: the only placeholder is {DATE_PLACEHOLDER}")
+        if self.kind == "daily":
+            if placeholders != 1:
+                raise ValueError(f"file_pattern of a daily dataset needs exactly one {DATE_PLACEHOLDER}")
+            if not self.date_format:
+                raise ValueError("date_format is required for a daily dataset")
+            remainder = self.date_format
+            for code in DATE_CODES:
+                if remainder.count(code) != 1:
+                    raise ValueError(f"date_format {self.date_format!r} needs %Y, %m and %d once each")
+                remainder = remainder.replace(code, "")
+            if "%" in remainder or not re.fullmatch(r"[-_.]*", remainder):
+                raise ValueError(f"date_format {self.date_format!r}: only %Y %m %d and - _ . separators")
+        elif placeholders or self.date_format:
+            raise ValueError("a reference dataset has a fixed file name: no {date}, no date_format")
+        return self
+
+    @cached_property
+    def file_regex(self) -> re.Pattern[str]:
+        """Regex matching this dataset's landed file names; a daily one captures ``date``."""
+        if self.kind == "reference":
+            return re.compile(re.escape(self.file_pattern) + r"\Z")
+        assert self.date_format is not None
+        date_regex = re.escape(self.date_format)
+        for code, regex in DATE_CODES.items():
+            date_regex = date_regex.replace(re.escape(code), regex)
+        before, after = self.file_pattern.split(DATE_PLACEHOLDER)
+        return re.compile(f"{re.escape(before)}(?P<date>{date_regex}){re.escape(after)}\\Z")
+
+    def file_name_for(self, day: date | None = None) -> str:
+        """The file name this dataset expects (for a day, if daily): the inverse of ``file_regex``."""
+        if self.kind == "reference":
+            return self.file_pattern
+        if day is None:
+            raise ValueError(f"dataset {self.name!r} is daily: a day is needed to name its file")
+        assert self.date_format is not None
+        return self.file_pattern.replace(DATE_PLACEHOLDER, day.strftime(self.date_format))
+
+    def parse_date(self, text: str) -> date:
+        """Parse the ``date`` captured from a file name; raises ValueError for an impossible date."""
+        assert self.date_format is not None
+        return datetime.strptime(text, self.date_format).date()
+
+    @property
+    def schema_class(self) -> Any:
+        """The Pandera ``DataFrameModel`` class named by ``schema`` (resolved and checked on load)."""
+        return resolve_schema(self.schema_ref)
+
+
+def resolve_schema(ref: str) -> Any:
+    """Import ``schemas.<module>`` and return its ``<Class>``, or raise ValueError saying what is missing."""
+    module_name, _, class_name = ref.rpartition(".")
+    if not module_name or not SAFE_NAME.match(module_name) or not class_name.isidentifier():
+        raise ValueError(f"schema {ref!r} must be written module.Class, e.g. flights.Flights")
+    try:
+        module = importlib.import_module(f"{SCHEMAS_PACKAGE}.{module_name}")
+    except ModuleNotFoundError as error:
+        raise ValueError(f"schema {ref!r}: no module {SCHEMAS_PACKAGE}/{module_name}.py") from error
+    model = getattr(module, class_name, None)
+    if model is None:
+        raise ValueError(f"schema {ref!r}: {SCHEMAS_PACKAGE}/{module_name}.py has no class {class_name}")
+    from pandera.polars import DataFrameModel
+
+    if not (isinstance(model, type) and issubclass(model, DataFrameModel)):
+        raise ValueError(f"schema {ref!r} is not a pandera.polars DataFrameModel")
+    return model
+
+
+def _check_against_schema(config: DatasetConfig) -> None:
+    model = resolve_schema(config.schema_ref)
+    columns = model.to_schema().columns
+    missing = [column for column in config.primary_key if column not in columns]
+    if missing:
+        raise ValueError(f"primary_key columns {missing} are not in schema {config.schema_ref}")
+
+
+def _describe(error: ValidationError, source: Path, name: str) -> str:
+    lines = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "(entry)"
+        lines.append(f"{source}: dataset {name!r}, field {field!r}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def parse_datasets(raw: Any, source: Path) -> dict[str, DatasetConfig]:
+    """Validate the parsed YAML document; every problem found is reported in one ConfigError."""
+    if not isinstance(raw, Mapping) or set(raw) != {"datasets"} or not isinstance(raw["datasets"], Mapping):
+        raise ConfigError(f"{source}: expected a single top-level 'datasets:' mapping of name -> entry")
+    datasets: dict[str, DatasetConfig] = {}
+    problems: list[str] = []
+    for name, entry in raw["datasets"].items():
+        if not isinstance(entry, Mapping):
+            problems.append(f"{source}: dataset {name!r}: entry must be a mapping of fields")
+            continue
+        if "name" in entry:
+            problems.append(f"{source}: dataset {name!r}, field 'name': the key of the entry is its name")
+            continue
+        try:
+            config = DatasetConfig.model_validate({"name": str(name), **entry})
+            _check_against_schema(config)
+        except ValidationError as error:
+            problems.append(_describe(error, source, str(name)))
+            continue
+        except ValueError as error:
+            problems.append(f"{source}: dataset {name!r}, field 'schema': {error}")
+            continue
+        datasets[config.name] = config
+    if problems:
+        raise ConfigError("invalid dataset config:\n" + "\n".join(problems))
+    if not datasets:
+        raise ConfigError(f"{source}: no datasets declared")
+    return datasets
+
+
+def load_datasets(path: Path) -> dict[str, DatasetConfig]:
+    """Read and validate a datasets YAML file."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path}: cannot read dataset config: {error}") from error
+    return parse_datasets(raw, path)

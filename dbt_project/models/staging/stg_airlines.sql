@@ -1,0 +1,2 @@
+select carrier, name as carrier_name
+from {{ source('raw', 'airlines') }}

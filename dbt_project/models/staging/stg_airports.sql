@@ -1,0 +1,2 @@
+select faa, name as airport_name, lat, lon, alt as altitude_ft, tz as utc_offset_h, dst, tzone
+from {{ source('raw', 'airports') }}

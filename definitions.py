@@ -1,0 +1,36 @@
+"""The code location: everything Dagster loads, built from settings and the dataset config.
+
+Data flows one way: settings -> dataset config -> one factory -> assets, checks and sensors ->
+this Definitions object. The same code serves dev, test and prod; only settings differ.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.analytics import ANALYTICS_ASSETS
+from assets.dbt_assets import build_dbt_assets
+from assets.ingestion_factory import build_ingestion_assets
+from config.datasets import load_datasets
+from resources.dbt import dbt_project, dbt_resource
+from resources.landing import LandingZoneResource
+from resources.settings import Settings, get_settings
+from resources.warehouse import WarehouseResource
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    datasets = load_datasets(settings.datasets_file)
+    return dg.Definitions(
+        assets=[*build_ingestion_assets(datasets), build_dbt_assets(dbt_project()), *ANALYTICS_ASSETS],
+        resources={
+            "warehouse": WarehouseResource(path=str(settings.warehouse)),
+            "landing_zone": LandingZoneResource(landing_dir=str(settings.landing), archive_dir=str(settings.archive)),
+            "dbt": dbt_resource(settings),
+        },
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    # Settings are read here, when Dagster loads the code location, never at import time.
+    return build_definitions(get_settings())

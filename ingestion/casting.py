@@ -1,0 +1,95 @@
+"""Cast text columns to the types a Pandera model declares, one value at a time.
+
+A value that does not parse becomes a failure case for its row (column, expected type and the
+value as written) instead of failing the whole file. The column set is compared with the model
+first: that comparison is the schema-drift report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from ingestion.reading import ROW_NUMBER
+
+# Timestamp spellings accepted for Datetime columns, tried in order.
+DATETIME_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
+TRUE_WORDS = ["true", "t", "yes", "y", "1"]
+FALSE_WORDS = ["false", "f", "no", "n", "0"]
+
+
+@dataclass(frozen=True)
+class SchemaDrift:
+    """How the file's columns differ from the model's."""
+
+    missing: tuple[str, ...]
+    extra: tuple[str, ...]
+
+    @property
+    def has_drift(self) -> bool:
+        return bool(self.missing or self.extra)
+
+    def describe(self) -> str:
+        parts = []
+        if self.missing:
+            parts.append(f"missing column(s) {list(self.missing)}")
+        if self.extra:
+            parts.append(f"unexpected column(s) {list(self.extra)}")
+        return "; ".join(parts) or "columns match the schema"
+
+
+@dataclass
+class CastResult:
+    typed: pl.DataFrame  # model columns, typed, + ROW_NUMBER; failed values are null
+    failures: pl.DataFrame  # ROW_NUMBER, column, check, failure_case
+
+
+def model_dtypes(model: Any) -> dict[str, pl.DataType]:
+    """Column name -> Polars dtype, as the Pandera model declares them."""
+    return {name: column.dtype.type for name, column in model.to_schema().columns.items()}
+
+
+def compare_columns(file_columns: list[str], dtypes: dict[str, pl.DataType]) -> SchemaDrift:
+    return SchemaDrift(
+        missing=tuple(name for name in dtypes if name not in file_columns),
+        extra=tuple(name for name in file_columns if name not in dtypes),
+    )
+
+
+def _parse(text: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if dtype == pl.String:
+        return text
+    if dtype == pl.Boolean:
+        lowered = text.str.to_lowercase()
+        return pl.when(lowered.is_in(TRUE_WORDS)).then(True).when(lowered.is_in(FALSE_WORDS)).then(False)
+    if dtype == pl.Date:
+        return text.str.to_date("%Y-%m-%d", strict=False)
+    if isinstance(dtype, pl.Datetime):
+        attempts = [
+            text.str.to_datetime(fmt, strict=False, time_zone=dtype.time_zone, time_unit=dtype.time_unit)
+            for fmt in DATETIME_FORMATS
+        ]
+        return pl.coalesce(attempts)
+    # Numbers: a strict cast, so "12.5" is not silently truncated into an integer column.
+    return text.cast(dtype, strict=False)
+
+
+def cast_to_model(rows: pl.DataFrame, dtypes: dict[str, pl.DataType]) -> CastResult:
+    """Cast every model column present in ``rows``; report each value that does not parse."""
+    present = [name for name in dtypes if name in rows.columns]
+    typed = rows.select(ROW_NUMBER, *[_parse(pl.col(name), dtypes[name]).alias(name) for name in present])
+    failures = [
+        rows.select(
+            ROW_NUMBER,
+            column=pl.lit(name),
+            check=pl.lit(f"dtype('{dtypes[name]}')"),
+            failure_case=pl.col(name),
+        ).filter(pl.col("failure_case").is_not_null() & typed[name].is_null())
+        for name in present
+    ]
+    empty = pl.DataFrame(
+        schema={ROW_NUMBER: pl.Int64, "column": pl.String, "check": pl.String, "failure_case": pl.String}
+    )
+    return CastResult(typed=typed, failures=pl.concat([empty, *failures]))

@@ -1,0 +1,129 @@
+"""The landing zone and the archive: which file belongs to which dataset and partition.
+
+Layout (both roots come from settings)::
+
+    <landing>/<dataset>/<file>                     files waiting to be ingested
+    <archive>/<dataset>/<partition>/<stamp>__<file> every file ingested, kept forever
+
+Landing is an inbox: ingestion moves a file to the archive once its rows are committed. The archive
+is the replay source: re-materialising a partition whose file already left the inbox reads the
+newest archived delivery, so a re-run reproduces the same rows.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from config.datasets import DatasetConfig
+
+# Partition folder name in the archive for reference datasets, which are not partitioned.
+REFERENCE_PARTITION = "reference"
+# Files being written under the landing contract carry one of these; they are never picked up.
+IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload")
+
+
+class MissingFileError(FileNotFoundError):
+    """No landed or archived file exists for a requested partition."""
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    """A file matched to its dataset, with the partition its name names (None for reference data)."""
+
+    dataset: str
+    path: Path
+    partition_key: str | None
+
+    @property
+    def partition_folder(self) -> str:
+        return self.partition_key or REFERENCE_PARTITION
+
+
+@dataclass(frozen=True)
+class UnmatchedFile:
+    """A file that cannot be ingested, and why (shown in the sensor log, never raised)."""
+
+    path: Path
+    reason: str
+
+
+def dataset_landing_dir(landing_root: Path, dataset_name: str) -> Path:
+    return landing_root / dataset_name
+
+
+def match_file(dataset: DatasetConfig, path: Path) -> LandedFile | UnmatchedFile:
+    """Map a file in ``dataset``'s landing folder to its partition, or say why it cannot be."""
+    name = path.name
+    if name.startswith(".") or name.endswith(IN_PROGRESS_SUFFIXES):
+        return UnmatchedFile(path, "still being written (hidden or temporary name); waiting for the rename")
+    found = dataset.file_regex.match(name)
+    if found is None:
+        return UnmatchedFile(path, f"name does not match {dataset.name}'s file_pattern {dataset.file_pattern!r}")
+    if dataset.kind == "reference":
+        return LandedFile(dataset.name, path, None)
+    try:
+        day = dataset.parse_date(found["date"])
+    except ValueError:
+        return UnmatchedFile(
+            path, f"date {found['date']!r} in the name is not a real date in format {dataset.date_format!r}"
+        )
+    return LandedFile(dataset.name, path, day.isoformat())
+
+
+def scan_landing(landing_root: Path, dataset: DatasetConfig) -> tuple[list[LandedFile], list[UnmatchedFile]]:
+    """Every file in the dataset's landing folder, matched or with the reason it is not."""
+    folder = dataset_landing_dir(landing_root, dataset.name)
+    if not folder.is_dir():
+        return [], []
+    matched: list[LandedFile] = []
+    unmatched: list[UnmatchedFile] = []
+    for path in sorted(folder.iterdir()):
+        if not path.is_file():
+            continue
+        result = match_file(dataset, path)
+        (matched if isinstance(result, LandedFile) else unmatched).append(result)
+    return matched, unmatched
+
+
+def expected_landing_path(landing_root: Path, dataset: DatasetConfig, partition_key: str | None) -> Path:
+    day = datetime.strptime(partition_key, "%Y-%m-%d").date() if partition_key else None
+    return dataset_landing_dir(landing_root, dataset.name) / dataset.file_name_for(day)
+
+
+def locate_partition_file(
+    landing_root: Path, archive_root: Path, dataset: DatasetConfig, partition_key: str | None
+) -> LandedFile:
+    """The file to ingest for a partition: a new delivery in landing, else the newest archived one."""
+    landed = expected_landing_path(landing_root, dataset, partition_key)
+    if landed.is_file():
+        return LandedFile(dataset.name, landed, partition_key)
+    archived = sorted((archive_root / dataset.name / (partition_key or REFERENCE_PARTITION)).glob(f"*__{landed.name}"))
+    if archived:
+        return LandedFile(dataset.name, archived[-1], partition_key)
+    raise MissingFileError(
+        f"no file for {dataset.name} partition {partition_key or '(reference)'}: expected {landed} "
+        f"(or an archived copy under {archive_root / dataset.name}). Land the file, e.g. with "
+        f"`replay`, then materialise again."
+    )
+
+
+def archive_path(archive_root: Path, landed: LandedFile, loaded_at: datetime) -> Path:
+    """Where ``landed`` is kept once ingested; a file replayed from the archive stays where it is.
+
+    The name carries the load time, so every delivery of the same day is kept side by side.
+    """
+    if landed.path.is_relative_to(archive_root):
+        return landed.path
+    stamp = loaded_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return archive_root / landed.dataset / landed.partition_folder / f"{stamp}__{landed.path.name}"
+
+
+def move_to_archive(landed: LandedFile, target: Path) -> None:
+    """Move an ingested file from landing to ``target`` (after its rows are committed)."""
+    if landed.path == target:
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(landed.path, target)

@@ -1,0 +1,241 @@
+"""Ingest one landed file: read, check its columns, cast, validate, and split the records.
+
+The result says, for that file, which rows go to the raw table, which go to quarantine and why,
+and how serious it is. It writes nothing: the caller commits both halves in one transaction, so
+``rows loaded + rows quarantined == records read`` holds for every file, whatever went wrong.
+
+Severity:
+- ERROR: nothing of the file can be trusted (unreadable, a required column missing, no records,
+  or more rejects than the dataset's ``reject_threshold``). No row is loaded; every record goes
+  to quarantine with the file-level reason, and the partition keeps what it had.
+- WARN: some records were rejected (below threshold) or the file has extra columns.
+- OK: every record passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+import polars as pl
+
+from config.datasets import DatasetConfig
+from ingestion.casting import SchemaDrift, cast_to_model, compare_columns, model_dtypes
+from ingestion.landing import LandedFile
+from ingestion.reading import ROW_NUMBER, RawTable, UnreadableFileError, read_table
+from ingestion.validation import build_schema, empty_failure_cases, validate_rows
+
+PARTITION_DATE = "_partition_date"  # the day the file name names (daily datasets)
+SOURCE_FILE = "_source_file"
+LOADED_AT = "_loaded_at"
+RUN_ID = "_run_id"
+QUARANTINE_SCHEMA = {
+    PARTITION_DATE: pl.Date,
+    SOURCE_FILE: pl.String,
+    ROW_NUMBER: pl.Int64,
+    "failed_columns": pl.List(pl.String),
+    "failed_checks": pl.List(pl.String),
+    "reason": pl.String,
+    "raw_record": pl.String,
+    LOADED_AT: pl.Datetime("us", "UTC"),
+    RUN_ID: pl.String,
+}
+
+
+class Severity(StrEnum):
+    OK = "OK"
+    WARN = "WARN"
+    ERROR = "ERROR"
+
+
+def worst_severity(severities: Iterable[Severity]) -> Severity:
+    """The most serious of ``severities`` (OK for none); declaration order is the ranking."""
+    ranking = list(Severity)
+    return max(severities, key=ranking.index, default=Severity.OK)
+
+
+@dataclass
+class FileIngestion:
+    """What happened to one file. ``loaded`` and ``quarantined`` partition the records read."""
+
+    dataset: str
+    landed: LandedFile
+    source_file: str
+    loaded_at: datetime
+    run_id: str
+    sha256: str
+    size_bytes: int
+    records_read: int
+    loaded: pl.DataFrame | None  # None: nothing may be loaded (ERROR), the partition keeps what it had
+    quarantined: pl.DataFrame
+    failure_cases: pl.DataFrame  # record, column, check, failure_case (for check metadata)
+    drift: SchemaDrift
+    severity: Severity
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def rows_loaded(self) -> int:
+        return self.loaded.height if self.loaded is not None else 0
+
+    @property
+    def reject_rate(self) -> float:
+        return self.quarantined.height / self.records_read if self.records_read else 0.0
+
+
+def _lineage(frame: pl.DataFrame, source_file: str, loaded_at: datetime, run_id: str) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.lit(source_file).alias(SOURCE_FILE),
+        pl.lit(loaded_at).cast(QUARANTINE_SCHEMA[LOADED_AT]).alias(LOADED_AT),
+        pl.lit(run_id).alias(RUN_ID),
+    )
+
+
+def _partition_date(landed: LandedFile) -> date | None:
+    return date.fromisoformat(landed.partition_key) if landed.partition_key else None
+
+
+def _quarantine_rows(
+    raw: RawTable, failures: pl.DataFrame, file_reason: str | None, landed: LandedFile
+) -> pl.DataFrame:
+    """Quarantine records: structural rejects, rows with failed checks, or (on ERROR) every record."""
+    reasons = failures.group_by(ROW_NUMBER).agg(
+        failed_columns=pl.col("column").unique().sort(),
+        failed_checks=pl.col("check").unique().sort(),
+        reason=pl.concat_str(
+            pl.col("column"),
+            pl.lit(": "),
+            pl.col("check"),
+            pl.format(" (value {})", "failure_case").fill_null(""),
+        )
+        .unique()
+        .sort()
+        .str.join("; "),
+    )
+    record = pl.struct(raw.columns).struct.json_encode() if raw.columns else pl.lit("{}")
+    parsed = raw.rows.select(ROW_NUMBER, raw_record=record)
+    if file_reason is None:
+        parsed = parsed.join(reasons, on=ROW_NUMBER, how="inner")
+    else:
+        parsed = parsed.join(reasons, on=ROW_NUMBER, how="left").with_columns(
+            failed_columns=pl.col("failed_columns").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+            failed_checks=pl.concat_list(
+                pl.lit(["file_rejected"]), pl.col("failed_checks").fill_null(pl.lit([], pl.List(pl.String)))
+            ),
+            reason=pl.concat_str(
+                [pl.lit(f"file rejected: {file_reason}"), pl.col("reason")], separator="; ", ignore_nulls=True
+            ),
+        )
+    structural = raw.rejected.select(
+        ROW_NUMBER,
+        raw_record=pl.struct(_line=pl.col("raw")).struct.json_encode(),
+        failed_columns=pl.lit([], dtype=pl.List(pl.String)),
+        failed_checks=pl.lit(["malformed_record"]),
+        reason=pl.col("reason"),
+    )
+    rows = pl.concat([parsed, structural], how="diagonal_relaxed")
+    return rows.with_columns(pl.lit(_partition_date(landed), dtype=pl.Date).alias(PARTITION_DATE))
+
+
+def ingest_file(
+    dataset: DatasetConfig, landed: LandedFile, source_file: str, loaded_at: datetime, run_id: str
+) -> FileIngestion:
+    """Turn one landed file into rows to load and rows to quarantine; never raises for bad data.
+
+    ``source_file`` is the lineage written on every row: where the file is kept (its archive path).
+    """
+    data = landed.path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    dtypes = model_dtypes(dataset.schema_class)
+    problems: list[str] = []
+    try:
+        raw = read_table(landed.path, dataset.format, dataset.null_values)
+    except UnreadableFileError as error:
+        return _finish(
+            dataset, landed, digest, len(data), source_file, loaded_at, run_id,
+            raw=RawTable(columns=[], rows=pl.DataFrame(schema={ROW_NUMBER: pl.Int64})),
+            drift=SchemaDrift((), ()), problems=[str(error)], file_error=str(error),
+        )  # fmt: skip
+    problems.extend(raw.warnings)
+    drift = compare_columns(raw.columns, dtypes)
+    file_error: str | None = None
+    if drift.missing:
+        file_error = f"{landed.path.name}: {drift.describe()} (expected {list(dtypes)})"
+    elif raw.records_read == 0:
+        file_error = f"{landed.path.name}: header only, no records"
+    if drift.extra:
+        problems.append(f"{landed.path.name}: schema drift, {drift.describe()}; they are not loaded")
+    if file_error:
+        return _finish(
+            dataset, landed, digest, len(data), source_file, loaded_at, run_id,
+            raw=raw, drift=drift, problems=[*problems, file_error], file_error=file_error,
+        )  # fmt: skip
+
+    cast = cast_to_model(raw.rows, dtypes)
+    typed = cast.typed
+    if dataset.kind == "daily":
+        typed = typed.with_columns(pl.lit(_partition_date(landed), dtype=pl.Date).alias(PARTITION_DATE))
+    uncastable = cast.failures.get_column(ROW_NUMBER).unique().implode()
+    schema = build_schema(dataset.schema_class, dataset.primary_key)
+    checked = validate_rows(typed.filter(~pl.col(ROW_NUMBER).is_in(uncastable)), schema)
+    problems.extend(f"{landed.path.name}: {error}" for error in checked.frame_errors)
+    failures = pl.concat([cast.failures, checked.failure_cases])
+    return _finish(
+        dataset, landed, digest, len(data), source_file, loaded_at, run_id,
+        raw=raw, drift=drift, problems=problems, failures=failures, valid=checked.valid,
+    )  # fmt: skip
+
+
+def _finish(
+    dataset: DatasetConfig,
+    landed: LandedFile,
+    digest: str,
+    size: int,
+    source_file: str,
+    loaded_at: datetime,
+    run_id: str,
+    *,
+    raw: RawTable,
+    drift: SchemaDrift,
+    problems: list[str],
+    file_error: str | None = None,
+    failures: pl.DataFrame | None = None,
+    valid: pl.DataFrame | None = None,
+) -> FileIngestion:
+    """Apply the reject threshold, decide the severity and attach lineage to both halves."""
+    failures = failures if failures is not None else empty_failure_cases()
+    records = raw.records_read
+    rejected = records - (valid.height if valid is not None else 0)
+    if file_error is None and records and rejected / records > dataset.reject_threshold:
+        file_error = (
+            f"{landed.path.name}: {rejected} of {records} records ({rejected / records:.1%}) failed validation, "
+            f"over the {dataset.reject_threshold:.1%} threshold for {dataset.name}"
+        )
+        problems.append(file_error)
+    if file_error is not None:
+        valid = None
+    quarantined = _lineage(_quarantine_rows(raw, failures, file_error, landed), source_file, loaded_at, run_id)
+    if file_error:
+        severity = Severity.ERROR
+    elif quarantined.height or drift.extra or problems:
+        severity = Severity.WARN
+    else:
+        severity = Severity.OK
+    return FileIngestion(
+        dataset=dataset.name,
+        landed=landed,
+        source_file=source_file,
+        loaded_at=loaded_at,
+        run_id=run_id,
+        sha256=digest,
+        size_bytes=size,
+        records_read=records,
+        loaded=_lineage(valid, source_file, loaded_at, run_id) if valid is not None else None,
+        quarantined=quarantined.select(list(QUARANTINE_SCHEMA)),
+        failure_cases=failures,
+        drift=drift,
+        severity=severity,
+        problems=problems,
+    )

@@ -1,0 +1,124 @@
+"""Write ingestion results into the warehouse: raw rows, quarantine rows and the load log.
+
+All of one run's writes happen in a single transaction, so a crash leaves either the old state or
+the new one, never half a day. Replacing by partition (delete, then insert) is what makes a
+re-run idempotent: the same file loaded twice leaves exactly the rows of one load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import polars as pl
+
+from config.datasets import DatasetConfig
+from ingestion.pipeline import PARTITION_DATE, FileIngestion
+
+LOAD_LOG = "meta.file_loads"
+LOAD_LOG_DDL = f"""
+CREATE TABLE IF NOT EXISTS {LOAD_LOG} (
+    dataset VARCHAR NOT NULL,
+    partition_date DATE,
+    source_file VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    size_bytes BIGINT NOT NULL,
+    records_read BIGINT NOT NULL,
+    rows_loaded BIGINT NOT NULL,
+    rows_quarantined BIGINT NOT NULL,
+    severity VARCHAR NOT NULL,
+    problems VARCHAR[] NOT NULL,
+    loaded_at TIMESTAMPTZ NOT NULL,
+    run_id VARCHAR NOT NULL
+)
+"""
+
+
+def raw_table(dataset: DatasetConfig) -> str:
+    # Safe to interpolate: dataset names are validated identifiers (config/datasets.py).
+    return f"raw.{dataset.name}"
+
+
+def quarantine_table(dataset: DatasetConfig) -> str:
+    return f"quarantine.{dataset.name}"
+
+
+def _ensure_table(connection: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Create ``table`` shaped like ``frame``; add columns a newer schema brought (never drop any)."""
+    connection.register("_incoming", frame.head(0).to_arrow())
+    try:
+        connection.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM _incoming WITH NO DATA")
+        schema, name = table.split(".")
+        existing = {
+            row[0]
+            for row in connection.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+                [schema, name],
+            ).fetchall()
+        }
+        for column, dtype, *_ in connection.execute("DESCRIBE _incoming").fetchall():
+            if column not in existing:
+                connection.execute(f'ALTER TABLE {table} ADD COLUMN "{column}" {dtype}')
+    finally:
+        connection.unregister("_incoming")
+
+
+def _insert(connection: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    if frame.is_empty():
+        return
+    connection.register("_incoming", frame.to_arrow())
+    try:
+        connection.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+    finally:
+        connection.unregister("_incoming")
+
+
+def _delete_scope(connection: duckdb.DuckDBPyConnection, table: str, dataset: DatasetConfig, result: FileIngestion):
+    """Delete what ``result`` replaces: its day for daily data, everything for reference data."""
+    if dataset.kind == "daily":
+        connection.execute(f"DELETE FROM {table} WHERE {PARTITION_DATE} = ?", [result.landed.partition_key])
+    else:
+        connection.execute(f"DELETE FROM {table}")
+
+
+def _log_row(result: FileIngestion) -> tuple:
+    return (
+        result.dataset,
+        result.landed.partition_key,
+        result.source_file,
+        result.sha256,
+        result.size_bytes,
+        result.records_read,
+        result.rows_loaded,
+        result.quarantined.height,
+        result.severity.value,
+        result.problems,
+        result.loaded_at,
+        result.run_id,
+    )
+
+
+def commit_results(
+    connection: duckdb.DuckDBPyConnection, dataset: DatasetConfig, results: Sequence[FileIngestion]
+) -> None:
+    """Replace each result's partition in raw (unless it is an ERROR) and in quarantine, atomically.
+
+    An ERROR file leaves the raw partition as it was: nothing unvalidated reaches the table the
+    marts read. Its records still go to quarantine, replacing that partition's earlier rejects.
+    """
+    connection.execute(LOAD_LOG_DDL)
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        for result in results:
+            _ensure_table(connection, quarantine_table(dataset), result.quarantined)
+            _delete_scope(connection, quarantine_table(dataset), dataset, result)
+            _insert(connection, quarantine_table(dataset), result.quarantined)
+            if result.loaded is not None:
+                _ensure_table(connection, raw_table(dataset), result.loaded)
+                _delete_scope(connection, raw_table(dataset), dataset, result)
+                _insert(connection, raw_table(dataset), result.loaded)
+            connection.execute(f"INSERT INTO {LOAD_LOG} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _log_row(result))
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise

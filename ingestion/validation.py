@@ -1,0 +1,67 @@
+"""Validate typed rows with a Pandera model and split them into valid and rejected.
+
+Pandera runs with ``lazy=True`` on a collected DataFrame, so every failed check on every row is
+reported in one pass (a LazyFrame would only get a schema check). Its failure cases carry the
+positional index of the row, which maps back to the record number in the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandera.polars as pa
+import polars as pl
+
+from ingestion.reading import ROW_NUMBER
+
+FAILURE_CASES_SCHEMA = {ROW_NUMBER: pl.Int64, "column": pl.String, "check": pl.String, "failure_case": pl.String}
+
+
+@dataclass
+class ValidationOutcome:
+    valid: pl.DataFrame  # rows that passed every check
+    failure_cases: pl.DataFrame  # one row per (record, column, check) that failed
+    frame_errors: list[str]  # failures not tied to a row (e.g. a dtype the frame cannot have)
+
+
+def empty_failure_cases() -> pl.DataFrame:
+    return pl.DataFrame(schema=FAILURE_CASES_SCHEMA)
+
+
+def build_schema(model: Any, primary_key: tuple[str, ...]) -> pa.DataFrameSchema:
+    """The model's schema plus uniqueness of the dataset's primary key (declared in config, once)."""
+    schema = model.to_schema()
+    schema.unique = list(primary_key)
+    # Every copy of a duplicated key is rejected: the feed cannot tell us which one is right.
+    schema.report_duplicates = "all"
+    return schema
+
+
+def validate_rows(typed: pl.DataFrame, schema: pa.DataFrameSchema) -> ValidationOutcome:
+    """Validate ``typed`` (which carries ROW_NUMBER); never raises for data problems."""
+    try:
+        schema.validate(typed, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+    else:
+        return ValidationOutcome(typed, empty_failure_cases(), [])
+    row_level = cases.filter(pl.col("index").is_not_null())
+    frame_level = cases.filter(pl.col("index").is_null())
+    failures = row_level.select(
+        typed.get_column(ROW_NUMBER).gather(row_level.get_column("index")).alias(ROW_NUMBER),
+        # Dataframe-level checks have no column: name the check's subject as the model does.
+        pl.col("column").fill_null(pl.col("schema_context")),
+        pl.col("check"),
+        # A dataframe-level failure case is the whole row; the record is quarantined whole anyway.
+        pl.when(pl.col("schema_context") == "Column")
+        .then(pl.col("failure_case").cast(pl.String))
+        .alias("failure_case"),
+    ).unique()
+    bad_rows = failures.get_column(ROW_NUMBER).unique().implode()
+    valid = typed.filter(~pl.col(ROW_NUMBER).is_in(bad_rows))
+    frame_errors = [
+        f"{row['column'] or row['schema_context']}: {row['check']} ({row['failure_case']})"
+        for row in frame_level.iter_rows(named=True)
+    ]
+    return ValidationOutcome(valid, failures, frame_errors)

@@ -1,0 +1,76 @@
+"""The dbt project and CLI resource, wired to the same warehouse as the Python assets.
+
+``dbt parse`` costs seconds of start-up. Dagster's ``prepare_if_dev`` runs it on every definitions
+load under ``dagster dev``, which includes every run worker. Here the manifest is re-parsed only
+when a file that shapes it changed (a fingerprint of the project's sources), so a run does not pay
+for a parse that would produce the same manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from functools import cache
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+
+from resources.settings import DBT_PROJECT_DIR, Settings
+
+# Everything under these decides the manifest's content.
+MANIFEST_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests", "seeds", "snapshots")
+FINGERPRINT_FILE = "manifest.fingerprint"
+
+
+def project_fingerprint(project_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for name in MANIFEST_INPUTS:
+        root = project_dir / name
+        files = sorted(root.rglob("*")) if root.is_dir() else [root]
+        for path in files:
+            if path.is_file():
+                digest.update(path.relative_to(project_dir).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def prepare_manifest(project: DbtProject) -> Path:
+    """Run ``dbt parse`` if the manifest is missing or older than the project's files."""
+    fingerprint = project_fingerprint(Path(project.project_dir))
+    stamp = Path(project.project_dir, project.target_path, FINGERPRINT_FILE)
+    if not (project.manifest_path.exists() and stamp.exists() and stamp.read_text() == fingerprint):
+        # Parsing never connects to the warehouse: the profile's default path is only a placeholder.
+        subprocess.run(
+            ["dbt", "parse", "--quiet", "--profiles-dir", str(project.profiles_dir)],
+            cwd=project.project_dir,
+            check=True,
+        )
+        stamp.write_text(fingerprint)
+    return project.manifest_path
+
+
+@cache
+def dbt_project() -> DbtProject:
+    """The dbt project (one per process), its manifest fresh under `dagster dev`.
+
+    In place of ``project.prepare_if_dev()``, which parses on every load (run workers included).
+    Outside `dagster dev` the manifest is built beforehand: ``ensure_manifest()`` in tests, CI and
+    benchmarks, ``dagster-dbt project prepare-and-package`` in a deploy.
+    """
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    if project.preparer.using_dagster_dev():
+        prepare_manifest(project)
+    return project
+
+
+def ensure_manifest() -> Path:
+    """Produce ``target/manifest.json`` if stale, outside `dagster dev` (tests, CI, benchmarks)."""
+    return prepare_manifest(dbt_project())
+
+
+def dbt_resource(settings: Settings) -> DbtCliResource:
+    return DbtCliResource(
+        project_dir=dbt_project(),
+        profiles_dir=str(DBT_PROJECT_DIR),
+        target=settings.dbt_target,
+    )

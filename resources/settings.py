@@ -1,0 +1,81 @@
+"""The one place that reads the environment.
+
+Everything that differs between dev, test and prod (where the data lives, which warehouse file,
+which dbt target) is a field here. Code never calls ``os.environ`` itself: it receives a ``Settings``
+object, so tests build one explicitly instead of patching the process environment.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+Environment = Literal["dev", "test", "prod"]
+
+
+class Settings(BaseSettings):
+    """Typed settings, from ``DATAOPS_*`` environment variables or a ``.env`` file at the root."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DATAOPS_",
+        env_file=PROJECT_ROOT / ".env",
+        extra="ignore",
+        frozen=True,
+    )
+
+    env: Environment = "dev"
+    # Root of all local data: landing zone, archive and warehouse files live below it.
+    data_dir: Path = PROJECT_ROOT / "data"
+    # Defaults (when left unset) derive from data_dir and env; see _derive_paths.
+    landing_dir: Path | None = None
+    archive_dir: Path | None = None
+    warehouse_path: Path | None = None
+    datasets_file: Path = PROJECT_ROOT / "config" / "datasets.yaml"
+    # dbt target in dbt_project/profiles.yml; defaults to the environment's name.
+    dbt_target: str | None = None
+    # How many days `dagster dev` seeds into an empty landing zone so the demo is ready.
+    seed_days: int = 7
+
+    @model_validator(mode="after")
+    def _derive_paths(self) -> Settings:
+        data_dir = self.data_dir.resolve()
+        derived = {
+            "data_dir": data_dir,
+            "landing_dir": (self.landing_dir or data_dir / "landing").resolve(),
+            "archive_dir": (self.archive_dir or data_dir / "archive").resolve(),
+            "warehouse_path": (self.warehouse_path or data_dir / "warehouse" / f"{self.env}.duckdb").resolve(),
+            "dbt_target": self.dbt_target or self.env,
+        }
+        # The model is frozen for callers; filling derived defaults once here is the exception.
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
+        return self
+
+    # Narrowed accessors: after validation these are never None.
+    @property
+    def landing(self) -> Path:
+        assert self.landing_dir is not None
+        return self.landing_dir
+
+    @property
+    def archive(self) -> Path:
+        assert self.archive_dir is not None
+        return self.archive_dir
+
+    @property
+    def warehouse(self) -> Path:
+        assert self.warehouse_path is not None
+        return self.warehouse_path
+
+
+@cache
+def get_settings() -> Settings:
+    """Settings of this process, read once (when definitions load, never at import)."""
+    return Settings()

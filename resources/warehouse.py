@@ -1,0 +1,110 @@
+"""The DuckDB warehouse: the one place that knows its path and how to open it.
+
+DuckDB allows one read-write process per file, and that process excludes every other one, readers
+included. So: readers open read-only (many may share the file), writers open read-write for as
+short a time as possible, and every writing asset sits in the ``duckdb_writer`` pool (limit 1).
+A lock can still be held briefly by a process outside Dagster (a notebook, the DuckDB CLI), so
+opening retries with backoff before the asset's own RetryPolicy takes over.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+# The concurrency pool every writer of the warehouse file joins; its limit is 1 in dagster.yaml.
+WRITER_POOL = "duckdb_writer"
+# Every writer also retries: a lock held outside Dagster (a notebook, the DuckDB CLI) outlasting the
+# connect backoff fails the step, which then retries later instead of failing the run. Bad data
+# raises Failure(allow_retries=False), so only transient faults are retried.
+WRITER_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+SCHEMAS = ("raw", "quarantine", "meta", "analytics")
+
+
+def is_lock_error(error: BaseException) -> bool:
+    """True for DuckDB's "file is locked by another process" error (worth retrying)."""
+    message = str(error).lower()
+    return isinstance(error, duckdb.IOException) and ("lock" in message or "conflicting" in message)
+
+
+class WarehouseLockedError(RuntimeError):
+    """The warehouse stayed locked by another process for longer than the connect budget."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """Faults that a later attempt can outlive: the warehouse lock, a file briefly unreadable."""
+    return isinstance(error, WarehouseLockedError) or is_lock_error(error) or isinstance(error, OSError)
+
+
+@contextmanager
+def retry_only_transient() -> Iterator[None]:
+    """Let transient faults reach the step's RetryPolicy; make every other error final.
+
+    Dagster's RetryPolicy retries any exception. A bug or a bad file fails the same way every
+    time, so it is turned into ``Failure(allow_retries=False)`` instead of retrying with backoff.
+    """
+    try:
+        yield
+    except dg.Failure:
+        raise
+    except Exception as error:
+        if is_transient(error):
+            raise
+        raise dg.Failure(description=f"{type(error).__name__}: {error}", allow_retries=False) from error
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """Connections to the DuckDB warehouse file."""
+
+    path: str
+    # Retrying the lock here covers short holders; a longer one fails the step into its RetryPolicy.
+    lock_attempts: int = 8
+    lock_backoff_seconds: float = 0.25
+
+    @property
+    def file(self) -> Path:
+        return Path(self.path)
+
+    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        delay = self.lock_backoff_seconds
+        for attempt in range(1, self.lock_attempts + 1):
+            try:
+                return duckdb.connect(self.path, read_only=read_only)
+            except duckdb.IOException as error:
+                if not is_lock_error(error):
+                    raise
+                if attempt == self.lock_attempts:
+                    raise WarehouseLockedError(
+                        f"warehouse {self.path} still locked after {attempt} attempts: {error}"
+                    ) from error
+                time.sleep(delay)
+                delay = min(delay * 2, 4.0)
+        raise AssertionError("unreachable")
+
+    @contextmanager
+    def read_only(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection; fails clearly if the warehouse has not been built yet."""
+        if not self.file.exists():
+            raise FileNotFoundError(f"warehouse {self.path} does not exist yet: materialise the raw assets first")
+        connection = self._connect(read_only=True)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    @contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection, with the warehouse's schemas in place. Keep it short-lived."""
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        connection = self._connect(read_only=False)
+        try:
+            for schema in SCHEMAS:
+                connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            yield connection
+        finally:
+            connection.close()

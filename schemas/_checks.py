@@ -1,0 +1,24 @@
+"""Expressions shared by the models: clock times written as hhmm integers."""
+
+import polars as pl
+
+# Column ingestion adds to a daily dataset before validation: the day named by the file.
+PARTITION_DATE = "_partition_date"
+
+
+def hhmm_minutes(column: str) -> pl.Expr:
+    """Minutes after midnight of an hhmm integer clock time (e.g. 1545 -> 945)."""
+    return (pl.col(column) // 100) * 60 + pl.col(column) % 100
+
+
+def valid_hhmm(column: str, *, allow_2400: bool) -> pl.Expr:
+    """True where the value is a real hhmm clock time (minutes below 60), or null."""
+    upper = 2400 if allow_2400 else 2359
+    value = pl.col(column)
+    return value.is_null() | (value.is_between(0, upper) & (value % 100 < 60))
+
+
+def same_minute_of_day(actual: str, scheduled: str, delay: str) -> pl.Expr:
+    """True where ``actual - scheduled == delay`` on the 24h clock (a delay may cross midnight)."""
+    gap = (hhmm_minutes(actual) - hhmm_minutes(scheduled) - pl.col(delay)) % 1440
+    return pl.col(actual).is_null() | pl.col(delay).is_null() | (gap == 0)

@@ -1,0 +1,54 @@
+"""Contract for one day of hourly weather at the NYC airports (imperial units, as delivered)."""
+
+import pandera.polars as pa
+import polars as pl
+from pandera.api.polars.types import PolarsData
+
+from schemas._checks import PARTITION_DATE
+from schemas.flights import NYC_AIRPORTS
+
+# Hurricane Sandy peaked below 100 mph sustained at these airports; 200 mph is beyond any
+# surface wind recorded in New York, so a higher reading is a sensor or unit error.
+MAX_WIND_MPH = 200
+
+
+class Weather(pa.DataFrameModel):
+    """An hourly observation. Sensors drop out: most measurements may be missing."""
+
+    origin: str = pa.Field(isin=NYC_AIRPORTS)
+    year: pl.Int32 = pa.Field(in_range={"min_value": 2000, "max_value": 2100})
+    month: pl.Int32 = pa.Field(in_range={"min_value": 1, "max_value": 12})
+    day: pl.Int32 = pa.Field(in_range={"min_value": 1, "max_value": 31})
+    hour: pl.Int32 = pa.Field(in_range={"min_value": 0, "max_value": 23})
+    # Fahrenheit; New York's records are -15 F and 106 F, the bounds leave a margin.
+    temp: pl.Float64 = pa.Field(nullable=True, in_range={"min_value": -40, "max_value": 130})
+    dewp: pl.Float64 = pa.Field(nullable=True, in_range={"min_value": -60, "max_value": 100})
+    humid: pl.Float64 = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 100})
+    # Compass degrees; 0 is reported for calm air.
+    wind_dir: pl.Int32 = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 360})
+    wind_speed: pl.Float64 = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": MAX_WIND_MPH})
+    wind_gust: pl.Float64 = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": MAX_WIND_MPH})
+    # Inches in the hour; the US hourly record is about 12 inches.
+    precip: pl.Float64 = pa.Field(in_range={"min_value": 0, "max_value": 12})
+    # Millibars at sea level; the Earth's records are 870 and 1084.
+    pressure: pl.Float64 = pa.Field(nullable=True, in_range={"min_value": 870, "max_value": 1085})
+    # Miles; the instruments report 10 for "10 or more".
+    visib: pl.Float64 = pa.Field(in_range={"min_value": 0, "max_value": 10})
+    time_hour: pl.Datetime(time_zone="UTC")
+
+    class Config:
+        strict = False
+
+    @pa.dataframe_check(error="year/month/day must be the day in the file name")
+    def row_belongs_to_file_day(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.date("year", "month", "day") == pl.col(PARTITION_DATE))
+
+    @pa.dataframe_check(error="a gust cannot be slower than the sustained wind")
+    def gust_at_least_wind(cls, data: PolarsData) -> pl.LazyFrame:
+        gust, wind = pl.col("wind_gust"), pl.col("wind_speed")
+        return data.lazyframe.select(gust.is_null() | wind.is_null() | (gust >= wind))
+
+    @pa.dataframe_check(error="dew point cannot exceed the temperature (beyond rounding)")
+    def dew_point_below_temperature(cls, data: PolarsData) -> pl.LazyFrame:
+        temp, dewp = pl.col("temp"), pl.col("dewp")
+        return data.lazyframe.select(temp.is_null() | dewp.is_null() | (dewp <= temp + 0.5))
