@@ -16,12 +16,17 @@ from resources.dbt import dbt_project, dbt_resource
 from resources.landing import LandingZoneResource
 from resources.settings import Settings, get_settings
 from resources.warehouse import WarehouseResource
+from sensors.automation import automation_sensor
+from sensors.landing import build_ingest_job, build_landing_sensor
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     datasets = load_datasets(settings.datasets_file)
+    ingest_jobs = [build_ingest_job(dataset) for dataset in datasets.values()]
     return dg.Definitions(
         assets=[*build_ingestion_assets(datasets), build_dbt_assets(dbt_project()), *ANALYTICS_ASSETS],
+        jobs=ingest_jobs,
+        sensors=[build_landing_sensor(datasets, ingest_jobs), automation_sensor],
         resources={
             "warehouse": WarehouseResource(path=str(settings.warehouse)),
             "landing_zone": LandingZoneResource(landing_dir=str(settings.landing), archive_dir=str(settings.archive)),

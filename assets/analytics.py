@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import dagster as dg
 import polars as pl
 
+from assets.automation import REFRESH_AFTER_CHECKS_PASS
 from assets.metadata import bar_chart, markdown_table, null_counts
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, WarehouseResource, retry_only_transient
 
@@ -94,6 +95,7 @@ def build_analytics_asset(spec: AnalyticsSpec) -> dg.AssetsDefinition:
         kinds={"polars", "duckdb"},
         pool=WRITER_POOL,
         retry_policy=WRITER_RETRY,
+        automation_condition=REFRESH_AFTER_CHECKS_PASS,
     )
     def _asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
         with retry_only_transient():

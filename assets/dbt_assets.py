@@ -44,9 +44,9 @@ def _relation(manifest: Mapping[str, Any], unique_id: str) -> str | None:
 def _with_profiles(events: list[Any], manifest: Mapping[str, Any], warehouse: WarehouseResource) -> Iterator[Any]:
     with warehouse.read_only() as connection:
         for event in events:
-            relation = (
-                _relation(manifest, event.metadata.get("unique_id", "")) if isinstance(event, dg.Output) else None
-            )
+            # dagster-dbt tags each model's Output with its dbt unique_id (a TextMetadataValue).
+            unique_id = event.metadata.get("unique_id") if isinstance(event, dg.Output) else None
+            relation = _relation(manifest, unique_id.value) if unique_id is not None else None
             if relation is None:
                 yield event
                 continue

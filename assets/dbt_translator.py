@@ -14,6 +14,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
+from assets.automation import REFRESH_ON_UPSTREAM_UPDATE
 from assets.ingestion_factory import RAW_GROUP, raw_asset_key
 
 RAW_SOURCE = "raw"
@@ -30,6 +31,9 @@ class FlightsDbtTranslator(DagsterDbtTranslator):
                 return raw_asset_key(dbt_resource_props["name"])
             return super().get_asset_key(dbt_resource_props)
         return dg.AssetKey([self._layer(dbt_resource_props), dbt_resource_props["name"]])
+
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
+        return REFRESH_ON_UPSTREAM_UPDATE
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":

@@ -180,11 +180,14 @@ def ingest_file(
     uncastable = cast.failures.get_column(ROW_NUMBER).unique().implode()
     schema = build_schema(dataset.schema_class, dataset.primary_key)
     checked = validate_rows(typed.filter(~pl.col(ROW_NUMBER).is_in(uncastable)), schema)
-    problems.extend(f"{landed.path.name}: {error}" for error in checked.frame_errors)
     failures = pl.concat([cast.failures, checked.failure_cases])
+    if checked.frame_errors:
+        # A check that could not run proves nothing about any row: nothing of the file is loaded.
+        file_error = f"{landed.path.name}: validation could not run: {'; '.join(checked.frame_errors)}"
+        problems.append(file_error)
     return _finish(
         dataset, landed, digest, len(data), source_file, loaded_at, run_id,
-        raw=raw, drift=drift, problems=problems, failures=failures, valid=checked.valid,
+        raw=raw, drift=drift, problems=problems, failures=failures, valid=checked.valid, file_error=file_error,
     )  # fmt: skip
 
 

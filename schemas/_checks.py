@@ -22,3 +22,14 @@ def same_minute_of_day(actual: str, scheduled: str, delay: str) -> pl.Expr:
     """True where ``actual - scheduled == delay`` on the 24h clock (a delay may cross midnight)."""
     gap = (hhmm_minutes(actual) - hhmm_minutes(scheduled) - pl.col(delay)) % 1440
     return pl.col(actual).is_null() | pl.col(delay).is_null() | (gap == 0)
+
+
+def row_is_on_file_day() -> pl.Expr:
+    """True where year/month/day is the day the file is named for.
+
+    Compared part by part: building a date would raise on an impossible one (February 30) and
+    turn a bad row into a failed check of the whole frame; here it is just a row that fails.
+    """
+    day = pl.col(PARTITION_DATE)
+    same = (pl.col("year") == day.dt.year()) & (pl.col("month") == day.dt.month()) & (pl.col("day") == day.dt.day())
+    return same.fill_null(False)

@@ -4,7 +4,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
-from schemas._checks import PARTITION_DATE, hhmm_minutes, same_minute_of_day, valid_hhmm
+from schemas._checks import hhmm_minutes, row_is_on_file_day, same_minute_of_day, valid_hhmm
 
 # Carriers that flew from NYC in 2013 (see airlines.csv). A new carrier is a reviewed change to
 # this list, so an unknown code in a feed is caught as it arrives rather than as a broken join.
@@ -52,7 +52,7 @@ class Flights(pa.DataFrameModel):
 
     @pa.dataframe_check(error="year/month/day must be the day in the file name")
     def row_belongs_to_file_day(cls, data: PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.date("year", "month", "day") == pl.col(PARTITION_DATE))
+        return data.lazyframe.select(row_is_on_file_day())
 
     @pa.dataframe_check(error="dep_time and arr_time must be real hhmm times (minutes < 60)")
     def clock_times_are_hhmm(cls, data: PolarsData) -> pl.LazyFrame:

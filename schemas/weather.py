@@ -4,7 +4,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
-from schemas._checks import PARTITION_DATE
+from schemas._checks import row_is_on_file_day
 from schemas.flights import NYC_AIRPORTS
 
 # Hurricane Sandy peaked below 100 mph sustained at these airports; 200 mph is beyond any
@@ -41,7 +41,7 @@ class Weather(pa.DataFrameModel):
 
     @pa.dataframe_check(error="year/month/day must be the day in the file name")
     def row_belongs_to_file_day(cls, data: PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.date("year", "month", "day") == pl.col(PARTITION_DATE))
+        return data.lazyframe.select(row_is_on_file_day())
 
     @pa.dataframe_check(error="a gust cannot be slower than the sustained wind")
     def gust_at_least_wind(cls, data: PolarsData) -> pl.LazyFrame:

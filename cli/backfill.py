@@ -1,0 +1,127 @@
+"""`backfill`: load landed days and rebuild everything downstream, in this process, now.
+
+    backfill                          every day that has landed (landing zone or archive)
+    backfill --from 2013-01-01 --to 2013-03-31
+
+No daemon needed: each daily dataset is loaded with one single-run range (as a Dagster backfill
+with the assets' single-run policy would), then reference data, then dbt and the analytics in one
+run. Runs are recorded in the Dagster instance of DAGSTER_HOME (an ephemeral one if unset).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import dagster as dg
+
+# Not exported by dagster; caught narrowly so a broken dagster.yaml is not mistaken for "no home".
+from dagster._core.errors import DagsterHomeNotSetError
+
+from assets.analytics import ANALYTICS_GROUP
+from assets.ingestion_factory import raw_asset_key
+from assets.partitions import contiguous_segments, partitions_name
+from config.datasets import DatasetConfig, load_datasets
+from ingestion.landing import REFERENCE_PARTITION, LandedFile, dataset_landing_dir, match_file
+from resources.settings import Settings, get_settings
+from sensors.landing import RANGE_END_TAG, RANGE_START_TAG
+
+DOWNSTREAM_GROUPS = ("staging", "marts", ANALYTICS_GROUP)
+
+
+@dataclass
+class BackfillReport:
+    results: dict[str, dg.ExecuteInProcessResult] = field(default_factory=dict)
+
+    @property
+    def success(self) -> bool:
+        return all(result.success for result in self.results.values())
+
+
+def available_days(settings: Settings, dataset: DatasetConfig) -> list[str]:
+    """Days of a daily dataset with a file in landing or in the archive."""
+    days = set()
+    landing = dataset_landing_dir(settings.landing, dataset.name)
+    if landing.is_dir():
+        for path in landing.iterdir():
+            matched = match_file(dataset, path)
+            if isinstance(matched, LandedFile) and matched.partition_key:
+                days.add(matched.partition_key)
+    archive = settings.archive / dataset.name
+    if archive.is_dir():
+        days |= {folder.name for folder in archive.iterdir() if folder.is_dir() and folder.name != REFERENCE_PARTITION}
+    return sorted(days)
+
+
+def register_days(instance: dg.DagsterInstance, dataset: DatasetConfig, days: Sequence[str]) -> list[str]:
+    """Add the days that are not partitions yet; return the dataset's partition order."""
+    name = partitions_name(dataset.name)
+    existing = instance.get_dynamic_partitions(name)
+    new = sorted(set(days) - set(existing))
+    if new:
+        instance.add_dynamic_partitions(name, new)
+    return [*existing, *new]
+
+
+def run_backfill(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    start: date | None = None,
+    end: date | None = None,
+    defs: dg.Definitions | None = None,
+) -> BackfillReport:
+    from definitions import build_definitions  # the code location; imported when used, not at start-up
+
+    defs = defs or build_definitions(settings)
+    datasets: Mapping[str, DatasetConfig] = load_datasets(settings.datasets_file)
+    assets = list(defs.assets or [])
+    resources = defs.resources
+    report = BackfillReport()
+
+    def materialize(label: str, selection: dg.AssetSelection, tags: Mapping[str, str] | None = None) -> None:
+        report.results[label] = dg.materialize(
+            assets, selection=selection, instance=instance, resources=resources, tags=tags, raise_on_error=False
+        )
+
+    for dataset in datasets.values():
+        key = raw_asset_key(dataset.name)
+        if dataset.kind == "reference":
+            materialize(dataset.name, dg.AssetSelection.assets(key))
+            continue
+        days = [
+            day
+            for day in available_days(settings, dataset)
+            if (start is None or day >= start.isoformat()) and (end is None or day <= end.isoformat())
+        ]
+        order = register_days(instance, dataset, days)
+        for segment in contiguous_segments(order, days):
+            label = f"{dataset.name} {segment[0]}..{segment[-1]}"
+            materialize(label, dg.AssetSelection.assets(key), {RANGE_START_TAG: segment[0], RANGE_END_TAG: segment[-1]})
+    materialize("downstream", dg.AssetSelection.groups(*DOWNSTREAM_GROUPS))
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="backfill", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--from", dest="start", type=date.fromisoformat, help="first day (YYYY-MM-DD)")
+    parser.add_argument("--to", dest="end", type=date.fromisoformat, help="last day (YYYY-MM-DD)")
+    args = parser.parse_args(argv)
+    try:
+        instance = dg.DagsterInstance.get()
+    except DagsterHomeNotSetError:
+        print("backfill: DAGSTER_HOME is not set; runs are not kept after this command")
+        instance = dg.DagsterInstance.ephemeral()
+    with instance:
+        report = run_backfill(get_settings(), instance, args.start, args.end)
+    for label, result in report.results.items():
+        print(f"{'ok    ' if result.success else 'FAILED'} {label} (run {result.run_id})")
+    return 0 if report.success else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Project commands that work on a fresh machine with only Python 3.11+.
+
+    python3 tasks.py dev     install everything, seed the demo data, start `dagster dev` (UI on :3000)
+    python3 tasks.py test    install everything and run the whole test suite
+
+Standard library only: this file is what installs the rest (uv, then the locked environment).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DAGSTER_HOME = ROOT / ".dagster_home"
+BOOTSTRAP_VENV = ROOT / ".uv-bootstrap"
+WRITER_POOL = "duckdb_writer"  # resources/warehouse.py (this file runs before the project is installed)
+
+
+def uv_command() -> list[str]:
+    """A working uv: on PATH, as a module of this Python, or installed into a private venv."""
+    if shutil.which("uv"):
+        return ["uv"]
+    if subprocess.run([sys.executable, "-m", "uv", "--version"], capture_output=True).returncode == 0:
+        return [sys.executable, "-m", "uv"]
+    bootstrap_python = BOOTSTRAP_VENV / "bin" / "python"
+    if not bootstrap_python.exists():
+        print("tasks: installing uv into .uv-bootstrap/ ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(BOOTSTRAP_VENV)], check=True)
+        subprocess.run([str(bootstrap_python), "-m", "pip", "install", "--quiet", "uv"], check=True)
+    return [str(bootstrap_python), "-m", "uv"]
+
+
+def sync(uv: list[str]) -> None:
+    # --frozen: install exactly what uv.lock says, never re-resolve (reproducible runs).
+    subprocess.run([*uv, "sync", "--frozen"], cwd=ROOT, check=True)
+
+
+def run(uv: list[str], *args: str, env: dict[str, str] | None = None) -> int:
+    return subprocess.run([*uv, "run", "--frozen", *args], cwd=ROOT, env=env).returncode
+
+
+def dev() -> int:
+    uv = uv_command()
+    sync(uv)
+    DAGSTER_HOME.mkdir(exist_ok=True)
+    # The instance config is code (deploy/); DAGSTER_HOME only holds its copy and local run history.
+    shutil.copyfile(ROOT / "deploy" / "dagster.dev.yaml", DAGSTER_HOME / "dagster.yaml")
+    env = {**os.environ, "DAGSTER_HOME": str(DAGSTER_HOME)}
+    # Set the writer pool's limit explicitly: a pool created from `default_limit` is not enforced in
+    # the queue daemon's first pass on a fresh instance, which would start every queued run at once.
+    if run(uv, "dagster", "instance", "concurrency", "set", WRITER_POOL, "1", env=env) != 0:
+        return 1
+    # Reference data and the first days land only on a fresh checkout; later starts keep the data.
+    if run(uv, "replay", "--seed", env=env) != 0:
+        return 1
+    return run(uv, "dagster", "dev", "-w", "workspace.yaml", *sys.argv[2:], env=env)
+
+
+def test() -> int:
+    uv = uv_command()
+    sync(uv)
+    return run(uv, "pytest", *sys.argv[2:])
+
+
+COMMANDS = {"dev": dev, "test": test}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        print(__doc__)
+        sys.exit(2)
+    sys.exit(COMMANDS[sys.argv[1]]())

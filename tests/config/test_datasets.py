@@ -1,0 +1,118 @@
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from config.datasets import ConfigError, load_datasets, parse_datasets
+
+SOURCE = Path("datasets.yaml")
+VALID_ENTRY = {
+    "description": "Departures",
+    "kind": "daily",
+    "file_pattern": "flights_{date}.csv",
+    "date_format": "%Y-%m-%d",
+    "primary_key": ["year", "month", "day", "carrier", "flight", "origin", "sched_dep_time"],
+    "schema": "flights.Flights",
+}
+
+
+def parse_one(**changes: object) -> dict:
+    entry = {**VALID_ENTRY, **changes}
+    return parse_datasets({"datasets": {"flights": {k: v for k, v in entry.items() if v is not None}}}, SOURCE)
+
+
+def error_of(**changes: object) -> str:
+    with pytest.raises(ConfigError) as raised:
+        parse_one(**changes)
+    return str(raised.value)
+
+
+def test_the_shipped_config_declares_the_five_flights_datasets(datasets):
+    assert set(datasets) == {"flights", "weather", "airlines", "airports", "planes"}
+    assert {name for name, d in datasets.items() if d.kind == "daily"} == {"flights", "weather"}
+
+
+def test_unknown_key_names_the_entry_and_the_field():
+    message = error_of(frequency="daily")
+    assert "dataset 'flights'" in message
+    assert "field 'frequency'" in message
+
+
+def test_missing_schema_module_and_missing_class_are_errors():
+    assert "no module schemas/nope.py" in error_of(schema="nope.Flights")
+    assert "has no class Nope" in error_of(schema="flights.Nope")
+    assert "module.Class" in error_of(schema="Flights")
+
+
+def test_schema_must_be_a_pandera_model():
+    assert "not a pandera.polars DataFrameModel" in error_of(schema="flights.KNOWN_CARRIERS")
+
+
+def test_primary_key_columns_must_exist_in_the_schema():
+    assert "['flight_no'] are not in schema" in error_of(primary_key=["year", "flight_no"])
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("../flights_{date}.csv", "not a safe file name pattern"),
+        ("flights/{date}.csv", "not a safe file name pattern"),
+        ("flights_*.csv", "not a safe file name pattern"),
+        ("flights.csv", "exactly one {date}"),
+        ("flights_{date}_{date}.csv", "exactly one {date}"),
+        ("flights_{day}.csv", "the only placeholder is {date}"),
+    ],
+)
+def test_bad_file_patterns_are_rejected(pattern, expected):
+    message = error_of(file_pattern=pattern)
+    assert expected in message
+    assert "field 'file_pattern'" in message or "dataset 'flights'" in message
+
+
+@pytest.mark.parametrize("date_format", ["%d/%m/%Y", "%Y-%m", "%Y-%m-%d %H", "%Y%m%d%Y"])
+def test_bad_date_formats_are_rejected(date_format):
+    assert "date_format" in error_of(date_format=date_format)
+
+
+def test_unsafe_dataset_name_is_rejected():
+    entry = {k: v for k, v in VALID_ENTRY.items()}
+    with pytest.raises(ConfigError, match="not a safe name"):
+        parse_datasets({"datasets": {"flights; DROP TABLE x": entry}}, SOURCE)
+
+
+def test_unsafe_primary_key_column_is_rejected():
+    assert "not a safe identifier" in error_of(primary_key=['year"; --'])
+
+
+def test_reference_dataset_cannot_have_a_date():
+    message = error_of(kind="reference", file_pattern="flights_{date}.csv")
+    assert "reference dataset has a fixed file name" in message
+
+
+def test_every_problem_is_reported_at_once():
+    raw = {"datasets": {"a": {**VALID_ENTRY, "kind": "hourly"}, "b": {**VALID_ENTRY, "schema": "nope.X"}}}
+    with pytest.raises(ConfigError) as raised:
+        parse_datasets(raw, SOURCE)
+    assert "dataset 'a'" in str(raised.value)
+    assert "dataset 'b'" in str(raised.value)
+
+
+def test_file_pattern_round_trips_between_name_and_date():
+    dataset = parse_one(date_format="%Y%m%d", file_pattern="flights-{date}.csv")["flights"]
+    name = dataset.file_name_for(date(2013, 3, 9))
+    assert name == "flights-20130309.csv"
+    found = dataset.file_regex.match(name)
+    assert found is not None
+    assert dataset.parse_date(found["date"]) == date(2013, 3, 9)
+    assert dataset.file_regex.match("flights-20130309.csv.bak") is None
+
+
+def test_load_datasets_reports_yaml_errors_with_the_path(tmp_path):
+    path = tmp_path / "datasets.yaml"
+    path.write_text("datasets: [unclosed")
+    with pytest.raises(ConfigError, match="cannot read dataset config"):
+        load_datasets(path)
+    path.write_text(yaml.safe_dump({"sources": {}}))
+    with pytest.raises(ConfigError, match="single top-level 'datasets:'"):
+        load_datasets(path)

@@ -1,0 +1,73 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from ingestion.landing import (
+    LandedFile,
+    MissingFileError,
+    UnmatchedFile,
+    archive_path,
+    locate_partition_file,
+    match_file,
+    move_to_archive,
+)
+
+LOADED_AT = datetime(2026, 11, 22, 8, 30, tzinfo=UTC)
+
+
+def test_file_names_map_to_partitions(datasets, tmp_path):
+    flights = datasets["flights"]
+    assert match_file(flights, tmp_path / "flights_2013-02-28.csv") == LandedFile(
+        "flights", tmp_path / "flights_2013-02-28.csv", "2013-02-28"
+    )
+    assert match_file(datasets["planes"], tmp_path / "planes.csv").partition_key is None
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("flights_2013-02-30.csv", "is not a real date"),
+        ("flights_13-02-03.csv", "does not match"),
+        ("flights.csv", "does not match"),
+        ("flights_2013-02-03.csv.tmp", "still being written"),
+        (".flights_2013-02-03.csv", "still being written"),
+    ],
+)
+def test_unusable_names_say_why(datasets, tmp_path, name, reason):
+    result = match_file(datasets["flights"], tmp_path / name)
+    assert isinstance(result, UnmatchedFile)
+    assert reason in result.reason
+
+
+def test_a_partition_reads_landing_first_then_the_newest_archived_copy(datasets, tmp_path):
+    landing, archive = tmp_path / "landing", tmp_path / "archive"
+    flights = datasets["flights"]
+    with pytest.raises(MissingFileError, match=r"expected .*landing/flights/flights_2013-01-05\.csv"):
+        locate_partition_file(landing, archive, flights, "2013-01-05")
+
+    older = archive / "flights" / "2013-01-05" / "20260101T000000000000Z__flights_2013-01-05.csv"
+    newer = archive / "flights" / "2013-01-05" / "20260202T000000000000Z__flights_2013-01-05.csv"
+    for path in (older, newer):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    assert locate_partition_file(landing, archive, flights, "2013-01-05").path == newer
+
+    landed = landing / "flights" / "flights_2013-01-05.csv"
+    landed.parent.mkdir(parents=True)
+    landed.write_text("redelivered")
+    assert locate_partition_file(landing, archive, flights, "2013-01-05").path == landed
+
+
+def test_archiving_keeps_every_delivery_and_leaves_archived_files_in_place(tmp_path):
+    landing, archive = tmp_path / "landing", tmp_path / "archive"
+    path = landing / "flights" / "flights_2013-01-05.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("rows")
+    landed = LandedFile("flights", path, "2013-01-05")
+    target = archive_path(archive, landed, LOADED_AT)
+    assert target == archive / "flights" / "2013-01-05" / "20261122T083000000000Z__flights_2013-01-05.csv"
+    move_to_archive(landed, target)
+    assert not path.exists()
+    assert target.read_text() == "rows"
+    replayed = LandedFile("flights", target, "2013-01-05")
+    assert archive_path(archive, replayed, LOADED_AT) == target
