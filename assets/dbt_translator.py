@@ -14,7 +14,13 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
-from assets.automation import REFRESH_ON_UPSTREAM_UPDATE
+from assets.automation import (
+    MATERIALIZED_TAG,
+    REFRESH_ON_UPSTREAM_UPDATE,
+    REFRESH_VIEW,
+    RUN_SOURCE_TESTS,
+    RUN_WITH_MODEL,
+)
 from assets.ingestion_factory import RAW_GROUP, raw_asset_key
 
 RAW_SOURCE = "raw"
@@ -33,7 +39,23 @@ class FlightsDbtTranslator(DagsterDbtTranslator):
         return dg.AssetKey([self._layer(dbt_resource_props), dbt_resource_props["name"]])
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
-        return REFRESH_ON_UPSTREAM_UPDATE
+        return REFRESH_VIEW if _materialized(dbt_resource_props) == "view" else REFRESH_ON_UPSTREAM_UPDATE
+
+    def get_asset_check_spec(
+        self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None:
+            return None
+        # Source tests check a raw table after it loads; model tests run with their model.
+        condition = RUN_SOURCE_TESTS if asset_spec.key.path[0] == RAW_GROUP else RUN_WITH_MODEL
+        return spec._replace(automation_condition=condition)  # AssetCheckSpec is a NamedTuple
+
+    def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
+        tags = dict(super().get_tags(dbt_resource_props))
+        if dbt_resource_props["resource_type"] == "model":
+            tags[MATERIALIZED_TAG] = _materialized(dbt_resource_props)
+        return tags
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
@@ -45,3 +67,7 @@ class FlightsDbtTranslator(DagsterDbtTranslator):
         # fqn is [project, folder, ..., model]; a model at the top of models/ has no folder.
         fqn = dbt_resource_props["fqn"]
         return fqn[1] if len(fqn) > 2 else "models"
+
+
+def _materialized(dbt_resource_props: Mapping[str, Any]) -> str:
+    return dbt_resource_props.get("config", {}).get("materialized", "view")
