@@ -63,4 +63,6 @@ RUN_SOURCE_TESTS = (
 
 # dbt model tests run whenever their model is built (dbt build does that); saying so lets the
 # blocking-check condition above see them coming, so analytics join the same tick as the marts.
-RUN_WITH_MODEL = AC.any_deps_match(AC.will_be_requested()).with_label("its model is being built")
+# A relationship test also depends on the model on its other side (a staging view): only the table
+# it checks is its trigger, never a view.
+RUN_WITH_MODEL = AC.any_deps_match(AC.will_be_requested()).ignore(VIEWS).with_label("its table is being built")

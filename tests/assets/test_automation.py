@@ -94,3 +94,11 @@ def test_source_tests_run_after_a_load(world):
     defs, instance, automation = world
     load(defs, instance, "raw/planes")
     assert "source_unique_raw_planes_tailnum" in automation.checks_requested()
+
+
+def test_a_relationship_test_waits_for_its_table_not_the_view_on_its_other_side(world):
+    defs, instance, automation = world
+    load(defs, instance, "raw/airlines")
+    requested = automation.checks_requested()
+    assert "source_unique_raw_airlines_carrier" in requested
+    assert not any(name.startswith("relationships_fct_flights") for name in requested)
