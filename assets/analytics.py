@@ -32,6 +32,10 @@ WEATHER_CONDITIONS: list[tuple[str, pl.Expr]] = [
 NO_WEATHER = "no observation"
 
 
+# On-time rate first, then fewer cancellations, then more flights; the code breaks any tie left.
+RANKING = ["on_time_rate", "cancellation_rate", "flights", "carrier"]
+
+
 def carrier_scorecard_frame(daily: pl.DataFrame) -> pl.DataFrame:
     """Rank carriers over all loaded days: on-time rate first, then cancellations and delay."""
     return (
@@ -50,7 +54,8 @@ def carrier_scorecard_frame(daily: pl.DataFrame) -> pl.DataFrame:
             cancellation_rate=(pl.col("cancelled") / pl.col("flights")).round(4),
             avg_arr_delay_min=pl.col("avg_arr_delay_min").round(2),
         )
-        .sort(["on_time_rate", "cancellation_rate"], descending=[True, False])
+        # A complete order, so ties (small carriers often tie) rank the same way on every run.
+        .sort(RANKING, descending=[True, False, True, False])
         .with_row_index("rank", offset=1)
     )
 

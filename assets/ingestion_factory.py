@@ -26,7 +26,7 @@ from assets.partitions import partitions_for
 from config.datasets import DatasetConfig
 from ingestion.casting import model_dtypes
 from ingestion.landing import MissingFileError, archive_path, locate_partition_file, move_to_archive
-from ingestion.pipeline import FileIngestion, Severity, ingest_file
+from ingestion.pipeline import Delivery, Severity, ingest_files
 from ingestion.storage import commit_results, raw_table
 from resources.landing import LandingZoneResource
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, WarehouseResource, retry_only_transient
@@ -81,7 +81,7 @@ def _ingest(
     keys: list[str | None] = list(context.partition_keys) if dataset.kind == "daily" else [None]
     loaded_at = datetime.now(UTC)
     run_id = context.run.run_id
-    results: list[FileIngestion] = []
+    deliveries: list[Delivery] = []
     missing: list[str] = []
     for key in keys:
         try:
@@ -91,9 +91,10 @@ def _ingest(
             missing.append(str(error))
             continue
         target = archive_path(landing_zone.archive, landed, loaded_at)
-        result = ingest_file(dataset, landed, target.relative_to(landing_zone.archive).as_posix(), loaded_at, run_id)
+        deliveries.append(Delivery(landed, target.relative_to(landing_zone.archive).as_posix()))
+    results = ingest_files(dataset, deliveries, loaded_at, run_id)
+    for result in results:
         log_result(context.log, result)
-        results.append(result)
 
     with warehouse.writer() as connection:
         commit_results(connection, dataset, results)

@@ -7,6 +7,7 @@ first: that comparison is the schema-drift report.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,20 +77,32 @@ def _parse(text: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return text.cast(dtype, strict=False)
 
 
-def cast_to_model(rows: pl.DataFrame, dtypes: dict[str, pl.DataType]) -> CastResult:
-    """Cast every model column present in ``rows``; report each value that does not parse."""
+def cast_to_model(
+    rows: pl.DataFrame, dtypes: dict[str, pl.DataType], id_columns: Sequence[str] = (ROW_NUMBER,)
+) -> CastResult:
+    """Cast every model column present in ``rows``; report each value that does not parse.
+
+    ``id_columns`` identify a row (the record number, plus the file when a batch of files is cast
+    together) and are carried into both results.
+    """
     present = [name for name in dtypes if name in rows.columns]
-    typed = rows.select(ROW_NUMBER, *[_parse(pl.col(name), dtypes[name]).alias(name) for name in present])
+    typed = rows.select(*id_columns, *[_parse(pl.col(name), dtypes[name]).alias(name) for name in present])
     failures = [
         rows.select(
-            ROW_NUMBER,
+            *id_columns,
             column=pl.lit(name),
             check=pl.lit(f"dtype('{dtypes[name]}')"),
             failure_case=pl.col(name),
-        ).filter(pl.col("failure_case").is_not_null() & typed[name].is_null())
+        ).filter(pl.col("failure_case").is_not_null() & typed.get_column(name).is_null())
         for name in present
     ]
     empty = pl.DataFrame(
-        schema={ROW_NUMBER: pl.Int64, "column": pl.String, "check": pl.String, "failure_case": pl.String}
+        schema={
+            **dict.fromkeys(id_columns, pl.Int64),
+            "column": pl.String,
+            "check": pl.String,
+            "failure_case": pl.String,
+        }
     )
-    return CastResult(typed=typed, failures=pl.concat([empty, *failures]))
+    failures = pl.concat([empty, *failures])
+    return CastResult(typed=typed, failures=failures)

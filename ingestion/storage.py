@@ -8,6 +8,7 @@ re-run idempotent: the same file loaded twice leaves exactly the rows of one loa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 import duckdb
 import polars as pl
@@ -73,10 +74,13 @@ def _insert(connection: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFra
         connection.unregister("_incoming")
 
 
-def _delete_scope(connection: duckdb.DuckDBPyConnection, table: str, dataset: DatasetConfig, result: FileIngestion):
-    """Delete what ``result`` replaces: its day for daily data, everything for reference data."""
+def _delete_partitions(
+    connection: duckdb.DuckDBPyConnection, table: str, dataset: DatasetConfig, results: Sequence[FileIngestion]
+) -> None:
+    """Delete what ``results`` replace: their days for daily data, everything for reference data."""
     if dataset.kind == "daily":
-        connection.execute(f"DELETE FROM {table} WHERE {PARTITION_DATE} = ?", [result.landed.partition_key])
+        days = [date.fromisoformat(result.landed.partition_key) for result in results if result.landed.partition_key]
+        connection.execute(f"DELETE FROM {table} WHERE {PARTITION_DATE} IN (SELECT unnest(?::DATE[]))", [days])
     else:
         connection.execute(f"DELETE FROM {table}")
 
@@ -101,23 +105,30 @@ def _log_row(result: FileIngestion) -> tuple:
 def commit_results(
     connection: duckdb.DuckDBPyConnection, dataset: DatasetConfig, results: Sequence[FileIngestion]
 ) -> None:
-    """Replace each result's partition in raw (unless it is an ERROR) and in quarantine, atomically.
+    """Replace the results' partitions in raw (ERROR files excepted) and in quarantine, atomically.
 
     An ERROR file leaves the raw partition as it was: nothing unvalidated reaches the table the
     marts read. Its records still go to quarantine, replacing that partition's earlier rejects.
+    One DELETE and one INSERT per table for the whole batch: a year of files is one statement each.
     """
+    if not results:
+        return
     connection.execute(LOAD_LOG_DDL)
+    loaded = [result for result in results if result.loaded is not None]
+    quarantined = pl.concat([result.quarantined for result in results], how="diagonal_relaxed")
     connection.execute("BEGIN TRANSACTION")
     try:
-        for result in results:
-            _ensure_table(connection, quarantine_table(dataset), result.quarantined)
-            _delete_scope(connection, quarantine_table(dataset), dataset, result)
-            _insert(connection, quarantine_table(dataset), result.quarantined)
-            if result.loaded is not None:
-                _ensure_table(connection, raw_table(dataset), result.loaded)
-                _delete_scope(connection, raw_table(dataset), dataset, result)
-                _insert(connection, raw_table(dataset), result.loaded)
-            connection.execute(f"INSERT INTO {LOAD_LOG} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _log_row(result))
+        _ensure_table(connection, quarantine_table(dataset), quarantined)
+        _delete_partitions(connection, quarantine_table(dataset), dataset, results)
+        _insert(connection, quarantine_table(dataset), quarantined)
+        if loaded:
+            rows = pl.concat([result.loaded for result in loaded if result.loaded is not None], how="diagonal_relaxed")
+            _ensure_table(connection, raw_table(dataset), rows)
+            _delete_partitions(connection, raw_table(dataset), dataset, loaded)
+            _insert(connection, raw_table(dataset), rows)
+        connection.executemany(
+            f"INSERT INTO {LOAD_LOG} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [_log_row(r) for r in results]
+        )
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")

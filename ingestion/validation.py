@@ -7,6 +7,7 @@ positional index of the row, which maps back to the record number in the file.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +26,8 @@ class ValidationOutcome:
     frame_errors: list[str]  # failures not tied to a row (e.g. a dtype the frame cannot have)
 
 
-def empty_failure_cases() -> pl.DataFrame:
-    return pl.DataFrame(schema=FAILURE_CASES_SCHEMA)
+def empty_failure_cases(id_columns: Sequence[str] = (ROW_NUMBER,)) -> pl.DataFrame:
+    return pl.DataFrame(schema={**dict.fromkeys(id_columns, pl.Int64), **FAILURE_CASES_SCHEMA})
 
 
 def build_schema(model: Any, primary_key: tuple[str, ...]) -> pa.DataFrameSchema:
@@ -38,28 +39,40 @@ def build_schema(model: Any, primary_key: tuple[str, ...]) -> pa.DataFrameSchema
     return schema
 
 
-def validate_rows(typed: pl.DataFrame, schema: pa.DataFrameSchema) -> ValidationOutcome:
-    """Validate ``typed`` (which carries ROW_NUMBER); never raises for data problems."""
+def validate_rows(
+    typed: pl.DataFrame, schema: pa.DataFrameSchema, id_columns: Sequence[str] = (ROW_NUMBER,)
+) -> ValidationOutcome:
+    """Validate ``typed``; never raises for data problems.
+
+    ``id_columns`` identify a row (the record number, plus the file when several files are
+    validated together); failure cases carry them instead of Pandera's positional index.
+    """
     try:
         schema.validate(typed, lazy=True)
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases
     else:
-        return ValidationOutcome(typed, empty_failure_cases(), [])
+        return ValidationOutcome(typed, empty_failure_cases(id_columns), [])
     row_level = cases.filter(pl.col("index").is_not_null())
     frame_level = cases.filter(pl.col("index").is_null())
-    failures = row_level.select(
-        typed.get_column(ROW_NUMBER).gather(row_level.get_column("index")).alias(ROW_NUMBER),
-        # Dataframe-level checks have no column: name the check's subject as the model does.
-        pl.col("column").fill_null(pl.col("schema_context")),
-        pl.col("check"),
-        # A dataframe-level failure case is the whole row; the record is quarantined whole anyway.
-        pl.when(pl.col("schema_context") == "Column")
-        .then(pl.col("failure_case").cast(pl.String))
-        .alias("failure_case"),
-    ).unique()
-    bad_rows = failures.get_column(ROW_NUMBER).unique().implode()
-    valid = typed.filter(~pl.col(ROW_NUMBER).is_in(bad_rows))
+    failures = (
+        pl.concat(
+            [typed.select(id_columns)[row_level.get_column("index")], row_level.drop(*id_columns, strict=False)],
+            how="horizontal",
+        )
+        .select(
+            *id_columns,
+            # Dataframe-level checks have no column: name the check's subject as the model does.
+            pl.col("column").fill_null(pl.col("schema_context")),
+            pl.col("check"),
+            # A dataframe-level failure case is the whole row; the record is quarantined whole anyway.
+            pl.when(pl.col("schema_context") == "Column")
+            .then(pl.col("failure_case").cast(pl.String))
+            .alias("failure_case"),
+        )
+        .unique()
+    )
+    valid = typed.join(failures.select(id_columns).unique(), on=list(id_columns), how="anti")
     frame_errors = [
         f"{row['column'] or row['schema_context']}: {row['check']} ({row['failure_case']})"
         for row in frame_level.iter_rows(named=True)
