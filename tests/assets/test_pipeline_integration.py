@@ -9,7 +9,7 @@ import pytest
 
 from cli import replay
 from cli.backfill import run_backfill
-from cli.nycflights import daily_table
+from cli.nycflights import daily_table, source_bytes
 from definitions import build_definitions
 from resources.settings import Settings
 
@@ -126,3 +126,19 @@ def test_a_partition_without_a_file_fails_naming_the_expected_file(pipeline):
     [failure] = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
     assert "flights_2013-06-01.csv" in failure.step_failure_data.user_failure_data.description
     assert query(settings, "SELECT count(*) FROM raw.flights WHERE _partition_date = '2013-06-01'") == [(0,)]
+
+
+def test_known_gaps_in_the_real_data_are_dbt_warnings_with_counts(pipeline):
+    _, instance, *_ = pipeline
+    key = dg.AssetCheckKey(
+        dg.AssetKey(["marts", "fct_flights"]), "relationships_fct_flights_tailnum__tailnum__ref_stg_planes_"
+    )
+    record = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
+    evaluation = record.event.dagster_event.event_specific_data
+    assert not evaluation.passed
+    assert evaluation.severity == dg.AssetCheckSeverity.WARN
+    # Flights of the first three days whose tail number is not in planes.csv, counted from the files.
+    flights = daily_table("flights").filter(pl.col("_day") <= date(2013, 1, 3), pl.col("tailnum") != "NA")
+    planes = pl.read_csv(source_bytes("planes"), infer_schema=False).get_column("tailnum").implode()
+    unknown = flights.filter(~pl.col("tailnum").is_in(planes)).height  # dbt counts rows, i.e. flights
+    assert evaluation.metadata["dagster_dbt/failed_row_count"].value == unknown
