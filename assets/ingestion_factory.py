@@ -10,24 +10,30 @@ year of files is one run, one transaction and one downstream dbt build, not 365 
 """
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
+import duckdb
 import polars as pl
 
 from assets.ingestion_report import (
+    SCHEMA_DRIFT_CHECK,
     VALIDATION_CHECK,
+    VOLUME_CHECK,
     log_result,
     materialization_metadata,
+    schema_drift_check,
     validation_check,
+    volume_check,
 )
 from assets.metadata import column_schema
 from assets.partitions import partitions_for
 from config.datasets import DatasetConfig
 from ingestion.casting import model_dtypes
 from ingestion.landing import MissingFileError, archive_path, locate_partition_file, move_to_archive
-from ingestion.pipeline import Delivery, Severity, ingest_files
+from ingestion.pipeline import Delivery, FileIngestion, Severity, ingest_files
 from ingestion.storage import commit_results, raw_table
+from ingestion.volume import volume_report
 from resources.landing import LandingZoneResource
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, WarehouseResource, retry_only_transient
 
@@ -98,14 +104,17 @@ def _ingest(
 
     with warehouse.writer() as connection:
         commit_results(connection, dataset, results)
+        volume = _volume_report(connection, dataset, results)
     # Only after the commit: a crash before it leaves the file in landing, to be loaded again.
     for result in results:
         move_to_archive(result.landed, landing_zone.archive / result.source_file)
 
-    check = validation_check(dataset, results, missing)
+    checks = [validation_check(dataset, results, missing), schema_drift_check(results)]
+    if volume is not None:
+        checks.append(volume_check(volume))
     failed = [result for result in results if result.severity is Severity.ERROR]
     if not failed and not missing:
-        yield dg.MaterializeResult(metadata=materialization_metadata(results), check_results=[check])
+        yield dg.MaterializeResult(metadata=materialization_metadata(results), check_results=checks)
         return
     # Some partitions are bad: record the good ones one by one, then fail the step so nothing
     # downstream runs on this data. Failure(allow_retries=False): a bad file does not improve on retry.
@@ -116,7 +125,7 @@ def _ingest(
                 partition=result.landed.partition_key,
                 metadata=materialization_metadata([result]),
             )
-    yield check
+    yield from checks
     reasons = [problem for result in failed for problem in result.problems] + missing
     raise dg.Failure(
         description=f"{dataset.name}: {len(failed) + len(missing)} of {len(keys)} partition(s) not loaded: "
@@ -124,6 +133,53 @@ def _ingest(
         metadata={"problems": reasons, "quarantine_table": f"quarantine.{dataset.name}"},
         allow_retries=False,
     )
+
+
+def _volume_report(
+    connection: duckdb.DuckDBPyConnection, dataset: DatasetConfig, results: list[FileIngestion]
+) -> pl.DataFrame | None:
+    """Row counts of the days just loaded against their history, or None for reference data."""
+    loaded = [
+        date.fromisoformat(r.landed.partition_key) for r in results if r.loaded is not None and r.landed.partition_key
+    ]
+    if dataset.kind != "daily" or not loaded:
+        return None
+    counts = connection.sql(
+        f"SELECT _partition_date AS day, count(*) AS rows FROM {raw_table(dataset)} GROUP BY ALL"
+    ).pl()
+    return volume_report(counts, loaded)
+
+
+def _check_specs(dataset: DatasetConfig, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    specs = [
+        dg.AssetCheckSpec(
+            VALIDATION_CHECK,
+            asset=key,
+            blocking=True,
+            description=f"Every record checked against {dataset.schema_ref} (Pandera, lazy): "
+            f"WARN when records are quarantined, ERROR over {dataset.reject_threshold:.0%} "
+            "or when the file's columns are wrong.",
+        ),
+        dg.AssetCheckSpec(
+            SCHEMA_DRIFT_CHECK, asset=key, description="WARN on a new, missing or retyped column in a landed file."
+        ),
+    ]
+    if dataset.kind == "daily":
+        specs.append(
+            dg.AssetCheckSpec(
+                VOLUME_CHECK,
+                asset=key,
+                description="WARN when a day's row count is outside the band of the same weekday's recent days "
+                "(median +/- 5 robust sigma).",
+            )
+        )
+    return specs
+
+
+def ingestion_check_keys(dataset: DatasetConfig) -> list[dg.AssetCheckKey]:
+    """The checks the ingestion asset itself reports (not the dbt source tests on its table)."""
+    key = raw_asset_key(dataset.name)
+    return [spec.key for spec in _check_specs(dataset, key)]
 
 
 def build_ingestion_asset(dataset: DatasetConfig) -> dg.AssetsDefinition:
@@ -138,16 +194,7 @@ def build_ingestion_asset(dataset: DatasetConfig) -> dg.AssetsDefinition:
         f"validated by `{dataset.schema_ref}`; rejected rows go to `quarantine.{dataset.name}`.",
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run() if partitions else None,
-        check_specs=[
-            dg.AssetCheckSpec(
-                VALIDATION_CHECK,
-                asset=key,
-                blocking=True,
-                description=f"Every record checked against {dataset.schema_ref} (Pandera, lazy): "
-                f"WARN when records are quarantined, ERROR over {dataset.reject_threshold:.0%} "
-                "or when the file's columns are wrong.",
-            )
-        ],
+        check_specs=_check_specs(dataset, key),
         metadata=_spec_metadata(dataset),
         kinds={"polars", "duckdb"},
         pool=WRITER_POOL,

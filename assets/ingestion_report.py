@@ -13,7 +13,11 @@ from ingestion.pipeline import FileIngestion, Severity, worst_severity
 from ingestion.reading import ROW_NUMBER
 
 VALIDATION_CHECK = "pandera_validation"
+SCHEMA_DRIFT_CHECK = "schema_drift"
+VOLUME_CHECK = "volume_anomaly"
 SAMPLE_SIZE = 10
+# A column is reported as retyped when most of a file's values no longer parse as its declared type.
+RETYPED_SHARE = 0.5
 
 
 def failure_summary(results: Sequence[FileIngestion]) -> pl.DataFrame:
@@ -113,3 +117,57 @@ def log_result(log: dg.DagsterLogManager, result: FileIngestion) -> None:
         log.warning(line + details)
     else:
         log.info(line)
+
+
+def retyped_columns(result: FileIngestion) -> dict[str, str]:
+    """Columns of a file whose values mostly fail to parse as declared: the feed changed their type."""
+    casts = result.failure_cases.filter(pl.col("check").str.starts_with("dtype("))
+    counts = casts.group_by("column", "check").agg(records=pl.len(), example=pl.col("failure_case").first())
+    return {
+        row["column"]: f"{row['records']} of {result.records_read} values fail {row['check']}, e.g. {row['example']!r}"
+        for row in counts.iter_rows(named=True)
+        if result.records_read and row["records"] / result.records_read > RETYPED_SHARE
+    }
+
+
+def schema_drift_check(results: Sequence[FileIngestion]) -> dg.AssetCheckResult:
+    """New, missing or retyped columns in the landed files (each file compared with the model)."""
+    findings = []
+    for result in results:
+        name = result.landed.path.name
+        findings += [f"{name}: new column {column!r} (not loaded)" for column in result.drift.extra]
+        findings += [f"{name}: missing column {column!r}" for column in result.drift.missing]
+        findings += [
+            f"{name}: column {column!r} retyped: {detail}" for column, detail in retyped_columns(result).items()
+        ]
+    return dg.AssetCheckResult(
+        check_name=SCHEMA_DRIFT_CHECK,
+        passed=not findings,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=findings[0] if findings else "every file has exactly the declared columns and types",
+        metadata={
+            "files_checked": len(results),
+            "drift": dg.MetadataValue.md("\n".join(f"- {f}" for f in findings) or "_none_"),
+        },
+    )
+
+
+def volume_check(report: pl.DataFrame) -> dg.AssetCheckResult:
+    """Row counts of the loaded days against the same weekday's recent history (ingestion/volume.py)."""
+    anomalies = report.filter(pl.col("status") == "anomaly")
+    lines = [
+        f"{row['day']} ({row['day']:%A}): {row['rows']} rows, expected {row['lower']:.0f}-{row['upper']:.0f}"
+        for row in anomalies.iter_rows(named=True)
+    ]
+    return dg.AssetCheckResult(
+        check_name=VOLUME_CHECK,
+        passed=anomalies.is_empty(),
+        severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(lines[:3]) if lines else f"{report.height} day(s) within their weekday's usual volume",
+        metadata={
+            "days_checked": report.height,
+            "anomalies": anomalies.height,
+            "days_without_enough_history": report.filter(pl.col("status") == "insufficient history").height,
+            "report": markdown_table(report.with_columns(pl.col("expected", "lower", "upper").round(0)), max_rows=31),
+        },
+    )

@@ -22,8 +22,7 @@ import dagster as dg
 from dagster._core.errors import DagsterHomeNotSetError
 
 from assets.analytics import ANALYTICS_GROUP
-from assets.ingestion_factory import raw_asset_key
-from assets.ingestion_report import VALIDATION_CHECK
+from assets.ingestion_factory import ingestion_check_keys, raw_asset_key
 from assets.partitions import contiguous_segments, partitions_name
 from config.datasets import DatasetConfig, load_datasets
 from ingestion.landing import REFERENCE_PARTITION, LandedFile, dataset_landing_dir, match_file
@@ -70,8 +69,10 @@ def register_days(instance: dg.DagsterInstance, dataset: DatasetConfig, days: Se
 def downstream_selection(datasets: Mapping[str, DatasetConfig]) -> dg.AssetSelection:
     """dbt models, analytics, and the dbt source tests on the raw tables (not the raw loads)."""
     raw = [raw_asset_key(name) for name in datasets]
-    pandera = dg.AssetSelection.checks(*(dg.AssetCheckKey(raw_asset_key(name), VALIDATION_CHECK) for name in datasets))
-    return dg.AssetSelection.groups(*DOWNSTREAM_GROUPS) | (dg.AssetSelection.checks_for_assets(*raw) - pandera)
+    ingestion = dg.AssetSelection.checks(
+        *(key for dataset in datasets.values() for key in ingestion_check_keys(dataset))
+    )
+    return dg.AssetSelection.groups(*DOWNSTREAM_GROUPS) | (dg.AssetSelection.checks_for_assets(*raw) - ingestion)
 
 
 def run_backfill(

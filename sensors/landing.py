@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from assets.ingestion_factory import raw_asset_key
-from assets.ingestion_report import VALIDATION_CHECK
+from assets.ingestion_factory import ingestion_check_keys, raw_asset_key
 from assets.partitions import partitions_for, partitions_name
 from config.datasets import DatasetConfig
 from resources.landing import LandingZoneResource
@@ -35,14 +34,13 @@ def ingest_job_name(dataset_name: str) -> str:
 
 def build_ingest_job(dataset: DatasetConfig) -> "UnresolvedAssetJobDefinition":
     """A job per dataset: one sensor can start datasets whose partitions differ (a job cannot)."""
-    key = raw_asset_key(dataset.name)
     return dg.define_asset_job(
         ingest_job_name(dataset.name),
-        # The asset and its Pandera check only: the dbt source tests on the raw table are checks of
-        # this asset too, but running them costs a dbt start-up per load; they run with the next
-        # dbt build instead (assets/dbt_translator.py).
-        selection=dg.AssetSelection.assets(key).without_checks()
-        | dg.AssetSelection.checks(dg.AssetCheckKey(key, VALIDATION_CHECK)),
+        # The asset and the checks it reports itself: the dbt source tests on the raw table are
+        # checks of this asset too, but running them costs a dbt start-up per load; they run with
+        # the next dbt build instead (assets/dbt_translator.py).
+        selection=dg.AssetSelection.assets(raw_asset_key(dataset.name)).without_checks()
+        | dg.AssetSelection.checks(*ingestion_check_keys(dataset)),
         description=f"Load landed {dataset.name} files into raw.{dataset.name}.",
     )
 

@@ -1,0 +1,48 @@
+from datetime import date, timedelta
+
+import polars as pl
+
+from cli.nycflights import daily_table
+from ingestion.volume import volume_report
+
+
+def real_daily_counts() -> pl.DataFrame:
+    return daily_table("flights").group_by(pl.col("_day").alias("day")).agg(rows=pl.len()).sort("day")
+
+
+def test_normal_saturdays_are_not_anomalies():
+    counts = real_daily_counts()
+    saturdays = [
+        day for day in counts.get_column("day") if day.weekday() == 5 and date(2013, 4, 1) <= day <= date(2013, 5, 18)
+    ]
+    report = volume_report(counts, saturdays)
+    assert report.get_column("status").to_list() == ["ok"] * len(saturdays)
+    # ...although a Saturday is far below a weekday's volume.
+    assert report.get_column("rows").max() < 0.85 * 980
+
+
+def test_real_holidays_are_flagged():
+    counts = real_daily_counts()
+    report = volume_report(counts, [date(2013, 7, 4), date(2013, 11, 28), date(2013, 12, 25), date(2013, 11, 21)])
+    assert dict(report.select("day", "status").iter_rows()) == {
+        date(2013, 7, 4): "anomaly", date(2013, 11, 28): "anomaly", date(2013, 12, 25): "anomaly",
+        date(2013, 11, 21): "ok",  # the Thursday before Thanksgiving is an ordinary Thursday
+    }  # fmt: skip
+
+
+def test_over_the_whole_year_only_a_few_days_are_flagged():
+    counts = real_daily_counts()
+    report = volume_report(counts, counts.get_column("day"))
+    anomalies = report.filter(pl.col("status") == "anomaly")
+    assert 5 <= anomalies.height <= 15, anomalies
+
+
+def test_a_truncated_delivery_is_an_anomaly_and_early_days_have_no_verdict():
+    counts = real_daily_counts().with_columns(
+        rows=pl.when(pl.col("day") == date(2013, 6, 12)).then(300).otherwise(pl.col("rows"))
+    )
+    report = volume_report(counts, [date(2013, 6, 12), date(2013, 1, 3)])
+    assert dict(report.select("day", "status").iter_rows()) == {
+        date(2013, 6, 12): "anomaly", date(2013, 1, 3): "insufficient history"
+    }  # fmt: skip
+    assert volume_report(counts, [date(2013, 1, 1) + timedelta(days=30)]).get_column("history")[0] == 4
