@@ -14,7 +14,7 @@ import duckdb
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from assets.dbt_translator import FlightsDbtTranslator
-from resources.warehouse import WRITER_POOL, WRITER_RETRY, WarehouseResource, retry_only_transient
+from resources.warehouse import WRITER_POOL, WRITER_RETRY, WarehouseResource, is_lock_message, retry_only_transient
 
 
 def build_args(warehouse_path: str, full_refresh: bool = False) -> list[str]:
@@ -90,9 +90,12 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         with retry_only_transient():
             yield from _with_profiles(events, invocation.manifest, warehouse)
         if not invocation.is_successful():
+            error = str(invocation.get_error())
             raise dg.Failure(
-                description=f"dbt build failed: {invocation.get_error()}",
+                description=f"dbt build failed: {error}",
                 metadata={"dbt_command": " ".join(invocation.dbt_command)},
+                # A failed test or a SQL error fails the same way again; only the lock is worth a retry.
+                allow_retries=is_lock_message(error),
             )
 
     return dbt_models

@@ -126,6 +126,7 @@ def _read_quoted(text: str, source: str) -> RawTable:
     numbers: list[int] = []
     bad: list[tuple[int, str, str]] = []
     number = 0
+    consumed = reader.line_num  # physical lines read so far: where the next record starts
     while True:
         try:
             record = next(reader)
@@ -134,8 +135,10 @@ def _read_quoted(text: str, source: str) -> RawTable:
         except csv.Error as error:
             # An unbalanced quote swallows the rest of the file: everything from here is one bad record.
             number += 1
-            bad.append((number, f"malformed CSV from this record on: {error}", ""))
+            rest = "\n".join(text.splitlines()[consumed:])
+            bad.append((number, f"malformed CSV from this record on: {error}", rest))
             break
+        consumed = reader.line_num
         if not record:
             continue
         number += 1

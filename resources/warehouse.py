@@ -26,10 +26,15 @@ WRITER_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONEN
 SCHEMAS = ("raw", "quarantine", "meta", "analytics")
 
 
+def is_lock_message(text: str) -> bool:
+    """True for DuckDB's "file is locked by another process" error text (also as dbt reports it)."""
+    text = text.lower()
+    return "could not set lock" in text or "conflicting lock" in text
+
+
 def is_lock_error(error: BaseException) -> bool:
-    """True for DuckDB's "file is locked by another process" error (worth retrying)."""
-    message = str(error).lower()
-    return isinstance(error, duckdb.IOException) and ("lock" in message or "conflicting" in message)
+    """True for DuckDB's lock error (worth retrying)."""
+    return isinstance(error, duckdb.IOException) and is_lock_message(str(error))
 
 
 class WarehouseLockedError(RuntimeError):

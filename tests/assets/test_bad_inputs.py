@@ -1,0 +1,338 @@
+"""The bad-input catalogue: each damaged file is dropped in the landing zone of a warehouse that
+already has published data, and goes through the sensor's plan and the real ingest job.
+
+For every case: a specific message names the file and the problem, the raw file is kept, the
+valid rows load where the file is readable, the rejects are in quarantine with their reason, the
+sensor does not crash, and an ERROR leaves the published partition exactly as it was.
+"""
+
+import os
+import shutil
+import time
+from datetime import date
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+
+from cli import replay
+from cli.backfill import run_backfill
+from cli.nycflights import day_csv
+from definitions import build_definitions
+from resources.settings import Settings
+from sensors.landing_plan import Cursor, plan_tick
+
+pytestmark = pytest.mark.integration
+
+DAY = "2013-01-02"
+FLIGHTS_ON_DAY = 943
+NAME = f"flights_{DAY}.csv"
+
+
+@pytest.fixture(scope="module")
+def published(dbt_manifest, tmp_path_factory):
+    """Three days loaded and published through dbt: the state every case starts from."""
+    settings = Settings(env="test", data_dir=tmp_path_factory.mktemp("published"))
+    replay.main(["--reference", "--days", "3"], settings=settings)
+    assert run_backfill(settings, dg.DagsterInstance.ephemeral()).success
+    return settings
+
+
+class World:
+    """A private copy of the published state, with helpers to land a file and ingest it."""
+
+    def __init__(self, published: Settings, root):
+        shutil.copytree(published.data_dir, root / "data")
+        self.settings = Settings(env="test", data_dir=root / "data")
+        self.defs = build_definitions(self.settings)
+        self.instance = dg.DagsterInstance.ephemeral()
+        for name in ("flights", "weather"):
+            self.instance.add_dynamic_partitions(f"{name}_days", ["2013-01-01", "2013-01-02", "2013-01-03"])
+        self.before = self.partition()
+
+    def land(self, data: bytes, name: str = NAME, dataset: str = "flights"):
+        path = self.settings.landing / dataset / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        stamp = time.time() - 60  # settled
+        os.utime(path, (stamp, stamp))
+        return path
+
+    def plan(self):
+        datasets = {name: d for name, d in self._datasets().items()}
+        return plan_tick(datasets, self.settings.landing, Cursor(), {"flights": ["2013-01-01", DAY, "2013-01-03"]},
+                         now=time.time())  # fmt: skip
+
+    def _datasets(self):
+        from config.datasets import load_datasets
+
+        return load_datasets(self.settings.datasets_file)
+
+    def ingest(self, day: str = DAY) -> dg.ExecuteInProcessResult:
+        job = self.defs.resolve_job_def("ingest_flights")
+        return job.execute_in_process(instance=self.instance, partition_key=day, raise_on_error=False)
+
+    def query(self, sql: str):
+        with duckdb.connect(str(self.settings.warehouse), read_only=True) as connection:
+            return connection.execute(sql).fetchall()
+
+    def partition(self, day: str = DAY):
+        return self.query(f"SELECT count(*), sum(dep_delay), min(_source_file) FROM raw.flights "
+                          f"WHERE _partition_date = '{day}'")  # fmt: skip
+
+    def quarantine(self, day: str = DAY) -> pl.DataFrame:
+        with duckdb.connect(str(self.settings.warehouse), read_only=True) as connection:
+            return connection.sql(f"SELECT * FROM quarantine.flights WHERE _partition_date = '{day}'").pl()
+
+    def archived(self, name: str = NAME) -> list:
+        return sorted(self.settings.archive.rglob(f"*__{name}"))
+
+    def check(self, result, name: str) -> dg.AssetCheckEvaluation:
+        [evaluation] = [
+            event.event_specific_data
+            for event in result.all_events
+            if event.event_type_value == "ASSET_CHECK_EVALUATION" and event.event_specific_data.check_name == name
+        ]
+        return evaluation
+
+
+@pytest.fixture
+def world(published, tmp_path):
+    return World(published, tmp_path)
+
+
+def real_day() -> pl.DataFrame:
+    return pl.read_csv(day_csv("flights", date.fromisoformat(DAY)), infer_schema=False)
+
+
+def as_csv(frame: pl.DataFrame) -> bytes:
+    return frame.write_csv(null_value="NA").encode()
+
+
+def failure_text(result) -> str:
+    [failure] = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
+    return failure.step_failure_data.user_failure_data.description
+
+
+def assert_accounted(world, landed_bytes: bytes):
+    """Rows loaded + rows quarantined == records read, from the warehouse's own tables."""
+    [(read, loaded, quarantined, source)] = world.query(
+        "SELECT records_read, rows_loaded, rows_quarantined, source_file FROM meta.file_loads "
+        "ORDER BY loaded_at DESC LIMIT 1"
+    )
+    assert loaded + quarantined == read
+    [(in_raw,)] = world.query(f"SELECT count(*) FROM raw.flights WHERE _source_file = '{source}'")
+    [(in_quarantine,)] = world.query(f"SELECT count(*) FROM quarantine.flights WHERE _source_file = '{source}'")
+    assert (in_raw, in_quarantine) == (loaded, quarantined)
+    assert (world.settings.archive / source).read_bytes() == landed_bytes, "the raw file is kept as delivered"
+    return read, loaded, quarantined
+
+
+def assert_error_keeps_published(world, result, *expected_in_message):
+    assert not result.success
+    message = failure_text(result)
+    for text in (NAME, *expected_in_message):
+        assert text in message
+    assert world.partition() == world.before, "the published partition did not change"
+    assert world.check(result, "pandera_validation").severity == dg.AssetCheckSeverity.ERROR
+
+
+def test_unbalanced_quote_loads_the_rows_before_it(world):
+    lines = as_csv(real_day()).decode().splitlines()
+    fields = lines[-3].split(",")
+    fields[9] = '"' + fields[9]  # an opening quote on the carrier that never closes
+    lines[-3] = ",".join(fields)
+    data = ("\n".join(lines) + "\n").encode()
+    world.land(data)
+    result = world.ingest()
+    assert result.success
+    _, loaded, quarantined = assert_accounted(world, data)
+    # The quote swallows the last three records: they are one malformed record in quarantine.
+    assert (loaded, quarantined) == (FLIGHTS_ON_DAY - 3, 1)
+    quarantined_row = world.quarantine().row(0, named=True)
+    assert "malformed CSV" in quarantined_row["reason"]
+    assert lines[-1] in quarantined_row["raw_record"], "the swallowed lines are kept as written"
+
+
+def test_ragged_rows_are_quarantined_and_named(world):
+    lines = as_csv(real_day()).decode().splitlines()
+    lines[5] += ",extra"
+    lines[9] = lines[9].rsplit(",", 2)[0]
+    data = ("\n".join(lines) + "\n").encode()
+    world.land(data)
+    result = world.ingest()
+    assert result.success
+    assert assert_accounted(world, data)[2] == 2
+    reasons = world.quarantine().sort("_row_number").get_column("reason").to_list()
+    assert reasons == ["malformed row: 20 fields, the header has 19", "malformed row: 17 fields, the header has 19"]
+    assert world.check(result, "pandera_validation").severity == dg.AssetCheckSeverity.WARN
+
+
+def test_missing_column_is_an_error_that_keeps_the_published_day(world):
+    data = as_csv(real_day().drop("arr_delay"))
+    world.land(data)
+    result = world.ingest()
+    assert_error_keeps_published(world, result, "missing column(s) ['arr_delay']")
+    assert assert_accounted(world, data) == (FLIGHTS_ON_DAY, 0, FLIGHTS_ON_DAY)
+    assert not world.check(result, "schema_drift").passed
+
+
+def test_renamed_column_is_an_error_naming_both_names(world):
+    data = as_csv(real_day().rename({"tailnum": "tail_number"}))
+    world.land(data)
+    result = world.ingest()
+    assert_error_keeps_published(world, result, "['tailnum']")
+    drift = world.check(result, "schema_drift")
+    assert "new column 'tail_number'" in drift.metadata["drift"].value
+    assert "missing column 'tailnum'" in drift.metadata["drift"].value
+
+
+def test_extra_column_is_drift_and_the_rows_still_load(world):
+    data = as_csv(real_day().with_columns(gate=pl.lit("B12")))
+    world.land(data)
+    result = world.ingest()
+    assert result.success
+    assert assert_accounted(world, data) == (FLIGHTS_ON_DAY, FLIGHTS_ON_DAY, 0)
+    drift = world.check(result, "schema_drift")
+    assert not drift.passed and drift.severity == dg.AssetCheckSeverity.WARN
+    assert "new column 'gate'" in drift.description
+
+
+def test_text_in_a_numeric_column_quarantines_that_row(world):
+    frame = real_day().with_columns(
+        dep_time=pl.when(pl.int_range(pl.len()) == 10).then(pl.lit("ten to six")).otherwise(pl.col("dep_time"))
+    )
+    data = as_csv(frame)
+    world.land(data)
+    assert world.ingest().success
+    assert assert_accounted(world, data)[2] == 1
+    row = world.quarantine().row(0, named=True)
+    assert (row["_row_number"], row["failed_columns"]) == (11, ["dep_time"])
+    assert "ten to six" in row["reason"]
+
+
+def test_a_column_that_changed_type_is_reported_as_retyped(world):
+    # The feed starts sending times as "05:17" instead of 517: every value fails to parse.
+    frame = real_day().with_columns(dep_time=pl.col("dep_time").str.zfill(4).str.replace(r"^(\d\d)(\d\d)$", "$1:$2"))
+    data = as_csv(frame)
+    world.land(data)
+    result = world.ingest()
+    assert_error_keeps_published(world, result, "over the 5.0% threshold")
+    assert "column 'dep_time' retyped" in world.check(result, "schema_drift").description
+
+
+def test_out_of_range_values_are_quarantined_with_the_check(world):
+    frame = real_day().with_columns(
+        distance=pl.when(pl.int_range(pl.len()) < 3).then(pl.lit("-5")).otherwise(pl.col("distance"))
+    )
+    data = as_csv(frame)
+    world.land(data)
+    result = world.ingest()
+    assert result.success
+    assert assert_accounted(world, data)[2] == 3
+    check = world.check(result, "pandera_validation")
+    assert check.severity == dg.AssetCheckSeverity.WARN
+    assert "in_range(1, 6000)" in check.metadata["failures_by_check"].value
+
+
+def test_duplicate_keys_within_a_file_are_all_quarantined(world):
+    frame = real_day()
+    data = as_csv(pl.concat([frame, frame.slice(0, 2)]))
+    world.land(data)
+    assert world.ingest().success
+    assert assert_accounted(world, data)[2] == 4  # both copies of each duplicated key
+    assert all(
+        "unique" in checks[0] or "unique" in str(checks) for checks in world.quarantine().get_column("failed_checks")
+    )
+
+
+def test_redelivering_a_day_replaces_it_without_duplicates(world):
+    data = as_csv(real_day())
+    for _ in range(2):
+        world.land(data)
+        assert world.ingest().success
+    [(rows, distinct)] = world.query(
+        f"SELECT count(*), count(DISTINCT (carrier, flight, origin, sched_dep_time)) FROM raw.flights "
+        f"WHERE _partition_date = '{DAY}'"
+    )
+    assert rows == distinct == FLIGHTS_ON_DAY
+    assert len(world.archived()) == 3, "the first delivery and both re-deliveries are all kept"
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"), [(b"", "file is empty"), (None, "header only, no records")], ids=["empty", "header-only"]
+)
+def test_empty_and_header_only_files_are_errors(world, data, problem):
+    data = data if data is not None else as_csv(real_day().head(0))
+    world.land(data)
+    result = world.ingest()
+    assert_error_keeps_published(world, result, problem)
+    assert world.archived()[-1].read_bytes() == data
+
+
+def test_non_utf8_bytes_quarantine_their_rows(world):
+    text = as_csv(real_day())
+    data = (
+        text.replace(b",N14228,", b",N1\xe94228,", 1) if b",N14228," in text else text.replace(b",UA,", b",U\xc1,", 1)
+    )
+    world.land(data)
+    result = world.ingest()
+    assert result.success
+    assert assert_accounted(world, data)[2] == 1
+    assert "not valid UTF-8" in world.check(result, "pandera_validation").metadata["problems"].value
+
+
+def test_a_date_that_does_not_exist_in_the_name_is_reported_and_left_alone(world):
+    path = world.land(as_csv(real_day()), name="flights_2013-02-30.csv")
+    plan = world.plan()
+    assert plan.runs == []
+    assert plan.reports == [
+        "flights/flights_2013-02-30.csv: date '2013-02-30' in the name is not a real date in format '%Y-%m-%d'"
+    ]
+    assert path.exists(), "left where it landed"
+
+
+def test_a_name_that_matches_no_dataset_is_reported_and_left_alone(world):
+    path = world.land(b"a,b\n1,2\n", name="delays_2013-01-02.csv")
+    stray = world.land(b"a,b\n1,2\n", name="tickets.csv", dataset="tickets")
+    plan = world.plan()
+    assert plan.runs == []
+    assert len(plan.reports) == 2
+    assert "does not match flights's file_pattern 'flights_{date}.csv'" in plan.reports[0]
+    assert "'tickets' is not a dataset" in plan.reports[1]
+    assert path.exists() and stray.exists()
+
+
+def test_a_bad_day_publishes_nothing_and_the_others_still_refresh(world):
+    """ERROR on one day in a backfill: the marts rebuild from the other days, the bad day keeps
+    its previous published rows, and nothing of the bad file reaches them."""
+    before = world.query("SELECT flight_date, count(*) FROM marts.fct_flights GROUP BY 1 ORDER BY 1")
+    world.land(as_csv(real_day().drop("carrier")))
+    report = run_backfill(world.settings, world.instance, defs=world.defs)
+    assert not report.results["flights 2013-01-01..2013-01-03"].success
+    assert report.results["downstream"].success
+    assert world.query("SELECT flight_date, count(*) FROM marts.fct_flights GROUP BY 1 ORDER BY 1") == before
+
+
+def test_a_failed_blocking_dbt_test_stops_the_python_analytics(world):
+    """Valid-looking reference data that breaks a relationship: airlines.csv without United."""
+    from cli.backfill import downstream_selection
+    from cli.nycflights import source_bytes
+
+    airlines = pl.read_csv(source_bytes("airlines"), infer_schema=False).filter(pl.col("carrier") != "UA")
+    world.land(airlines.write_csv().encode(), name="airlines.csv", dataset="airlines")
+    assert world.defs.resolve_job_def("ingest_airlines").execute_in_process(instance=world.instance).success
+    scorecard_before = world.query("SELECT * FROM analytics.carrier_scorecard ORDER BY rank")
+
+    result = dg.materialize(
+        list(world.defs.assets), selection=downstream_selection(world._datasets()), instance=world.instance,
+        resources=world.defs.resources, raise_on_error=False,
+    )  # fmt: skip
+    assert not result.success
+    relationship = world.check(result, "relationships_fct_flights_carrier__carrier__ref_stg_airlines_")
+    assert not relationship.passed and relationship.severity == dg.AssetCheckSeverity.ERROR
+    materialized = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+    assert "marts/fct_flights" in materialized
+    assert not {"analytics/carrier_scorecard", "analytics/weather_delay_impact"} & materialized
+    assert world.query("SELECT * FROM analytics.carrier_scorecard ORDER BY rank") == scorecard_before

@@ -1,0 +1,74 @@
+"""The warehouse resource against a lock held by a real second process."""
+
+import subprocess
+import sys
+import time
+
+import dagster as dg
+import pytest
+
+from resources.warehouse import WarehouseLockedError, WarehouseResource, is_transient, retry_only_transient
+
+HOLD_LOCK = """
+import sys, time, duckdb
+connection = duckdb.connect(sys.argv[1])
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def hold_lock(path, seconds: float) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(path), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout.readline().strip() == "locked"
+    return process
+
+
+def test_a_writer_waits_for_a_lock_held_by_another_process(tmp_path):
+    warehouse = WarehouseResource(path=str(tmp_path / "w.duckdb"), lock_attempts=10, lock_backoff_seconds=0.2)
+    holder = hold_lock(warehouse.path, 1.5)
+    started = time.monotonic()
+    with warehouse.writer() as connection:
+        connection.execute("CREATE TABLE raw.t AS SELECT 1 AS x")
+    assert time.monotonic() - started >= 1.0, "it waited for the other process"
+    holder.wait()
+
+
+def test_a_lock_that_outlasts_the_budget_is_a_transient_error(tmp_path):
+    warehouse = WarehouseResource(path=str(tmp_path / "w.duckdb"), lock_attempts=2, lock_backoff_seconds=0.1)
+    holder = hold_lock(warehouse.path, 5)
+    try:
+        with pytest.raises(WarehouseLockedError, match="still locked after 2 attempts") as raised, warehouse.writer():
+            pass
+        assert is_transient(raised.value)
+        # Under retry_only_transient it reaches the step's RetryPolicy unchanged.
+        with pytest.raises(WarehouseLockedError), retry_only_transient(), warehouse.writer():
+            pass
+    finally:
+        holder.kill()
+
+
+def test_readers_share_the_file_and_cannot_write(tmp_path):
+    warehouse = WarehouseResource(path=str(tmp_path / "w.duckdb"))
+    with warehouse.writer() as connection:
+        connection.execute("CREATE TABLE raw.t AS SELECT 1 AS x")
+    with warehouse.read_only() as first, warehouse.read_only() as second:
+        assert first.execute("SELECT x FROM raw.t").fetchall() == second.execute("SELECT x FROM raw.t").fetchall()
+        with pytest.raises(Exception, match="read-only"):
+            first.execute("INSERT INTO raw.t VALUES (2)")
+
+
+def test_reading_a_warehouse_that_does_not_exist_says_what_to_do(tmp_path):
+    with (
+        pytest.raises(FileNotFoundError, match="materialise the raw assets first"),
+        WarehouseResource(path=str(tmp_path / "none.duckdb")).read_only(),
+    ):
+        pass
+
+
+def test_a_bug_is_final_not_retried():
+    with pytest.raises(dg.Failure) as raised, retry_only_transient():
+        raise KeyError("no such column")
+    assert raised.value.allow_retries is False
+    assert "KeyError" in raised.value.description
