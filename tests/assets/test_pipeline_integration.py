@@ -142,3 +142,24 @@ def test_known_gaps_in_the_real_data_are_dbt_warnings_with_counts(pipeline):
     planes = pl.read_csv(source_bytes("planes"), infer_schema=False).get_column("tailnum").implode()
     unknown = flights.filter(~pl.col("tailnum").is_in(planes)).height  # dbt counts rows, i.e. flights
     assert evaluation.metadata["dagster_dbt/failed_row_count"].value == unknown
+
+
+def test_every_loaded_file_is_fully_accounted_for(pipeline):
+    """For each partition's current load: rows in raw + rows in quarantine == records read.
+
+    (A reload replaces its partition, so earlier loads of the same day rightly have no rows left.)
+    """
+    settings, *_ = pipeline
+    for dataset in ("flights", "weather", "airlines", "airports", "planes"):
+        mismatches = query(settings, f"""
+            SELECT log.source_file, log.records_read, coalesce(r.n, 0), coalesce(q.n, 0)
+            FROM (SELECT * FROM meta.file_loads WHERE dataset = '{dataset}'
+                  QUALIFY row_number() OVER (PARTITION BY partition_date ORDER BY loaded_at DESC) = 1) AS log
+            LEFT JOIN (SELECT _source_file, count(*) AS n FROM raw.{dataset} GROUP BY 1) AS r
+                ON r._source_file = log.source_file
+            LEFT JOIN (SELECT _source_file, count(*) AS n FROM quarantine.{dataset} GROUP BY 1) AS q
+                ON q._source_file = log.source_file
+            WHERE log.records_read != coalesce(r.n, 0) + coalesce(q.n, 0)
+        """)  # fmt: skip
+        assert mismatches == [], dataset
+    assert query(settings, "SELECT count(DISTINCT (dataset, partition_date)) FROM meta.file_loads") == [(9,)]
