@@ -12,10 +12,12 @@ from assets.analytics import ANALYTICS_ASSETS
 from assets.dbt_assets import build_dbt_assets
 from assets.ingestion_factory import build_ingestion_assets
 from config.datasets import load_datasets
+from resources.alerts import AlertsResource
 from resources.dbt import dbt_project, dbt_resource
 from resources.landing import LandingZoneResource
 from resources.settings import Settings, get_settings
 from resources.warehouse import WarehouseResource
+from sensors.alerts import check_failure_alerts, run_failure_alerts
 from sensors.automation import automation_sensor
 from sensors.landing import build_ingest_job, build_landing_sensor
 
@@ -30,11 +32,21 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         # Python per step, paying the imports and definition loading (~9 s here) a second time;
         # with one writer at a time there is no parallelism for it to buy.
         executor=dg.in_process_executor,
-        sensors=[build_landing_sensor(datasets, ingest_jobs), automation_sensor],
+        sensors=[
+            build_landing_sensor(datasets, ingest_jobs),
+            automation_sensor,
+            run_failure_alerts,
+            check_failure_alerts,
+        ],
         resources={
             "warehouse": WarehouseResource(path=str(settings.warehouse)),
             "landing_zone": LandingZoneResource(landing_dir=str(settings.landing), archive_dir=str(settings.archive)),
             "dbt": dbt_resource(settings),
+            "alerts": AlertsResource(
+                alerts_file=str(settings.alerts),
+                webhook_url=settings.alert_webhook_url,
+                webhook_format=settings.alert_webhook_format,
+            ),
         },
     )
 

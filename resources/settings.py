@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     dbt_target: str | None = None
     # How many days `dagster dev` seeds into an empty landing zone so the demo is ready.
     seed_days: int = 7
+    # Alerts always go to this JSON-lines file; a webhook (generic JSON or Slack) when set.
+    alerts_file: Path | None = None
+    alert_webhook_url: str | None = None
+    alert_webhook_format: Literal["json", "slack"] = "json"
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:
@@ -51,6 +55,7 @@ class Settings(BaseSettings):
             "landing_dir": (self.landing_dir or data_dir / "landing").resolve(),
             "archive_dir": (self.archive_dir or data_dir / "archive").resolve(),
             "warehouse_path": (self.warehouse_path or data_dir / "warehouse" / f"{self.env}.duckdb").resolve(),
+            "alerts_file": (self.alerts_file or data_dir / "alerts" / "alerts.jsonl").resolve(),
             "dbt_target": self.dbt_target or self.env,
         }
         # The model is frozen for callers; filling derived defaults once here is the exception.
@@ -68,6 +73,11 @@ class Settings(BaseSettings):
     def archive(self) -> Path:
         assert self.archive_dir is not None
         return self.archive_dir
+
+    @property
+    def alerts(self) -> Path:
+        assert self.alerts_file is not None
+        return self.alerts_file
 
     @property
     def warehouse(self) -> Path:
