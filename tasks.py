@@ -44,17 +44,23 @@ def run(uv: list[str], *args: str, env: dict[str, str] | None = None) -> int:
     return subprocess.run([*uv, "run", "--frozen", *args], cwd=ROOT, env=env).returncode
 
 
+def prepare_dagster_home(home: Path, dagster: list[str], env: dict[str, str]) -> None:
+    """Lay out a Dagster instance: the committed config, and the writer pool's limit.
+
+    The limit is set explicitly: a pool created from `default_limit` is not enforced in the queue
+    daemon's first pass on a fresh instance, which would start every queued run at once.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    # The instance config is code (deploy/); DAGSTER_HOME only holds its copy and the run history.
+    shutil.copyfile(ROOT / "deploy" / "dagster.dev.yaml", home / "dagster.yaml")
+    subprocess.run([*dagster, "instance", "concurrency", "set", WRITER_POOL, "1"], cwd=ROOT, env=env, check=True)
+
+
 def dev() -> int:
     uv = uv_command()
     sync(uv)
-    DAGSTER_HOME.mkdir(exist_ok=True)
-    # The instance config is code (deploy/); DAGSTER_HOME only holds its copy and local run history.
-    shutil.copyfile(ROOT / "deploy" / "dagster.dev.yaml", DAGSTER_HOME / "dagster.yaml")
     env = {**os.environ, "DAGSTER_HOME": str(DAGSTER_HOME)}
-    # Set the writer pool's limit explicitly: a pool created from `default_limit` is not enforced in
-    # the queue daemon's first pass on a fresh instance, which would start every queued run at once.
-    if run(uv, "dagster", "instance", "concurrency", "set", WRITER_POOL, "1", env=env) != 0:
-        return 1
+    prepare_dagster_home(DAGSTER_HOME, [*uv, "run", "--frozen", "dagster"], env)
     # Reference data and the first days land only on a fresh checkout; later starts keep the data.
     if run(uv, "replay", "--seed", env=env) != 0:
         return 1

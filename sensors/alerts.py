@@ -1,7 +1,7 @@
 """Alerting sensors: a failed run, and a failed ERROR-severity check.
 
-Both are needed: a failed asset check does not fail its run (a WARN never should), so a run
-failure sensor alone never hears about bad data that an ERROR check caught.
+Both are needed: a failed asset check does not fail its run unless it is blocking, so a run
+failure sensor alone would not hear about bad data that a non-blocking ERROR check caught.
 """
 
 import dagster as dg
@@ -9,7 +9,6 @@ import dagster as dg
 from resources.alerts import Alert, AlertsResource
 
 ALERT_INTERVAL_SECONDS = 10
-MAX_EVENTS_PER_TICK = 200
 
 
 def _why(event: dg.DagsterEvent) -> str:
@@ -20,12 +19,35 @@ def _why(event: dg.DagsterEvent) -> str:
     return f"{event.step_key}: {data.error.message.strip() if data.error else event.message}"
 
 
+def _failed_error_checks(instance: dg.DagsterInstance, run_id: str) -> list[Alert]:
+    """An alert for each check of the run that failed with ERROR severity."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    found = []
+    for record in records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        if evaluation.passed or evaluation.severity != dg.AssetCheckSeverity.ERROR:
+            continue
+        asset = evaluation.asset_key.to_user_string()
+        found.append(
+            Alert(
+                kind="check_failure",
+                title=f"check {evaluation.check_name} failed on {asset}",
+                details=(evaluation.description or "")[:4000],
+                run_id=run_id,
+                asset=asset,
+                check=evaluation.check_name,
+            )
+        )
+    return found
+
+
+# Checks are read per finished run, not by scanning the event log: Dagster's default SQLite event
+# storage is sharded by run, and refuses a global cursor. Run-status sensors keep their own place.
 @dg.run_failure_sensor(
     name="run_failure_alerts",
-    description="Sends an alert for every failed run, with the error.",
+    description="Alerts on every failed run, with each step's reason, and on the ERROR checks that failed in it.",
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=ALERT_INTERVAL_SECONDS,
-    monitor_all_code_locations=True,
 )
 def run_failure_alerts(context: dg.RunFailureSensorContext, alerts: AlertsResource) -> None:
     run = context.dagster_run
@@ -39,44 +61,17 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, alerts: AlertsResour
             run_id=run.run_id,
         )
     )
+    for alert in _failed_error_checks(context.instance, run.run_id):
+        alerts.send(alert)
 
 
-@dg.sensor(
+@dg.run_status_sensor(
     name="check_failure_alerts",
-    description="Sends an alert for every asset check that fails with ERROR severity.",
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    description="Alerts on ERROR checks that failed in a run that still succeeded (a non-blocking check).",
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=ALERT_INTERVAL_SECONDS,
 )
-def check_failure_alerts(context: dg.SensorEvaluationContext, alerts: AlertsResource) -> dg.SkipReason | None:
-    after = int(context.cursor) if context.cursor else None
-    if after is None:
-        # First tick: start from now; history before the sensor existed is not news.
-        latest = context.instance.get_event_records(
-            dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION), limit=1, ascending=False
-        )
-        context.update_cursor(str(latest[0].storage_id if latest else 0))
-        return dg.SkipReason("started watching check evaluations")
-    records = context.instance.get_event_records(
-        dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=after),
-        limit=MAX_EVENTS_PER_TICK,
-        ascending=True,
-    )
-    sent = 0
-    for record in records:
-        evaluation = record.event_log_entry.dagster_event.event_specific_data
-        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
-            asset = evaluation.asset_key.to_user_string()
-            alerts.send(
-                Alert(
-                    kind="check_failure",
-                    title=f"check {evaluation.check_name} failed on {asset}",
-                    details=(evaluation.description or "")[:4000],
-                    run_id=record.run_id,
-                    asset=asset,
-                    check=evaluation.check_name,
-                )
-            )
-            sent += 1
-        after = record.storage_id
-    context.update_cursor(str(after))
-    return None if sent else dg.SkipReason(f"{len(records)} check evaluation(s), none failed with ERROR")
+def check_failure_alerts(context: dg.RunStatusSensorContext, alerts: AlertsResource) -> None:
+    for alert in _failed_error_checks(context.instance, context.dagster_run.run_id):
+        alerts.send(alert)

@@ -1,6 +1,7 @@
 """The alert sensors, driven by a real failure: a landed file with a missing column."""
 
 import json
+from datetime import date
 
 import dagster as dg
 import polars as pl
@@ -18,54 +19,56 @@ def failed_load(make_settings, webhook_server, dbt_manifest):
     url, received = webhook_server
     settings = make_settings(alert_webhook_url=url)
     replay.main(["--days", "1"], settings=settings)
-    broken = pl.read_csv(day_csv("flights", __import__("datetime").date(2013, 1, 1)), infer_schema=False).drop(
-        "carrier"
-    )
+    broken = pl.read_csv(day_csv("flights", date(2013, 1, 1)), infer_schema=False).drop("carrier")
     (settings.landing / "flights" / "flights_2013-01-01.csv").write_bytes(broken.write_csv().encode())
     defs = build_definitions(settings)
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("flights_days", ["2013-01-01"])
-    alerts = AlertsResource(alerts_file=str(settings.alerts), webhook_url=url)
-    # The check sensor's first tick only sets its starting point (history is not news).
-    first_tick = dg.build_sensor_context(instance=instance, resources={"alerts": alerts})
-    check_failure_alerts(first_tick)
-    result = defs.resolve_job_def("ingest_flights").execute_in_process(
-        instance=instance, partition_key="2013-01-01", raise_on_error=False
-    )
-    assert not result.success
-    return settings, instance, alerts, result, received, first_tick.cursor
+    # A real SQLite instance, as `dagster dev` uses: its event log is sharded by run.
+    home = settings.data_dir.parent / "dagster_home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        instance.add_dynamic_partitions("flights_days", ["2013-01-01"])
+        result = defs.resolve_job_def("ingest_flights").execute_in_process(
+            instance=instance, partition_key="2013-01-01", raise_on_error=False
+        )
+        assert not result.success
+        alerts = AlertsResource(alerts_file=str(settings.alerts), webhook_url=url)
+        yield settings, instance, alerts, result, received
 
 
 def alerts_in_file(settings):
     return [json.loads(line) for line in settings.alerts.read_text().splitlines()]
 
 
-def test_a_failed_error_check_raises_an_alert(failed_load):
-    settings, instance, alerts, _, received, cursor = failed_load
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"alerts": alerts})
-    check_failure_alerts(context)
-    [alert] = alerts_in_file(settings)
-    assert alert["kind"] == "check_failure"
-    assert alert["asset"] == "raw/flights" and alert["check"] == "pandera_validation"
-    assert "missing column(s) ['carrier']" in alert["details"]
-    assert received[0]["title"] == alert["title"]
-    # Next tick from the stored cursor: already said, not said again.
-    check_failure_alerts(
-        dg.build_sensor_context(instance=instance, cursor=context.cursor, resources={"alerts": alerts})
-    )
-    assert len(alerts_in_file(settings)) == 1
-
-
-def test_a_failed_run_raises_an_alert(failed_load):
-    settings, instance, alerts, result, _, _ = failed_load
-    [record] = instance.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
-    failure = record.event_log_entry.dagster_event
-    context = dg.build_run_status_sensor_context(
-        sensor_name="run_failure_alerts", dagster_event=failure, dagster_instance=instance,
+def run_status_context(instance, result, alerts, status):
+    [record] = instance.get_records_for_run(result.run_id, of_type=status).records
+    return dg.build_run_status_sensor_context(
+        sensor_name="alerts", dagster_event=record.event_log_entry.dagster_event, dagster_instance=instance,
         dagster_run=instance.get_run_by_id(result.run_id), resources={"alerts": alerts},
-    ).for_run_failure()  # fmt: skip
+    )  # fmt: skip
+
+
+def test_a_failed_run_raises_an_alert_with_its_reason_and_failed_checks(failed_load):
+    settings, instance, alerts, result, received = failed_load
+    context = run_status_context(instance, result, alerts, dg.DagsterEventType.RUN_FAILURE).for_run_failure()
     run_failure_alerts(context)
-    [alert] = alerts_in_file(settings)
-    assert alert["kind"] == "run_failure" and alert["run_id"] == result.run_id
-    assert "ingest_flights" in alert["title"]
-    assert "flights_2013-01-01.csv" in alert["details"]
+    run_alert, check_alert = alerts_in_file(settings)
+    assert run_alert["kind"] == "run_failure" and run_alert["run_id"] == result.run_id
+    assert "ingest_flights" in run_alert["title"]
+    assert "flights_2013-01-01.csv" in run_alert["details"]
+    assert check_alert["kind"] == "check_failure"
+    assert (check_alert["asset"], check_alert["check"]) == ("raw/flights", "pandera_validation")
+    assert "missing column(s) ['carrier']" in check_alert["details"]
+    assert [body["title"] for body in received] == [run_alert["title"], check_alert["title"]]
+
+
+def test_a_successful_run_with_only_warnings_raises_no_alert(failed_load, make_settings):
+    settings, instance, alerts, _, _ = failed_load
+    # The same day, delivered intact: WARN-free, and a WARN is never an alert anyway.
+    replay.main(["--from", "2013-01-01", "--to", "2013-01-01"], settings=settings)
+    good = (
+        build_definitions(settings)
+        .resolve_job_def("ingest_flights")
+        .execute_in_process(instance=instance, partition_key="2013-01-01")
+    )
+    check_failure_alerts(run_status_context(instance, good, alerts, dg.DagsterEventType.RUN_SUCCESS))
+    assert not settings.alerts.exists()
