@@ -2,11 +2,10 @@
 
 import pandera.polars as pa
 
+from schemas._base import DatasetModel
 
-class Airlines(pa.DataFrameModel):
+
+class Airlines(DatasetModel):
     # IATA airline designators are two letters or digits.
     carrier: str = pa.Field(str_matches=r"^[A-Z0-9]{2}$")
     name: str = pa.Field(str_length={"min_value": 1})
-
-    class Config:
-        strict = False

@@ -3,8 +3,10 @@
 import pandera.polars as pa
 import polars as pl
 
+from schemas._base import DatasetModel
 
-class Airports(pa.DataFrameModel):
+
+class Airports(DatasetModel):
     # FAA location identifiers: 3-4 letters/digits (small fields use digits, e.g. 04G).
     faa: str = pa.Field(str_matches=r"^[A-Z0-9]{3,4}$")
     name: str = pa.Field(str_length={"min_value": 1})
@@ -17,6 +19,3 @@ class Airports(pa.DataFrameModel):
     # Daylight saving: A (US/Canada), U (unknown), N (none), as the FAA file codes it.
     dst: str = pa.Field(isin=["A", "U", "N", "E", "S", "O", "Z"])
     tzone: str = pa.Field(nullable=True)
-
-    class Config:
-        strict = False

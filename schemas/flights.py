@@ -4,7 +4,8 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
-from schemas._checks import hhmm_minutes, row_is_on_file_day, same_minute_of_day, valid_hhmm
+from schemas._base import DailyDatasetModel
+from schemas._checks import hhmm_minutes, same_minute_of_day, valid_hhmm
 
 # Carriers that flew from NYC in 2013 (see airlines.csv). A new carrier is a reviewed change to
 # this list, so an unknown code in a feed is caught as it arrives rather than as a broken join.
@@ -18,7 +19,7 @@ MAX_DELAY_MIN = 24 * 60
 MIN_DELAY_MIN = -120
 
 
-class Flights(pa.DataFrameModel):
+class Flights(DailyDatasetModel):
     """A departure. Cancelled flights have no dep_time / arr_time / delays: that is not an error."""
 
     # Calendar date of the scheduled departure (local time); must match the file's day (checked below).
@@ -45,14 +46,6 @@ class Flights(pa.DataFrameModel):
     hour: pl.Int32 = pa.Field(in_range={"min_value": 0, "max_value": 23})
     minute: pl.Int32 = pa.Field(in_range={"min_value": 0, "max_value": 59})
     time_hour: pl.Datetime(time_zone="UTC")
-
-    class Config:
-        # Validation is on typed frames cast by ingestion; extra columns are reported as drift there.
-        strict = False
-
-    @pa.dataframe_check(error="year/month/day must be the day in the file name")
-    def row_belongs_to_file_day(cls, data: PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(row_is_on_file_day())
 
     @pa.dataframe_check(error="dep_time and arr_time must be real hhmm times (minutes < 60)")
     def clock_times_are_hhmm(cls, data: PolarsData) -> pl.LazyFrame:

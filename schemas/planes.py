@@ -3,11 +3,13 @@
 import pandera.polars as pa
 import polars as pl
 
+from schemas._base import DatasetModel
+
 PLANE_TYPES = ["Fixed wing multi engine", "Fixed wing single engine", "Rotorcraft"]
 ENGINE_TYPES = ["Turbo-fan", "Turbo-jet", "Turbo-prop", "Turbo-shaft", "Reciprocating", "4 Cycle"]
 
 
-class Planes(pa.DataFrameModel):
+class Planes(DatasetModel):
     tailnum: str = pa.Field(str_matches=r"^N[0-9A-Z]{1,5}$")
     # Year of manufacture: the jet age starts in the 1950s; unknown for some registrations.
     year: pl.Int32 = pa.Field(nullable=True, in_range={"min_value": 1940, "max_value": 2100})
@@ -20,6 +22,3 @@ class Planes(pa.DataFrameModel):
     # Cruise speed in mph; mostly unknown in the registry.
     speed: pl.Int32 = pa.Field(nullable=True, in_range={"min_value": 1, "max_value": 800})
     engine: str = pa.Field(isin=ENGINE_TYPES)
-
-    class Config:
-        strict = False

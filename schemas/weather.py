@@ -4,7 +4,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
-from schemas._checks import row_is_on_file_day
+from schemas._base import DailyDatasetModel
 from schemas.flights import NYC_AIRPORTS
 
 # Hurricane Sandy peaked below 100 mph sustained at these airports; 200 mph is beyond any
@@ -12,7 +12,7 @@ from schemas.flights import NYC_AIRPORTS
 MAX_WIND_MPH = 200
 
 
-class Weather(pa.DataFrameModel):
+class Weather(DailyDatasetModel):
     """An hourly observation. Sensors drop out: most measurements may be missing."""
 
     origin: str = pa.Field(isin=NYC_AIRPORTS)
@@ -35,13 +35,6 @@ class Weather(pa.DataFrameModel):
     # Miles; the instruments report 10 for "10 or more".
     visib: pl.Float64 = pa.Field(in_range={"min_value": 0, "max_value": 10})
     time_hour: pl.Datetime(time_zone="UTC")
-
-    class Config:
-        strict = False
-
-    @pa.dataframe_check(error="year/month/day must be the day in the file name")
-    def row_belongs_to_file_day(cls, data: PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(row_is_on_file_day())
 
     @pa.dataframe_check(error="a gust cannot be slower than the sustained wind")
     def gust_at_least_wind(cls, data: PolarsData) -> pl.LazyFrame:
