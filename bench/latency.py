@@ -1,0 +1,114 @@
+"""Benchmark: how long from a file landing to the marts having its day, under the real `dagster dev`.
+
+    uv run python bench/latency.py [--days 3] [--burst 30]
+
+Starts `dagster dev` on a free port with its own home and data folder, lets it load reference data
+and two days (the cold start), then lands days one at a time and times each until the day is in
+marts.fct_flights (p50 and max), then lands a burst of days at once and times the catch-up. Where
+the time goes comes from the instance's own run records: sensor pick-up, queue and launch, the
+load run, automation pick-up, and the dbt run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import dagster as dg  # noqa: E402
+import duckdb  # noqa: E402
+
+from cli import dev_server, replay  # noqa: E402
+from resources.settings import Settings  # noqa: E402
+
+POLL_SECONDS = 0.5
+
+
+def marts_days(settings: Settings) -> set[str]:
+    try:
+        with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
+            return {
+                row[0]
+                for row in connection.execute("SELECT DISTINCT flight_date::VARCHAR FROM marts.fct_flights").fetchall()
+            }
+    except duckdb.Error:  # missing, or locked by a writer at this instant
+        return set()
+
+
+def land_and_wait(settings: Settings, days: list[str], timeout: float) -> tuple[float, float]:
+    """Land ``days`` (flights and weather) and wait until all are in the marts: (landed at, seconds)."""
+    landed_at = time.time()
+    replay.main(["--from", days[0], "--to", days[-1]], settings=settings)
+    started = time.monotonic()
+    dev_server.wait_for(f"{days[0]}..{days[-1]} in the marts", lambda: marts_days(settings) >= set(days), timeout,
+                        every=POLL_SECONDS)  # fmt: skip
+    return landed_at, time.monotonic() - started
+
+
+def breakdown(home: Path, landed_at: float) -> dict[str, float]:
+    """Seconds spent per phase after ``landed_at``, from the runs the instance recorded."""
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = [r for r in instance.get_run_records() if r.create_timestamp.timestamp() >= landed_at - 1]
+    runs.sort(key=lambda r: r.create_timestamp)
+    loads = [r for r in runs if r.dagster_run.job_name.startswith("ingest_")]
+    builds = [r for r in runs if not r.dagster_run.job_name.startswith("ingest_")]
+    if not loads or not builds:
+        return {}
+    first_load, last_load, build = loads[0], max(loads, key=lambda r: r.end_time or 0), builds[-1]
+    return {
+        "sensor pick-up": first_load.create_timestamp.timestamp() - landed_at,
+        "load queue+launch": (first_load.start_time or 0) - first_load.create_timestamp.timestamp(),
+        "load runs": (last_load.end_time or 0) - (first_load.start_time or 0),
+        "automation pick-up": build.create_timestamp.timestamp() - (last_load.end_time or 0),
+        "dbt queue+launch": (build.start_time or 0) - build.create_timestamp.timestamp(),
+        "dbt + analytics run": (build.end_time or 0) - (build.start_time or 0),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--days", type=int, default=3, help="days landed one at a time")
+    parser.add_argument("--burst", type=int, default=30, help="days landed at once")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-latency-"))
+    settings = Settings(env="dev", data_dir=workdir / "data")
+    with dev_server.dagster_dev(workdir, settings.data_dir) as server:
+        replay.main(["--reference"], settings=settings)
+        _, cold = land_and_wait(settings, ["2013-01-01", "2013-01-02"], 900)
+        print(f"cold start (reference + 2 days, first dbt build ever): {cold:.1f} s", flush=True)
+        latencies, phases = [], []
+        next_day = date(2013, 1, 3)
+        for _ in range(args.days):
+            day = next_day.isoformat()
+            next_day += timedelta(days=1)
+            time.sleep(15)  # let automation settle, so each day is measured on its own
+            landed_at, seconds = land_and_wait(settings, [day], 600)
+            latencies.append(seconds)
+            phases.append(breakdown(server.home, landed_at))
+            print(f"  {day}: {seconds:.1f} s", flush=True)
+        first = 3 + args.days
+        burst_days = [
+            f"2013-{(1 + (first + n - 1) // 31):02d}-{((first + n - 1) % 31) + 1:02d}" for n in range(args.burst)
+        ]
+        time.sleep(15)
+        landed_at, burst = land_and_wait(settings, burst_days, 1800)
+        burst_phases = breakdown(server.home, landed_at)
+    print(f"\nfile landed -> day in marts, {args.days} days one at a time: "
+          f"p50 {statistics.median(latencies):.1f} s, max {max(latencies):.1f} s")  # fmt: skip
+    print(f"burst of {args.burst} days at once: caught up in {burst:.1f} s")
+    print("\nwhere the time goes (median over the single days, seconds):")
+    for phase in phases[0]:
+        print(f"  {phase:24}{statistics.median(p[phase] for p in phases if p):>8.1f}")
+    print(f"burst: {', '.join(f'{k} {v:.1f}' for k, v in burst_phases.items())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Run the real `dagster dev` in the background, for the end-to-end test and the latency benchmark.
+
+It gets its own DAGSTER_HOME (prepared like `tasks.py dev` does) and data folder, a free local
+port, and its own process session, so the webserver, daemon and code servers it spawns all stop
+with it: `dagster dev` does not exit promptly on SIGTERM, so what is left is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import tasks
+
+ROOT = Path(__file__).resolve().parent.parent
+DAGSTER = [str(Path(sys.executable).parent / "dagster")]
+START_TIMEOUT_SECONDS = 180
+
+
+@dataclass(frozen=True)
+class DevServer:
+    url: str
+    home: Path
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(what: str, condition: Callable[[], object], timeout: float, every: float = 3.0) -> object:
+    """Poll ``condition`` until it is truthy; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(every)
+    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@contextlib.contextmanager
+def dagster_dev(workdir: Path, data_dir: Path) -> Iterator[DevServer]:
+    home, log = workdir / "dagster_home", workdir / "dagster_dev.log"
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DATAOPS_DATA_DIR": str(data_dir)}
+    tasks.prepare_dagster_home(home, DAGSTER, env)
+    url = f"http://127.0.0.1:{free_port()}"
+    port = url.rsplit(":", 1)[1]
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [*DAGSTER, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", port],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+
+        def answering() -> bool:
+            try:
+                return urllib.request.urlopen(f"{url}/server_info", timeout=5).status == 200
+            except OSError:
+                return False
+
+        wait_for("dagster dev to answer", answering, START_TIMEOUT_SECONDS)
+        yield DevServer(url, home, log)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=15)
+        subprocess.run(["pkill", "-KILL", "-g", str(process.pid)], check=False)
