@@ -57,18 +57,20 @@ def breakdown(home: Path, landed_at: float) -> dict[str, float]:
     with dg.DagsterInstance.from_config(str(home)) as instance:
         runs = [r for r in instance.get_run_records() if r.create_timestamp.timestamp() >= landed_at - 1]
     runs.sort(key=lambda r: r.create_timestamp)
-    loads = [r for r in runs if r.dagster_run.job_name.startswith("ingest_")]
-    builds = [r for r in runs if not r.dagster_run.job_name.startswith("ingest_")]
+    # Finished runs only: the next automation run may already be under way when this is read.
+    done = [r for r in runs if r.start_time and r.end_time]
+    loads = [r for r in done if r.dagster_run.job_name.startswith("ingest_")]
+    builds = [r for r in done if not r.dagster_run.job_name.startswith("ingest_")]
     if not loads or not builds:
         return {}
-    first_load, last_load, build = loads[0], max(loads, key=lambda r: r.end_time or 0), builds[-1]
+    first_load, last_load, build = loads[0], max(loads, key=lambda r: r.end_time), builds[0]
     return {
         "sensor pick-up": first_load.create_timestamp.timestamp() - landed_at,
-        "load queue+launch": (first_load.start_time or 0) - first_load.create_timestamp.timestamp(),
-        "load runs": (last_load.end_time or 0) - (first_load.start_time or 0),
-        "automation pick-up": build.create_timestamp.timestamp() - (last_load.end_time or 0),
-        "dbt queue+launch": (build.start_time or 0) - build.create_timestamp.timestamp(),
-        "dbt + analytics run": (build.end_time or 0) - (build.start_time or 0),
+        "load queue+launch": first_load.start_time - first_load.create_timestamp.timestamp(),
+        "load runs": last_load.end_time - first_load.start_time,
+        "automation pick-up": build.create_timestamp.timestamp() - last_load.end_time,
+        "dbt queue+launch": build.start_time - build.create_timestamp.timestamp(),
+        "dbt + analytics run": build.end_time - build.start_time,
     }
 
 
