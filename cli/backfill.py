@@ -25,7 +25,7 @@ from assets.analytics import ANALYTICS_GROUP
 from assets.ingestion_factory import ingestion_check_keys, raw_asset_key
 from assets.partitions import contiguous_segments, partitions_name
 from config.datasets import DatasetConfig, load_datasets
-from ingestion.landing import REFERENCE_PARTITION, LandedFile, dataset_landing_dir, match_file
+from ingestion.landing import landed_days
 from resources.settings import Settings, get_settings
 from sensors.landing import RANGE_END_TAG, RANGE_START_TAG, ingest_job_name
 
@@ -39,21 +39,6 @@ class BackfillReport:
     @property
     def success(self) -> bool:
         return all(result.success for result in self.results.values())
-
-
-def available_days(settings: Settings, dataset: DatasetConfig) -> list[str]:
-    """Days of a daily dataset with a file in landing or in the archive."""
-    days = set()
-    landing = dataset_landing_dir(settings.landing, dataset.name)
-    if landing.is_dir():
-        for path in landing.iterdir():
-            matched = match_file(dataset, path)
-            if isinstance(matched, LandedFile) and matched.partition_key:
-                days.add(matched.partition_key)
-    archive = settings.archive / dataset.name
-    if archive.is_dir():
-        days |= {folder.name for folder in archive.iterdir() if folder.is_dir() and folder.name != REFERENCE_PARTITION}
-    return sorted(days)
 
 
 def register_days(instance: dg.DagsterInstance, dataset: DatasetConfig, days: Sequence[str]) -> list[str]:
@@ -99,7 +84,7 @@ def run_backfill(
             continue
         days = [
             day
-            for day in available_days(settings, dataset)
+            for day in landed_days(settings.landing, settings.archive, dataset)
             if (start is None or day >= start.isoformat()) and (end is None or day <= end.isoformat())
         ]
         order = register_days(instance, dataset, days)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from cli.nycflights import DAILY_DATASETS, FIRST_DAY, LAST_DAY, REFERENCE_DATASETS, day_csv, source_bytes
 from config.datasets import DatasetConfig, load_datasets
-from ingestion.landing import REFERENCE_PARTITION, LandedFile, dataset_landing_dir, match_file
+from ingestion.landing import dataset_landing_dir, landed_days
 from resources.settings import Settings, get_settings
 
 
@@ -30,25 +30,6 @@ def write_atomically(target: Path, data: bytes) -> None:
     temporary = target.with_name(f".{target.name}.tmp")
     temporary.write_bytes(data)
     temporary.replace(target)
-
-
-def delivered_days(settings: Settings, dataset: DatasetConfig) -> set[date]:
-    """Days of ``dataset`` already in the landing zone or the archive."""
-    days: set[date] = set()
-    landing = dataset_landing_dir(settings.landing, dataset.name)
-    if landing.is_dir():
-        for path in landing.iterdir():
-            matched = match_file(dataset, path)
-            if isinstance(matched, LandedFile) and matched.partition_key:
-                days.add(date.fromisoformat(matched.partition_key))
-    archive = settings.archive / dataset.name
-    if archive.is_dir():
-        days.update(
-            date.fromisoformat(folder.name)
-            for folder in archive.iterdir()
-            if folder.is_dir() and folder.name != REFERENCE_PARTITION
-        )
-    return days
 
 
 def next_days(already: set[date], count: int) -> list[date]:
@@ -128,7 +109,9 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     if args.reference:
         written += deliver_reference(settings, datasets)
     if args.days:
-        already = delivered_days(settings, datasets["flights"])
+        already = {
+            date.fromisoformat(day) for day in landed_days(settings.landing, settings.archive, datasets["flights"])
+        }
         written += deliver_days(settings, datasets, next_days(already, args.days))
     if args.start:
         span = (args.end - args.start).days + 1

@@ -88,6 +88,15 @@ def scan_landing(landing_root: Path, dataset: DatasetConfig) -> tuple[list[Lande
     return matched, unmatched
 
 
+def landed_days(landing_root: Path, archive_root: Path, dataset: DatasetConfig) -> list[str]:
+    """Days of a daily dataset that have a file: waiting in landing, or already in the archive."""
+    days = {landed.partition_key for landed in scan_landing(landing_root, dataset)[0] if landed.partition_key}
+    archive = archive_root / dataset.name
+    if archive.is_dir():
+        days |= {folder.name for folder in archive.iterdir() if folder.is_dir() and folder.name != REFERENCE_PARTITION}
+    return sorted(days)
+
+
 def expected_landing_path(landing_root: Path, dataset: DatasetConfig, partition_key: str | None) -> Path:
     day = datetime.strptime(partition_key, "%Y-%m-%d").date() if partition_key else None
     return dataset_landing_dir(landing_root, dataset.name) / dataset.file_name_for(day)

@@ -80,10 +80,6 @@ class FileIngestion:
     def rows_loaded(self) -> int:
         return self.loaded.height if self.loaded is not None else 0
 
-    @property
-    def reject_rate(self) -> float:
-        return self.quarantined.height / self.records_read if self.records_read else 0.0
-
 
 def _lineage(frame: pl.DataFrame, source_file: str, loaded_at: datetime, run_id: str) -> pl.DataFrame:
     return frame.with_columns(
