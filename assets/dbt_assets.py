@@ -7,6 +7,7 @@ materialisation (dagster-dbt's own row counting would query while dbt still hold
 
 import json
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -14,6 +15,7 @@ import duckdb
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from assets.dbt_translator import FlightsDbtTranslator
+from resources.dbt import keep_parse_state, prune_invocations
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, WarehouseResource, is_lock_message, retry_only_transient
 
 
@@ -87,6 +89,9 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         invocation = dbt.cli(build_args(warehouse.path, config.full_refresh), context=context, raise_on_error=False)
         # Drain dbt completely before touching the warehouse: it holds the write lock until it exits.
         events = list(invocation.stream())
+        target_dir = Path(project.project_dir, project.target_path)
+        keep_parse_state(target_dir, Path(invocation.project_dir, invocation.target_path))
+        prune_invocations(target_dir)
         with retry_only_transient():
             yield from _with_profiles(events, invocation.manifest, warehouse)
         if not invocation.is_successful():

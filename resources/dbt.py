@@ -9,7 +9,10 @@ for a parse that would produce the same manifest.
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -20,6 +23,15 @@ from resources.settings import DBT_PROJECT_DIR, Settings
 # Everything under these decides the manifest's content.
 MANIFEST_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests", "seeds", "snapshots")
 FINGERPRINT_FILE = "manifest.fingerprint"
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+# The dbt installed next to this Python (the project's locked environment), so a process started
+# without the venv on PATH (`.venv/bin/dagster dev`, an IDE's test runner) still finds it.
+_VENV_DBT = Path(sys.executable).with_name("dbt")
+DBT_EXECUTABLE = str(_VENV_DBT) if _VENV_DBT.exists() else "dbt"
+# dagster-dbt gives every invocation its own target folder (named after the asset definition);
+# the newest few are kept for debugging (compiled SQL, run_results.json), the rest removed.
+INVOCATION_PREFIX = "dbt_models-"
+INVOCATIONS_KEPT = 10
 
 
 def project_fingerprint(project_dir: Path) -> str:
@@ -41,12 +53,39 @@ def prepare_manifest(project: DbtProject) -> Path:
     if not (project.manifest_path.exists() and stamp.exists() and stamp.read_text() == fingerprint):
         # Parsing never connects to the warehouse: the profile's default path is only a placeholder.
         subprocess.run(
-            ["dbt", "parse", "--quiet", "--profiles-dir", str(project.profiles_dir)],
+            [DBT_EXECUTABLE, "parse", "--quiet", "--profiles-dir", str(project.profiles_dir)],
             cwd=project.project_dir,
             check=True,
         )
         stamp.write_text(fingerprint)
     return project.manifest_path
+
+
+def keep_parse_state(target_dir: Path, invocation_dir: Path) -> bool:
+    """Make an invocation's parse state the one the next invocation starts from.
+
+    dagster-dbt seeds each invocation with ``target/partial_parse.msgpack``. dbt discards that
+    state when the target, the profile or ``--vars`` differ from the run that wrote it, and the
+    start-up ``dbt parse`` runs with none of them, so without this every build parsed the whole
+    project again (2-3 s). The state of the last build matches the next one; dbt still re-parses
+    what changed in the project's files. Returns whether there was state to keep.
+    """
+    source = invocation_dir / PARTIAL_PARSE_FILE
+    if not source.exists():
+        return False
+    staged = target_dir / f".{PARTIAL_PARSE_FILE}.tmp"
+    shutil.copyfile(source, staged)
+    os.replace(staged, target_dir / PARTIAL_PARSE_FILE)  # atomic: a reader sees old or new, never half
+    return True
+
+
+def prune_invocations(target_dir: Path, keep: int = INVOCATIONS_KEPT) -> list[Path]:
+    """Remove all but the ``keep`` newest invocation folders; returns the removed ones."""
+    folders = [path for path in target_dir.glob(f"{INVOCATION_PREFIX}*") if path.is_dir()]
+    folders.sort(key=lambda path: path.stat().st_mtime, reverse=True)
+    for folder in folders[keep:]:
+        shutil.rmtree(folder, ignore_errors=True)
+    return folders[keep:]
 
 
 @cache
@@ -73,4 +112,5 @@ def dbt_resource(settings: Settings) -> DbtCliResource:
         project_dir=dbt_project(),
         profiles_dir=str(DBT_PROJECT_DIR),
         target=settings.dbt_target,
+        dbt_executable=DBT_EXECUTABLE,
     )

@@ -11,7 +11,8 @@ from cli import replay
 from cli.backfill import run_backfill
 from cli.nycflights import daily_table, source_bytes
 from definitions import build_definitions
-from resources.settings import Settings
+from resources.dbt import INVOCATION_PREFIX
+from resources.settings import DBT_PROJECT_DIR, Settings
 
 pytestmark = pytest.mark.integration
 
@@ -163,3 +164,18 @@ def test_every_loaded_file_is_fully_accounted_for(pipeline):
         """)  # fmt: skip
         assert mismatches == [], dataset
     assert query(settings, "SELECT count(DISTINCT (dataset, partition_date)) FROM meta.file_loads") == [(9,)]
+
+
+def test_a_second_dbt_build_reuses_the_parse_of_the_first(pipeline):
+    """The build before this one left its parse state: this one must not parse the project again."""
+    settings, instance, defs, _ = pipeline
+    target = DBT_PROJECT_DIR / "target"
+    before = set(target.glob(f"{INVOCATION_PREFIX}*"))
+    result = dg.materialize(
+        list(defs.assets), selection=["staging/stg_airlines"], instance=instance, resources=defs.resources
+    )
+    assert result.success
+    (invocation,) = set(target.glob(f"{INVOCATION_PREFIX}*")) - before
+    log = (invocation / "dbt.log").read_text()
+    assert "UnableToPartialParse" not in log
+    assert "PartialParsingSkipParsing" in log  # "no changes found, skipping parsing"

@@ -1,0 +1,39 @@
+"""The dbt parse-state hand-over and the pruning of old invocation folders, on real folders."""
+
+import os
+import time
+
+from resources.dbt import INVOCATION_PREFIX, PARTIAL_PARSE_FILE, keep_parse_state, prune_invocations
+
+
+def test_the_last_invocations_parse_state_becomes_the_starting_point(tmp_path):
+    invocation = tmp_path / f"{INVOCATION_PREFIX}a"
+    invocation.mkdir()
+    (tmp_path / PARTIAL_PARSE_FILE).write_bytes(b"old")
+    (invocation / PARTIAL_PARSE_FILE).write_bytes(b"new")
+    assert keep_parse_state(tmp_path, invocation)
+    assert (tmp_path / PARTIAL_PARSE_FILE).read_bytes() == b"new"
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []  # no temp left
+
+
+def test_an_invocation_without_parse_state_leaves_the_old_one(tmp_path):
+    invocation = tmp_path / f"{INVOCATION_PREFIX}failed-early"
+    invocation.mkdir()
+    (tmp_path / PARTIAL_PARSE_FILE).write_bytes(b"old")
+    assert not keep_parse_state(tmp_path, invocation)
+    assert (tmp_path / PARTIAL_PARSE_FILE).read_bytes() == b"old"
+
+
+def test_only_the_newest_invocation_folders_are_kept(tmp_path):
+    now = time.time()
+    for age in range(5):
+        folder = tmp_path / f"{INVOCATION_PREFIX}{age}"
+        folder.mkdir()
+        (folder / "run_results.json").write_text("{}")
+        os.utime(folder, (now - age * 60, now - age * 60))
+    (tmp_path / "manifest.json").write_text("{}")  # not an invocation: never touched
+    removed = prune_invocations(tmp_path, keep=2)
+    assert sorted(path.name for path in removed) == [f"{INVOCATION_PREFIX}{age}" for age in (2, 3, 4)]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        f"{INVOCATION_PREFIX}0", f"{INVOCATION_PREFIX}1", "manifest.json"
+    ]  # fmt: skip
