@@ -22,7 +22,9 @@ from assets.partitions import contiguous_segments
 from config.datasets import DatasetConfig
 from ingestion.landing import LandedFile, UnmatchedFile, match_file
 
-DEFAULT_SETTLE_SECONDS = 2.0
+# One second without a change: enough for a copy in progress to show (its mtime keeps moving),
+# short enough that a file renamed into place is usually taken on the first tick that sees it.
+DEFAULT_SETTLE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
