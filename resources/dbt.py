@@ -9,7 +9,6 @@ for a parse that would produce the same manifest.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -75,7 +74,7 @@ def keep_parse_state(target_dir: Path, invocation_dir: Path) -> bool:
         return False
     staged = target_dir / f".{PARTIAL_PARSE_FILE}.tmp"
     shutil.copyfile(source, staged)
-    os.replace(staged, target_dir / PARTIAL_PARSE_FILE)  # atomic: a reader sees old or new, never half
+    staged.replace(target_dir / PARTIAL_PARSE_FILE)  # atomic: a reader sees old or new, never half
     return True
 
 

@@ -168,7 +168,7 @@ def test_every_loaded_file_is_fully_accounted_for(pipeline):
 
 def test_a_second_dbt_build_reuses_the_parse_of_the_first(pipeline):
     """The build before this one left its parse state: this one must not parse the project again."""
-    settings, instance, defs, _ = pipeline
+    _, instance, defs, _ = pipeline
     target = DBT_PROJECT_DIR / "target"
     before = set(target.glob(f"{INVOCATION_PREFIX}*"))
     result = dg.materialize(
