@@ -19,17 +19,17 @@ from resources.settings import Settings, get_settings
 from resources.warehouse import WarehouseResource
 from sensors.alerts import check_failure_alerts, run_failure_alerts
 from sensors.automation import automation_sensor
-from sensors.landing import build_ingest_job, build_landing_sensor
+from sensors.landing import build_ingest_jobs, build_landing_sensor
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     datasets = load_datasets(settings.datasets_file)
-    ingest_jobs = [build_ingest_job(dataset) for dataset in datasets.values()]
+    ingest_jobs = build_ingest_jobs(datasets)
     return dg.Definitions(
         assets=[*build_ingestion_assets(datasets), build_dbt_assets(dbt_project()), *ANALYTICS_ASSETS],
         jobs=ingest_jobs,
         # Steps run in the run's own process. The default multiprocess executor starts one more
-        # Python per step, paying the imports and definition loading (~9 s here) a second time;
+        # Python per step, paying the imports and definition loading (seconds) a second time;
         # with one writer at a time there is no parallelism for it to buy.
         executor=dg.in_process_executor,
         sensors=[

@@ -1,27 +1,26 @@
-"""Partitions of the daily datasets: one dynamic partition per day whose file has landed.
+"""Partitions of the daily datasets: one shared set of days, a day added when its first file lands.
 
-Dynamic rather than a fixed 2013 calendar: a partition exists only once its file is there, so the
-UI never offers a day that cannot be loaded, and "Materialize all" covers exactly the landed days.
-The landing sensor adds a day's partition in the same tick that it requests the day's run.
+Dynamic rather than a fixed 2013 calendar: a day exists only once a file for it is there, so the
+UI never offers a day nothing was delivered for, and "Materialize all" covers the landed days.
+Shared by every daily dataset rather than one set each: a day's flights and weather files land
+together and then load in one run (one run worker start-up instead of two), and a day whose
+weather file has not arrived shows as missing for weather, which is exactly the state of things.
+The landing sensor adds a day in the same tick that it requests the day's run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import dagster as dg
 
 from config.datasets import DatasetConfig
 
-
-def partitions_name(dataset_name: str) -> str:
-    return f"{dataset_name}_days"
+DAYS = dg.DynamicPartitionsDefinition(name="days")
 
 
 def partitions_for(dataset: DatasetConfig) -> dg.DynamicPartitionsDefinition | None:
-    if dataset.kind != "daily":
-        return None
-    return dg.DynamicPartitionsDefinition(name=partitions_name(dataset.name))
+    return DAYS if dataset.kind == "daily" else None
 
 
 def contiguous_segments(order: Sequence[str], wanted: Iterable[str]) -> list[list[str]]:
@@ -38,3 +37,16 @@ def contiguous_segments(order: Sequence[str], wanted: Iterable[str]) -> list[lis
         else:
             segments.append([key])
     return segments
+
+
+def group_loads(order: Sequence[str], days: Mapping[str, Iterable[str]]) -> list[tuple[tuple[str, ...], list[str]]]:
+    """Which datasets load which days together: ``[(datasets, contiguous days), ...]``.
+
+    Each dataset's days are split into contiguous ranges; datasets with the same range share one
+    run. Flights and weather delivered for the same days are one run, not two.
+    """
+    together: dict[tuple[str, ...], list[str]] = {}
+    for name in sorted(days):
+        for segment in contiguous_segments(order, days[name]):
+            together.setdefault(tuple(segment), []).append(name)
+    return [(tuple(names), list(segment)) for segment, names in together.items()]

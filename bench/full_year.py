@@ -5,7 +5,7 @@
 
 Both start from the same clean landing zone: 365 daily flights files, 364 weather files and the
 three reference files, delivered by `replay`. The pipeline loads them the way a backfill runs
-(one single-run load per dataset, then one dbt build and the analytics), with Pandera validation,
+(one single-run load of every day, then one dbt build and the analytics), with Pandera validation,
 quarantine, archiving and Dagster's bookkeeping. The baseline is one DuckDB process reading the
 same CSV files and building the same marts in SQL: the floor the pipeline's overhead is set
 against. Each side runs in a fresh child process, so peak memory is its own (dbt's included).

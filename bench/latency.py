@@ -52,15 +52,27 @@ def land_and_wait(settings: Settings, days: list[str], timeout: float) -> tuple[
     return landed_at, time.monotonic() - started
 
 
+def finished_runs(home: Path, landed_at: float, timeout: float = 180) -> tuple[list, list]:
+    """The load runs and dbt runs started after ``landed_at``, once at least one of each has ended.
+
+    The day shows in the marts before its dbt run has ended (the analytics run after the marts),
+    so this waits for the run records to be complete rather than reading them at once.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            runs = [r for r in instance.get_run_records() if r.create_timestamp.timestamp() >= landed_at - 1]
+        done = sorted((r for r in runs if r.start_time and r.end_time), key=lambda r: r.create_timestamp)
+        loads = [r for r in done if r.dagster_run.job_name.startswith("ingest_")]
+        builds = [r for r in done if not r.dagster_run.job_name.startswith("ingest_")]
+        if (loads and builds) or time.monotonic() > deadline:
+            return loads, builds
+        time.sleep(POLL_SECONDS)
+
+
 def breakdown(home: Path, landed_at: float) -> dict[str, float]:
     """Seconds spent per phase after ``landed_at``, from the runs the instance recorded."""
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        runs = [r for r in instance.get_run_records() if r.create_timestamp.timestamp() >= landed_at - 1]
-    runs.sort(key=lambda r: r.create_timestamp)
-    # Finished runs only: the next automation run may already be under way when this is read.
-    done = [r for r in runs if r.start_time and r.end_time]
-    loads = [r for r in done if r.dagster_run.job_name.startswith("ingest_")]
-    builds = [r for r in done if not r.dagster_run.job_name.startswith("ingest_")]
+    loads, builds = finished_runs(home, landed_at)
     if not loads or not builds:
         return {}
     first_load, last_load, build = loads[0], max(loads, key=lambda r: r.end_time), builds[0]
@@ -71,6 +83,7 @@ def breakdown(home: Path, landed_at: float) -> dict[str, float]:
         "automation pick-up": build.create_timestamp.timestamp() - last_load.end_time,
         "dbt queue+launch": build.start_time - build.create_timestamp.timestamp(),
         "dbt + analytics run": build.end_time - build.start_time,
+        "load runs (count)": len(loads),
     }
 
 
@@ -106,7 +119,7 @@ def main() -> int:
           f"p50 {statistics.median(latencies):.1f} s, max {max(latencies):.1f} s")  # fmt: skip
     print(f"burst of {args.burst} days at once: caught up in {burst:.1f} s")
     print("\nwhere the time goes (median over the single days, seconds):")
-    for phase in phases[0]:
+    for phase in next((p for p in phases if p), {}):
         print(f"  {phase:24}{statistics.median(p[phase] for p in phases if p):>8.1f}")
     print(f"burst: {', '.join(f'{k} {v:.1f}' for k, v in burst_phases.items())}")
     return 0

@@ -3,16 +3,16 @@
     backfill                          every day that has landed (landing zone or archive)
     backfill --from 2013-01-01 --to 2013-03-31
 
-No daemon needed: each daily dataset is loaded with one single-run range (as a Dagster backfill
-with the assets' single-run policy would), then reference data, then dbt and the analytics in one
-run. Runs are recorded in the Dagster instance of DAGSTER_HOME (an ephemeral one if unset).
+No daemon needed: reference data is loaded in one run, the daily datasets in one single-run range
+per run of days they share (as the landing sensor would start them), then dbt and the analytics in
+one run. Runs are recorded in the Dagster instance of DAGSTER_HOME (an ephemeral one if unset).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -23,11 +23,11 @@ from dagster._core.errors import DagsterHomeNotSetError
 
 from assets.analytics import ANALYTICS_GROUP
 from assets.ingestion_factory import ingestion_check_keys, raw_asset_key
-from assets.partitions import contiguous_segments, partitions_name
+from assets.partitions import DAYS, group_loads
 from config.datasets import DatasetConfig, load_datasets
 from ingestion.landing import landed_days
 from resources.settings import Settings, get_settings
-from sensors.landing import RANGE_END_TAG, RANGE_START_TAG, ingest_job_name
+from sensors.landing import RANGE_END_TAG, RANGE_START_TAG, ingest_job_for
 
 DOWNSTREAM_GROUPS = ("staging", "marts", ANALYTICS_GROUP)
 
@@ -41,13 +41,12 @@ class BackfillReport:
         return all(result.success for result in self.results.values())
 
 
-def register_days(instance: dg.DagsterInstance, dataset: DatasetConfig, days: Sequence[str]) -> list[str]:
-    """Add the days that are not partitions yet; return the dataset's partition order."""
-    name = partitions_name(dataset.name)
-    existing = instance.get_dynamic_partitions(name)
+def register_days(instance: dg.DagsterInstance, days: Iterable[str]) -> list[str]:
+    """Add the days that are not partitions yet; return the partition order."""
+    existing = instance.get_dynamic_partitions(DAYS.name)
     new = sorted(set(days) - set(existing))
     if new:
-        instance.add_dynamic_partitions(name, new)
+        instance.add_dynamic_partitions(DAYS.name, new)
     return [*existing, *new]
 
 
@@ -73,24 +72,28 @@ def run_backfill(
     datasets: Mapping[str, DatasetConfig] = load_datasets(settings.datasets_file)
     report = BackfillReport()
 
-    def load(label: str, dataset: DatasetConfig, tags: Mapping[str, str] | None = None) -> None:
-        # Through the dataset's ingest job, exactly as the landing sensor starts it.
-        job = defs.resolve_job_def(ingest_job_name(dataset.name))
+    def load(names: Sequence[str], label: str, tags: Mapping[str, str] | None = None) -> None:
+        # Through the ingest job, narrowed as the landing sensor's run of these datasets is.
+        job = ingest_job_for(defs, [datasets[name] for name in names])
+        tags = {**(tags or {}), "datasets": ",".join(names)}
         report.results[label] = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
 
-    for dataset in datasets.values():
-        if dataset.kind == "reference":
-            load(dataset.name, dataset)
-            continue
-        days = [
+    reference = [name for name, dataset in datasets.items() if dataset.kind == "reference"]
+    if reference:
+        load(reference, "reference")
+    days = {
+        name: [
             day
             for day in landed_days(settings.landing, settings.archive, dataset)
             if (start is None or day >= start.isoformat()) and (end is None or day <= end.isoformat())
         ]
-        order = register_days(instance, dataset, days)
-        for segment in contiguous_segments(order, days):
-            load(f"{dataset.name} {segment[0]}..{segment[-1]}", dataset,
-                 {RANGE_START_TAG: segment[0], RANGE_END_TAG: segment[-1]})  # fmt: skip
+        for name, dataset in datasets.items()
+        if dataset.kind == "daily"
+    }
+    order = register_days(instance, (day for dataset_days in days.values() for day in dataset_days))
+    for names, segment in group_loads(order, days):
+        load(names, f"{'+'.join(names)} {segment[0]}..{segment[-1]}",
+             {RANGE_START_TAG: segment[0], RANGE_END_TAG: segment[-1]})  # fmt: skip
     report.results["downstream"] = dg.materialize(
         list(defs.assets or []),
         selection=downstream_selection(datasets),

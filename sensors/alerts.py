@@ -43,6 +43,12 @@ def _failed_error_checks(instance: dg.DagsterInstance, run_id: str) -> list[Aler
 
 # Checks are read per finished run, not by scanning the event log: Dagster's default SQLite event
 # storage is sharded by run, and refuses a global cursor. Run-status sensors keep their own place.
+def _job_label(run: dg.DagsterRun) -> str:
+    """The job, and the datasets of a load (its ``datasets`` tag), e.g. ``ingest_daily (flights)``."""
+    datasets = run.tags.get("datasets")
+    return f"{run.job_name} ({datasets})" if datasets else run.job_name
+
+
 @dg.run_failure_sensor(
     name="run_failure_alerts",
     description="Alerts on every failed run, with each step's reason, and on the ERROR checks that failed in it.",
@@ -56,7 +62,7 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, alerts: AlertsResour
     alerts.send(
         Alert(
             kind="run_failure",
-            title=f"run of {run.job_name} failed",
+            title=f"run of {_job_label(run)} failed",
             details="\n".join([error, *step_failures])[:4000],
             run_id=run.run_id,
         )

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assets.partitions import contiguous_segments
+from assets.partitions import group_loads
 from config.datasets import DatasetConfig
 from ingestion.landing import LandedFile, UnmatchedFile, match_file
 
@@ -59,10 +59,10 @@ class Cursor:
 
 @dataclass(frozen=True)
 class PlannedRun:
-    """One run: a dataset's partitions that are contiguous in its partition order (or its one file)."""
+    """One run: datasets loading the same contiguous range of days, or the reference files of a tick."""
 
-    dataset: str
-    partition_keys: tuple[str, ...]  # empty for a reference dataset
+    datasets: tuple[str, ...]
+    partition_keys: tuple[str, ...]  # empty for reference data
     files: tuple[str, ...]
     run_key: str
 
@@ -70,7 +70,7 @@ class PlannedRun:
 @dataclass
 class TickPlan:
     runs: list[PlannedRun] = field(default_factory=list)
-    new_partitions: dict[str, list[str]] = field(default_factory=dict)  # dataset -> keys to add
+    new_partitions: list[str] = field(default_factory=list)  # days to add to the shared partitions
     reports: list[str] = field(default_factory=list)  # unusable files, said once each
     waiting: list[str] = field(default_factory=list)  # files not settled yet
     cursor: Cursor = field(default_factory=Cursor)
@@ -80,10 +80,10 @@ def _relative(landing_root: Path, path: Path) -> str:
     return path.relative_to(landing_root).as_posix()
 
 
-def _run_key(dataset: str, keys: Sequence[str], tokens: Iterable[str]) -> str:
+def _run_key(datasets: Sequence[str], keys: Sequence[str], tokens: Iterable[str]) -> str:
     digest = hashlib.sha256("|".join(sorted(tokens)).encode()).hexdigest()[:16]
     span = f"{keys[0]}..{keys[-1]}" if keys else "reference"
-    return f"{dataset}:{span}:{digest}"
+    return f"{'+'.join(datasets)}:{span}:{digest}"
 
 
 def _scan_unknown(landing_root: Path, datasets: Mapping[str, DatasetConfig]) -> list[UnmatchedFile]:
@@ -107,18 +107,18 @@ def plan_tick(
     datasets: Mapping[str, DatasetConfig],
     landing_root: Path,
     cursor: Cursor,
-    existing_partitions: Mapping[str, Sequence[str]],
+    existing_days: Sequence[str],
     now: float,
     settle_seconds: float = DEFAULT_SETTLE_SECONDS,
 ) -> TickPlan:
     """Decide the runs and partitions for every new or changed file in the landing zone."""
     plan = TickPlan(cursor=Cursor(reported=dict(cursor.reported)))
     present: set[str] = set()
+    fresh: dict[str, list[tuple[LandedFile, FileState]]] = {}
     for dataset in datasets.values():
         folder = landing_root / dataset.name
         if not folder.is_dir():
             continue
-        fresh: list[tuple[LandedFile, FileState]] = []
         for path in sorted(p for p in folder.iterdir() if p.is_file()):
             relative = _relative(landing_root, path)
             present.add(relative)
@@ -142,8 +142,8 @@ def plan_tick(
                 if relative in cursor.requested:
                     plan.cursor.requested[relative] = cursor.requested[relative]
                 continue
-            fresh.append((matched, state))
-        _plan_dataset(plan, dataset, landing_root, fresh, existing_partitions.get(dataset.name, ()))
+            fresh.setdefault(dataset.name, []).append((matched, state))
+    _plan_runs(plan, datasets, landing_root, fresh, existing_days)
 
     for unmatched in _scan_unknown(landing_root, datasets):
         relative = _relative(landing_root, unmatched.path)
@@ -157,29 +157,37 @@ def plan_tick(
     return plan
 
 
-def _plan_dataset(
+def _plan_runs(
     plan: TickPlan,
-    dataset: DatasetConfig,
+    datasets: Mapping[str, DatasetConfig],
     landing_root: Path,
-    fresh: list[tuple[LandedFile, FileState]],
+    fresh: Mapping[str, list[tuple[LandedFile, FileState]]],
     existing: Sequence[str],
 ) -> None:
-    if not fresh:
-        return
-    for landed, state in fresh:
-        plan.cursor.requested[_relative(landing_root, landed.path)] = state.token()
-    if dataset.kind == "reference":
-        files = tuple(_relative(landing_root, landed.path) for landed, _ in fresh)
-        tokens = [f"{file}@{state.token()}" for file, (_, state) in zip(files, fresh, strict=True)]
-        plan.runs.append(PlannedRun(dataset.name, (), files, _run_key(dataset.name, (), tokens)))
-        return
-    by_key = {landed.partition_key: (landed, state) for landed, state in fresh if landed.partition_key}
-    new_keys = sorted(key for key in by_key if key not in existing)
-    if new_keys:
-        plan.new_partitions[dataset.name] = new_keys
-    # New keys are appended in sorted order, so a burst of new days forms one contiguous range.
-    order = [*existing, *new_keys]
-    for segment in contiguous_segments(order, by_key):
-        files = tuple(_relative(landing_root, by_key[key][0].path) for key in segment)
-        tokens = [f"{file}@{by_key[key][1].token()}" for file, key in zip(files, segment, strict=True)]
-        plan.runs.append(PlannedRun(dataset.name, tuple(segment), files, _run_key(dataset.name, segment, tokens)))
+    """Reference files of the tick load in one run; daily files in one run per shared day range."""
+
+    def token(landed: LandedFile, state: FileState) -> tuple[str, str]:
+        file = _relative(landing_root, landed.path)
+        plan.cursor.requested[file] = state.token()
+        return file, f"{file}@{state.token()}"
+
+    reference = [(name, token(*item)) for name, items in fresh.items() for item in items
+                 if datasets[name].kind == "reference"]  # fmt: skip
+    if reference:
+        names = tuple(sorted({name for name, _ in reference}))
+        files = tuple(file for _, (file, _) in reference)
+        plan.runs.append(PlannedRun(names, (), files, _run_key(names, (), [t for _, (_, t) in reference])))
+
+    by_day: dict[str, dict[str, tuple[str, str]]] = {}  # dataset -> day -> (file, token)
+    for name, items in fresh.items():
+        if datasets[name].kind == "daily":
+            by_day[name] = {
+                landed.partition_key: token(landed, state) for landed, state in items if landed.partition_key
+            }
+    new_days = sorted({day for days in by_day.values() for day in days} - set(existing))
+    plan.new_partitions = new_days
+    # New days are appended in sorted order, so a burst of new days forms one contiguous range.
+    for names, segment in group_loads([*existing, *new_days], by_day):
+        picked = [by_day[name][day] for name in names for day in segment]
+        files = tuple(file for file, _ in picked)
+        plan.runs.append(PlannedRun(names, tuple(segment), files, _run_key(names, segment, [t for _, t in picked])))

@@ -4,7 +4,10 @@ import dagster as dg
 import pytest
 
 from cli import replay
+from config.datasets import load_datasets
 from definitions import build_definitions
+from resources.settings import Settings
+from sensors.landing import ingest_job_for
 
 RAW = ["raw/flights", "raw/weather", "raw/airlines", "raw/airports", "raw/planes"]
 VIEWS = {f"staging/stg_{name}" for name in ("flights", "weather", "airlines", "airports", "planes")}
@@ -41,8 +44,7 @@ def world(settings, dbt_manifest):
     replay.main(["--reference", "--days", "2"], settings=settings)
     defs = build_definitions(settings)
     instance = dg.DagsterInstance.ephemeral()
-    for name in ("flights", "weather"):
-        instance.add_dynamic_partitions(f"{name}_days", ["2013-01-01", "2013-01-02"])
+    instance.add_dynamic_partitions("days", ["2013-01-01", "2013-01-02"])
     automation = Automation(defs, instance)
     # The automation sensor starts with `dagster dev`, before any data: its first tick only sets
     # the baseline (conditions "since last handled" start counting there), and requests nothing.
@@ -52,8 +54,8 @@ def world(settings, dbt_manifest):
 
 def load(defs, instance, key, partition_key=None):
     """Load a raw asset through its ingest job, as the landing sensor does."""
-    job = defs.resolve_job_def(f"ingest_{key.split('/')[1]}")
-    assert job.execute_in_process(instance=instance, partition_key=partition_key).success
+    dataset = load_datasets(Settings().datasets_file)[key.split("/")[1]]
+    assert ingest_job_for(defs, [dataset]).execute_in_process(instance=instance, partition_key=partition_key).success
 
 
 def test_nothing_runs_before_there_is_data(world):

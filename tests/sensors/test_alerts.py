@@ -12,10 +12,11 @@ from cli.nycflights import day_csv
 from definitions import build_definitions
 from resources.alerts import AlertsResource
 from sensors.alerts import check_failure_alerts, run_failure_alerts
+from sensors.landing import ingest_job_for
 
 
 @pytest.fixture
-def failed_load(make_settings, webhook_server, dbt_manifest):
+def failed_load(make_settings, webhook_server, dbt_manifest, datasets):
     url, received = webhook_server
     settings = make_settings(alert_webhook_url=url)
     replay.main(["--days", "1"], settings=settings)
@@ -26,9 +27,9 @@ def failed_load(make_settings, webhook_server, dbt_manifest):
     home = settings.data_dir.parent / "dagster_home"
     home.mkdir()
     with dg.instance_for_test(temp_dir=str(home)) as instance:
-        instance.add_dynamic_partitions("flights_days", ["2013-01-01"])
-        result = defs.resolve_job_def("ingest_flights").execute_in_process(
-            instance=instance, partition_key="2013-01-01", raise_on_error=False
+        instance.add_dynamic_partitions("days", ["2013-01-01"])
+        result = ingest_job_for(defs, [datasets["flights"]]).execute_in_process(
+            instance=instance, partition_key="2013-01-01", raise_on_error=False, tags={"datasets": "flights"}
         )
         assert not result.success
         alerts = AlertsResource(alerts_file=str(settings.alerts), webhook_url=url)
@@ -53,7 +54,7 @@ def test_a_failed_run_raises_an_alert_with_its_reason_and_failed_checks(failed_l
     run_failure_alerts(context)
     run_alert, check_alert = alerts_in_file(settings)
     assert run_alert["kind"] == "run_failure" and run_alert["run_id"] == result.run_id
-    assert "ingest_flights" in run_alert["title"]
+    assert run_alert["title"] == "run of ingest_daily (flights) failed"
     assert "flights_2013-01-01.csv" in run_alert["details"]
     assert check_alert["kind"] == "check_failure"
     assert (check_alert["asset"], check_alert["check"]) == ("raw/flights", "pandera_validation")
@@ -61,14 +62,12 @@ def test_a_failed_run_raises_an_alert_with_its_reason_and_failed_checks(failed_l
     assert [body["title"] for body in received] == [run_alert["title"], check_alert["title"]]
 
 
-def test_a_successful_run_with_only_warnings_raises_no_alert(failed_load, make_settings):
+def test_a_successful_run_with_only_warnings_raises_no_alert(failed_load, datasets):
     settings, instance, alerts, _, _ = failed_load
     # The same day, delivered intact: WARN-free, and a WARN is never an alert anyway.
     replay.main(["--from", "2013-01-01", "--to", "2013-01-01"], settings=settings)
-    good = (
-        build_definitions(settings)
-        .resolve_job_def("ingest_flights")
-        .execute_in_process(instance=instance, partition_key="2013-01-01")
+    good = ingest_job_for(build_definitions(settings), [datasets["flights"]]).execute_in_process(
+        instance=instance, partition_key="2013-01-01"
     )
     check_failure_alerts(run_status_context(instance, good, alerts, dg.DagsterEventType.RUN_SUCCESS))
     assert not settings.alerts.exists()

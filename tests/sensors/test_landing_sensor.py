@@ -40,15 +40,18 @@ def test_replayed_days_become_partitions_and_ranged_runs(settings, dbt_manifest)
     result, _ = evaluate(defs, instance, settings)
     assert {
         request.partitions_def_name: list(request.partition_keys) for request in result.dynamic_partitions_requests
-    } == {
-        "flights_days": ["2013-01-01", "2013-01-02", "2013-01-03"],
-        "weather_days": ["2013-01-01", "2013-01-02", "2013-01-03"],
-    }
+    } == {"days": ["2013-01-01", "2013-01-02", "2013-01-03"]}
+    # Two runs: the three days of flights and weather as one range, and the reference files.
     by_job = {request.job_name: request for request in result.run_requests}
-    assert set(by_job) == {"ingest_flights", "ingest_weather", "ingest_airlines", "ingest_airports", "ingest_planes"}
-    flights = by_job["ingest_flights"]
-    assert (flights.tags[RANGE_START_TAG], flights.tags[RANGE_END_TAG]) == ("2013-01-01", "2013-01-03")
-    assert by_job["ingest_planes"].partition_key is None
+    assert set(by_job) == {"ingest_daily", "ingest_reference"}
+    daily = by_job["ingest_daily"]
+    assert (daily.tags[RANGE_START_TAG], daily.tags[RANGE_END_TAG]) == ("2013-01-01", "2013-01-03")
+    assert set(daily.asset_selection) == {dg.AssetKey(["raw", "flights"]), dg.AssetKey(["raw", "weather"])}
+    # Only the checks the loads report themselves; dbt's source tests wait for the next dbt build.
+    assert {key.name for key in daily.asset_check_keys} == {"pandera_validation", "schema_drift", "volume_anomaly"}
+    reference = by_job["ingest_reference"]
+    assert reference.partition_key is None
+    assert {key.path[-1] for key in reference.asset_selection} == {"airlines", "airports", "planes"}
 
     # The next tick, from the stored cursor, requests nothing: the runs are already asked for.
     for request in result.dynamic_partitions_requests:
