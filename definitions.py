@@ -39,7 +39,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             check_failure_alerts,
         ],
         resources={
-            "warehouse": WarehouseResource(path=str(settings.warehouse)),
+            "warehouse": WarehouseResource(
+                path=str(settings.warehouse), env=settings.env, prod_path=str(settings.prod_warehouse)
+            ),
             "landing_zone": LandingZoneResource(landing_dir=str(settings.landing), archive_dir=str(settings.archive)),
             "dbt": dbt_resource(settings),
             "alerts": AlertsResource(

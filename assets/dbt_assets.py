@@ -86,6 +86,8 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     def dbt_models(
         context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource, warehouse: WarehouseResource
     ) -> Iterator[Any]:
+        with retry_only_transient():
+            warehouse.assert_writable()  # dbt opens the file itself: hold it to the production guard first
         invocation = dbt.cli(build_args(warehouse.path, config.full_refresh), context=context, raise_on_error=False)
         # Drain dbt completely before touching the warehouse: it holds the write lock until it exits.
         events = list(invocation.stream())

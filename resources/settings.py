@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     landing_dir: Path | None = None
     archive_dir: Path | None = None
     warehouse_path: Path | None = None
+    # The production warehouse. Only a process with env=prod may write it (resources/warehouse.py);
+    # dev and test read it, never write it, and write their own warehouse_path.
+    prod_warehouse_path: Path | None = None
     datasets_file: Path = PROJECT_ROOT / "config" / "datasets.yaml"
     # dbt target in dbt_project/profiles.yml; defaults to the environment's name.
     dbt_target: str | None = None
@@ -55,6 +58,7 @@ class Settings(BaseSettings):
             "landing_dir": (self.landing_dir or data_dir / "landing").resolve(),
             "archive_dir": (self.archive_dir or data_dir / "archive").resolve(),
             "warehouse_path": (self.warehouse_path or data_dir / "warehouse" / f"{self.env}.duckdb").resolve(),
+            "prod_warehouse_path": (self.prod_warehouse_path or data_dir / "warehouse" / "prod.duckdb").resolve(),
             "alerts_file": (self.alerts_file or data_dir / "alerts" / "alerts.jsonl").resolve(),
             "dbt_target": self.dbt_target or self.env,
         }
@@ -83,6 +87,11 @@ class Settings(BaseSettings):
     def warehouse(self) -> Path:
         assert self.warehouse_path is not None
         return self.warehouse_path
+
+    @property
+    def prod_warehouse(self) -> Path:
+        assert self.prod_warehouse_path is not None
+        return self.prod_warehouse_path
 
 
 @cache

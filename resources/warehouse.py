@@ -24,6 +24,11 @@ WRITER_POOL = "duckdb_writer"
 # raises Failure(allow_retries=False), so only transient faults are retried.
 WRITER_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 SCHEMAS = ("raw", "quarantine", "meta", "analytics")
+PROD = "prod"
+# Every warehouse records the environment that created it; a prod warehouse stays prod wherever
+# the file is moved or however a setting points at it.
+ENVIRONMENT_TABLE = "meta.warehouse_environment"
+IS_PROD_PATH = "it is the production warehouse (DATAOPS_PROD_WAREHOUSE_PATH)"
 
 
 def is_lock_message(text: str) -> bool:
@@ -41,8 +46,21 @@ class WarehouseLockedError(RuntimeError):
     """The warehouse stayed locked by another process for longer than the connect budget."""
 
 
+class ProductionWriteError(PermissionError):
+    """A process outside the prod environment tried to write the production warehouse."""
+
+    def __init__(self, env: str, path: str, why: str) -> None:
+        super().__init__(
+            f"refusing to write {path} from env={env!r}: {why}. Only the prod pipeline (DATAOPS_ENV=prod) "
+            "writes production data; dev and test read it and write their own warehouse "
+            "(DATAOPS_WAREHOUSE_PATH, by default data/warehouse/<env>.duckdb)."
+        )
+
+
 def is_transient(error: BaseException) -> bool:
     """Faults that a later attempt can outlive: the warehouse lock, a file briefly unreadable."""
+    if isinstance(error, ProductionWriteError):
+        return False  # a setting to fix, not a fault to wait out
     return isinstance(error, WarehouseLockedError) or is_lock_error(error) or isinstance(error, OSError)
 
 
@@ -64,9 +82,16 @@ def retry_only_transient() -> Iterator[None]:
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """Connections to the DuckDB warehouse file."""
+    """Connections to the DuckDB warehouse file, with production write-protected.
+
+    A process whose ``env`` is not prod may read any warehouse but writes none that is production:
+    neither the file at ``prod_path`` nor one whose recorded environment is prod (a copy, a
+    mistaken setting). The check runs before anything is written, and dbt is held to it too.
+    """
 
     path: str
+    env: str = "dev"
+    prod_path: str | None = None
     # Retrying the lock here covers short holders; a longer one fails the step into its RetryPolicy.
     lock_attempts: int = 8
     lock_backoff_seconds: float = 0.25
@@ -102,14 +127,63 @@ class WarehouseResource(dg.ConfigurableResource):
         finally:
             connection.close()
 
+    def _is_prod_path(self) -> bool:
+        if self.prod_path is None:
+            return False
+        prod = Path(self.prod_path)
+        if prod.exists() and self.file.exists():
+            return self.file.samefile(prod)  # also through links and relative paths
+        return self.file.resolve() == prod.resolve()
+
+    def _check_recorded_environment(self, connection: duckdb.DuckDBPyConnection) -> None:
+        recorded = _recorded_environment(connection)
+        if recorded == PROD and self.env != PROD:
+            raise ProductionWriteError(self.env, self.path, "this warehouse was created by the prod pipeline")
+
+    def assert_writable(self) -> None:
+        """Raise ProductionWriteError unless this process may write the warehouse (before dbt runs)."""
+        if self.env == PROD:
+            return
+        if self._is_prod_path():
+            raise ProductionWriteError(
+                self.env, self.path, "it is the production warehouse (DATAOPS_PROD_WAREHOUSE_PATH)"
+            )
+        if self.file.exists():
+            connection = self._connect(read_only=True)
+            try:
+                self._check_recorded_environment(connection)
+            finally:
+                connection.close()
+
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection, with the warehouse's schemas in place. Keep it short-lived."""
+        if self.env != PROD and self._is_prod_path():
+            raise ProductionWriteError(
+                self.env, self.path, "it is the production warehouse (DATAOPS_PROD_WAREHOUSE_PATH)"
+            )
         self.file.parent.mkdir(parents=True, exist_ok=True)
         connection = self._connect(read_only=False)
         try:
+            if self.env != PROD:
+                self._check_recorded_environment(connection)  # before anything is written
             for schema in SCHEMAS:
                 connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            if _recorded_environment(connection) is None:
+                connection.execute(f"CREATE TABLE {ENVIRONMENT_TABLE} AS SELECT ? AS environment, now() AS created_at",
+                                   [self.env])  # fmt: skip
             yield connection
         finally:
             connection.close()
+
+
+def _recorded_environment(connection: duckdb.DuckDBPyConnection) -> str | None:
+    # fetchall, not fetchone: DuckDB 2.0 refuses further work on a connection with a result left open.
+    schema, table = ENVIRONMENT_TABLE.split(".")
+    [(exists,)] = connection.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
+    ).fetchall()
+    if not exists:
+        return None
+    rows = connection.execute(f"SELECT environment FROM {ENVIRONMENT_TABLE}").fetchall()
+    return rows[0][0] if rows else None
