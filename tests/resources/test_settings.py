@@ -1,0 +1,59 @@
+"""The settings layer: the one reader of the environment, documented in .env.example."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from resources.settings import PROJECT_ROOT, Settings
+
+# Code that runs the pipeline; tasks.py and cli/dev_server.py start processes and pass them an
+# environment, which is not reading configuration.
+PIPELINE_PACKAGES = ("assets", "config", "ingestion", "resources", "schemas", "sensors")
+
+
+def documented_variables() -> set[str]:
+    text = (PROJECT_ROOT / ".env.example").read_text()
+    return set(re.findall(r"^# (DATAOPS_[A-Z_]+)=", text, flags=re.MULTILINE))
+
+
+def test_every_setting_is_documented_in_env_example_and_nothing_else_is():
+    fields = {f"DATAOPS_{name.upper()}" for name in Settings.model_fields}
+    assert documented_variables() == fields
+
+
+def test_only_the_settings_module_reads_the_environment():
+    readers = [
+        path.relative_to(PROJECT_ROOT).as_posix()
+        for package in PIPELINE_PACKAGES
+        for path in (PROJECT_ROOT / package).rglob("*.py")
+        if re.search(r"os\.environ|os\.getenv|getenv\(", path.read_text()) and path.name != "settings.py"
+    ]
+    assert readers == []
+
+
+def test_environment_variables_and_env_file_feed_the_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATAOPS_ENV", "test")
+    monkeypatch.setenv("DATAOPS_DATA_DIR", str(tmp_path))
+    settings = Settings(_env_file=None)
+    assert (settings.env, settings.dbt_target) == ("test", "test")
+    assert settings.warehouse == tmp_path / "warehouse" / "test.duckdb"
+    assert settings.prod_warehouse == tmp_path / "warehouse" / "prod.duckdb"
+
+    env_file = tmp_path / ".env"
+    env_file.write_text("DATAOPS_ENV=prod\nDATAOPS_SEED_DAYS=3\n")
+    monkeypatch.delenv("DATAOPS_ENV")
+    from_file = Settings(_env_file=env_file)
+    assert (from_file.env, from_file.seed_days, from_file.warehouse.name) == ("prod", 3, "prod.duckdb")
+
+
+def test_an_unknown_environment_is_refused(monkeypatch):
+    monkeypatch.setenv("DATAOPS_ENV", "staging")
+    with pytest.raises(ValueError, match="dev.*test.*prod"):
+        Settings(_env_file=None)
+
+
+def test_paths_are_absolute_whatever_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(_env_file=None, data_dir=Path("relative"))
+    assert settings.data_dir == tmp_path / "relative" and settings.warehouse.is_absolute()
