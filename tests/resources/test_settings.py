@@ -49,7 +49,7 @@ def test_environment_variables_and_env_file_feed_the_settings(tmp_path, monkeypa
 
 def test_an_unknown_environment_is_refused(monkeypatch):
     monkeypatch.setenv("DATAOPS_ENV", "staging")
-    with pytest.raises(ValueError, match="dev.*test.*prod"):
+    with pytest.raises(ValueError, match=r"dev.*test.*prod"):
         Settings(_env_file=None)
 
 
