@@ -9,7 +9,7 @@ same delivery twice. See landing_plan.py for the rules.
 """
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -34,16 +34,16 @@ def ingest_job_name(kind: str) -> str:
     return f"ingest_{kind}"
 
 
-def ingest_selection(datasets: Iterable[DatasetConfig]) -> dg.AssetSelection:
-    """The raw assets of ``datasets`` and the checks they report themselves.
+def ingest_targets(members: Sequence[DatasetConfig]) -> tuple[str, list[dg.AssetKey], list[dg.AssetCheckKey]]:
+    """The job, raw assets and checks of a load of ``members`` (datasets of one kind).
 
-    Not the dbt source tests on the raw tables (checks of these assets too): running them costs a
-    dbt start-up per load; they run with the next dbt build instead (assets/dbt_translator.py).
+    The checks are the ones the loads report themselves, not the dbt source tests on the raw
+    tables (checks of these assets too): running those costs a dbt start-up per load; they run
+    with the next dbt build instead (assets/dbt_translator.py).
     """
-    datasets = list(datasets)
-    return dg.AssetSelection.assets(*(raw_asset_key(d.name) for d in datasets)).without_checks() | (
-        dg.AssetSelection.checks(*(key for d in datasets for key in ingestion_check_keys(d)))
-    )
+    (kind,) = {dataset.kind for dataset in members}
+    assets = [raw_asset_key(dataset.name) for dataset in members]
+    return ingest_job_name(kind), assets, [key for dataset in members for key in ingestion_check_keys(dataset)]
 
 
 def build_ingest_jobs(datasets: Mapping[str, DatasetConfig]) -> list["UnresolvedAssetJobDefinition"]:
@@ -55,17 +55,12 @@ def build_ingest_jobs(datasets: Mapping[str, DatasetConfig]) -> list["Unresolved
     for kind, description in (("daily", "Load landed daily files"), ("reference", "Load landed reference files")):
         members = [dataset for dataset in datasets.values() if dataset.kind == kind]
         if members:
+            job_name, assets, checks = ingest_targets(members)
+            selection = dg.AssetSelection.assets(*assets).without_checks() | dg.AssetSelection.checks(*checks)
             names = ", ".join(dataset.name for dataset in members)
-            jobs.append(dg.define_asset_job(ingest_job_name(kind), selection=ingest_selection(members),
+            jobs.append(dg.define_asset_job(job_name, selection=selection,
                                             description=f"{description} ({names}) into the raw schema."))  # fmt: skip
     return jobs
-
-
-def ingest_targets(members: Sequence[DatasetConfig]) -> tuple[str, list[dg.AssetKey], list[dg.AssetCheckKey]]:
-    """The job, raw assets and checks of a load of ``members`` (datasets of one kind)."""
-    (kind,) = {dataset.kind for dataset in members}
-    assets = [raw_asset_key(dataset.name) for dataset in members]
-    return ingest_job_name(kind), assets, [key for dataset in members for key in ingestion_check_keys(dataset)]
 
 
 def ingest_job_for(defs: dg.Definitions, members: Sequence[DatasetConfig]) -> dg.JobDefinition:
@@ -85,12 +80,16 @@ def run_request(planned: PlannedRun, datasets: Mapping[str, DatasetConfig]) -> d
         "files": ",".join(planned.files)[:1000],
     }
     keys = planned.partition_keys
-    selection = {"job_name": job_name, "asset_selection": assets, "asset_check_keys": checks}
-    if len(keys) == 1:
-        return dg.RunRequest(run_key=planned.run_key, partition_key=keys[0], tags=tags, **selection)
-    if keys:  # a contiguous range, loaded in one run (the assets' single-run backfill policy)
+    if len(keys) > 1:  # a contiguous range, loaded in one run (the assets' single-run backfill policy)
         tags |= {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
-    return dg.RunRequest(run_key=planned.run_key, tags=tags, **selection)
+    return dg.RunRequest(
+        run_key=planned.run_key,
+        job_name=job_name,
+        asset_selection=assets,
+        asset_check_keys=checks,
+        partition_key=keys[0] if len(keys) == 1 else None,
+        tags=tags,
+    )
 
 
 def build_landing_sensor(
