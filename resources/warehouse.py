@@ -135,41 +135,37 @@ class WarehouseResource(dg.ConfigurableResource):
             return self.file.samefile(prod)  # also through links and relative paths
         return self.file.resolve() == prod.resolve()
 
-    def _check_recorded_environment(self, connection: duckdb.DuckDBPyConnection) -> None:
-        recorded = _recorded_environment(connection)
-        if recorded == PROD and self.env != PROD:
+    def _refuse(self, recorded: str | None) -> None:
+        """Raise ProductionWriteError if this process may not write; ``recorded``: the file's environment."""
+        if self.env == PROD:
+            return
+        if self._is_prod_path():
+            raise ProductionWriteError(self.env, self.path, IS_PROD_PATH)
+        if recorded == PROD:
             raise ProductionWriteError(self.env, self.path, "this warehouse was created by the prod pipeline")
 
     def assert_writable(self) -> None:
         """Raise ProductionWriteError unless this process may write the warehouse (before dbt runs)."""
-        if self.env == PROD:
-            return
-        if self._is_prod_path():
-            raise ProductionWriteError(
-                self.env, self.path, "it is the production warehouse (DATAOPS_PROD_WAREHOUSE_PATH)"
-            )
-        if self.file.exists():
+        self._refuse(None)  # the path first: no need to open the prod file to refuse it
+        if self.env != PROD and self.file.exists():
             connection = self._connect(read_only=True)
             try:
-                self._check_recorded_environment(connection)
+                self._refuse(_recorded_environment(connection))
             finally:
                 connection.close()
 
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection, with the warehouse's schemas in place. Keep it short-lived."""
-        if self.env != PROD and self._is_prod_path():
-            raise ProductionWriteError(
-                self.env, self.path, "it is the production warehouse (DATAOPS_PROD_WAREHOUSE_PATH)"
-            )
+        self._refuse(None)
         self.file.parent.mkdir(parents=True, exist_ok=True)
         connection = self._connect(read_only=False)
         try:
-            if self.env != PROD:
-                self._check_recorded_environment(connection)  # before anything is written
+            recorded = _recorded_environment(connection)
+            self._refuse(recorded)  # before anything is written
             for schema in SCHEMAS:
                 connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            if _recorded_environment(connection) is None:
+            if recorded is None:
                 connection.execute(f"CREATE TABLE {ENVIRONMENT_TABLE} AS SELECT ? AS environment, now() AS created_at",
                                    [self.env])  # fmt: skip
             yield connection
