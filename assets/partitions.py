@@ -23,6 +23,12 @@ def partitions_for(dataset: DatasetConfig) -> dg.DynamicPartitionsDefinition | N
     return DAYS if dataset.kind == "daily" else None
 
 
+def days_to_add(existing: Sequence[str], days: Iterable[str]) -> list[str]:
+    """The days not yet partitions, in the order to add them: sorted, so that a burst of new days
+    lands contiguous after the existing ones (one range, one run)."""
+    return sorted(set(days) - set(existing))
+
+
 def contiguous_segments(order: Sequence[str], wanted: Iterable[str]) -> list[list[str]]:
     """Split ``wanted`` keys into runs of keys adjacent in ``order``.
 

@@ -23,7 +23,7 @@ from dagster._core.errors import DagsterHomeNotSetError
 
 from assets.analytics import ANALYTICS_GROUP
 from assets.ingestion_factory import ingestion_check_keys, raw_asset_key
-from assets.partitions import DAYS, group_loads
+from assets.partitions import DAYS, days_to_add, group_loads
 from config.datasets import DatasetConfig, load_datasets
 from ingestion.landing import landed_days
 from resources.settings import Settings, get_settings
@@ -44,7 +44,7 @@ class BackfillReport:
 def register_days(instance: dg.DagsterInstance, days: Iterable[str]) -> list[str]:
     """Add the days that are not partitions yet; return the partition order."""
     existing = instance.get_dynamic_partitions(DAYS.name)
-    new = sorted(set(days) - set(existing))
+    new = days_to_add(existing, days)
     if new:
         instance.add_dynamic_partitions(DAYS.name, new)
     return [*existing, *new]

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assets.partitions import group_loads
+from assets.partitions import days_to_add, group_loads
 from config.datasets import DatasetConfig
 from ingestion.landing import LandedFile, UnmatchedFile, match_file
 
@@ -184,10 +184,8 @@ def _plan_runs(
             by_day[name] = {
                 landed.partition_key: token(landed, state) for landed, state in items if landed.partition_key
             }
-    new_days = sorted({day for days in by_day.values() for day in days} - set(existing))
-    plan.new_partitions = new_days
-    # New days are appended in sorted order, so a burst of new days forms one contiguous range.
-    for names, segment in group_loads([*existing, *new_days], by_day):
+    plan.new_partitions = days_to_add(existing, (day for days in by_day.values() for day in days))
+    for names, segment in group_loads([*existing, *plan.new_partitions], by_day):
         picked = [by_day[name][day] for name in names for day in segment]
         files = tuple(file for file, _ in picked)
         plan.runs.append(PlannedRun(names, tuple(segment), files, _run_key(names, segment, [t for _, t in picked])))
