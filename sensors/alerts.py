@@ -41,14 +41,14 @@ def _failed_error_checks(instance: dg.DagsterInstance, run_id: str) -> list[Aler
     return found
 
 
-# Checks are read per finished run, not by scanning the event log: Dagster's default SQLite event
-# storage is sharded by run, and refuses a global cursor. Run-status sensors keep their own place.
 def _job_label(run: dg.DagsterRun) -> str:
     """The job, and the datasets of a load (its ``datasets`` tag), e.g. ``ingest_daily (flights)``."""
     datasets = run.tags.get("datasets")
     return f"{run.job_name} ({datasets})" if datasets else run.job_name
 
 
+# Checks are read per finished run, not by scanning the event log: Dagster's default SQLite event
+# storage is sharded by run, and refuses a global cursor. Run-status sensors keep their own place.
 @dg.run_failure_sensor(
     name="run_failure_alerts",
     description="Alerts on every failed run, with each step's reason, and on the ERROR checks that failed in it.",
