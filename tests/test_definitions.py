@@ -1,10 +1,13 @@
 """The code location loads, validates, and has the graph the README describes."""
 
+from datetime import timedelta
+
 import dagster as dg
 import pytest
 
 from config.datasets import ConfigError
 from definitions import build_definitions
+from resources.settings import Settings
 
 RAW = {f"raw/{name}" for name in ("flights", "weather", "airlines", "airports", "planes")}
 STAGING = {f"staging/stg_{name}" for name in ("flights", "weather", "airlines", "airports", "planes")}
@@ -19,8 +22,6 @@ ANALYTICS = {"analytics/carrier_scorecard", "analytics/weather_delay_impact"}
 
 @pytest.fixture(scope="module")
 def graph(dbt_manifest, tmp_path_factory):
-    from resources.settings import Settings
-
     defs = build_definitions(Settings(env="test", data_dir=tmp_path_factory.mktemp("data")))
     dg.Definitions.validate_loadable(defs)
     return defs.resolve_asset_graph()
@@ -80,3 +81,19 @@ def test_a_broken_config_fails_loading_with_the_entry_named(make_settings, tmp_p
     )
     with pytest.raises(ConfigError, match="dataset 'flights', field 'cadence'"):
         build_definitions(make_settings(datasets_file=bad))
+
+
+def test_freshness_expectations_come_from_the_dataset_config(make_settings, tmp_path):
+    config = (Settings().datasets_file).read_text()
+    assert "freshness: {warn_after_hours: 24, fail_after_hours: 48}" in config
+    changed = tmp_path / "datasets.yaml"
+    changed.write_text(
+        config.replace("warn_after_hours: 24, fail_after_hours: 48", "warn_after_hours: 2, fail_after_hours: 6", 1)
+    )
+    for datasets_file, windows in ((None, (24, 48)), (changed, (2, 6))):
+        settings = make_settings(**({"datasets_file": datasets_file} if datasets_file else {}))
+        node = build_definitions(settings).resolve_asset_graph().get(dg.AssetKey(["raw", "flights"]))
+        policy = node.freshness_policy
+        assert (policy.warn_window.to_timedelta(), policy.fail_window.to_timedelta()) == tuple(
+            timedelta(hours=hours) for hours in windows
+        )
