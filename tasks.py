@@ -32,12 +32,15 @@ def uv_command() -> list[str]:
         print("tasks: installing uv into .uv-bootstrap/ ...", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(BOOTSTRAP_VENV)], check=True)
         subprocess.run([str(bootstrap_python), "-m", "pip", "install", "--quiet", "uv"], check=True)
-    return [str(bootstrap_python), "-m", "uv"]
+    # The uv binary itself: run as `python -m uv` from a venv, uv sets VIRTUAL_ENV to that venv and
+    # then warns that it is not the project's environment.
+    return [str(BOOTSTRAP_VENV / "bin" / "uv")]
 
 
 def sync(uv: list[str]) -> None:
     # --frozen: install exactly what uv.lock says, never re-resolve (reproducible runs).
-    subprocess.run([*uv, "sync", "--frozen"], cwd=ROOT, check=True)
+    # --python: the interpreter running this file, not whichever Python uv happens to find first.
+    subprocess.run([*uv, "sync", "--frozen", "--python", sys.executable], cwd=ROOT, check=True)
 
 
 def run(uv: list[str], *args: str, env: dict[str, str] | None = None) -> int:
