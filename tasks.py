@@ -47,15 +47,17 @@ def run(uv: list[str], *args: str, env: dict[str, str] | None = None) -> int:
     return subprocess.run([*uv, "run", "--frozen", *args], cwd=ROOT, env=env).returncode
 
 
-def prepare_dagster_home(home: Path, dagster: list[str], env: dict[str, str]) -> None:
-    """Lay out a Dagster instance: the committed config, and the writer pool's limit.
+def prepare_dagster_home(
+    home: Path, dagster: list[str], env: dict[str, str], instance_config: str = "dagster.dev.yaml"
+) -> None:
+    """Lay out a Dagster instance: a committed config from deploy/, and the writer pool's limit.
 
     The limit is set explicitly: a pool created from `default_limit` is not enforced in the queue
     daemon's first pass on a fresh instance, which would start every queued run at once.
     """
     home.mkdir(parents=True, exist_ok=True)
     # The instance config is code (deploy/); DAGSTER_HOME only holds its copy and the run history.
-    shutil.copyfile(ROOT / "deploy" / "dagster.dev.yaml", home / "dagster.yaml")
+    shutil.copyfile(ROOT / "deploy" / instance_config, home / "dagster.yaml")
     subprocess.run([*dagster, "instance", "concurrency", "set", WRITER_POOL, "1"], cwd=ROOT, env=env, check=True)
 
 

@@ -1,4 +1,4 @@
-"""Run the real `dagster dev` in the background, for the end-to-end test and the latency benchmark.
+"""Run the real `dagster dev` (or one Dagster service) in the background, for end-to-end tests and benchmarks.
 
 It gets its own DAGSTER_HOME (prepared like `tasks.py dev` does) and data folder, a free local
 port, and its own process session, so the webserver, daemon and code servers it spawns all stop
@@ -51,18 +51,29 @@ def wait_for(what: str, condition: Callable[[], object], timeout: float, every: 
 
 
 @contextlib.contextmanager
+def background(command: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    """Run a Dagster service in its own process session; on exit stop it and everything it spawned."""
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        yield process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=15)
+        subprocess.run(["pkill", "-KILL", "-g", str(process.pid)], check=False)
+
+
+@contextlib.contextmanager
 def dagster_dev(workdir: Path, data_dir: Path) -> Iterator[DevServer]:
     home, log = workdir / "dagster_home", workdir / "dagster_dev.log"
     env = {**os.environ, "DAGSTER_HOME": str(home), "DATAOPS_DATA_DIR": str(data_dir)}
     tasks.prepare_dagster_home(home, DAGSTER, env)
     url = f"http://127.0.0.1:{free_port()}"
     port = url.rsplit(":", 1)[1]
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [*DAGSTER, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", port],
-            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    try:
+    with background([*DAGSTER, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", port], env, log):
 
         def answering() -> bool:
             try:
@@ -72,8 +83,3 @@ def dagster_dev(workdir: Path, data_dir: Path) -> Iterator[DevServer]:
 
         wait_for("dagster dev to answer", answering, START_TIMEOUT_SECONDS)
         yield DevServer(url, home, log)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=15)
-        subprocess.run(["pkill", "-KILL", "-g", str(process.pid)], check=False)

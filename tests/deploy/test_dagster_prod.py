@@ -1,0 +1,133 @@
+"""The production instance (deploy/dagster.prod.yaml) on a real PostgreSQL server, run by the daemon.
+
+As on the production host: DAGSTER_HOME holds a copy of the committed config, the PostgreSQL
+credentials come from DAGSTER_PG_* variables, DATAOPS_ENV=prod, and `dagster-daemon run` is the
+only process. Files land; the landing sensor queues runs, the queued run coordinator starts them,
+automation builds the marts. Then the runs, check results and events must be in PostgreSQL (and
+no SQLite file in DAGSTER_HOME), and the marts must hold the real counts.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import duckdb
+import psycopg2
+import pytest
+
+import tasks
+from cli import dev_server, replay
+from resources.settings import Settings
+from tests.support import postgres
+
+pytestmark = pytest.mark.integration
+
+PIPELINE_TIMEOUT = 600
+FLIGHTS_PER_DAY = {"2013-01-01": 842, "2013-01-02": 943}  # counted from the package's flights.csv
+IN_FLIGHT = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The DSN of a running server: the one `.ci/run` started, or one of our own."""
+    if given := os.environ.get("DATAOPS_TEST_POSTGRES"):
+        yield given
+        return
+    data_dir = Path(tempfile.mkdtemp(prefix="dataops-pg-"))
+    try:
+        yield postgres.start(data_dir)
+    finally:
+        postgres.stop(data_dir)
+
+
+@pytest.fixture
+def database(postgres_server: str) -> Iterator[str]:
+    """A fresh database per test, so no run history leaks between tests (or CI runs)."""
+    name = f"dagster_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(postgres_server)
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    url = urlsplit(postgres_server)
+    yield url._replace(path=f"/{name}").geturl()
+    admin.cursor().execute(f"DROP DATABASE {name} WITH (FORCE)")
+    admin.close()
+
+
+def pg_env(dsn: str) -> dict[str, str]:
+    url = urlsplit(dsn)
+    return {
+        "DAGSTER_PG_HOST": url.hostname, "DAGSTER_PG_PORT": str(url.port), "DAGSTER_PG_DB": url.path.lstrip("/"),
+        "DAGSTER_PG_USER": url.username, "DAGSTER_PG_PASSWORD": url.password,
+    }  # fmt: skip
+
+
+def rows(dsn: str, sql: str) -> list[tuple]:
+    with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchall()
+
+
+def marts_days(settings: Settings) -> dict[str, int]:
+    """Flights per day in the fact table; nothing while the warehouse is missing or being written."""
+    try:
+        with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
+            found = connection.execute(
+                "SELECT flight_date::VARCHAR, count(*) FROM marts.fct_flights GROUP BY 1"
+            ).fetchall()
+    except duckdb.Error:
+        return {}
+    return dict(found)
+
+
+def test_the_daemon_runs_the_pipeline_on_the_postgres_backed_production_instance(tmp_path, database, dbt_manifest):
+    home, data_dir = tmp_path / "dagster_home", tmp_path / "data"
+    env = {**os.environ, **pg_env(database), "DAGSTER_HOME": str(home), "DATAOPS_ENV": "prod",
+           "DATAOPS_DATA_DIR": str(data_dir)}  # fmt: skip
+    tasks.prepare_dagster_home(home, dev_server.DAGSTER, env, instance_config="dagster.prod.yaml")
+    settings = Settings(env="prod", data_dir=data_dir)
+    daemon = [str(Path(dev_server.DAGSTER[0]).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"]
+
+    with dev_server.background(daemon, env, tmp_path / "daemon.log"):
+        replay.main(["--reference", "--days", "2"], settings=settings)
+
+        def settled() -> bool:
+            in_flight = rows(database, f"SELECT count(*) FROM runs WHERE status IN {IN_FLIGHT}")[0][0]
+            return marts_days(settings) == FLIGHTS_PER_DAY and in_flight == 0
+
+        try:
+            dev_server.wait_for("the two days in the marts, with no run left in flight", settled, PIPELINE_TIMEOUT)
+        except TimeoutError as timeout:
+            raise AssertionError((tmp_path / "daemon.log").read_text()[-4000:]) from timeout
+
+    jobs = dict(rows(database, "SELECT pipeline_name, count(*) FROM runs GROUP BY 1"))
+    assert {"ingest_reference", "ingest_daily", "__ASSET_JOB"} <= set(jobs), jobs
+    assert jobs["ingest_daily"] == 1, "the two days arrived together: one load run"
+    assert rows(database, "SELECT DISTINCT status FROM runs") == [("SUCCESS",)]
+    # Every run went through the queue: enqueued, then dequeued by the daemon's coordinator.
+    [(enqueued,)] = rows(database, "SELECT count(DISTINCT run_id) FROM event_logs "
+                                   "WHERE dagster_event_type = 'PIPELINE_ENQUEUED'")  # fmt: skip
+    assert enqueued == sum(jobs.values())
+    daemons = {row[0] for row in rows(database, "SELECT daemon_type FROM daemon_heartbeats")}
+    assert {"SENSOR", "QUEUED_RUN_COORDINATOR", "ASSET"} <= daemons, daemons
+
+    materialized = {key for (key,) in rows(database, "SELECT DISTINCT asset_key FROM event_logs "
+                                                     "WHERE dagster_event_type = 'ASSET_MATERIALIZATION'")}  # fmt: skip
+    for asset in ('["raw", "flights"]', '["raw", "planes"]', '["marts", "fct_flights"]'):
+        assert asset in materialized
+    checks = dict(rows(database, "SELECT execution_status, count(*) FROM asset_check_executions GROUP BY 1"))
+    assert checks.get("SUCCEEDED", 0) > 0, checks
+    [(pandera,)] = rows(database, "SELECT count(*) FROM asset_check_executions WHERE check_name = "
+                                  "'pandera_validation' AND asset_key = '[\"raw\", \"flights\"]'")  # fmt: skip
+    assert pandera == 1
+    [(ticks,)] = rows(database, "SELECT count(*) FROM job_ticks")
+    assert ticks > 0, "sensor ticks are kept in PostgreSQL too"
+
+    assert not list(home.rglob("*.db")), "no SQLite storage next to the production instance"
+    with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
+        assert connection.execute("SELECT environment FROM meta.warehouse_environment").fetchall() == [("prod",)]
+    assert settings.warehouse == settings.prod_warehouse

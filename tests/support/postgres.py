@@ -1,0 +1,116 @@
+"""A throwaway PostgreSQL server from Debian's packages, for the production-instance tests and CI.
+
+    python3 tests/support/postgres.py start DIR     initdb + start; prints the DSN to use
+    python3 tests/support/postgres.py stop DIR      stop it (the data folder is left for inspection)
+
+Standard library only: `.ci/run` starts the server before the project's environment exists, and
+hands the DSN to the tests in DATAOPS_TEST_POSTGRES. Without that variable the test fixture starts
+its own server with the same code. The server listens on 127.0.0.1 with password authentication
+(SCRAM), so the credentials really travel through the environment as in production.
+
+PostgreSQL refuses to run as root: as root, its commands run as the `postgres` user that Debian's
+package creates.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+USER = "dataops"
+PASSWORD = "dataops-test-only"
+DATABASE = "dagster"
+START_TIMEOUT_SECONDS = 60
+
+
+class PostgresNotInstalled(RuntimeError):
+    pass
+
+
+def bin_dir() -> Path:
+    """The newest Debian PostgreSQL server binaries (`/usr/lib/postgresql/<major>/bin`)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    if not found:
+        raise PostgresNotInstalled(
+            "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin: install Debian's "
+            "`postgresql` package (`.ci/run` does), or point DATAOPS_TEST_POSTGRES at a server"
+        )
+    return found[-1].parent
+
+
+def _as_server_user(command: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *command]
+    return command
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def dsn(port: int, database: str = DATABASE) -> str:
+    return f"postgresql://{USER}:{PASSWORD}@127.0.0.1:{port}/{database}"
+
+
+def start(data_dir: Path) -> str:
+    """Create a cluster in ``data_dir`` (new or empty), start it, create the database.
+
+    As root, ``data_dir`` is handed to the `postgres` user, so its parent must be one that user
+    can enter (e.g. directly under /tmp).
+    """
+    binaries = bin_dir()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    password_file = data_dir / "password"
+    password_file.write_text(PASSWORD)
+    cluster = data_dir / "cluster"
+    if os.geteuid() == 0:
+        shutil.chown(data_dir, "postgres")
+        shutil.chown(password_file, "postgres")
+    subprocess.run(
+        _as_server_user([
+            str(binaries / "initdb"), "-D", str(cluster), "--username", USER, f"--pwfile={password_file}",
+            "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--no-sync",
+        ]),
+        check=True, capture_output=True,
+    )  # fmt: skip
+    port = _free_port()
+    options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={data_dir} -c fsync=off"
+    subprocess.run(
+        _as_server_user([
+            str(binaries / "pg_ctl"), "-D", str(cluster), "-o", options, "-l", str(data_dir / "server.log"),
+            "-w", "-t", str(START_TIMEOUT_SECONDS), "start",
+        ]),
+        check=True, capture_output=True,
+    )  # fmt: skip
+    subprocess.run(
+        [str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", USER, DATABASE],
+        check=True, env={**os.environ, "PGPASSWORD": PASSWORD},
+    )  # fmt: skip
+    return dsn(port)
+
+
+def stop(data_dir: Path) -> None:
+    cluster = data_dir / "cluster"
+    if not (cluster / "postmaster.pid").exists():
+        return
+    subprocess.run(
+        _as_server_user([str(bin_dir() / "pg_ctl"), "-D", str(cluster), "-m", "fast", "-w", "stop"]),
+        check=True, capture_output=True,
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] not in {"start", "stop"}:
+        print(__doc__)
+        sys.exit(2)
+    target = Path(sys.argv[2]).resolve()
+    if sys.argv[1] == "start":
+        print(start(target))
+    else:
+        stop(target)
