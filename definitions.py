@@ -11,12 +11,15 @@ import dagster as dg
 from assets.analytics import ANALYTICS_ASSETS
 from assets.dbt_assets import build_dbt_assets
 from assets.ingestion_factory import build_ingestion_assets
+from assets.operations import build_operations_assets
 from config.datasets import load_datasets
 from resources.alerts import AlertsResource
 from resources.dbt import dbt_project, dbt_resource
 from resources.landing import LandingZoneResource
+from resources.operations import OperationsResource
 from resources.settings import Settings, get_settings
 from resources.warehouse import WarehouseResource
+from schedules.operations import OPERATIONS_JOBS, OPERATIONS_SCHEDULES
 from sensors.alerts import check_failure_alerts, run_failure_alerts
 from sensors.automation import automation_sensor
 from sensors.landing import build_ingest_jobs, build_landing_sensor
@@ -25,9 +28,11 @@ from sensors.landing import build_ingest_jobs, build_landing_sensor
 def build_definitions(settings: Settings) -> dg.Definitions:
     datasets = load_datasets(settings.datasets_file)
     ingest_jobs = build_ingest_jobs(datasets)
+    data_assets = [*build_ingestion_assets(datasets), build_dbt_assets(dbt_project()), *ANALYTICS_ASSETS]
     return dg.Definitions(
-        assets=[*build_ingestion_assets(datasets), build_dbt_assets(dbt_project()), *ANALYTICS_ASSETS],
-        jobs=ingest_jobs,
+        assets=[*data_assets, *build_operations_assets(data_assets)],
+        jobs=[*ingest_jobs, *OPERATIONS_JOBS],
+        schedules=OPERATIONS_SCHEDULES,
         # Steps run in the run's own process. The default multiprocess executor starts one more
         # Python per step, paying the imports and definition loading (seconds) a second time;
         # with one writer at a time there is no parallelism for it to buy.
@@ -44,6 +49,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             ),
             "landing_zone": LandingZoneResource(landing_dir=str(settings.landing), archive_dir=str(settings.archive)),
             "dbt": dbt_resource(settings),
+            "operations": OperationsResource.from_settings(settings),
             "alerts": AlertsResource(
                 alerts_file=str(settings.alerts),
                 webhook_url=settings.alert_webhook_url,

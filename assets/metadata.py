@@ -52,3 +52,12 @@ def bar_chart(labels: list[str], values: list[float], unit: str = "", width: int
         lines.append(f"{label.ljust(label_width)} {bar} {value:,.2f}{unit}")
     lines.append("```")
     return dg.MetadataValue.md("\n".join(lines))
+
+
+def table_metadata(frame: pl.DataFrame) -> dg.TableMetadataValue:
+    """A whole frame as table metadata: the UI shows it as a sortable table, values untruncated."""
+    kinds = {pl.Int64: "int", pl.Float64: "float", pl.Boolean: "bool"}
+    schema = dg.TableSchema(
+        columns=[dg.TableColumn(name, kinds.get(dtype, "string")) for name, dtype in frame.schema.items()]
+    )
+    return dg.MetadataValue.table([dg.TableRecord(row) for row in frame.iter_rows(named=True)], schema=schema)

@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +49,18 @@ class Settings(BaseSettings):
     alerts_file: Path | None = None
     alert_webhook_url: str | None = None
     alert_webhook_format: Literal["json", "slack"] = "json"
+    # Warehouse snapshots (operations/backup.py): where they go and how many the backup keeps.
+    backup_dir: Path | None = None
+    backup_keep: int = Field(default=7, ge=1)
+    # Lifecycle clean-up (operations/lifecycle.py): what may go, after how many days.
+    # A dev/test warehouse file nobody has touched for this long (prod's never goes).
+    idle_warehouse_days: int = Field(default=30, ge=1)
+    # Archived deliveries older than this, except each partition's newest (the rows' source).
+    archive_retention_days: int = Field(default=90, ge=1)
+    # Quarantined rows loaded longer ago than this.
+    quarantine_retention_days: int = Field(default=90, ge=1)
+    # How many days back the pipeline performance report looks.
+    report_days: int = Field(default=7, ge=1)
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:
@@ -60,6 +72,7 @@ class Settings(BaseSettings):
             "warehouse_path": (self.warehouse_path or data_dir / "warehouse" / f"{self.env}.duckdb").resolve(),
             "prod_warehouse_path": (self.prod_warehouse_path or data_dir / "warehouse" / "prod.duckdb").resolve(),
             "alerts_file": (self.alerts_file or data_dir / "alerts" / "alerts.jsonl").resolve(),
+            "backup_dir": (self.backup_dir or data_dir / "backups").resolve(),
             "dbt_target": self.dbt_target or self.env,
         }
         # The model is frozen for callers; filling derived defaults once here is the exception.
@@ -92,6 +105,11 @@ class Settings(BaseSettings):
     def prod_warehouse(self) -> Path:
         assert self.prod_warehouse_path is not None
         return self.prod_warehouse_path
+
+    @property
+    def backups(self) -> Path:
+        assert self.backup_dir is not None
+        return self.backup_dir
 
 
 @cache

@@ -150,7 +150,7 @@ class WarehouseResource(dg.ConfigurableResource):
         if self.env != PROD and self.file.exists():
             connection = self._connect(read_only=True)
             try:
-                self._refuse(_recorded_environment(connection))
+                self._refuse(recorded_environment(connection))
             finally:
                 connection.close()
 
@@ -161,7 +161,7 @@ class WarehouseResource(dg.ConfigurableResource):
         self.file.parent.mkdir(parents=True, exist_ok=True)
         connection = self._connect(read_only=False)
         try:
-            recorded = _recorded_environment(connection)
+            recorded = recorded_environment(connection)
             self._refuse(recorded)  # before anything is written
             for schema in SCHEMAS:
                 connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
@@ -173,7 +173,8 @@ class WarehouseResource(dg.ConfigurableResource):
             connection.close()
 
 
-def _recorded_environment(connection: duckdb.DuckDBPyConnection) -> str | None:
+def recorded_environment(connection: duckdb.DuckDBPyConnection) -> str | None:
+    """The environment that created the warehouse (None for one built before it was recorded)."""
     # fetchall, not fetchone: DuckDB 2.0 refuses further work on a connection with a result left open.
     schema, table = ENVIRONMENT_TABLE.split(".")
     [(exists,)] = connection.execute(

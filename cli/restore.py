@@ -1,0 +1,55 @@
+"""`restore`: list warehouse snapshots, or restore one into a fresh warehouse file.
+
+    restore --list                          snapshots in the backup folder, oldest first
+    restore                                 the newest snapshot into this environment's warehouse path
+    restore prod-20261122T020000Z --to /tmp/prod-copy.duckdb
+
+The target must not exist: move a damaged warehouse aside first (a restore never overwrites one).
+Every table's row count is checked against the snapshot before the file appears under its name.
+The restored file keeps the environment the snapshot was taken from, so a restored production
+warehouse is as write-protected as the original; and only a prod process may restore onto the
+production path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from operations.backup import RestoreError, find_snapshot, list_snapshots, restore_snapshot
+from resources.settings import Settings, get_settings
+from resources.warehouse import ProductionWriteError, WarehouseResource
+
+
+def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="restore", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("snapshot", nargs="?", help="snapshot folder name (default: the newest)")
+    parser.add_argument("--to", type=Path, help="warehouse file to create (default: this environment's warehouse)")
+    parser.add_argument("--list", action="store_true", help="list the snapshots and exit")
+    args = parser.parse_args(argv)
+    settings = settings or get_settings()
+
+    if args.list:
+        for snapshot in list_snapshots(settings.backups):
+            size, tables, rows = snapshot.size_bytes / 1e6, len(snapshot.tables), sum(snapshot.tables.values())
+            print(f"{snapshot.name}  {size:8.2f} MB  {tables:3d} tables  {rows:>10,} rows")
+        return 0
+
+    target = (args.to or settings.warehouse).resolve()
+    try:
+        WarehouseResource(path=str(target), env=settings.env, prod_path=str(settings.prod_warehouse)).assert_writable()
+        snapshot = find_snapshot(settings.backups, args.snapshot)
+        restored = restore_snapshot(snapshot, target)
+    except (RestoreError, ProductionWriteError) as error:
+        print(f"restore: {error}", file=sys.stderr)
+        return 1
+    print(f"restore: {snapshot.name} -> {target}: {len(restored)} tables, {sum(restored.values()):,} rows, verified")
+    if snapshot.environment != settings.env:
+        print(f"restore: the file records environment {snapshot.environment!r}, as its source did")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

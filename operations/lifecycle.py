@@ -1,0 +1,185 @@
+"""The lifecycle policy: what may be deleted, and the clean-up that deletes it (or only says so).
+
+Three things age out, each after its own number of days (``LifecyclePolicy``, from settings):
+
+- dev/test warehouse files nobody has written for ``idle_warehouse_days`` (a developer's old
+  copy). Never the production warehouse, by path or by its recorded environment, and never a file
+  that is open in another process.
+- archived deliveries older than ``archive_retention_days``, except the newest delivery of each
+  partition: that one is the source of the published rows, which a re-run reads again.
+- quarantined rows loaded more than ``quarantine_retention_days`` ago.
+
+Published tables (raw, staging, marts, analytics) are never touched: the only rows deleted are
+in the ``quarantine`` schema, and through the warehouse's guarded writer, so a dev process cannot
+delete from prod's quarantine either.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+
+from resources.warehouse import PROD, WarehouseResource, is_lock_error, recorded_environment
+
+QUARANTINE_SCHEMA = "quarantine"
+LOADED_AT = "_loaded_at"  # ingestion/pipeline.py
+ARCHIVE_STAMP = "%Y%m%dT%H%M%S%fZ"  # ingestion/landing.py: <stamp>__<file name>
+
+Kind = Literal["warehouse file", "archived file", "quarantine rows"]
+
+
+@dataclass(frozen=True)
+class LifecyclePolicy:
+    """Where to look and how long things live; built by resources/operations.py from settings."""
+
+    warehouse_dirs: tuple[Path, ...]
+    prod_warehouse: Path
+    archive_dir: Path
+    idle_warehouse_days: int
+    archive_retention_days: int
+    quarantine_retention_days: int
+
+
+@dataclass(frozen=True)
+class Removal:
+    kind: Kind
+    target: str
+    reason: str
+    size_bytes: int = 0
+    rows: int = 0
+
+
+@dataclass
+class CleanupPlan:
+    removals: list[Removal] = field(default_factory=list)
+    # Things looked at and deliberately kept, with why (shown in dry runs and metadata).
+    kept: list[str] = field(default_factory=list)
+
+    def of_kind(self, kind: Kind) -> list[Removal]:
+        return [removal for removal in self.removals if removal.kind == kind]
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(removal.size_bytes for removal in self.removals)
+
+    @property
+    def rows(self) -> int:
+        return sum(removal.rows for removal in self.removals)
+
+
+def _last_written(path: Path) -> datetime:
+    wal = path.with_name(path.name + ".wal")
+    newest = max(candidate.stat().st_mtime for candidate in (path, wal) if candidate.exists())
+    return datetime.fromtimestamp(newest, UTC)
+
+
+def _file_environment(path: Path) -> str | None:
+    """The environment a warehouse file records; raises duckdb.IOException if it is open elsewhere."""
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return recorded_environment(connection)
+
+
+def idle_warehouses(policy: LifecyclePolicy, now: datetime, plan: CleanupPlan) -> None:
+    cutoff = now - timedelta(days=policy.idle_warehouse_days)
+    prod = policy.prod_warehouse
+    candidates = {file for folder in policy.warehouse_dirs if folder.is_dir() for file in folder.glob("*.duckdb")}
+    for path in sorted(candidates):
+        if path.resolve() == prod.resolve() or (prod.exists() and path.samefile(prod)):
+            plan.kept.append(f"{path}: the production warehouse")
+            continue
+        last_written = _last_written(path)
+        if last_written >= cutoff:
+            continue
+        try:
+            environment = _file_environment(path)
+        except duckdb.IOException as error:
+            if not is_lock_error(error):
+                raise
+            plan.kept.append(f"{path}: open in another process")
+            continue
+        if environment == PROD:
+            plan.kept.append(f"{path}: records environment prod (a copy of production)")
+            continue
+        size = sum(p.stat().st_size for p in (path, path.with_name(path.name + ".wal")) if p.exists())
+        reason = f"{environment or 'unrecorded'} warehouse last written {last_written:%Y-%m-%d}"
+        plan.removals.append(Removal("warehouse file", str(path), reason, size_bytes=size))
+
+
+def _archived_at(path: Path) -> datetime | None:
+    stamp = path.name.split("__", 1)[0]
+    try:
+        return datetime.strptime(stamp, ARCHIVE_STAMP).replace(tzinfo=UTC)
+    except ValueError:
+        return None  # not a file the ingestion archived; not ours to delete
+
+
+def old_archived_files(policy: LifecyclePolicy, now: datetime, plan: CleanupPlan) -> None:
+    cutoff = now - timedelta(days=policy.archive_retention_days)
+    deliveries: dict[tuple[Path, str], list[tuple[datetime, Path]]] = defaultdict(list)
+    for path in policy.archive_dir.glob("*/*/*__*") if policy.archive_dir.is_dir() else []:
+        archived_at = _archived_at(path)
+        if archived_at is not None and path.is_file():
+            deliveries[(path.parent, path.name.split("__", 1)[1])].append((archived_at, path))
+    for (_, _), versions in sorted(deliveries.items()):
+        *older, _newest = sorted(versions)  # the newest delivery is what the published rows came from
+        for archived_at, path in older:
+            if archived_at < cutoff:
+                reason = f"archived {archived_at:%Y-%m-%d}, superseded by a newer delivery"
+                plan.removals.append(Removal("archived file", str(path), reason, size_bytes=path.stat().st_size))
+
+
+def quarantine_cutoff(policy: LifecyclePolicy, now: datetime) -> datetime:
+    return now - timedelta(days=policy.quarantine_retention_days)
+
+
+def old_quarantine_rows(
+    policy: LifecyclePolicy, warehouse: WarehouseResource, now: datetime, plan: CleanupPlan
+) -> None:
+    if not warehouse.file.exists():
+        return
+    cutoff = quarantine_cutoff(policy, now)
+    with warehouse.read_only() as connection:
+        tables = connection.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1", [QUARANTINE_SCHEMA]
+        ).fetchall()
+        for (table,) in tables:
+            [(rows,)] = connection.execute(
+                f'SELECT count(*) FROM {QUARANTINE_SCHEMA}."{table}" WHERE {LOADED_AT} < ?', [cutoff]
+            ).fetchall()
+            if rows:
+                reason = f"loaded before {cutoff:%Y-%m-%d}"
+                plan.removals.append(Removal("quarantine rows", f"{QUARANTINE_SCHEMA}.{table}", reason, rows=rows))
+
+
+def plan_cleanup(policy: LifecyclePolicy, warehouse: WarehouseResource, now: datetime) -> CleanupPlan:
+    """What the policy says may go at ``now``; nothing is deleted."""
+    plan = CleanupPlan()
+    idle_warehouses(policy, now, plan)
+    old_archived_files(policy, now, plan)
+    old_quarantine_rows(policy, warehouse, now, plan)
+    return plan
+
+
+def apply_cleanup(plan: CleanupPlan, policy: LifecyclePolicy, warehouse: WarehouseResource, now: datetime) -> None:
+    """Delete what ``plan`` lists; pass the ``now`` the plan was made with (the quarantine cut-off)."""
+    quarantined = plan.of_kind("quarantine rows")
+    if quarantined:
+        warehouse.assert_writable()  # refuse before deleting anything, not half-way through
+    for removal in plan.of_kind("warehouse file"):
+        path = Path(removal.target)
+        path.unlink(missing_ok=True)
+        path.with_name(path.name + ".wal").unlink(missing_ok=True)
+    for removal in plan.of_kind("archived file"):
+        Path(removal.target).unlink(missing_ok=True)
+    if quarantined:
+        cutoff = quarantine_cutoff(policy, now)
+        with warehouse.writer() as connection:
+            for removal in quarantined:
+                schema, table = removal.target.split(".")
+                assert schema == QUARANTINE_SCHEMA, removal  # the policy never deletes published rows
+                connection.execute(f'DELETE FROM {schema}."{table}" WHERE {LOADED_AT} < ?', [cutoff])

@@ -1,0 +1,37 @@
+"""When the day-2 operations run: nightly backup, weekly clean-up, a daily performance report.
+
+On by default in every environment, like the sensors: a fresh production instance is protected
+from its first night. Times are UTC; each job runs only its asset.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.operations import BACKUP, CLEANUP, REPORT
+
+backup_job = dg.define_asset_job("warehouse_backup_job", selection=[BACKUP])
+cleanup_job = dg.define_asset_job("lifecycle_cleanup_job", selection=[CLEANUP])
+report_job = dg.define_asset_job("performance_report_job", selection=[REPORT])
+
+
+def _on_schedule(job: dg.UnresolvedAssetJobDefinition, cron: str, **kwargs: object) -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(
+        job=job,
+        cron_schedule=cron,
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        **kwargs,
+    )
+
+
+OPERATIONS_JOBS = [backup_job, cleanup_job, report_job]
+OPERATIONS_SCHEDULES = [
+    # After midnight's deliveries have usually settled; the backup waits for the writer slot anyway.
+    _on_schedule(backup_job, "0 2 * * *"),
+    # The scheduled pass deletes for real; a pass launched by hand is a dry run unless told otherwise.
+    _on_schedule(
+        cleanup_job, "0 3 * * 0", run_config={"ops": {"operations__lifecycle_cleanup": {"config": {"dry_run": False}}}}
+    ),
+    _on_schedule(report_job, "0 6 * * *"),
+]

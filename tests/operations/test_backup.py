@@ -1,0 +1,120 @@
+"""Backup and restore on a real warehouse: snapshot through Dagster, destroy, restore, compare."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import duckdb
+import pytest
+
+from assets.operations import BACKUP
+from cli import restore
+from definitions import build_definitions
+from operations.backup import (
+    MANIFEST,
+    RestoreError,
+    find_snapshot,
+    list_snapshots,
+    prune_snapshots,
+    restore_snapshot,
+    take_snapshot,
+)
+from resources.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+def contents(path) -> dict[str, object]:
+    """Every table's columns (name, type) and rows in a canonical order, and every view's name."""
+    with duckdb.connect(str(path), read_only=True) as connection:
+        objects = connection.execute(
+            "SELECT table_schema, table_name, table_type FROM information_schema.tables ORDER BY 1, 2"
+        ).fetchall()
+        found: dict[str, object] = {}
+        for schema, table, kind in objects:
+            name = f"{schema}.{table}"
+            columns = connection.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position", [schema, table]
+            ).fetchall()  # fmt: skip
+            rows = connection.execute(f'SELECT * FROM "{schema}"."{table}" ORDER BY ALL').fetchall()
+            found[name] = (kind, columns, rows)
+    return found
+
+
+def test_a_backup_restores_every_table_row_for_row(built_copy):
+    settings = built_copy
+    defs = build_definitions(settings)
+    before = contents(settings.warehouse)
+    assert before["marts.fct_flights"][2], "the warehouse under test has data"
+
+    result = dg.materialize(
+        list(defs.assets), selection=[BACKUP], resources=defs.resources, instance=dg.DagsterInstance.ephemeral()
+    )
+    assert result.success
+    metadata = result.asset_materializations_for_node("operations__warehouse_backup")[0].metadata
+    [snapshot] = list_snapshots(settings.backups)
+    assert metadata["size_bytes"].value == snapshot.size_bytes > 0
+    assert metadata["duration_seconds"].value >= 0
+    assert metadata["rows"].value == sum(len(rows) for kind, _, rows in before.values() if kind == "BASE TABLE")
+
+    settings.warehouse.unlink()  # the disaster
+    assert restore.main([], settings=settings) == 0
+
+    after = contents(settings.warehouse)
+    assert after.keys() == before.keys()
+    for name in before:
+        assert after[name] == before[name], f"{name} differs after restore"
+    with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
+        assert connection.execute("SELECT environment FROM meta.warehouse_environment").fetchall() == [("test",)]
+
+
+def test_restore_refuses_to_overwrite_and_to_write_prod_from_dev(built_copy, capsys):
+    settings = built_copy
+    with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
+        take_snapshot(connection, settings.backups)
+
+    assert restore.main([], settings=settings) == 1
+    assert "exists; a restore writes a fresh file only" in capsys.readouterr().err
+
+    dev = Settings(env="dev", data_dir=settings.data_dir)
+    assert restore.main(["--to", str(dev.prod_warehouse)], settings=dev) == 1
+    assert "refusing to write" in capsys.readouterr().err
+    assert not dev.prod_warehouse.exists()
+
+
+def test_a_damaged_snapshot_is_not_restored(built_copy, tmp_path):
+    settings = built_copy
+    with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
+        snapshot = take_snapshot(connection, settings.backups)
+    manifest = json.loads((snapshot.path / MANIFEST).read_text())
+    manifest["tables"]["raw.flights"] += 1  # the snapshot no longer holds what was backed up
+    (snapshot.path / MANIFEST).write_text(json.dumps(manifest))
+
+    target = tmp_path / "restored.duckdb"
+    with pytest.raises(RestoreError, match=r"raw\.flights"):
+        restore_snapshot(find_snapshot(settings.backups, snapshot.name), target)
+    assert not target.exists()
+    assert not list(tmp_path.glob(".restoring-*"))
+
+
+def test_retention_keeps_the_newest_snapshots_of_each_environment(built_copy):
+    settings = built_copy
+    start = datetime(2026, 11, 1, 2, tzinfo=UTC)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
+        taken = [take_snapshot(connection, settings.backups, now=start + timedelta(days=n)) for n in range(4)]
+    other = settings.backups / "prod-20261101T020000Z"
+    taken[0].path.rename(other)  # as if prod shared the folder
+    manifest = json.loads((other / MANIFEST).read_text())
+    (other / MANIFEST).write_text(json.dumps({**manifest, "environment": "prod"}))
+    (settings.backups / ".partial-test-20261110T020000Z").mkdir()  # an export that died
+
+    removed = prune_snapshots(settings.backups, "test", keep=2)
+
+    assert [snapshot.name for snapshot in removed] == [taken[1].name]
+    assert [snapshot.name for snapshot in list_snapshots(settings.backups)] == [
+        other.name,
+        taken[2].name,
+        taken[3].name,
+    ]
+    assert find_snapshot(settings.backups, None).name == taken[3].name

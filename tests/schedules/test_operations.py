@@ -1,0 +1,41 @@
+"""The operations schedules: on by default, each running its one asset with a valid run config."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from definitions import build_definitions
+from resources.settings import Settings
+
+SCHEDULED = {
+    "warehouse_backup_job": ("0 2 * * *", "operations/warehouse_backup"),
+    "lifecycle_cleanup_job": ("0 3 * * 0", "operations/lifecycle_cleanup"),
+    "performance_report_job": ("0 6 * * *", "operations/pipeline_performance_report"),
+}
+
+
+def test_each_schedule_runs_its_operation_with_a_valid_config(tmp_path):
+    defs = build_definitions(Settings(env="test", data_dir=tmp_path / "data"))
+    schedules = {schedule.job_name: schedule for schedule in defs.schedules}
+    assert schedules.keys() == SCHEDULED.keys()
+    for job_name, (cron, asset) in SCHEDULED.items():
+        schedule = schedules[job_name]
+        assert (schedule.cron_schedule, schedule.execution_timezone) == (cron, "UTC")
+        assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+        job = defs.resolve_job_def(job_name)
+        assert {key.to_user_string() for key in job.asset_layer.executable_asset_keys} == {asset}
+        [request] = schedule.evaluate_tick(
+            dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 22, tzinfo=UTC))
+        ).run_requests
+        assert dg.validate_run_config(job, request.run_config)
+
+
+def test_the_scheduled_clean_up_deletes_and_a_manual_one_is_a_dry_run(tmp_path):
+    defs = build_definitions(Settings(env="test", data_dir=tmp_path / "data"))
+    job = defs.resolve_job_def("lifecycle_cleanup_job")
+    [schedule] = [s for s in defs.schedules if s.job_name == "lifecycle_cleanup_job"]
+    [request] = schedule.evaluate_tick(dg.build_schedule_context()).run_requests
+    scheduled = dg.validate_run_config(job, request.run_config)
+    manual = dg.validate_run_config(job, {})
+    assert scheduled["ops"]["operations__lifecycle_cleanup"]["config"]["dry_run"] is False
+    assert manual["ops"]["operations__lifecycle_cleanup"]["config"]["dry_run"] is True
