@@ -15,10 +15,11 @@ from assets.operations import build_operations_assets
 from config.datasets import load_datasets
 from resources.alerts import AlertsResource
 from resources.dbt import dbt_project, dbt_resource
+from resources.dbt_state import DbtStateResource
 from resources.landing import LandingZoneResource
 from resources.operations import OperationsResource
 from resources.settings import Settings, get_settings
-from resources.warehouse import WarehouseResource
+from resources.warehouse import PROD, WarehouseResource
 from schedules.operations import OPERATIONS_JOBS, OPERATIONS_SCHEDULES
 from sensors.alerts import check_failure_alerts, run_failure_alerts
 from sensors.automation import automation_sensor
@@ -49,6 +50,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             ),
             "landing_zone": LandingZoneResource(landing_dir=str(settings.landing), archive_dir=str(settings.archive)),
             "dbt": dbt_resource(settings),
+            "dbt_state": DbtStateResource(state_dir=str(settings.dbt_state), publish=settings.env == PROD),
             "operations": OperationsResource.from_settings(settings),
             "alerts": AlertsResource(
                 alerts_file=str(settings.alerts),

@@ -16,7 +16,11 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from assets.dbt_translator import FlightsDbtTranslator
 from resources.dbt import keep_parse_state, prune_invocations
+from resources.dbt_state import DbtStateResource
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, WarehouseResource, is_lock_message, retry_only_transient
+
+# The op that runs `dbt build`; also how `impact` finds the dbt assets in the code location.
+DBT_ASSETS_NAME = "dbt_models"
 
 
 def build_args(warehouse_path: str, full_refresh: bool = False) -> list[str]:
@@ -79,12 +83,16 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         manifest=project.manifest_path,
         project=project,
         dagster_dbt_translator=translator,
-        name="dbt_models",
+        name=DBT_ASSETS_NAME,
         pool=WRITER_POOL,
         retry_policy=WRITER_RETRY,
     )
     def dbt_models(
-        context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext,
+        config: DbtBuildConfig,
+        dbt: DbtCliResource,
+        warehouse: WarehouseResource,
+        dbt_state: DbtStateResource,
     ) -> Iterator[Any]:
         with retry_only_transient():
             warehouse.assert_writable()  # dbt opens the file itself: hold it to the production guard first
@@ -92,7 +100,12 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         # Drain dbt completely before touching the warehouse: it holds the write lock until it exits.
         events = list(invocation.stream())
         target_dir = Path(project.project_dir, project.target_path)
-        keep_parse_state(target_dir, Path(invocation.project_dir, invocation.target_path))
+        invocation_dir = Path(invocation.project_dir, invocation.target_path)
+        keep_parse_state(target_dir, invocation_dir)
+        if invocation.is_successful():
+            # In prod: what slim CI defers to. Only a complete build is published, so every
+            # relation the manifest names exists in prod's warehouse.
+            dbt_state.publish_manifest(invocation_dir)
         prune_invocations(target_dir)
         with retry_only_transient():
             yield from _with_profiles(events, invocation.manifest, warehouse)

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     datasets_file: Path = PROJECT_ROOT / "config" / "datasets.yaml"
     # dbt target in dbt_project/profiles.yml; defaults to the environment's name.
     dbt_target: str | None = None
+    # Where prod's dbt builds publish their manifest, and where `impact` reads it (slim CI: build
+    # only what changed, deferring the rest to prod). Developers point this at a copy of prod's.
+    dbt_state_dir: Path | None = None
     # How many days `dagster dev` seeds into an empty landing zone so the demo is ready.
     seed_days: int = 7
     # Alerts always go to this JSON-lines file; a webhook (generic JSON or Slack) when set.
@@ -73,6 +76,7 @@ class Settings(BaseSettings):
             "prod_warehouse_path": (self.prod_warehouse_path or data_dir / "warehouse" / "prod.duckdb").resolve(),
             "alerts_file": (self.alerts_file or data_dir / "alerts" / "alerts.jsonl").resolve(),
             "backup_dir": (self.backup_dir or data_dir / "backups").resolve(),
+            "dbt_state_dir": (self.dbt_state_dir or data_dir / "dbt-state").resolve(),
             "dbt_target": self.dbt_target or self.env,
         }
         # The model is frozen for callers; filling derived defaults once here is the exception.
@@ -105,6 +109,11 @@ class Settings(BaseSettings):
     def prod_warehouse(self) -> Path:
         assert self.prod_warehouse_path is not None
         return self.prod_warehouse_path
+
+    @property
+    def dbt_state(self) -> Path:
+        assert self.dbt_state_dir is not None
+        return self.dbt_state_dir
 
     @property
     def backups(self) -> Path:

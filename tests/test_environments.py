@@ -30,6 +30,7 @@ def test_only_the_prod_pipeline_writes_the_prod_warehouse(tmp_path, dbt_manifest
     assert run_backfill(prod, dg.DagsterInstance.ephemeral()).success
     before = snapshot(prod.warehouse)
     assert before == (842, 842, "prod")
+    published = (prod.dbt_state / "manifest.json").read_bytes()  # for slim CI (cli/impact.py)
 
     # A developer's process with the same data folder, its warehouse set to the prod file by mistake.
     replay.main(["--from", "2013-01-02", "--to", "2013-01-02"], settings=prod)
@@ -47,3 +48,4 @@ def test_only_the_prod_pipeline_writes_the_prod_warehouse(tmp_path, dbt_manifest
     assert run_backfill(own, dg.DagsterInstance.ephemeral()).success
     assert snapshot(own.warehouse)[2] == "dev"
     assert snapshot(prod.warehouse) == before
+    assert (own.dbt_state / "manifest.json").read_bytes() == published, "only prod publishes its manifest"

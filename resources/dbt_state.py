@@ -1,0 +1,96 @@
+"""Prod's dbt state, and building only what changed against it (slim CI).
+
+Every successful dbt build in prod publishes its ``manifest.json`` to the state folder. A
+developer (or CI) compares their working copy with it: ``state:modified+`` is what their change
+touches, and ``dbt build --defer --state`` builds just that into their own warehouse, reading
+everything unchanged from prod's tables (attached read-only by the ``slim_ci`` target).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from resources.dbt import DBT_EXECUTABLE
+
+MANIFEST = "manifest.json"
+SLIM_TARGET = "slim_ci"
+# Own target folders, so listing and slim builds never replace the manifest Dagster loads.
+IMPACT_TARGET_PATH = "target/impact"
+SLIM_TARGET_PATH = "target/slim_ci"
+
+
+class StateError(RuntimeError):
+    """No prod manifest to compare with, or dbt could not list the change."""
+
+
+class DbtStateResource(dg.ConfigurableResource):
+    """Where prod's manifest is published; only the prod pipeline publishes."""
+
+    state_dir: str
+    publish: bool = False
+
+    def publish_manifest(self, invocation_target: Path) -> Path | None:
+        """Copy a build's manifest into the state folder (atomically), if this environment publishes."""
+        source = invocation_target / MANIFEST
+        if not self.publish or not source.exists():
+            return None
+        state = Path(self.state_dir)
+        state.mkdir(parents=True, exist_ok=True)
+        staged = state / f".{MANIFEST}.tmp"
+        shutil.copyfile(source, staged)
+        staged.replace(state / MANIFEST)  # a reader sees the previous manifest or this one, never half
+        return state / MANIFEST
+
+
+@dataclass(frozen=True)
+class Change:
+    modified: list[str]  # dbt model names whose own definition changed
+    downstream: list[str]  # dbt models built from them (not modified themselves)
+
+
+def _dbt(project_dir: Path, *args: str) -> str:
+    command = [DBT_EXECUTABLE, "--quiet", *args, "--profiles-dir", str(project_dir)]
+    result = subprocess.run(command, cwd=project_dir, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise StateError(f"`dbt {' '.join(args)}` failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def _models(project_dir: Path, state_dir: Path, selector: str) -> list[str]:
+    output = _dbt(
+        project_dir, "ls", "--select", selector, "--state", str(state_dir), "--resource-type", "model",
+        "--output", "json", "--output-keys", "name", "--target-path", IMPACT_TARGET_PATH,
+    )  # fmt: skip
+    return sorted(json.loads(line)["name"] for line in output.splitlines() if line.startswith("{"))
+
+
+def changed_models(project_dir: Path, state_dir: Path) -> Change:
+    """The models a working copy of the dbt project changes, compared with prod's manifest."""
+    if not (state_dir / MANIFEST).exists():
+        raise StateError(
+            f"no prod manifest in {state_dir}: a prod dbt build publishes it there "
+            "(set DATAOPS_DBT_STATE_DIR to a copy of prod's folder)"
+        )
+    modified = _models(project_dir, state_dir, "state:modified")
+    everything = _models(project_dir, state_dir, "state:modified+")
+    return Change(modified=modified, downstream=[name for name in everything if name not in modified])
+
+
+def deferred_build_args(state_dir: Path, warehouse_path: Path, prod_warehouse_path: Path) -> list[str]:
+    """`dbt build` of the change alone, into ``warehouse_path``, the rest read from prod."""
+    variables = {
+        "warehouse_path": str(warehouse_path),
+        "prod_warehouse_path": str(prod_warehouse_path),
+        # The attach alias must be the catalog name prod's manifest records: its file's stem.
+        "prod_catalog": prod_warehouse_path.stem,
+    }
+    return [
+        "build", "--select", "state:modified+", "--defer", "--state", str(state_dir),
+        "--target", SLIM_TARGET, "--target-path", SLIM_TARGET_PATH, "--vars", json.dumps(variables),
+    ]  # fmt: skip

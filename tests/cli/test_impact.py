@@ -1,0 +1,96 @@
+"""`impact` and slim CI: a change to one mart, compared with and built against a real prod build."""
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from cli import impact, replay
+from cli.backfill import run_backfill
+from resources.dbt_state import MANIFEST
+from resources.settings import DBT_PROJECT_DIR, Settings
+
+pytestmark = pytest.mark.integration
+
+CHANGED_MODEL = Path("models/marts/mart_carrier_daily_performance.sql")
+
+
+@pytest.fixture(scope="module")
+def prod(dbt_manifest, tmp_path_factory) -> Settings:
+    """The prod pipeline after one day: its warehouse, and the manifest its dbt build published."""
+    settings = Settings(env="prod", data_dir=tmp_path_factory.mktemp("prod") / "data")
+    replay.main(["--reference", "--days", "1"], settings=settings)
+    assert run_backfill(settings, dg.DagsterInstance.ephemeral()).success
+    return settings
+
+
+@pytest.fixture
+def working_copy(tmp_path) -> Path:
+    """A developer's copy of the dbt project, with one mart changed (a new column)."""
+    project = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    model = project / CHANGED_MODEL
+    model.write_text(model.read_text().replace("    carrier,\n", "    carrier,\n    'slim' as build_marker,\n", 1))
+    return project
+
+
+def developer(prod: Settings) -> Settings:
+    # Same data folder (so prod's warehouse and state are where settings say), own dev warehouse.
+    return Settings(env="dev", data_dir=prod.data_dir)
+
+
+def test_the_prod_build_publishes_its_manifest(prod):
+    published = prod.dbt_state / MANIFEST
+    assert published.exists()
+    assert '"database": "prod"' in published.read_text()
+
+
+def test_impact_lists_the_changed_model_and_everything_downstream(prod, working_copy, capsys):
+    assert impact.main(["--project-dir", str(working_copy)], settings=developer(prod)) == 0
+    out = capsys.readouterr().out
+    assert "dbt models changed (as Dagster assets) (1):\n  marts/mart_carrier_daily_performance" in out
+    assert "dbt models downstream (0):" in out
+    assert "Dagster assets downstream (to rematerialise after deploying) (1):\n  analytics/carrier_scorecard" in out
+
+
+def test_an_unchanged_project_has_no_impact(prod, tmp_path, capsys):
+    project = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    assert impact.main(["--project-dir", str(project), "--build"], settings=developer(prod)) == 0
+    out = capsys.readouterr().out
+    assert "dbt models changed (as Dagster assets) (0):" in out
+    assert "nothing changed; nothing to build" in out
+
+
+def test_slim_build_builds_only_the_change_reading_the_rest_from_prod(prod, working_copy):
+    dev = developer(prod)
+    prod_before = prod.prod_warehouse.read_bytes()
+
+    assert impact.main(["--project-dir", str(working_copy), "--build"], settings=dev) == 0
+
+    with duckdb.connect(str(dev.warehouse), read_only=True) as connection:
+        tables = connection.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables"
+        ).fetchall()
+        built = connection.execute(
+            "SELECT count(*), count(DISTINCT build_marker) FROM marts.mart_carrier_daily_performance"
+        ).fetchall()
+    # Only the changed mart exists in the developer's warehouse; fct_flights was read from prod.
+    assert tables == [("marts.mart_carrier_daily_performance",)]
+    with duckdb.connect(str(prod.prod_warehouse), read_only=True) as connection:
+        [(prod_rows,)] = connection.execute("SELECT count(*) FROM marts.mart_carrier_daily_performance").fetchall()
+    assert built == [(prod_rows, 1)]
+    assert prod.prod_warehouse.read_bytes() == prod_before, "prod's warehouse is only read"
+
+
+def test_slim_build_refuses_to_run_as_prod(prod, working_copy, capsys):
+    assert impact.main(["--project-dir", str(working_copy), "--build"], settings=prod) == 1
+    assert "run it in dev or test" in capsys.readouterr().err
+
+
+def test_without_a_prod_manifest_impact_says_where_it_looked(tmp_path, working_copy, capsys):
+    settings = Settings(env="dev", data_dir=tmp_path / "empty")
+    assert impact.main(["--project-dir", str(working_copy)], settings=settings) == 1
+    assert f"no prod manifest in {settings.dbt_state}" in capsys.readouterr().err
