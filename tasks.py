@@ -3,6 +3,8 @@
 
     python3 tasks.py dev     install everything, seed the demo data, start `dagster dev` (UI on :3000)
     python3 tasks.py test    install everything and run the whole test suite
+    python3 tasks.py prepare production install: the locked environment without dev tools, and the
+                             dbt manifest (outside `dagster dev` nothing parses the dbt project)
 
 Standard library only: this file is what installs the rest (uv, then the locked environment).
 """
@@ -37,10 +39,10 @@ def uv_command() -> list[str]:
     return [str(BOOTSTRAP_VENV / "bin" / "uv")]
 
 
-def sync(uv: list[str]) -> None:
+def sync(uv: list[str], *extra: str) -> None:
     # --frozen: install exactly what uv.lock says, never re-resolve (reproducible runs).
     # --python: the interpreter running this file, not whichever Python uv happens to find first.
-    subprocess.run([*uv, "sync", "--frozen", "--python", sys.executable], cwd=ROOT, check=True)
+    subprocess.run([*uv, "sync", "--frozen", "--python", sys.executable, *extra], cwd=ROOT, check=True)
 
 
 def run(uv: list[str], *args: str, env: dict[str, str] | None = None) -> int:
@@ -78,7 +80,13 @@ def test() -> int:
     return run(uv, "pytest", *sys.argv[2:])
 
 
-COMMANDS = {"dev": dev, "test": test}
+def prepare() -> int:
+    uv = uv_command()
+    sync(uv, "--no-dev")
+    return run(uv, "--no-dev", "python", "-c", "from resources.dbt import ensure_manifest; ensure_manifest()")
+
+
+COMMANDS = {"dev": dev, "test": test, "prepare": prepare}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -1,0 +1,72 @@
+"""The Kubernetes deployment (deploy/kubernetes/) describes the same instance as deploy/dagster.prod.yaml.
+
+Helm cannot run here; what can drift silently is checked: the queue, pool, retry and monitoring
+rules the chart renders must be the ones the PostgreSQL test proves on one machine, and every pod
+that touches data must see the same volume, node and settings.
+"""
+
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+
+
+def load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+def test_the_chart_values_render_the_production_instance_rules():
+    instance, values = load(DEPLOY / "dagster.prod.yaml"), load(DEPLOY / "kubernetes" / "values.yaml")
+    daemon = values["dagsterDaemon"]
+    coordinator = daemon["runCoordinator"]
+    assert coordinator["type"] == instance["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    assert (coordinator["config"]["queuedRunCoordinator"]["dequeueIntervalSeconds"]
+            == instance["run_coordinator"]["config"]["dequeue_interval_seconds"])  # fmt: skip
+    assert values["concurrency"]["pools"] == {
+        "defaultLimit": instance["concurrency"]["pools"]["default_limit"],
+        "granularity": instance["concurrency"]["pools"]["granularity"],
+    }
+    assert values["concurrency"]["pools"]["defaultLimit"] == 1, "one DuckDB writer at a time"
+    assert values["concurrency"]["runs"]["maxConcurrentRuns"] == instance["concurrency"]["runs"]["max_concurrent_runs"]
+    assert daemon["runRetries"] == {
+        "enabled": instance["run_retries"]["enabled"],
+        "maxRetries": instance["run_retries"]["max_retries"],
+        "retryOnAssetOrOpFailure": instance["run_retries"]["retry_on_asset_or_op_failure"],
+    }
+    assert daemon["runMonitoring"]["enabled"] is instance["run_monitoring"]["enabled"] is True
+    assert values["runLauncher"]["type"] == "K8sRunLauncher"
+    assert values["telemetry"]["enabled"] is instance["telemetry"]["enabled"] is False
+
+
+def test_every_pod_that_touches_data_shares_one_volume_node_and_settings():
+    values = load(DEPLOY / "kubernetes" / "values.yaml")
+    [code] = values["dagster-user-deployments"]["deployments"]
+    assert code["dagsterApiGrpcArgs"][:2] == ["--module-name", "definitions"]  # as workspace.yaml loads it
+    resources = list(yaml.safe_load_all((DEPLOY / "kubernetes" / "project-resources.yaml").read_text()))
+    config_map = next(r for r in resources if r["kind"] == "ConfigMap")
+    claim = next(r for r in resources if r["kind"] == "PersistentVolumeClaim")
+    assert config_map["data"]["DATAOPS_ENV"] == "prod"
+    assert {"name": config_map["metadata"]["name"]} in code["envConfigMaps"]
+    [volume] = code["volumes"]
+    assert volume["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"], "DuckDB's lock needs a local filesystem"
+    [mount] = code["volumeMounts"]
+    assert mount["mountPath"] == config_map["data"]["DATAOPS_DATA_DIR"]
+    assert code["nodeSelector"], "ReadWriteOnce: every pod mounting the data must be on one node"
+
+
+def test_the_image_installs_the_locked_environment_with_the_run_launcher():
+    dockerfile = (DEPLOY / "kubernetes" / "Dockerfile").read_text()
+    assert "uv sync --frozen --no-dev --extra k8s" in dockerfile
+    assert "ensure_manifest()" in dockerfile, "the dbt manifest is built into the image"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    dagster = next(d for d in project["dependencies"] if d.startswith("dagster=="))
+    [k8s] = project["optional-dependencies"]["k8s"]
+    assert k8s.split("==")[1] == next(
+        d for d in project["dependencies"] if d.startswith("dagster-dbt==")
+    ).split("==")[1], "every 0.29.x integration goes with the pinned dagster " + dagster
+    lock = (ROOT / "uv.lock").read_text()
+    assert 'name = "dagster-k8s"\nversion = "0.29.27"' in lock
