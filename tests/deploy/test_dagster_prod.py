@@ -10,6 +10,7 @@ no SQLite file in DAGSTER_HOME), and the marts must hold the real counts.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -43,6 +44,7 @@ def postgres_server() -> Iterator[str]:
         yield postgres.start(data_dir)
     finally:
         postgres.stop(data_dir)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """A throwaway PostgreSQL server from Debian's packages, for the production-instance tests and CI.
 
     python3 tests/support/postgres.py start DIR     initdb + start; prints the DSN to use
-    python3 tests/support/postgres.py stop DIR      stop it (the data folder is left for inspection)
+    python3 tests/support/postgres.py stop DIR      stop it (the caller removes DIR)
 
 Standard library only: `.ci/run` starts the server before the project's environment exists, and
 hands the DSN to the tests in DATAOPS_TEST_POSTGRES. Without that variable the test fixture starts
