@@ -53,7 +53,7 @@ def warehouse_backup(warehouse: WarehouseResource, operations: OperationsResourc
             "rows": sum(snapshot.tables.values()),
             "rows_by_table": table_metadata(tables),
             "pruned": [old.name for old in pruned],
-            "kept": operations.backup_keep,
+            "retention_keep": operations.backup_keep,
         }
     )
 
