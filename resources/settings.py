@@ -85,40 +85,18 @@ class Settings(BaseSettings):
         return self
 
     # Narrowed accessors: after validation these are never None.
-    @property
-    def landing(self) -> Path:
-        assert self.landing_dir is not None
-        return self.landing_dir
+    landing = property(lambda self: _derived(self.landing_dir))
+    archive = property(lambda self: _derived(self.archive_dir))
+    alerts = property(lambda self: _derived(self.alerts_file))
+    warehouse = property(lambda self: _derived(self.warehouse_path))
+    prod_warehouse = property(lambda self: _derived(self.prod_warehouse_path))
+    dbt_state = property(lambda self: _derived(self.dbt_state_dir))
+    backups = property(lambda self: _derived(self.backup_dir))
 
-    @property
-    def archive(self) -> Path:
-        assert self.archive_dir is not None
-        return self.archive_dir
 
-    @property
-    def alerts(self) -> Path:
-        assert self.alerts_file is not None
-        return self.alerts_file
-
-    @property
-    def warehouse(self) -> Path:
-        assert self.warehouse_path is not None
-        return self.warehouse_path
-
-    @property
-    def prod_warehouse(self) -> Path:
-        assert self.prod_warehouse_path is not None
-        return self.prod_warehouse_path
-
-    @property
-    def dbt_state(self) -> Path:
-        assert self.dbt_state_dir is not None
-        return self.dbt_state_dir
-
-    @property
-    def backups(self) -> Path:
-        assert self.backup_dir is not None
-        return self.backup_dir
+def _derived(path: Path | None) -> Path:
+    assert path is not None, "filled in by Settings._derive_paths"
+    return path
 
 
 @cache
