@@ -23,7 +23,7 @@ from dagster_dbt import get_asset_key_for_model
 
 from assets.dbt_assets import DBT_ASSETS_NAME
 from resources.dbt import DBT_EXECUTABLE
-from resources.dbt_state import Change, StateError, changed_models, deferred_build_args
+from resources.dbt_state import Change, StateError, changed_models, deferred_build_args, prod_catalog
 from resources.settings import DBT_PROJECT_DIR, Settings, get_settings
 from resources.warehouse import PROD, ProductionWriteError, WarehouseResource
 
@@ -67,6 +67,7 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
 
     try:
         change = changed_models(args.project_dir, settings.dbt_state)
+        catalog = prod_catalog(settings.dbt_state)
     except StateError as error:
         print(f"impact: {error}", file=sys.stderr)
         return 1
@@ -82,9 +83,10 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         print("impact: nothing changed; nothing to build")
         return 0
 
-    if settings.env == PROD or settings.warehouse.stem == settings.prod_warehouse.stem:
-        print("impact: --build writes this environment's own warehouse; run it in dev or test, with a "
-              "warehouse file not named like prod's (their catalog names would clash)", file=sys.stderr)  # fmt: skip
+    if settings.env == PROD or settings.warehouse.stem == catalog:
+        why = f"not named {catalog}.duckdb (prod's catalog name: the two would clash)"
+        print(f"impact: --build writes this environment's own warehouse; run it in dev or test, with a file {why}",
+              file=sys.stderr)  # fmt: skip
         return 1
     try:
         WarehouseResource(

@@ -82,13 +82,25 @@ def changed_models(project_dir: Path, state_dir: Path) -> Change:
     return Change(modified=modified, downstream=[name for name in everything if name not in modified])
 
 
+def prod_catalog(state_dir: Path) -> str:
+    """The DuckDB catalog name prod's relations carry in its manifest (prod's file stem when built).
+
+    Deferred refs are rendered with it, so prod's warehouse must be attached under this name,
+    whatever the file a developer holds is called (a restored snapshot, a copy).
+    """
+    manifest = json.loads((state_dir / MANIFEST).read_text())
+    databases = {node["database"] for node in manifest["nodes"].values() if node["resource_type"] == "model"}
+    if len(databases) != 1:
+        raise StateError(f"prod's manifest names {len(databases)} databases for its models, expected one: {databases}")
+    return databases.pop()
+
+
 def deferred_build_args(state_dir: Path, warehouse_path: Path, prod_warehouse_path: Path) -> list[str]:
     """`dbt build` of the change alone, into ``warehouse_path``, the rest read from prod."""
     variables = {
         "warehouse_path": str(warehouse_path),
         "prod_warehouse_path": str(prod_warehouse_path),
-        # The attach alias must be the catalog name prod's manifest records: its file's stem.
-        "prod_catalog": prod_warehouse_path.stem,
+        "prod_catalog": prod_catalog(state_dir),
     }
     return [
         "build", "--select", "state:modified+", "--defer", "--state", str(state_dir),

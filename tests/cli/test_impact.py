@@ -64,9 +64,13 @@ def test_an_unchanged_project_has_no_impact(prod, tmp_path, capsys):
     assert "nothing changed; nothing to build" in out
 
 
-def test_slim_build_builds_only_the_change_reading_the_rest_from_prod(prod, working_copy):
-    dev = developer(prod)
-    prod_before = prod.prod_warehouse.read_bytes()
+def test_slim_build_builds_only_the_change_reading_the_rest_from_prod(prod, working_copy, tmp_path):
+    # As on a developer machine: a copy of prod's warehouse under another name (e.g. a restored
+    # snapshot); it is still attached under the catalog name prod's manifest records.
+    prod_copy = tmp_path / "prod-copy.duckdb"
+    shutil.copyfile(prod.prod_warehouse, prod_copy)
+    dev = Settings(env="dev", data_dir=prod.data_dir, prod_warehouse_path=prod_copy)
+    prod_before = prod_copy.read_bytes()
 
     assert impact.main(["--project-dir", str(working_copy), "--build"], settings=dev) == 0
 
@@ -79,10 +83,10 @@ def test_slim_build_builds_only_the_change_reading_the_rest_from_prod(prod, work
         ).fetchall()
     # Only the changed mart exists in the developer's warehouse; fct_flights was read from prod.
     assert tables == [("marts.mart_carrier_daily_performance",)]
-    with duckdb.connect(str(prod.prod_warehouse), read_only=True) as connection:
+    with duckdb.connect(str(prod_copy), read_only=True) as connection:
         [(prod_rows,)] = connection.execute("SELECT count(*) FROM marts.mart_carrier_daily_performance").fetchall()
     assert built == [(prod_rows, 1)]
-    assert prod.prod_warehouse.read_bytes() == prod_before, "prod's warehouse is only read"
+    assert prod_copy.read_bytes() == prod_before, "prod's warehouse is only read"
 
 
 def test_slim_build_refuses_to_run_as_prod(prod, working_copy, capsys):
