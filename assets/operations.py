@@ -38,6 +38,8 @@ REPORT = dg.AssetKey([OPERATIONS_GROUP, "pipeline_performance_report"])
     "keeps the newest DATAOPS_BACKUP_KEEP of this environment. Restore one with the `restore` command.",
 )
 def warehouse_backup(warehouse: WarehouseResource, operations: OperationsResource) -> dg.MaterializeResult:
+    if not warehouse.file.exists():  # not a fault to retry: there is nothing to back up yet
+        raise dg.Failure(f"no warehouse at {warehouse.path} yet: nothing to back up", allow_retries=False)
     with retry_only_transient():
         with warehouse.read_only() as connection:
             snapshot = take_snapshot(connection, operations.backups)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.operations import BACKUP, CLEANUP, REPORT
+from resources.warehouse import WarehouseResource
 
 backup_job = dg.define_asset_job("warehouse_backup_job", selection=[BACKUP])
 cleanup_job = dg.define_asset_job("lifecycle_cleanup_job", selection=[CLEANUP])
@@ -25,10 +26,24 @@ def _on_schedule(job: dg.UnresolvedAssetJobDefinition, cron: str, **kwargs: obje
     )
 
 
+@dg.schedule(
+    job=backup_job,
+    cron_schedule="0 2 * * *",  # after midnight's deliveries have usually settled
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+def warehouse_backup_job_schedule(
+    context: dg.ScheduleEvaluationContext, warehouse: WarehouseResource
+) -> dg.RunRequest | dg.SkipReason:
+    # A new instance has no warehouse until the first file lands: skip the night, don't fail it.
+    if not warehouse.file.exists():
+        return dg.SkipReason(f"no warehouse at {warehouse.path} yet: nothing to back up")
+    return dg.RunRequest()
+
+
 OPERATIONS_JOBS = [backup_job, cleanup_job, report_job]
 OPERATIONS_SCHEDULES = [
-    # After midnight's deliveries have usually settled; the backup waits for the writer slot anyway.
-    _on_schedule(backup_job, "0 2 * * *"),
+    warehouse_backup_job_schedule,
     # The scheduled pass deletes for real; a pass launched by hand is a dry run unless told otherwise.
     _on_schedule(
         cleanup_job, "0 3 * * 0", run_config={"ops": {"operations__lifecycle_cleanup": {"config": {"dry_run": False}}}}

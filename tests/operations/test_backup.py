@@ -118,3 +118,17 @@ def test_retention_keeps_the_newest_snapshots_of_each_environment(built_copy):
         taken[3].name,
     ]
     assert find_snapshot(settings.backups, None).name == taken[3].name
+
+
+def test_a_backup_with_no_warehouse_fails_once_saying_so(tmp_path):
+    settings = Settings(env="test", data_dir=tmp_path / "data")
+    defs = build_definitions(settings)
+    result = dg.materialize(
+        list(defs.assets), selection=[BACKUP], resources=defs.resources,
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+    )  # fmt: skip
+    assert not result.success
+    [failure] = [event for event in result.all_events if event.is_step_failure]
+    assert "nothing to back up" in failure.step_failure_data.user_failure_data.description
+    assert not [event for event in result.all_events if event.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert not settings.backups.exists()

@@ -15,7 +15,10 @@ SCHEDULED = {
 
 
 def test_each_schedule_runs_its_operation_with_a_valid_config(tmp_path):
-    defs = build_definitions(Settings(env="test", data_dir=tmp_path / "data"))
+    settings = Settings(env="test", data_dir=tmp_path / "data")
+    defs = build_definitions(settings)
+    settings.warehouse.parent.mkdir(parents=True)
+    settings.warehouse.touch()  # the backup schedule skips while there is no warehouse
     schedules = {schedule.job_name: schedule for schedule in defs.schedules}
     assert schedules.keys() == SCHEDULED.keys()
     for job_name, (cron, asset) in SCHEDULED.items():
@@ -24,9 +27,10 @@ def test_each_schedule_runs_its_operation_with_a_valid_config(tmp_path):
         assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
         job = defs.resolve_job_def(job_name)
         assert {key.to_user_string() for key in job.asset_layer.executable_asset_keys} == {asset}
-        [request] = schedule.evaluate_tick(
-            dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 22, tzinfo=UTC))
-        ).run_requests
+        context = dg.build_schedule_context(
+            scheduled_execution_time=datetime(2026, 11, 22, tzinfo=UTC), resources=defs.resources
+        )
+        [request] = schedule.evaluate_tick(context).run_requests
         assert dg.validate_run_config(job, request.run_config)
 
 
@@ -39,3 +43,11 @@ def test_the_scheduled_clean_up_deletes_and_a_manual_one_is_a_dry_run(tmp_path):
     manual = dg.validate_run_config(job, {})
     assert scheduled["ops"]["operations__lifecycle_cleanup"]["config"]["dry_run"] is False
     assert manual["ops"]["operations__lifecycle_cleanup"]["config"]["dry_run"] is True
+
+
+def test_the_backup_skips_a_night_with_no_warehouse_yet(tmp_path):
+    defs = build_definitions(Settings(env="test", data_dir=tmp_path / "data"))
+    [schedule] = [s for s in defs.schedules if s.job_name == "warehouse_backup_job"]
+    result = schedule.evaluate_tick(dg.build_schedule_context(resources=defs.resources))
+    assert not result.run_requests
+    assert "nothing to back up" in result.skip_message
