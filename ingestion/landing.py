@@ -3,7 +3,9 @@
 Layout (both roots come from settings)::
 
     <landing>/<dataset>/<file>                     files waiting to be ingested
-    <archive>/<dataset>/<partition>/<stamp>__<file> every file ingested, kept forever
+    <archive>/<dataset>/<partition>/<stamp>__<file> every file ingested (each partition's newest is
+                                                    kept forever; older deliveries until the
+                                                    lifecycle's retention, operations/lifecycle.py)
 
 Landing is an inbox: ingestion moves a file to the archive once its rows are committed. The archive
 is the replay source: re-materialising a partition whose file already left the inbox reads the
@@ -21,6 +23,9 @@ from config.datasets import DatasetConfig
 
 # Partition folder name in the archive for reference datasets, which are not partitioned.
 REFERENCE_PARTITION = "reference"
+# An archived file's name: the load time (UTC, sorts in load order), the separator, the original name.
+ARCHIVE_STAMP_FORMAT = "%Y%m%dT%H%M%S%fZ"
+ARCHIVE_SEPARATOR = "__"
 # Files being written under the landing contract carry one of these; they are never picked up.
 IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload")
 
@@ -109,7 +114,11 @@ def locate_partition_file(
     landed = expected_landing_path(landing_root, dataset, partition_key)
     if landed.is_file():
         return LandedFile(dataset.name, landed, partition_key)
-    archived = sorted((archive_root / dataset.name / (partition_key or REFERENCE_PARTITION)).glob(f"*__{landed.name}"))
+    archived = sorted(
+        (archive_root / dataset.name / (partition_key or REFERENCE_PARTITION)).glob(
+            f"*{ARCHIVE_SEPARATOR}{landed.name}"
+        )
+    )
     if archived:
         return LandedFile(dataset.name, archived[-1], partition_key)
     raise MissingFileError(
@@ -126,8 +135,19 @@ def archive_path(archive_root: Path, landed: LandedFile, loaded_at: datetime) ->
     """
     if landed.path.is_relative_to(archive_root):
         return landed.path
-    stamp = loaded_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    return archive_root / landed.dataset / landed.partition_folder / f"{stamp}__{landed.path.name}"
+    stamp = loaded_at.astimezone(UTC).strftime(ARCHIVE_STAMP_FORMAT)
+    return archive_root / landed.dataset / landed.partition_folder / f"{stamp}{ARCHIVE_SEPARATOR}{landed.path.name}"
+
+
+def parse_archived_name(name: str) -> tuple[datetime, str] | None:
+    """(load time, original file name) of an archived file's name; None for a name the archive never gives."""
+    stamp, separator, original = name.partition(ARCHIVE_SEPARATOR)
+    if not separator:
+        return None
+    try:
+        return datetime.strptime(stamp, ARCHIVE_STAMP_FORMAT).replace(tzinfo=UTC), original
+    except ValueError:
+        return None
 
 
 def move_to_archive(landed: LandedFile, target: Path) -> None:

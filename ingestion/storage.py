@@ -16,6 +16,7 @@ import polars as pl
 from config.datasets import DatasetConfig
 from ingestion.pipeline import PARTITION_DATE, FileIngestion
 
+QUARANTINE_SCHEMA = "quarantine"
 LOAD_LOG = "meta.file_loads"
 LOAD_LOG_DDL = f"""
 CREATE TABLE IF NOT EXISTS {LOAD_LOG} (
@@ -41,7 +42,7 @@ def raw_table(dataset: DatasetConfig) -> str:
 
 
 def quarantine_table(dataset: DatasetConfig) -> str:
-    return f"quarantine.{dataset.name}"
+    return f"{QUARANTINE_SCHEMA}.{dataset.name}"
 
 
 def _ensure_table(connection: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:

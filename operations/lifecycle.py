@@ -24,11 +24,10 @@ from typing import Literal
 
 import duckdb
 
-from resources.warehouse import PROD, WarehouseResource, is_lock_error, recorded_environment
-
-QUARANTINE_SCHEMA = "quarantine"
-LOADED_AT = "_loaded_at"  # ingestion/pipeline.py
-ARCHIVE_STAMP = "%Y%m%dT%H%M%S%fZ"  # ingestion/landing.py: <stamp>__<file name>
+from ingestion.landing import parse_archived_name
+from ingestion.pipeline import LOADED_AT
+from ingestion.storage import QUARANTINE_SCHEMA
+from resources.warehouse import PROD, WarehouseResource, is_lock_error, is_same_file, recorded_environment
 
 Kind = Literal["warehouse file", "archived file", "quarantine rows"]
 
@@ -72,10 +71,13 @@ class CleanupPlan:
         return sum(removal.rows for removal in self.removals)
 
 
+def _warehouse_files(path: Path) -> list[Path]:
+    """A DuckDB warehouse on disk: its file, and its write-ahead log when there is one."""
+    return [candidate for candidate in (path, path.with_name(path.name + ".wal")) if candidate.exists()]
+
+
 def _last_written(path: Path) -> datetime:
-    wal = path.with_name(path.name + ".wal")
-    newest = max(candidate.stat().st_mtime for candidate in (path, wal) if candidate.exists())
-    return datetime.fromtimestamp(newest, UTC)
+    return datetime.fromtimestamp(max(file.stat().st_mtime for file in _warehouse_files(path)), UTC)
 
 
 def _file_environment(path: Path) -> str | None:
@@ -89,7 +91,7 @@ def idle_warehouses(policy: LifecyclePolicy, now: datetime, plan: CleanupPlan) -
     prod = policy.prod_warehouse
     candidates = {file for folder in policy.warehouse_dirs if folder.is_dir() for file in folder.glob("*.duckdb")}
     for path in sorted(candidates):
-        if path.resolve() == prod.resolve() or (prod.exists() and path.samefile(prod)):
+        if is_same_file(path, prod):
             plan.kept.append(f"{path}: the production warehouse")
             continue
         last_written = _last_written(path)
@@ -105,26 +107,19 @@ def idle_warehouses(policy: LifecyclePolicy, now: datetime, plan: CleanupPlan) -
         if environment == PROD:
             plan.kept.append(f"{path}: records environment prod (a copy of production)")
             continue
-        size = sum(p.stat().st_size for p in (path, path.with_name(path.name + ".wal")) if p.exists())
+        size = sum(file.stat().st_size for file in _warehouse_files(path))
         reason = f"{environment or 'unrecorded'} warehouse last written {last_written:%Y-%m-%d}"
         plan.removals.append(Removal("warehouse file", str(path), reason, size_bytes=size))
-
-
-def _archived_at(path: Path) -> datetime | None:
-    stamp = path.name.split("__", 1)[0]
-    try:
-        return datetime.strptime(stamp, ARCHIVE_STAMP).replace(tzinfo=UTC)
-    except ValueError:
-        return None  # not a file the ingestion archived; not ours to delete
 
 
 def old_archived_files(policy: LifecyclePolicy, now: datetime, plan: CleanupPlan) -> None:
     cutoff = now - timedelta(days=policy.archive_retention_days)
     deliveries: dict[tuple[Path, str], list[tuple[datetime, Path]]] = defaultdict(list)
-    for path in policy.archive_dir.glob("*/*/*__*") if policy.archive_dir.is_dir() else []:
-        archived_at = _archived_at(path)
-        if archived_at is not None and path.is_file():
-            deliveries[(path.parent, path.name.split("__", 1)[1])].append((archived_at, path))
+    for path in policy.archive_dir.glob("*/*/*") if policy.archive_dir.is_dir() else []:
+        parsed = parse_archived_name(path.name)
+        if parsed is not None and path.is_file():  # else not a file the ingestion archived: not ours
+            archived_at, original = parsed
+            deliveries[(path.parent, original)].append((archived_at, path))
     for (_, _), versions in sorted(deliveries.items()):
         *older, _newest = sorted(versions)  # the newest delivery is what the published rows came from
         for archived_at, path in older:
@@ -171,9 +166,8 @@ def apply_cleanup(plan: CleanupPlan, policy: LifecyclePolicy, warehouse: Warehou
     if quarantined:
         warehouse.assert_writable()  # refuse before deleting anything, not half-way through
     for removal in plan.of_kind("warehouse file"):
-        path = Path(removal.target)
-        path.unlink(missing_ok=True)
-        path.with_name(path.name + ".wal").unlink(missing_ok=True)
+        for file in _warehouse_files(Path(removal.target)):
+            file.unlink(missing_ok=True)
     for removal in plan.of_kind("archived file"):
         Path(removal.target).unlink(missing_ok=True)
     if quarantined:

@@ -42,6 +42,13 @@ def is_lock_error(error: BaseException) -> bool:
     return isinstance(error, duckdb.IOException) and is_lock_message(str(error))
 
 
+def is_same_file(path: Path, other: Path) -> bool:
+    """Whether two paths name one file: through links and relative paths when both exist."""
+    if path.exists() and other.exists():
+        return path.samefile(other)
+    return path.resolve() == other.resolve()
+
+
 class WarehouseLockedError(RuntimeError):
     """The warehouse stayed locked by another process for longer than the connect budget."""
 
@@ -128,12 +135,7 @@ class WarehouseResource(dg.ConfigurableResource):
             connection.close()
 
     def _is_prod_path(self) -> bool:
-        if self.prod_path is None:
-            return False
-        prod = Path(self.prod_path)
-        if prod.exists() and self.file.exists():
-            return self.file.samefile(prod)  # also through links and relative paths
-        return self.file.resolve() == prod.resolve()
+        return self.prod_path is not None and is_same_file(self.file, Path(self.prod_path))
 
     def _refuse(self, recorded: str | None) -> None:
         """Raise ProductionWriteError if this process may not write; ``recorded``: the file's environment."""
