@@ -45,9 +45,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             check_failure_alerts,
         ],
         resources={
-            "warehouse": WarehouseResource(
-                path=str(settings.warehouse), env=settings.env, prod_path=str(settings.prod_warehouse)
-            ),
+            "warehouse": WarehouseResource.for_settings(settings),
             "landing_zone": LandingZoneResource(landing_dir=str(settings.landing), archive_dir=str(settings.archive)),
             "dbt": dbt_resource(settings),
             "dbt_state": DbtStateResource(state_dir=str(settings.dbt_state), publish=settings.env == PROD),

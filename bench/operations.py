@@ -70,7 +70,7 @@ def main() -> int:
 
             backup_s = median_seconds(backup)
             restore_s = median_seconds(lambda n: restore_snapshot(snapshots[-1], workdir / f"restored-{n}.duckdb"))
-            warehouse = WarehouseResource(path=str(settings.warehouse), env="test")
+            warehouse = WarehouseResource.for_settings(settings)
             policy = OperationsResource.from_settings(settings).lifecycle_policy()
             cleanup_s = median_seconds(lambda _: plan_cleanup(policy, warehouse, datetime.now(UTC)))
             covered = [assets for assets in defs.assets if isinstance(assets, dg.AssetsDefinition)]

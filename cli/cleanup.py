@@ -25,9 +25,7 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     args = parser.parse_args(argv)
     settings = settings or get_settings()
     policy = OperationsResource.from_settings(settings).lifecycle_policy()
-    warehouse = WarehouseResource(
-        path=str(settings.warehouse), env=settings.env, prod_path=str(settings.prod_warehouse)
-    )
+    warehouse = WarehouseResource.for_settings(settings)
     now = datetime.now(UTC)
 
     plan = plan_cleanup(policy, warehouse, now)

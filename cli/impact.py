@@ -89,9 +89,7 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
               file=sys.stderr)  # fmt: skip
         return 1
     try:
-        WarehouseResource(
-            path=str(settings.warehouse), env=settings.env, prod_path=str(settings.prod_warehouse)
-        ).assert_writable()
+        WarehouseResource.for_settings(settings).assert_writable()
     except ProductionWriteError as error:
         print(f"impact: {error}", file=sys.stderr)
         return 1

@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
 
     target = (args.to or settings.warehouse).resolve()
     try:
-        WarehouseResource(path=str(target), env=settings.env, prod_path=str(settings.prod_warehouse)).assert_writable()
+        WarehouseResource.for_settings(settings, target).assert_writable()
         snapshot = find_snapshot(settings.backups, args.snapshot)
         restored = restore_snapshot(snapshot, target)
     except (RestoreError, ProductionWriteError) as error:

@@ -17,6 +17,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from resources.settings import Settings
+
 # The concurrency pool every writer of the warehouse file joins; its limit is 1 in dagster.yaml.
 WRITER_POOL = "duckdb_writer"
 # Every writer also retries: a lock held outside Dagster (a notebook, the DuckDB CLI) outlasting the
@@ -102,6 +104,14 @@ class WarehouseResource(dg.ConfigurableResource):
     # Retrying the lock here covers short holders; a longer one fails the step into its RetryPolicy.
     lock_attempts: int = 8
     lock_backoff_seconds: float = 0.25
+
+    @classmethod
+    def for_settings(cls, settings: Settings, path: Path | None = None) -> WarehouseResource:
+        """This environment's warehouse (or the file at ``path``), guarded by its env and prod's path.
+
+        The one way code builds it from settings, so the guard's inputs are never left out.
+        """
+        return cls(path=str(path or settings.warehouse), env=settings.env, prod_path=str(settings.prod_warehouse))
 
     @property
     def file(self) -> Path:

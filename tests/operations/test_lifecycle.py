@@ -70,7 +70,7 @@ def staged(built_copy: Settings):
 def test_the_plan_lists_exactly_what_the_policy_lets_go(staged):
     settings, paths = staged
     policy = OperationsResource.from_settings(settings).lifecycle_policy()
-    warehouse = WarehouseResource(path=str(settings.warehouse), env="test", prod_path=str(settings.prod_warehouse))
+    warehouse = WarehouseResource.for_settings(settings)
 
     plan = plan_cleanup(policy, warehouse, NOW)
 
@@ -128,7 +128,7 @@ def test_a_dev_process_cannot_delete_quarantine_rows_from_prod(staged):
     age(settings.prod_warehouse)
     dev = Settings(env="dev", data_dir=settings.data_dir, warehouse_path=settings.prod_warehouse)
     policy = OperationsResource.from_settings(dev).lifecycle_policy()
-    warehouse = WarehouseResource(path=str(dev.warehouse), env="dev", prod_path=str(dev.prod_warehouse))
+    warehouse = WarehouseResource.for_settings(dev)
     plan = plan_cleanup(policy, warehouse, NOW)
     assert plan.of_kind("quarantine rows")
     with pytest.raises(PermissionError, match="refusing to write"):
