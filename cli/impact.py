@@ -16,6 +16,7 @@ import argparse
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -23,7 +24,7 @@ from dagster_dbt import get_asset_key_for_model
 
 from assets.dbt_assets import DBT_ASSETS_NAME
 from resources.dbt import DBT_EXECUTABLE
-from resources.dbt_state import Change, StateError, changed_models, deferred_build_args, prod_catalog
+from resources.dbt_state import StateError, deferred_build_args, modified_models, prod_catalog
 from resources.settings import DBT_PROJECT_DIR, Settings, get_settings
 from resources.warehouse import PROD, ProductionWriteError, WarehouseResource
 
@@ -41,15 +42,30 @@ def downstream_assets(defs: dg.Definitions, roots: Iterable[dg.AssetKey]) -> set
     return seen
 
 
-def dagster_impact(defs: dg.Definitions, change: Change) -> tuple[list[str], list[str]]:
-    """(the changed models' asset keys, every other Dagster asset downstream of them)."""
-    dbt_assets = [
+@dataclass(frozen=True)
+class Impact:
+    changed: list[str]  # the modified dbt models, as asset keys
+    downstream_models: list[str]  # dbt models built from them (names)
+    downstream_assets: list[str]  # every asset downstream of them, dbt models and analytics alike
+
+
+def dagster_impact(defs: dg.Definitions, modified: Sequence[str]) -> Impact:
+    """Where the modified dbt models sit in the code location's graph, and what depends on them."""
+    [dbt_assets] = [
         assets for assets in defs.assets or []
         if isinstance(assets, dg.AssetsDefinition) and assets.node_def.name == DBT_ASSETS_NAME
     ]  # fmt: skip
-    changed = {get_asset_key_for_model(dbt_assets, name) for name in change.modified}
+    changed = {get_asset_key_for_model([dbt_assets], name) for name in modified}
     below = downstream_assets(defs, changed) - changed
-    return sorted(k.to_user_string() for k in changed), sorted(k.to_user_string() for k in below)
+    # dagster-dbt records each model's dbt unique_id ("model.<project>.<name>") on its asset spec.
+    unique_ids = {key: dbt_assets.specs_by_key[key].metadata["dagster_dbt/unique_id"] for key in dbt_assets.keys}
+    return Impact(
+        changed=sorted(key.to_user_string() for key in changed),
+        downstream_models=sorted(
+            unique_ids[key].rsplit(".", 1)[1] for key in below if unique_ids.get(key, "").startswith("model.")
+        ),
+        downstream_assets=sorted(key.to_user_string() for key in below),
+    )
 
 
 def _section(title: str, items: Sequence[str]) -> None:
@@ -66,20 +82,20 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     settings = settings or get_settings()
 
     try:
-        change = changed_models(args.project_dir, settings.dbt_state)
+        modified = modified_models(args.project_dir, settings.dbt_state)
         catalog = prod_catalog(settings.dbt_state)
     except StateError as error:
         print(f"impact: {error}", file=sys.stderr)
         return 1
     from definitions import build_definitions  # the code location: loaded only once dbt has answered
 
-    changed_keys, downstream = dagster_impact(build_definitions(settings), change)
-    _section("dbt models changed (as Dagster assets)", changed_keys)
-    _section("dbt models downstream", change.downstream)
-    _section("Dagster assets downstream (to rematerialise after deploying)", downstream)
+    impact = dagster_impact(build_definitions(settings), modified)
+    _section("dbt models changed (as Dagster assets)", impact.changed)
+    _section("dbt models downstream", impact.downstream_models)
+    _section("Dagster assets downstream (to rematerialise after deploying)", impact.downstream_assets)
     if not args.build:
         return 0
-    if not change.modified:
+    if not modified:
         print("impact: nothing changed; nothing to build")
         return 0
 

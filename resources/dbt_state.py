@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -48,12 +47,6 @@ class DbtStateResource(dg.ConfigurableResource):
         return state / MANIFEST
 
 
-@dataclass(frozen=True)
-class Change:
-    modified: list[str]  # dbt model names whose own definition changed
-    downstream: list[str]  # dbt models built from them (not modified themselves)
-
-
 def _dbt(project_dir: Path, *args: str) -> str:
     command = [DBT_EXECUTABLE, "--quiet", *args, "--profiles-dir", str(project_dir)]
     result = subprocess.run(command, cwd=project_dir, capture_output=True, text=True)
@@ -62,24 +55,22 @@ def _dbt(project_dir: Path, *args: str) -> str:
     return result.stdout
 
 
-def _models(project_dir: Path, state_dir: Path, selector: str) -> list[str]:
-    output = _dbt(
-        project_dir, "ls", "--select", selector, "--state", str(state_dir), "--resource-type", "model",
-        "--output", "json", "--output-keys", "name", "--target-path", IMPACT_TARGET_PATH,
-    )  # fmt: skip
-    return sorted(json.loads(line)["name"] for line in output.splitlines() if line.startswith("{"))
+def modified_models(project_dir: Path, state_dir: Path) -> list[str]:
+    """The models a working copy of the dbt project changes, compared with prod's manifest.
 
-
-def changed_models(project_dir: Path, state_dir: Path) -> Change:
-    """The models a working copy of the dbt project changes, compared with prod's manifest."""
+    Only the changed models themselves (``state:modified``): what lies downstream of them is the
+    code location's asset graph to tell (cli/impact.py), with no second dbt start-up.
+    """
     if not (state_dir / MANIFEST).exists():
         raise StateError(
             f"no prod manifest in {state_dir}: a prod dbt build publishes it there "
             "(set DATAOPS_DBT_STATE_DIR to a copy of prod's folder)"
         )
-    modified = _models(project_dir, state_dir, "state:modified")
-    everything = _models(project_dir, state_dir, "state:modified+")
-    return Change(modified=modified, downstream=[name for name in everything if name not in modified])
+    output = _dbt(
+        project_dir, "ls", "--select", "state:modified", "--state", str(state_dir), "--resource-type", "model",
+        "--output", "json", "--output-keys", "name", "--target-path", IMPACT_TARGET_PATH,
+    )  # fmt: skip
+    return sorted(json.loads(line)["name"] for line in output.splitlines() if line.startswith("{"))
 
 
 def prod_catalog(state_dir: Path) -> str:

@@ -9,6 +9,7 @@ import pytest
 
 from cli import impact, replay
 from cli.backfill import run_backfill
+from definitions import build_definitions
 from resources.dbt_state import MANIFEST
 from resources.settings import DBT_PROJECT_DIR, Settings
 
@@ -53,6 +54,17 @@ def test_impact_lists_the_changed_model_and_everything_downstream(prod, working_
     assert "dbt models changed (as Dagster assets) (1):\n  marts/mart_carrier_daily_performance" in out
     assert "dbt models downstream (0):" in out
     assert "Dagster assets downstream (to rematerialise after deploying) (1):\n  analytics/carrier_scorecard" in out
+
+
+def test_the_graph_names_the_models_and_assets_downstream_of_a_change(dbt_manifest, tmp_path):
+    defs = build_definitions(Settings(env="dev", data_dir=tmp_path / "data"))
+    found = impact.dagster_impact(defs, ["stg_flights"])
+    marts = ["fct_flights", "mart_carrier_daily_performance", "mart_origin_daily_performance", "mart_route_delays"]
+    assert found.changed == ["staging/stg_flights"]
+    assert found.downstream_models == marts
+    assert found.downstream_assets == sorted(
+        [f"marts/{name}" for name in marts] + ["analytics/carrier_scorecard", "analytics/weather_delay_impact"]
+    )
 
 
 def test_an_unchanged_project_has_no_impact(prod, tmp_path, capsys):
