@@ -23,7 +23,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import dagster as dg  # noqa: E402
-import duckdb  # noqa: E402
 
 from cli import dev_server, replay  # noqa: E402
 from resources.settings import Settings  # noqa: E402
@@ -32,14 +31,7 @@ POLL_SECONDS = 0.5
 
 
 def marts_days(settings: Settings) -> set[str]:
-    try:
-        with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
-            return {
-                row[0]
-                for row in connection.execute("SELECT DISTINCT flight_date::VARCHAR FROM marts.fct_flights").fetchall()
-            }
-    except duckdb.Error:  # missing, or locked by a writer at this instant
-        return set()
+    return set(dev_server.flights_per_day(settings.warehouse))
 
 
 def land_and_wait(settings: Settings, days: list[str], timeout: float) -> tuple[float, float]:

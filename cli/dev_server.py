@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 import tasks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +50,18 @@ def wait_for(what: str, condition: Callable[[], object], timeout: float, every: 
             return result
         time.sleep(every)
     raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def flights_per_day(warehouse: Path) -> dict[str, int]:
+    """Flights per day in marts.fct_flights; empty while the warehouse is missing or being written."""
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as connection:
+            rows = connection.execute(
+                "SELECT flight_date::VARCHAR, count(*) FROM marts.fct_flights GROUP BY 1"
+            ).fetchall()
+    except duckdb.Error:  # missing, or locked by a writer at this instant
+        return {}
+    return dict(rows)
 
 
 @contextlib.contextmanager

@@ -16,22 +16,16 @@ cleanup_job = dg.define_asset_job("lifecycle_cleanup_job", selection=[CLEANUP])
 report_job = dg.define_asset_job("performance_report_job", selection=[REPORT])
 
 
+# Every operations schedule: UTC, and on from the start.
+ON_FROM_THE_START = {"execution_timezone": "UTC", "default_status": dg.DefaultScheduleStatus.RUNNING}
+
+
 def _on_schedule(job: dg.UnresolvedAssetJobDefinition, cron: str, **kwargs: object) -> dg.ScheduleDefinition:
-    return dg.ScheduleDefinition(
-        job=job,
-        cron_schedule=cron,
-        execution_timezone="UTC",
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        **kwargs,
-    )
+    return dg.ScheduleDefinition(job=job, cron_schedule=cron, **ON_FROM_THE_START, **kwargs)
 
 
-@dg.schedule(
-    job=backup_job,
-    cron_schedule="0 2 * * *",  # after midnight's deliveries have usually settled
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-)
+# After midnight's deliveries have usually settled.
+@dg.schedule(job=backup_job, cron_schedule="0 2 * * *", **ON_FROM_THE_START)
 def warehouse_backup_job_schedule(
     context: dg.ScheduleEvaluationContext, warehouse: WarehouseResource
 ) -> dg.RunRequest | dg.SkipReason:

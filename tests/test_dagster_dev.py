@@ -8,7 +8,6 @@ automation builds the marts. Then a bad file lands and the alert must arrive. Ru
 import json
 from datetime import date
 
-import duckdb
 import polars as pl
 import pytest
 
@@ -23,13 +22,7 @@ ALERT_TIMEOUT = 180
 
 
 def marts_days(settings: Settings) -> set[str]:
-    """Days in the fact table, or nothing while the warehouse is missing or locked by a writer."""
-    try:
-        with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
-            rows = connection.execute("SELECT DISTINCT flight_date::VARCHAR FROM marts.fct_flights").fetchall()
-    except duckdb.Error:
-        return set()
-    return {row[0] for row in rows}
+    return set(dev_server.flights_per_day(settings.warehouse))
 
 
 def alerts(settings: Settings) -> list[dict]:

@@ -27,11 +27,17 @@ def prod(dbt_manifest, tmp_path_factory) -> Settings:
     return settings
 
 
+def copy_of_dbt_project(folder: Path) -> Path:
+    """The repository's dbt project as a developer's working copy, without build output."""
+    project = folder / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    return project
+
+
 @pytest.fixture
 def working_copy(tmp_path) -> Path:
     """A developer's copy of the dbt project, with one mart changed (a new column)."""
-    project = tmp_path / "dbt_project"
-    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    project = copy_of_dbt_project(tmp_path)
     model = project / CHANGED_MODEL
     model.write_text(model.read_text().replace("    carrier,\n", "    carrier,\n    'slim' as build_marker,\n", 1))
     return project
@@ -68,8 +74,7 @@ def test_the_graph_names_the_models_and_assets_downstream_of_a_change(dbt_manife
 
 
 def test_an_unchanged_project_has_no_impact(prod, tmp_path, capsys):
-    project = tmp_path / "dbt_project"
-    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    project = copy_of_dbt_project(tmp_path)
     assert impact.main(["--project-dir", str(project), "--build"], settings=developer(prod)) == 0
     out = capsys.readouterr().out
     assert "dbt models changed (as Dagster assets) (0):" in out

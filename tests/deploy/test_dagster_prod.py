@@ -74,18 +74,6 @@ def rows(dsn: str, sql: str) -> list[tuple]:
         return cursor.fetchall()
 
 
-def marts_days(settings: Settings) -> dict[str, int]:
-    """Flights per day in the fact table; nothing while the warehouse is missing or being written."""
-    try:
-        with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
-            found = connection.execute(
-                "SELECT flight_date::VARCHAR, count(*) FROM marts.fct_flights GROUP BY 1"
-            ).fetchall()
-    except duckdb.Error:
-        return {}
-    return dict(found)
-
-
 def test_the_daemon_runs_the_pipeline_on_the_postgres_backed_production_instance(tmp_path, database, dbt_manifest):
     home, data_dir = tmp_path / "dagster_home", tmp_path / "data"
     env = {**os.environ, **pg_env(database), "DAGSTER_HOME": str(home), "DATAOPS_ENV": "prod",
@@ -99,7 +87,7 @@ def test_the_daemon_runs_the_pipeline_on_the_postgres_backed_production_instance
 
         def settled() -> bool:
             in_flight = rows(database, f"SELECT count(*) FROM runs WHERE status IN {IN_FLIGHT}")[0][0]
-            return marts_days(settings) == FLIGHTS_PER_DAY and in_flight == 0
+            return dev_server.flights_per_day(settings.warehouse) == FLIGHTS_PER_DAY and in_flight == 0
 
         try:
             dev_server.wait_for("the two days in the marts, with no run left in flight", settled, PIPELINE_TIMEOUT)
