@@ -48,6 +48,8 @@ def _as_server_user(command: list[str]) -> list[str]:
     return command
 
 
+# Like cli/dev_server.free_port, which this file cannot import: that module needs the project's
+# environment, and `.ci/run` starts the server before it is installed.
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
