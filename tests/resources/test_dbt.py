@@ -1,9 +1,15 @@
-"""The dbt parse-state hand-over and the pruning of old invocation folders, on real folders."""
+"""dbt wiring: a target per environment fed by the settings, the parse-state hand-over and the
+pruning of old invocation folders, on real folders."""
 
+import json
 import os
 import time
 
-from resources.dbt import INVOCATION_PREFIX, PARTIAL_PARSE_FILE, keep_parse_state, prune_invocations
+import yaml
+
+from assets.dbt_assets import build_args
+from resources.dbt import INVOCATION_PREFIX, PARTIAL_PARSE_FILE, dbt_resource, keep_parse_state, prune_invocations
+from resources.settings import DBT_PROJECT_DIR, Settings
 
 
 def test_the_last_invocations_parse_state_becomes_the_starting_point(tmp_path):
@@ -37,3 +43,18 @@ def test_only_the_newest_invocation_folders_are_kept(tmp_path):
     assert sorted(path.name for path in tmp_path.iterdir()) == [
         f"{INVOCATION_PREFIX}0", f"{INVOCATION_PREFIX}1", "manifest.json"
     ]  # fmt: skip
+
+
+def test_each_environment_has_its_dbt_target_fed_the_warehouse_by_the_settings(tmp_path, dbt_manifest):
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["flights"]["outputs"]
+    for env in ("dev", "test", "prod"):
+        target = profile[env]
+        assert target["type"] == "duckdb"
+        assert "var('warehouse_path'" in target["path"], "the path comes from Dagster's --vars, not the profile"
+        settings = Settings(env=env, data_dir=tmp_path)
+        assert dbt_resource(settings).target == settings.dbt_target == env
+        assert build_args(str(settings.warehouse))[1:] == [
+            "--vars",
+            json.dumps({"warehouse_path": str(settings.warehouse)}),
+        ]
+    assert dbt_resource(Settings(env="dev", data_dir=tmp_path, dbt_target="prod")).target == "prod"
