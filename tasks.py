@@ -5,6 +5,11 @@
     python3 tasks.py test    install everything and run the whole test suite
     python3 tasks.py prepare production install: the locked environment without dev tools, and the
                              dbt manifest (outside `dagster dev` nothing parses the dbt project)
+    python3 tasks.py replay|backfill|restore|cleanup|impact [ARGS]
+                             one of the project's commands ([project.scripts]), in the locked
+                             environment and against the UI's Dagster instance (.dagster_home/)
+    python3 tasks.py run COMMAND [ARGS]
+                             anything else in the locked environment, e.g. `run python bench/latency.py`
 
 Standard library only: this file is what installs the rest (uv, then the locked environment).
 """
@@ -15,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -86,10 +92,35 @@ def prepare() -> int:
     return run(uv, "--no-dev", "python", "-c", "from resources.dbt import ensure_manifest; ensure_manifest()")
 
 
+def project_scripts() -> list[str]:
+    """The commands the project installs (``[project.scripts]`` in pyproject.toml)."""
+    with (ROOT / "pyproject.toml").open("rb") as handle:
+        return list(tomllib.load(handle)["project"]["scripts"])
+
+
+def forward(*command: str) -> int:
+    """Run ``command`` in the locked environment, with the UI's instance unless DAGSTER_HOME says otherwise.
+
+    So the README's commands work as written right after the quickstart, with no uv on PATH: the
+    quickstart may have put uv in .uv-bootstrap/ only.
+    """
+    uv = uv_command()
+    sync(uv)
+    env = dict(os.environ)
+    if "DAGSTER_HOME" not in env and DAGSTER_HOME.is_dir():  # laid out by `tasks.py dev`
+        env["DAGSTER_HOME"] = str(DAGSTER_HOME)
+    return run(uv, *command, env=env)
+
+
 COMMANDS = {"dev": dev, "test": test, "prepare": prepare}
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
-        print(__doc__)
-        sys.exit(2)
-    sys.exit(COMMANDS[sys.argv[1]]())
+    name = sys.argv[1] if len(sys.argv) > 1 else ""
+    if name in COMMANDS:
+        sys.exit(COMMANDS[name]())
+    if name == "run" and len(sys.argv) > 2:
+        sys.exit(forward(*sys.argv[2:]))
+    if name and name in project_scripts():
+        sys.exit(forward(*sys.argv[1:]))
+    print(__doc__)
+    sys.exit(2)
