@@ -26,6 +26,8 @@ DATE_PLACEHOLDER = "{date}"
 # strftime codes allowed in date_format, with the regex that matches what each one writes.
 DATE_CODES = {"%Y": r"\d{4}", "%m": r"\d{2}", "%d": r"\d{2}"}
 SCHEMAS_PACKAGE = "schemas"
+# How a dataset's files may be compressed (ingestion/sniffing.py reads them); None: plain files.
+Compression = Literal["gzip"]
 
 
 class ConfigError(ValueError):
@@ -56,6 +58,7 @@ class DatasetConfig(BaseModel):
     file_pattern: str
     date_format: str | None = None
     format: Literal["csv", "parquet"] = "csv"
+    compression: Compression | None = None
     null_values: tuple[str, ...] = ("NA", "")
     primary_key: tuple[str, ...] = Field(min_length=1)
     schema_ref: str = Field(alias="schema")

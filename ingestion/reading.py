@@ -19,6 +19,8 @@ from pathlib import Path
 
 import polars as pl
 
+from ingestion.sniffing import Compression, WrongFormatError, read_delivery
+
 ROW_NUMBER = "_row_number"  # 1-based record number in the file, header excluded
 REPLACEMENT_CHAR = "\ufffd"
 
@@ -45,18 +47,28 @@ def empty_rejects() -> pl.DataFrame:
     return pl.DataFrame(schema={ROW_NUMBER: pl.Int64, "reason": pl.String, "raw": pl.String})
 
 
-def read_table(path: Path, file_format: str, null_values: tuple[str, ...]) -> RawTable:
-    """Read ``path`` as text columns; raises UnreadableFileError only when no record can be read."""
-    if file_format == "parquet":
-        return _read_parquet(path)
-    return read_csv_bytes(path.read_bytes(), null_values, source=path.name)
+def read_table(
+    path: Path, file_format: str, null_values: tuple[str, ...], compression: Compression | None = None
+) -> RawTable:
+    """Read ``path`` as text columns; raises UnreadableFileError only when no record can be read.
 
-
-def _read_parquet(path: Path) -> RawTable:
+    The file's first bytes are checked first (ingestion/sniffing.py): a file that is not the
+    declared format is refused whole, with what it really is, before any byte becomes a "record".
+    """
     try:
-        frame = pl.read_parquet(path)
+        data = read_delivery(path, file_format, compression)
+    except WrongFormatError as error:
+        raise UnreadableFileError(str(error)) from error
+    if file_format == "parquet":
+        return _read_parquet(data, path.name)
+    return read_csv_bytes(data, null_values, source=path.name)
+
+
+def _read_parquet(data: bytes, source: str) -> RawTable:
+    try:
+        frame = pl.read_parquet(io.BytesIO(data))
     except Exception as error:  # polars raises several error types for a corrupt file
-        raise UnreadableFileError(f"{path.name}: not a readable Parquet file ({error})") from error
+        raise UnreadableFileError(f"{source}: not a readable Parquet file ({error})") from error
     text = frame.select(pl.all().cast(pl.String))
     return RawTable(list(frame.columns), text.with_row_index(ROW_NUMBER, offset=1).cast({ROW_NUMBER: pl.Int64}))
 

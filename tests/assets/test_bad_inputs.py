@@ -283,6 +283,17 @@ def test_non_utf8_bytes_quarantine_their_rows(world):
     assert "not valid UTF-8" in world.check(result, "pandera_validation").metadata["problems"].value
 
 
+def test_a_compressed_file_under_a_csv_name_is_refused_as_what_it_is(world):
+    import gzip
+
+    data = gzip.compress(as_csv(real_day()))
+    world.land(data)
+    result = world.ingest()
+    assert_error_keeps_published(world, result, f"{NAME} is gzip-compressed; expected plain CSV")
+    assert world.quarantine().is_empty(), "no garbage records in quarantine"
+    assert world.archived()[-1].read_bytes() == data, "kept as delivered"
+
+
 def test_a_date_that_does_not_exist_in_the_name_is_reported_and_left_alone(world):
     path = world.land(as_csv(real_day()), name="flights_2013-02-30.csv")
     plan = world.plan()

@@ -1,0 +1,89 @@
+"""A file is what its first bytes say, not what its name says: refused whole, saying what it is."""
+
+import gzip
+import io
+import zipfile
+from datetime import UTC, date, datetime
+
+import polars as pl
+import pytest
+
+from ingestion.landing import LandedFile
+from ingestion.pipeline import Severity, ingest_file
+from ingestion.sniffing import WrongFormatError, check_format, identify
+
+
+def parquet_bytes(data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    pl.read_csv(data, infer_schema=False).write_parquet(buffer)
+    return buffer.getvalue()
+
+
+def zip_bytes(data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("flights.csv", data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("make", "what"),
+    [
+        (gzip.compress, "gzip-compressed"),
+        (zip_bytes, "a zip archive"),
+        (parquet_bytes, "a Parquet file"),
+        (lambda data: b"\x00\x01binary" + data, "binary data"),
+    ],
+    ids=["gzip", "zip", "parquet", "nul-bytes"],
+)
+def test_a_container_under_a_csv_name_is_refused_whole_saying_what_it_is(ingest, flights_day_csv, make, what):
+    result = ingest(make(flights_day_csv))
+    assert result.severity is Severity.ERROR
+    assert result.problems == [result.problems[0]]
+    assert result.problems[0].startswith(f"flights_2013-01-01.csv is {what}")
+    assert "expected plain CSV" in result.problems[0]
+    assert "UTF-8" not in result.problems[0], "no mojibake diagnosis"
+    # No garbage records: nothing was read, nothing loaded, nothing quarantined.
+    assert (result.records_read, result.rows_loaded, result.quarantined.height) == (0, 0, 0)
+
+
+def test_plain_csv_text_is_accepted():
+    assert identify(b"year,month,day\n2013,1,1\n") is None
+    check_format("flights.csv", b"year,month\n", "csv", None)
+
+
+def test_a_gzip_file_under_a_csv_name_suggests_declaring_compression():
+    with pytest.raises(WrongFormatError, match=r"declare compression: gzip"):
+        check_format("f.csv", gzip.compress(b"a,b\n"), "csv", None)
+
+
+def test_a_dataset_that_declares_gzip_reads_compressed_files(datasets, tmp_path, flights_day_csv):
+    config = datasets["flights"].model_copy(update={"compression": "gzip", "file_pattern": "flights_{date}.csv.gz"})
+    path = tmp_path / config.file_name_for(date(2013, 1, 1))
+    path.write_bytes(gzip.compress(flights_day_csv))
+    landed = LandedFile("flights", path, "2013-01-01")
+    result = ingest_file(config, landed, f"flights/{path.name}", datetime(2026, 1, 1, tzinfo=UTC), "test-run")
+    assert result.severity is Severity.OK
+    assert result.rows_loaded == result.records_read == 842
+
+
+def test_a_dataset_that_declares_gzip_refuses_a_plain_file(datasets, tmp_path, flights_day_csv):
+    config = datasets["flights"].model_copy(update={"compression": "gzip", "file_pattern": "flights_{date}.csv.gz"})
+    path = tmp_path / "flights_2013-01-01.csv.gz"
+    path.write_bytes(flights_day_csv)
+    result = ingest_file(
+        config, LandedFile("flights", path, "2013-01-01"), "x", datetime(2026, 1, 1, tzinfo=UTC), "test-run"
+    )
+    assert result.severity is Severity.ERROR
+    assert "is not compressed (plain text); expected gzip-compressed plain CSV" in result.problems[0]
+
+
+def test_damaged_gzip_data_is_named(datasets, tmp_path, flights_day_csv):
+    config = datasets["flights"].model_copy(update={"compression": "gzip", "file_pattern": "flights_{date}.csv.gz"})
+    path = tmp_path / "flights_2013-01-01.csv.gz"
+    path.write_bytes(gzip.compress(flights_day_csv)[:500])
+    result = ingest_file(
+        config, LandedFile("flights", path, "2013-01-01"), "x", datetime(2026, 1, 1, tzinfo=UTC), "test-run"
+    )
+    assert result.severity is Severity.ERROR
+    assert "flights_2013-01-01.csv.gz: damaged gzip data" in result.problems[0]
