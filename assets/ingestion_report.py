@@ -36,7 +36,17 @@ def failure_summary(results: Sequence[FileIngestion]) -> pl.DataFrame:
         .group_by("column", "check")
         .agg(
             records=pl.col(ROW_NUMBER).len(),
-            examples=pl.col("failure_case").drop_nulls().unique().sort().head(3).str.join(", "),
+            values=pl.col("failure_case").drop_nulls().unique().sort().head(3).str.join(", "),
+            rows=pl.col(ROW_NUMBER).unique().sort().head(3).cast(pl.String).str.join(", "),
+        )
+        # A row-level rule (several columns) has no single failing value: name the records instead.
+        .select(
+            "column",
+            "check",
+            "records",
+            examples=pl.when((pl.col("values") != "").fill_null(False))
+            .then(pl.col("values"))
+            .otherwise(pl.concat_str(pl.lit("records "), pl.col("rows"))),
         )
         .sort("records", descending=True)
     )
@@ -45,9 +55,31 @@ def failure_summary(results: Sequence[FileIngestion]) -> pl.DataFrame:
 def _totals(results: Sequence[FileIngestion]) -> dict[str, int]:
     return {
         "records_read": sum(result.records_read for result in results),
+        "records_failed": sum(result.records_failed for result in results),
         "rows_loaded": sum(result.rows_loaded for result in results),
         "rows_quarantined": sum(result.quarantined.height for result in results),
     }
+
+
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def validation_summary(dataset: DatasetConfig, results: Sequence[FileIngestion], worst: Severity) -> str:
+    """One sentence that says what the check's severity says, with the same numbers as its metadata."""
+    totals = _totals(results)
+    read, failed, quarantined = totals["records_read"], totals["records_failed"], totals["rows_quarantined"]
+    files = f"{len(results)} file(s)"
+    if worst is Severity.OK:
+        return f"all {read} records of {files} passed {dataset.schema_ref}"
+    refused = [result for result in results if result.severity is Severity.ERROR]
+    counts = (
+        f"{failed} of {read} records ({_share(failed, read):.1%}) failed {dataset.schema_ref}; "
+        f"{totals['rows_loaded']} loaded, {quarantined} quarantined"
+    )
+    if worst is Severity.WARN:
+        return f"{counts}, within the {dataset.reject_threshold:.1%} threshold"
+    return f"{len(refused)} of {files} refused, nothing of them loaded ({counts})" if results else counts
 
 
 def materialization_metadata(results: Sequence[FileIngestion]) -> dict[str, object]:
@@ -76,15 +108,24 @@ def validation_check(
     samples = pl.concat([result.quarantined for result in results]) if results else pl.DataFrame()
     problems = [problem for result in results for problem in result.problems] + list(missing)
     read = totals["records_read"]
+    # The first problem (a refused file, a missing one) says why, the summary how much: both, always.
+    description = validation_summary(dataset, results, worst)
+    if problems:
+        description = f"{problems[0]} | {description}"
     return dg.AssetCheckResult(
         check_name=VALIDATION_CHECK,
         passed=worst is Severity.OK,
         severity=dg.AssetCheckSeverity.ERROR if worst is Severity.ERROR else dg.AssetCheckSeverity.WARN,
-        description=problems[0] if problems else f"{read} records passed {dataset.schema_ref}",
+        description=description,
         metadata={
+            "outcome": worst.value,
             "rows_checked": read,
-            "rows_rejected": totals["rows_quarantined"],
-            "reject_rate": round(totals["rows_quarantined"] / read, 6) if read else 0.0,
+            # reject_rate is what the threshold judges (records that failed a check); a refused file
+            # also quarantines its valid records, so rows_quarantined can be higher than rows_rejected.
+            "rows_rejected": totals["records_failed"],
+            "reject_rate": round(_share(totals["records_failed"], read), 6),
+            "rows_quarantined": totals["rows_quarantined"],
+            "files_refused": sum(result.severity is Severity.ERROR for result in results) + len(missing),
             "reject_threshold": dataset.reject_threshold,
             "schema": dataset.schema_ref,
             "problems": dg.MetadataValue.md("\n".join(f"- {problem}" for problem in problems) or "_none_"),

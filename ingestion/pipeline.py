@@ -69,6 +69,7 @@ class FileIngestion:
     sha256: str
     size_bytes: int
     records_read: int
+    records_failed: int  # records that failed a check or could not be read: what the threshold judges
     loaded: pl.DataFrame | None  # None: nothing may be loaded (ERROR), the partition keeps what it had
     quarantined: pl.DataFrame
     failure_cases: pl.DataFrame  # record, column, check, failure_case (for check metadata)
@@ -241,7 +242,7 @@ def _prepare(
     digest = hashlib.sha256(data).hexdigest()
     problems: list[str] = []
     try:
-        raw = read_table(landed.path, dataset.format, dataset.null_values)
+        raw = read_table(landed.path, dataset.format, dataset.null_values, dataset.compression)
     except UnreadableFileError as error:
         return _finish(
             dataset, delivery, digest, len(data), loaded_at, run_id,
@@ -284,6 +285,7 @@ def _finish(
     landed, source_file = delivery.landed, delivery.source_file
     failures = failures if failures is not None else empty_failure_cases()
     records = raw.records_read
+    # Without a validation pass (a file-level fault found first) no record was shown to be valid.
     rejected = records - (valid.height if valid is not None else 0)
     if file_error is None and records and rejected / records > dataset.reject_threshold:
         file_error = (
@@ -309,6 +311,7 @@ def _finish(
         sha256=digest,
         size_bytes=size,
         records_read=records,
+        records_failed=rejected,
         loaded=_lineage(valid, source_file, loaded_at, run_id) if valid is not None else None,
         quarantined=quarantined.select(list(QUARANTINE_SCHEMA)),
         failure_cases=failures,
