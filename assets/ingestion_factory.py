@@ -33,7 +33,7 @@ from ingestion.casting import model_dtypes
 from ingestion.landing import MissingFileError, archive_path, locate_partition_file, move_to_archive
 from ingestion.pipeline import Delivery, FileIngestion, Severity, ingest_files
 from ingestion.storage import commit_results, raw_table
-from ingestion.volume import volume_report
+from ingestion.volume import VolumePolicy, volume_report
 from resources.landing import LandingZoneResource
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, WarehouseResource, retry_only_transient
 
@@ -147,7 +147,7 @@ def _volume_report(
     counts = connection.sql(
         f"SELECT _partition_date AS day, count(*) AS rows FROM {raw_table(dataset)} GROUP BY ALL"
     ).pl()
-    return volume_report(counts, loaded)
+    return volume_report(counts, loaded, VolumePolicy(max_ratio=dataset.volume.max_ratio))
 
 
 def _check_specs(dataset: DatasetConfig, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
@@ -170,7 +170,8 @@ def _check_specs(dataset: DatasetConfig, key: dg.AssetKey) -> list[dg.AssetCheck
                 VOLUME_CHECK,
                 asset=key,
                 description="WARN when a day's row count is outside the band of the same weekday's recent days "
-                "(median +/- 5 robust sigma).",
+                "(median +/- 5 robust sigma); with less than four weeks of history, outside "
+                f"1/{dataset.volume.max_ratio:g}-{dataset.volume.max_ratio:g}x the median of recent days.",
             )
         )
     return specs

@@ -11,6 +11,7 @@ from assets.metadata import markdown_table, null_counts
 from config.datasets import DatasetConfig
 from ingestion.pipeline import FileIngestion, Severity, worst_severity
 from ingestion.reading import ROW_NUMBER
+from ingestion.volume import Rule, Status
 
 VALIDATION_CHECK = "pandera_validation"
 SCHEMA_DRIFT_CHECK = "schema_drift"
@@ -194,21 +195,32 @@ def schema_drift_check(results: Sequence[FileIngestion]) -> dg.AssetCheckResult:
 
 
 def volume_check(report: pl.DataFrame) -> dg.AssetCheckResult:
-    """Row counts of the loaded days against the same weekday's recent history (ingestion/volume.py)."""
-    anomalies = report.filter(pl.col("status") == "anomaly")
+    """Row counts of the loaded days against their history, naming the rule that judged each (ingestion/volume.py)."""
+    anomalies = report.filter(pl.col("status") == Status.ANOMALY)
     lines = [
-        f"{row['day']} ({row['day']:%A}): {row['rows']} rows, expected {row['lower']:.0f}-{row['upper']:.0f}"
+        f"{row['day']} ({row['day']:%A}): {row['rows']} rows, expected {row['lower']:.0f}-{row['upper']:.0f} "
+        f"by the {row['rule']}"
         for row in anomalies.iter_rows(named=True)
     ]
+    by_rule = {rule: report.filter((pl.col("rule") == rule) & (pl.col("status") == Status.OK)).height for rule in Rule}
+    not_judged = report.filter(pl.col("status") == Status.NOT_JUDGED).height
+    verdicts = [
+        f"{by_rule[rule]} within the {rule}" for rule in (Rule.WEEKDAY_BAND, Rule.RECENT_RATIO) if by_rule[rule]
+    ]
+    if not_judged:
+        verdicts.append(f"{not_judged} not judged (no earlier day to compare with)")
+    summary = f"{report.height} day(s): " + ", ".join(verdicts)
     return dg.AssetCheckResult(
         check_name=VOLUME_CHECK,
         passed=anomalies.is_empty(),
         severity=dg.AssetCheckSeverity.WARN,
-        description="; ".join(lines[:3]) if lines else f"{report.height} day(s) within their weekday's usual volume",
+        description="; ".join(lines[:3]) + (f" | {summary}" if verdicts else "") if lines else summary,
         metadata={
             "days_checked": report.height,
             "anomalies": anomalies.height,
-            "days_without_enough_history": report.filter(pl.col("status") == "insufficient history").height,
+            "judged_by_weekday_band": report.filter(pl.col("rule") == Rule.WEEKDAY_BAND).height,
+            "judged_by_recent_ratio": report.filter(pl.col("rule") == Rule.RECENT_RATIO).height,
+            "not_judged": not_judged,
             "report": markdown_table(report.with_columns(pl.col("expected", "lower", "upper").round(0)), max_rows=31),
         },
     )

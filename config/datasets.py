@@ -47,6 +47,15 @@ class Freshness(BaseModel):
         return self
 
 
+class Volume(BaseModel):
+    """Bounds of the volume check while a daily dataset has too little history for its weekday band."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # A day outside median / max_ratio .. median x max_ratio of the recent days is an anomaly.
+    max_ratio: float = Field(default=3.0, gt=1)
+
+
 class DatasetConfig(BaseModel):
     """One dataset: where its files land, how they are named, and what governs their content."""
 
@@ -64,6 +73,7 @@ class DatasetConfig(BaseModel):
     schema_ref: str = Field(alias="schema")
     freshness: Freshness | None = None
     reject_threshold: float = Field(default=0.05, ge=0, le=1)
+    volume: Volume = Volume()
 
     @field_validator("name")
     @classmethod

@@ -1,12 +1,15 @@
 """The validation check says one thing: its description, severity and metadata agree."""
 
 import re
+from datetime import date
 
 import dagster as dg
 import polars as pl
 
-from assets.ingestion_report import failure_summary, log_result, validation_check
+from assets.ingestion_report import failure_summary, log_result, validation_check, volume_check
+from ingestion.volume import volume_report
 from tests.ingestion.test_pipeline import corrupt
+from tests.ingestion.test_volume import real_daily_counts
 
 FLIGHTS = 842
 
@@ -75,3 +78,24 @@ def test_a_row_rule_failure_is_explained_with_record_numbers_not_an_empty_exampl
     log_result(Log(), result)  # type: ignore[arg-type]
     assert "e.g. records 7" in lines[0]
     assert not re.search(r"e\.g\. ?$", lines[0], re.MULTILINE)
+
+
+def test_the_very_first_day_is_not_judged_and_never_called_normal():
+    counts = real_daily_counts().filter(pl.col("day") == date(2013, 1, 1))
+    [row] = volume_report(counts, [date(2013, 1, 1)]).iter_rows(named=True)
+    assert (row["status"], row["rule"]) == ("not judged", "no earlier day")
+    check = volume_check(volume_report(counts, [date(2013, 1, 1)]))
+    assert check.description == "1 day(s): 1 not judged (no earlier day to compare with)"
+    assert "usual" not in check.description and "within" not in check.description
+
+
+def test_the_check_names_the_rule_for_an_anomaly_and_the_days_that_passed():
+    counts = real_daily_counts().filter(pl.col("day") <= date(2013, 1, 3))
+    spike = counts.with_columns(rows=pl.when(pl.col("day") == date(2013, 1, 3)).then(914 * 2500).otherwise("rows"))
+    check = volume_check(volume_report(spike, [date(2013, 1, 1), date(2013, 1, 2), date(2013, 1, 3)]))
+    assert not check.passed
+    assert check.description.startswith("2013-01-03 (Thursday): 2285000 rows, expected 298-2678 by the ratio to")
+    assert check.description.endswith(
+        "| 3 day(s): 1 within the ratio to recent days, 1 not judged (no earlier day to compare with)"
+    )
+    assert check.metadata["judged_by_recent_ratio"].value == 2

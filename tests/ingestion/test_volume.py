@@ -3,7 +3,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from cli.nycflights import daily_table
-from ingestion.volume import volume_report
+from ingestion.volume import VolumePolicy, volume_report
 
 
 def real_daily_counts() -> pl.DataFrame:
@@ -37,12 +37,23 @@ def test_over_the_whole_year_only_a_few_days_are_flagged():
     assert 5 <= anomalies.height <= 15, anomalies
 
 
-def test_a_truncated_delivery_is_an_anomaly_and_early_days_have_no_verdict():
+def test_a_truncated_delivery_is_an_anomaly_and_early_days_are_judged_by_the_ratio_rule():
     counts = real_daily_counts().with_columns(
         rows=pl.when(pl.col("day") == date(2013, 6, 12)).then(300).otherwise(pl.col("rows"))
     )
     report = volume_report(counts, [date(2013, 6, 12), date(2013, 1, 3)])
     assert dict(report.select("day", "status").iter_rows()) == {
-        date(2013, 6, 12): "anomaly", date(2013, 1, 3): "insufficient history"
+        date(2013, 6, 12): "anomaly", date(2013, 1, 3): "ok"
     }  # fmt: skip
     assert volume_report(counts, [date(2013, 1, 1) + timedelta(days=30)]).get_column("history")[0] == 4
+
+
+def test_a_spike_with_short_history_is_judged_by_the_ratio_rule_and_says_so():
+    counts = real_daily_counts().filter(pl.col("day") <= date(2013, 1, 2))
+    spike = counts.with_columns(rows=pl.when(pl.col("day") == date(2013, 1, 2)).then(943 * 2500).otherwise("rows"))
+    [row] = volume_report(spike, [date(2013, 1, 2)], VolumePolicy(max_ratio=3)).iter_rows(named=True)
+    assert (row["status"], row["rule"], row["history"]) == ("anomaly", "ratio to recent days", 1)
+    assert (row["lower"], row["upper"]) == (842 / 3, 842 * 3)
+    # An ordinary second day passes the same rule, and the report says which rule passed it.
+    [normal] = volume_report(counts, [date(2013, 1, 2)], VolumePolicy(max_ratio=3)).iter_rows(named=True)
+    assert (normal["status"], normal["rule"]) == ("ok", "ratio to recent days")
