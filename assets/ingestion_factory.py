@@ -10,10 +10,9 @@ year of files is one run, one transaction and one downstream dbt build, not 365 
 """
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
 import dagster as dg
-import duckdb
 import polars as pl
 
 from assets.ingestion_report import (
@@ -30,10 +29,9 @@ from assets.metadata import column_schema
 from assets.partitions import partitions_for
 from config.datasets import DatasetConfig
 from ingestion.casting import model_dtypes
-from ingestion.landing import MissingFileError, archive_path, locate_partition_file, move_to_archive
-from ingestion.pipeline import Delivery, FileIngestion, Severity, ingest_files
-from ingestion.storage import commit_results, raw_table
-from ingestion.volume import VolumePolicy, volume_report
+from ingestion.load import load_partitions
+from ingestion.pipeline import Severity
+from ingestion.storage import raw_table
 from resources.landing import LandingZoneResource
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, WarehouseResource, retry_only_transient
 
@@ -84,40 +82,28 @@ def _ingest(
     warehouse: WarehouseResource,
     landing_zone: LandingZoneResource,
 ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization | dg.AssetCheckResult]:
+    """Run the load (ingestion/load.py) and turn its outcome into the asset's events and checks."""
     keys: list[str | None] = list(context.partition_keys) if dataset.kind == "daily" else [None]
-    loaded_at = datetime.now(UTC)
-    run_id = context.run.run_id
-    deliveries: list[Delivery] = []
-    missing: list[str] = []
-    for key in keys:
-        try:
-            landed = locate_partition_file(landing_zone.landing, landing_zone.archive, dataset, key)
-        except MissingFileError as error:
-            context.log.error(str(error))
-            missing.append(str(error))
-            continue
-        target = archive_path(landing_zone.archive, landed, loaded_at)
-        deliveries.append(Delivery(landed, target.relative_to(landing_zone.archive).as_posix()))
-    results = ingest_files(dataset, deliveries, loaded_at, run_id)
-    for result in results:
+    outcome = load_partitions(
+        dataset, keys, landing_zone.landing, landing_zone.archive, warehouse.writer, context.run.run_id
+    )
+    for skipped in outcome.invalid_keys:
+        context.log.warning(skipped)
+    for missing in outcome.missing:
+        context.log.error(missing)
+    for result in outcome.results:
         log_result(context.log, result)
-
-    with warehouse.writer() as connection:
-        commit_results(connection, dataset, results)
-        volume = _volume_report(connection, dataset, results)
-    # Only after the commit: a crash before it leaves the file in landing, to be loaded again.
-    for result in results:
-        move_to_archive(result.landed, landing_zone.archive / result.source_file)
-
+    results, missing = outcome.results, outcome.missing
     checks = [validation_check(dataset, results, missing), schema_drift_check(results)]
-    if volume is not None:
-        checks.append(volume_check(volume))
+    if outcome.volume is not None:
+        checks.append(volume_check(outcome.volume))
     failed = [result for result in results if result.severity is Severity.ERROR]
-    if not failed and not missing:
+    if not failed and not missing and not outcome.invalid_keys:
         yield dg.MaterializeResult(metadata=materialization_metadata(results), check_results=checks)
         return
     # Some partitions are bad: record the good ones one by one, then fail the step so nothing
-    # downstream runs on this data. Failure(allow_retries=False): a bad file does not improve on retry.
+    # downstream runs on this data (unless the only trouble was junk partition keys, which are
+    # skipped). Failure(allow_retries=False): a bad file does not improve on retry.
     for result in results:
         if result.severity is not Severity.ERROR and result.landed.partition_key is not None:
             yield dg.AssetMaterialization(
@@ -126,6 +112,8 @@ def _ingest(
                 metadata=materialization_metadata([result]),
             )
     yield from checks
+    if not failed and not missing:
+        return
     reasons = [problem for result in failed for problem in result.problems] + missing
     raise dg.Failure(
         description=f"{dataset.name}: {len(failed) + len(missing)} of {len(keys)} partition(s) not loaded: "
@@ -133,21 +121,6 @@ def _ingest(
         metadata={"problems": reasons, "quarantine_table": f"quarantine.{dataset.name}"},
         allow_retries=False,
     )
-
-
-def _volume_report(
-    connection: duckdb.DuckDBPyConnection, dataset: DatasetConfig, results: list[FileIngestion]
-) -> pl.DataFrame | None:
-    """Row counts of the days just loaded against their history, or None for reference data."""
-    loaded = [
-        date.fromisoformat(r.landed.partition_key) for r in results if r.loaded is not None and r.landed.partition_key
-    ]
-    if dataset.kind != "daily" or not loaded:
-        return None
-    counts = connection.sql(
-        f"SELECT _partition_date AS day, count(*) AS rows FROM {raw_table(dataset)} GROUP BY ALL"
-    ).pl()
-    return volume_report(counts, loaded, VolumePolicy(max_ratio=dataset.volume.max_ratio))
 
 
 def _check_specs(dataset: DatasetConfig, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:

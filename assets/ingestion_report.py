@@ -24,7 +24,7 @@ RETYPED_SHARE = 0.5
 def failure_summary(results: Sequence[FileIngestion]) -> pl.DataFrame:
     """Failed checks by column, with how many records and a few example values."""
     frames = [
-        result.failure_cases.with_columns(file=pl.lit(result.landed.path.name))
+        result.failure_cases.with_columns(file=pl.lit(result.landed.name))
         for result in results
         if not result.failure_cases.is_empty()
     ]
@@ -144,7 +144,7 @@ def validation_check(
 def log_result(log: dg.DagsterLogManager, result: FileIngestion) -> None:
     """One line per file, at the level its severity deserves, naming the file and the problems."""
     line = (
-        f"{result.dataset} {result.landed.partition_key or '(reference)'} from {result.landed.path.name}: "
+        f"{result.dataset} {result.landed.partition_key or '(reference)'} from {result.landed.name}: "
         f"{result.records_read} read, {result.rows_loaded} loaded, {result.quarantined.height} quarantined "
         f"[{result.severity.value}]"
     )
@@ -176,7 +176,7 @@ def schema_drift_check(results: Sequence[FileIngestion]) -> dg.AssetCheckResult:
     """New, missing or retyped columns in the landed files (each file compared with the model)."""
     findings = []
     for result in results:
-        name = result.landed.path.name
+        name = result.landed.name
         findings += [f"{name}: new column {column!r} (not loaded)" for column in result.drift.extra]
         findings += [f"{name}: missing column {column!r}" for column in result.drift.missing]
         findings += [

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +47,26 @@ class Freshness(BaseModel):
         return self
 
 
+class DateBounds(BaseModel):
+    """The days a daily dataset can have: a file or partition outside them is refused, not loaded.
+
+    The future is bounded by the wall clock (``future_tolerance_days`` absorbs time zones and feeds
+    that deliver tomorrow's schedule today); the past, and for a historical data set the end, by config.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    earliest: date | None = None
+    latest: date | None = None
+    future_tolerance_days: int = Field(default=1, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DateBounds:
+        if self.earliest and self.latest and self.latest < self.earliest:
+            raise ValueError("latest must not be before earliest")
+        return self
+
+
 class Volume(BaseModel):
     """Bounds of the volume check while a daily dataset has too little history for its weekday band."""
 
@@ -74,6 +94,7 @@ class DatasetConfig(BaseModel):
     freshness: Freshness | None = None
     reject_threshold: float = Field(default=0.05, ge=0, le=1)
     volume: Volume = Volume()
+    dates: DateBounds = DateBounds()
 
     @field_validator("name")
     @classmethod
@@ -122,6 +143,8 @@ class DatasetConfig(BaseModel):
                 raise ValueError(f"date_format {self.date_format!r}: only %Y %m %d and - _ . separators")
         elif placeholders or self.date_format:
             raise ValueError("a reference dataset has a fixed file name: no {date}, no date_format")
+        elif "dates" in self.model_fields_set:
+            raise ValueError("dates bounds the days of a daily dataset; a reference dataset has none")
         return self
 
     @cached_property
@@ -149,6 +172,31 @@ class DatasetConfig(BaseModel):
         """Parse the ``date`` captured from a file name; raises ValueError for an impossible date."""
         assert self.date_format is not None
         return datetime.strptime(text, self.date_format).date()
+
+    def date_problem(self, day: date, today: date) -> str | None:
+        """Why ``day`` cannot be a partition of this dataset (outside its date bounds), or None."""
+        bounds = self.dates
+        horizon = today + timedelta(days=bounds.future_tolerance_days)
+        if day > horizon:
+            return (
+                f"date {day} is in the future: after today ({today}) plus {self.name}'s "
+                f"dates.future_tolerance_days ({bounds.future_tolerance_days})"
+            )
+        if bounds.earliest and day < bounds.earliest:
+            return f"date {day} is before {self.name}'s dates.earliest ({bounds.earliest})"
+        if bounds.latest and day > bounds.latest:
+            return f"date {day} is after {self.name}'s dates.latest ({bounds.latest})"
+        return None
+
+    def partition_key_problem(self, key: str, today: date) -> str | None:
+        """Why ``key`` is not a valid day partition of this dataset (not an ISO date, or out of bounds)."""
+        try:
+            day = date.fromisoformat(key)
+        except ValueError:
+            return f"partition key {key!r} is not a day (YYYY-MM-DD)"
+        if day.isoformat() != key:
+            return f"partition key {key!r} is not written YYYY-MM-DD"
+        return self.date_problem(day, today)
 
     @property
     def schema_class(self) -> Any:

@@ -7,16 +7,23 @@ Layout (both roots come from settings)::
                                                     kept forever; older deliveries until the
                                                     lifecycle's retention, operations/lifecycle.py)
 
-Landing is an inbox: ingestion moves a file to the archive once its rows are committed. The archive
-is the replay source: re-materialising a partition whose file already left the inbox reads the
-newest archived delivery, so a re-run reproduces the same rows.
+    <rejected>/<dataset>/<stamp>__<file>           files that cannot be loaded, each with a
+    <rejected>/<dataset>/<stamp>__<file>.reason.txt  note of why (ingestion/rejection.py)
+
+Landing is an inbox. A load copies the file into the archive first, under its final name, then
+commits its rows (which name that archived copy), then removes it from landing: a crash at any
+point leaves the file in landing and the load is simply done again, reusing the archived copy
+(the newest of that name, with the same bytes). The archive is the replay
+source: re-materialising a partition whose file already left the inbox reads the newest archived
+delivery, so a re-run reproduces the same rows.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from config.datasets import DatasetConfig
@@ -46,6 +53,12 @@ class LandedFile:
     def partition_folder(self) -> str:
         return self.partition_key or REFERENCE_PARTITION
 
+    @property
+    def name(self) -> str:
+        """The file's name as delivered (an archived copy's name without its stamp): what messages say."""
+        archived = parse_archived_name(self.path.name)
+        return archived[1] if archived else self.path.name
+
 
 @dataclass(frozen=True)
 class UnmatchedFile:
@@ -59,8 +72,11 @@ def dataset_landing_dir(landing_root: Path, dataset_name: str) -> Path:
     return landing_root / dataset_name
 
 
-def match_file(dataset: DatasetConfig, path: Path) -> LandedFile | UnmatchedFile:
-    """Map a file in ``dataset``'s landing folder to its partition, or say why it cannot be."""
+def match_file(dataset: DatasetConfig, path: Path, today: date | None = None) -> LandedFile | UnmatchedFile:
+    """Map a file in ``dataset``'s landing folder to its partition, or say why it cannot be.
+
+    With ``today``, a day outside the dataset's date bounds (config) cannot be a partition either.
+    """
     name = path.name
     if name.startswith(".") or name.endswith(IN_PROGRESS_SUFFIXES):
         return UnmatchedFile(path, "still being written (hidden or temporary name); waiting for the rename")
@@ -75,6 +91,8 @@ def match_file(dataset: DatasetConfig, path: Path) -> LandedFile | UnmatchedFile
         return UnmatchedFile(
             path, f"date {found['date']!r} in the name is not a real date in format {dataset.date_format!r}"
         )
+    if today is not None and (problem := dataset.date_problem(day, today)):
+        return UnmatchedFile(path, problem)
     return LandedFile(dataset.name, path, day.isoformat())
 
 
@@ -131,12 +149,64 @@ def locate_partition_file(
 def archive_path(archive_root: Path, landed: LandedFile, loaded_at: datetime) -> Path:
     """Where ``landed`` is kept once ingested; a file replayed from the archive stays where it is.
 
-    The name carries the load time, so every delivery of the same day is kept side by side.
+    The name carries the load time, so every delivery of the same day is kept side by side and the
+    newest sorts last (a delivery's own modification time can lie: copies that preserve it).
     """
     if landed.path.is_relative_to(archive_root):
         return landed.path
-    stamp = loaded_at.astimezone(UTC).strftime(ARCHIVE_STAMP_FORMAT)
-    return archive_root / landed.dataset / landed.partition_folder / f"{stamp}{ARCHIVE_SEPARATOR}{landed.path.name}"
+    name = f"{stamp(loaded_at)}{ARCHIVE_SEPARATOR}{landed.path.name}"
+    return archive_root / landed.dataset / landed.partition_folder / name
+
+
+def stamp(moment: datetime) -> str:
+    """A moment as the sortable prefix of archived and rejected file names."""
+    return moment.astimezone(UTC).strftime(ARCHIVE_STAMP_FORMAT)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def copy_to_archive(landed: LandedFile, target: Path) -> Path:
+    """Copy a landed file into the archive atomically, before its rows are committed; return the copy.
+
+    A load done again after a crash finds its copy as the newest archived delivery of that name,
+    with the same modification time (the copy keeps it) and bytes, and reuses it: one archived
+    file per delivery, whatever the attempts. A re-delivery, even of the same bytes, is a new file.
+    """
+    if landed.path == target:
+        return target
+    folder = target.parent
+    earlier = sorted(folder.glob(f"*{ARCHIVE_SEPARATOR}{landed.path.name}")) if folder.is_dir() else []
+    if earlier and _same_delivery(earlier[-1], landed.path):
+        return earlier[-1]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    shutil.copy2(landed.path, partial)
+    partial.replace(target)
+    return target
+
+
+def _same_delivery(archived: Path, landed: Path) -> bool:
+    a, b = archived.stat(), landed.stat()
+    return (a.st_size, a.st_mtime_ns) == (b.st_size, b.st_mtime_ns) and sha256_of(archived) == sha256_of(landed)
+
+
+def remove_from_landing(landed: LandedFile, target: Path, delivered_mtime_ns: int) -> bool:
+    """Remove an ingested file from landing, unless it was replaced meanwhile (a new delivery stays)."""
+    if landed.path == target:
+        return False
+    try:
+        if landed.path.stat().st_mtime_ns != delivered_mtime_ns:
+            return False
+        landed.path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def parse_archived_name(name: str) -> tuple[datetime, str] | None:
@@ -148,11 +218,3 @@ def parse_archived_name(name: str) -> tuple[datetime, str] | None:
         return datetime.strptime(stamp, ARCHIVE_STAMP_FORMAT).replace(tzinfo=UTC), original
     except ValueError:
         return None
-
-
-def move_to_archive(landed: LandedFile, target: Path) -> None:
-    """Move an ingested file from landing to ``target`` (after its rows are committed)."""
-    if landed.path == target:
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(landed.path, target)

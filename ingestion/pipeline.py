@@ -221,7 +221,7 @@ def _check_batch(
     failures = _split(pl.concat([cast.failures, checked.failure_cases]), prepared)
     valid = _split(checked.valid, prepared)
     return {
-        i: (failures[i], valid[i], f"{item.delivery.landed.path.name}: {batch_error}" if batch_error else None)
+        i: (failures[i], valid[i], f"{item.delivery.landed.name}: {batch_error}" if batch_error else None)
         for i, item in prepared.items()
     }
 
@@ -242,7 +242,7 @@ def _prepare(
     digest = hashlib.sha256(data).hexdigest()
     problems: list[str] = []
     try:
-        raw = read_table(landed.path, dataset.format, dataset.null_values, dataset.compression)
+        raw = read_table(landed.path, dataset.format, dataset.null_values, dataset.compression, landed.name)
     except UnreadableFileError as error:
         return _finish(
             dataset, delivery, digest, len(data), loaded_at, run_id,
@@ -253,11 +253,11 @@ def _prepare(
     drift = compare_columns(raw.columns, dtypes)
     file_error: str | None = None
     if drift.missing:
-        file_error = f"{landed.path.name}: {drift.describe()} (expected {list(dtypes)})"
+        file_error = f"{landed.name}: {drift.describe()} (expected {list(dtypes)})"
     elif raw.records_read == 0:
-        file_error = f"{landed.path.name}: header only, no records"
+        file_error = f"{landed.name}: header only, no records"
     if drift.extra:
-        problems.append(f"{landed.path.name}: schema drift, {drift.describe()}; they are not loaded")
+        problems.append(f"{landed.name}: schema drift, {drift.describe()}; they are not loaded")
     if file_error:
         return _finish(
             dataset, delivery, digest, len(data), loaded_at, run_id,
@@ -289,7 +289,7 @@ def _finish(
     rejected = records - (valid.height if valid is not None else 0)
     if file_error is None and records and rejected / records > dataset.reject_threshold:
         file_error = (
-            f"{landed.path.name}: {rejected} of {records} records ({rejected / records:.1%}) failed validation, "
+            f"{landed.name}: {rejected} of {records} records ({rejected / records:.1%}) failed validation, "
             f"over the {dataset.reject_threshold:.1%} threshold for {dataset.name}"
         )
         problems.append(file_error)

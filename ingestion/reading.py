@@ -48,20 +48,25 @@ def empty_rejects() -> pl.DataFrame:
 
 
 def read_table(
-    path: Path, file_format: str, null_values: tuple[str, ...], compression: Compression | None = None
+    path: Path,
+    file_format: str,
+    null_values: tuple[str, ...],
+    compression: Compression | None = None,
+    name: str | None = None,
 ) -> RawTable:
     """Read ``path`` as text columns; raises UnreadableFileError only when no record can be read.
 
     The file's first bytes are checked first (ingestion/sniffing.py): a file that is not the
     declared format is refused whole, with what it really is, before any byte becomes a "record".
     """
+    name = name or path.name  # messages name the file as delivered, not its archived copy
     try:
-        data = read_delivery(path, file_format, compression)
+        data = read_delivery(path, file_format, compression, name)
     except WrongFormatError as error:
         raise UnreadableFileError(str(error)) from error
     if file_format == "parquet":
-        return _read_parquet(data, path.name)
-    return read_csv_bytes(data, null_values, source=path.name)
+        return _read_parquet(data, name)
+    return read_csv_bytes(data, null_values, source=name)
 
 
 def _read_parquet(data: bytes, source: str) -> RawTable:

@@ -71,14 +71,14 @@ def check_format(name: str, head: bytes, file_format: str, compression: Compress
         raise WrongFormatError(f"{name} is {what}; expected {EXPECTED[file_format]}{hint}")
 
 
-def read_delivery(path: Path, file_format: str, compression: Compression | None) -> bytes:
+def read_delivery(path: Path, file_format: str, compression: Compression | None, name: str) -> bytes:
     """The file's content as the dataset's format, decompressed if declared; checked before it is parsed."""
     data = path.read_bytes()
-    check_format(path.name, data[:SNIFF_BYTES], file_format, compression)
+    check_format(name, data[:SNIFF_BYTES], file_format, compression)
     if compression == "gzip":
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as error:
-            raise WrongFormatError(f"{path.name}: damaged gzip data ({error})") from error
-        check_format(path.name, data[:SNIFF_BYTES], file_format, None)
+            raise WrongFormatError(f"{name}: damaged gzip data ({error})") from error
+        check_format(name, data[:SNIFF_BYTES], file_format, None)
     return data

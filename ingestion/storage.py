@@ -127,6 +127,11 @@ def commit_results(
             _ensure_table(connection, raw_table(dataset), rows)
             _delete_partitions(connection, raw_table(dataset), dataset, loaded)
             _insert(connection, raw_table(dataset), rows)
+        # One row per delivery: a load done again (a retry, a re-run after a crash) replaces its row.
+        connection.execute(
+            f"DELETE FROM {LOAD_LOG} WHERE dataset = ? AND source_file IN (SELECT unnest(?::VARCHAR[]))",
+            [dataset.name, [result.source_file for result in results]],
+        )
         connection.executemany(
             f"INSERT INTO {LOAD_LOG} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [_log_row(r) for r in results]
         )

@@ -1,0 +1,100 @@
+"""A load killed at any point loses nothing and duplicates nothing when it is done again.
+
+Each kill is real: the load runs in a child process that SIGKILLs itself at one point (the step
+after it is patched to do so), then the same load runs again, as the landing sensor would start
+it for the file still in landing. Afterwards: the day's rows once, one archived file whose bytes
+the rows name, one load-log row for the delivery, and the landing zone empty.
+"""
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from cli import replay
+from ingestion.load import load_partitions
+from resources.warehouse import WarehouseResource
+
+DAY = "2013-01-02"
+FLIGHTS_ON_DAY = 943
+
+# Where the child dies: the function it calls next is replaced by a SIGKILL of itself.
+KILL_POINTS = {
+    "after the archive copy, before validation": "ingestion.load.ingest_files",
+    "inside the commit transaction": "ingestion.storage._insert",
+    "after the commit, before leaving landing": "ingestion.load.remove_from_landing",
+}
+
+CHILD = """
+import importlib, os, signal, sys
+from resources.settings import Settings
+from resources.warehouse import WarehouseResource
+from config.datasets import load_datasets
+import ingestion.load
+
+module, name = sys.argv[1].rsplit(".", 1)
+setattr(importlib.import_module(module), name, lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL))
+settings = Settings(env="test", data_dir=sys.argv[2])
+dataset = load_datasets(settings.datasets_file)["flights"]
+warehouse = WarehouseResource.for_settings(settings)
+ingestion.load.load_partitions(dataset, [sys.argv[3]], settings.landing, settings.archive, warehouse.writer, "killed")
+"""
+
+
+def load(settings, datasets):
+    warehouse = WarehouseResource.for_settings(settings)
+    return load_partitions(datasets["flights"], [DAY], settings.landing, settings.archive, warehouse.writer, "again")
+
+
+def state(settings) -> dict:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
+        rows = connection.execute(
+            f"SELECT count(*), count(DISTINCT _source_file), any_value(_source_file) FROM raw.flights "
+            f"WHERE _partition_date = '{DAY}'"
+        ).fetchall()[0]
+        log = connection.execute(
+            f"SELECT source_file, records_read, rows_loaded, run_id FROM meta.file_loads "
+            f"WHERE dataset = 'flights' AND partition_date = '{DAY}'"
+        ).fetchall()
+    return {"rows": rows, "log": log}
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS), ids=lambda point: point.split(",")[0].replace(" ", "-"))
+def test_a_load_killed_at_any_point_is_completed_exactly_once_by_the_next(settings, datasets, point):
+    replay.main(["--from", DAY, "--to", DAY], settings=settings)
+    landed = settings.landing / "flights" / f"flights_{DAY}.csv"
+    delivered = landed.read_bytes()
+    child = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(CHILD), KILL_POINTS[point], str(settings.data_dir), DAY],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert child.returncode == -9, child.stderr[-2000:]
+    assert landed.exists(), "until its rows are committed and archived, the file stays in landing"
+
+    outcome = load(settings, datasets)
+
+    assert [result.rows_loaded for result in outcome.results] == [FLIGHTS_ON_DAY]
+    assert not landed.exists()
+    [archived] = (settings.archive / "flights" / DAY).iterdir()
+    assert archived.read_bytes() == delivered
+    source = archived.relative_to(settings.archive).as_posix()
+    assert state(settings) == {
+        "rows": (FLIGHTS_ON_DAY, 1, source),
+        "log": [(source, FLIGHTS_ON_DAY, FLIGHTS_ON_DAY, "again")],
+    }
+
+
+def test_loading_a_day_twice_logs_one_row_per_delivery(settings, datasets):
+    replay.main(["--from", DAY, "--to", DAY], settings=settings)
+    load(settings, datasets)
+    load(settings, datasets)  # re-materialised from the archive, as a retry of the run would be
+    assert len(state(settings)["log"]) == 1
+    replay.main(["--from", DAY, "--to", DAY], settings=settings)  # a new delivery of the day
+    load(settings, datasets)
+    assert len(state(settings)["log"]) == 2
