@@ -46,7 +46,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         ],
         resources={
             "warehouse": WarehouseResource.for_settings(settings),
-            "landing_zone": LandingZoneResource(landing_dir=str(settings.landing), archive_dir=str(settings.archive)),
+            "landing_zone": LandingZoneResource.for_settings(settings),
             "dbt": dbt_resource(settings),
             "dbt_state": DbtStateResource(state_dir=str(settings.dbt_state), publish=settings.env == PROD),
             "operations": OperationsResource.from_settings(settings),

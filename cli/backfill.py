@@ -14,7 +14,7 @@ import argparse
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 import dagster as dg
 
@@ -23,7 +23,7 @@ from dagster._core.errors import DagsterHomeNotSetError
 
 from assets.analytics import ANALYTICS_GROUP
 from assets.ingestion_factory import ingestion_check_keys, raw_asset_key
-from assets.partitions import DAYS, days_to_add, group_loads
+from assets.partitions import DAYS, day_problem, group_loads, partition_changes
 from config.datasets import DatasetConfig, load_datasets
 from ingestion.landing import landed_days
 from resources.settings import Settings, get_settings
@@ -41,13 +41,16 @@ class BackfillReport:
         return all(result.success for result in self.results.values())
 
 
-def register_days(instance: dg.DagsterInstance, days: Iterable[str]) -> list[str]:
-    """Add the days that are not partitions yet; return the partition order."""
-    existing = instance.get_dynamic_partitions(DAYS.name)
-    new = days_to_add(existing, days)
-    if new:
-        instance.add_dynamic_partitions(DAYS.name, new)
-    return [*existing, *new]
+def register_days(
+    instance: dg.DagsterInstance, datasets: Mapping[str, DatasetConfig], days: Iterable[str], today: date
+) -> list[str]:
+    """Add the days that are not partitions yet, keeping the date order (as the landing sensor does)."""
+    changes = partition_changes(instance.get_dynamic_partitions(DAYS.name), days, day_problem(datasets, today))
+    for key in changes.remove:
+        instance.delete_dynamic_partition(DAYS.name, key)
+    if changes.add:
+        instance.add_dynamic_partitions(DAYS.name, changes.add)
+    return changes.order
 
 
 def downstream_selection(datasets: Mapping[str, DatasetConfig]) -> dg.AssetSelection:
@@ -90,7 +93,8 @@ def run_backfill(
         for name, dataset in datasets.items()
         if dataset.kind == "daily"
     }
-    order = register_days(instance, (day for dataset_days in days.values() for day in dataset_days))
+    landed = (day for dataset_days in days.values() for day in dataset_days)
+    order = register_days(instance, datasets, landed, datetime.now(UTC).date())
     for names, segment in group_loads(order, days):
         load(names, f"{'+'.join(names)} {segment[0]}..{segment[-1]}",
              {RANGE_START_TAG: segment[0], RANGE_END_TAG: segment[-1]})  # fmt: skip

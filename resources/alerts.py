@@ -24,7 +24,7 @@ WEBHOOK_TIMEOUT_SECONDS = 5
 
 @dataclass(frozen=True)
 class Alert:
-    kind: Literal["run_failure", "check_failure"]
+    kind: Literal["run_failure", "check_failure", "rejected_file", "invalid_partition"]
     title: str
     details: str
     run_id: str | None = None

@@ -1,15 +1,26 @@
 """Where files land and where ingested files are kept (both from settings)."""
 
+from __future__ import annotations
+
 from pathlib import Path
 
 import dagster as dg
 
+from resources.settings import Settings
+
 
 class LandingZoneResource(dg.ConfigurableResource):
-    """The landing zone (inbox) and the archive (every ingested file, kept) of this environment."""
+    """The landing zone (inbox), the archive (every ingested file, kept) and the rejected folder."""
 
     landing_dir: str
     archive_dir: str
+    rejected_dir: str
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> LandingZoneResource:
+        return cls(
+            landing_dir=str(settings.landing), archive_dir=str(settings.archive), rejected_dir=str(settings.rejected)
+        )
 
     @property
     def landing(self) -> Path:
@@ -18,3 +29,7 @@ class LandingZoneResource(dg.ConfigurableResource):
     @property
     def archive(self) -> Path:
         return Path(self.archive_dir)
+
+    @property
+    def rejected(self) -> Path:
+        return Path(self.rejected_dir)

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # Defaults (when left unset) derive from data_dir and env; see _derive_paths.
     landing_dir: Path | None = None
     archive_dir: Path | None = None
+    # Files that cannot be loaded, moved out of landing with a note of why (ingestion/rejection.py).
+    rejected_dir: Path | None = None
     warehouse_path: Path | None = None
     # The production warehouse. Only a process with env=prod may write it (resources/warehouse.py);
     # dev and test read it, never write it, and write their own warehouse_path.
@@ -72,6 +74,7 @@ class Settings(BaseSettings):
             "data_dir": data_dir,
             "landing_dir": (self.landing_dir or data_dir / "landing").resolve(),
             "archive_dir": (self.archive_dir or data_dir / "archive").resolve(),
+            "rejected_dir": (self.rejected_dir or data_dir / "rejected").resolve(),
             "warehouse_path": (self.warehouse_path or data_dir / "warehouse" / f"{self.env}.duckdb").resolve(),
             "prod_warehouse_path": (self.prod_warehouse_path or data_dir / "warehouse" / "prod.duckdb").resolve(),
             "alerts_file": (self.alerts_file or data_dir / "alerts" / "alerts.jsonl").resolve(),
@@ -87,6 +90,7 @@ class Settings(BaseSettings):
     # Narrowed accessors: after validation these are never None.
     landing = property(lambda self: _derived(self.landing_dir))
     archive = property(lambda self: _derived(self.archive_dir))
+    rejected = property(lambda self: _derived(self.rejected_dir))
     alerts = property(lambda self: _derived(self.alerts_file))
     warehouse = property(lambda self: _derived(self.warehouse_path))
     prod_warehouse = property(lambda self: _derived(self.prod_warehouse_path))

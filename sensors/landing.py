@@ -10,6 +10,7 @@ same delivery twice. See landing_plan.py for the rules.
 
 import time
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -17,8 +18,10 @@ import dagster as dg
 from assets.ingestion_factory import ingestion_check_keys, raw_asset_key
 from assets.partitions import DAYS
 from config.datasets import DatasetConfig
+from ingestion.rejection import RejectedFile, reject_file
+from resources.alerts import Alert, AlertsResource
 from resources.landing import LandingZoneResource
-from sensors.landing_plan import Cursor, PlannedRun, plan_tick
+from sensors.landing_plan import Cursor, PlannedRun, Rejection, RunState, plan_tick, requested_run_keys
 
 if TYPE_CHECKING:  # define_asset_job's return type is not exported; only needed for the hints
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
@@ -78,6 +81,7 @@ def run_request(planned: PlannedRun, datasets: Mapping[str, DatasetConfig]) -> d
         "datasets": ",".join(planned.datasets),
         "trigger": "landing_zone_sensor",
         "files": ",".join(planned.files)[:1000],
+        "attempt": str(planned.attempt),
     }
     keys = planned.partition_keys
     if len(keys) > 1:  # a contiguous range, loaded in one run (the assets' single-run backfill policy)
@@ -92,33 +96,138 @@ def run_request(planned: PlannedRun, datasets: Mapping[str, DatasetConfig]) -> d
     )
 
 
+# Run statuses that mean the run may still load its files.
+IN_PROGRESS_STATUSES = {
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.MANAGED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+}
+RUN_KEY_TAG = "dagster/run_key"
+# Set by Dagster on a failed run that its run-retry policy will launch again.
+WILL_RETRY_TAG = "dagster/will_retry"
+
+
+def run_states(instance: dg.DagsterInstance, run_keys: Sequence[str]) -> dict[str, RunState]:
+    """The state of the newest run of each run key (a retried run shares its parent's key)."""
+    if not run_keys:
+        return {}
+    states: dict[str, RunState] = {}
+    # Newest first: the first run seen for a key is its latest attempt.
+    for run in instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: list(run_keys)})):
+        key = run.tags.get(RUN_KEY_TAG)
+        if key is None or key in states:
+            continue
+        if run.status in IN_PROGRESS_STATUSES or run.tags.get(WILL_RETRY_TAG) == "true":
+            states[key] = RunState.IN_PROGRESS
+        elif run.status == dg.DagsterRunStatus.SUCCESS:
+            states[key] = RunState.SUCCESS
+        elif run.status == dg.DagsterRunStatus.CANCELED:
+            states[key] = RunState.CANCELED
+        else:
+            states[key] = RunState.FAILURE
+    return states
+
+
+def _rejection_events(
+    rejected: Sequence[tuple[Rejection, RejectedFile]], datasets: Mapping[str, DatasetConfig]
+) -> list[dg.AssetObservation]:
+    """An observation on the dataset's raw asset for each file rejected from its folder: shown in its events."""
+    return [
+        dg.AssetObservation(
+            asset_key=raw_asset_key(rejection.dataset),
+            description=f"rejected {rejection.relative}: {rejection.reason}",
+            metadata={
+                "rejected_file": dg.MetadataValue.path(str(moved.path)),
+                "note": dg.MetadataValue.path(str(moved.note)),
+                "reason": rejection.reason,
+            },
+        )
+        for rejection, moved in rejected
+        if rejection.dataset in datasets
+    ]
+
+
+def _reject_files(
+    context: dg.SensorEvaluationContext,
+    rejections: Sequence[Rejection],
+    landing_zone: LandingZoneResource,
+    alerts: AlertsResource,
+    now: datetime,
+) -> list[tuple[Rejection, RejectedFile]]:
+    """Move each rejected file out of landing with its note, and alert once per file."""
+    rejected = []
+    for rejection in rejections:
+        try:
+            moved = reject_file(rejection, landing_zone.rejected, landing_zone.landing, now)
+        except OSError as error:  # said once (the cursor remembers the file); it stays where it is
+            context.log.error(f"cannot move {rejection.relative} to {landing_zone.rejected}: {error}")
+            continue
+        rejected.append((rejection, moved))
+        context.log.warning(f"rejected {rejection.relative}: {rejection.reason} (now {moved.path})")
+        asset = raw_asset_key(rejection.dataset).to_user_string() if rejection.dataset else None
+        alerts.send(
+            Alert(
+                kind="rejected_file",
+                title=f"file {rejection.relative} rejected",
+                details=f"{rejection.reason}\nmoved to {moved.path}, note in {moved.note}",
+                asset=asset,
+            )
+        )
+    return rejected
+
+
 def build_landing_sensor(
     datasets: Mapping[str, DatasetConfig], jobs: list["UnresolvedAssetJobDefinition"]
 ) -> dg.SensorDefinition:
     @dg.sensor(
         name="landing_zone_sensor",
         description="Starts a load for every new or changed file in the landing zone "
-        "(<landing>/<dataset>/<file>); reports files it cannot use.",
+        "(<landing>/<dataset>/<file>), starts it again if its run ended without loading it, and moves "
+        "files it cannot use to the rejected folder with a note and an alert.",
         jobs=jobs,
         minimum_interval_seconds=LANDING_SENSOR_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
-    def landing_zone_sensor(context: dg.SensorEvaluationContext, landing_zone: LandingZoneResource):
+    def landing_zone_sensor(
+        context: dg.SensorEvaluationContext, landing_zone: LandingZoneResource, alerts: AlertsResource
+    ) -> dg.SensorResult:
+        cursor = Cursor.parse(context.cursor)
+        states = run_states(context.instance, requested_run_keys(landing_zone.landing, cursor))
         existing = context.instance.get_dynamic_partitions(DAYS.name)
-        plan = plan_tick(datasets, landing_zone.landing, Cursor.parse(context.cursor), existing, now=time.time())
-        for report in plan.reports:
-            context.log.warning(f"cannot ingest {report}")
+        now = time.time()
+        plan = plan_tick(datasets, landing_zone.landing, cursor, existing, now=now, run_states=states)
+
+        rejected = _reject_files(context, plan.rejections, landing_zone, alerts, datetime.fromtimestamp(now, UTC))
+        for invalid in plan.invalid_partitions:
+            context.log.warning(f"removed partition {invalid} (added outside the landing sensor)")
+            alerts.send(
+                Alert(
+                    kind="invalid_partition",
+                    title=f"partition key removed from {DAYS.name}",
+                    details=f"{invalid}; it was added by hand (UI or API) and is not a day of any dataset",
+                )
+            )
+        for retry in plan.retries:
+            context.log.warning(retry)
         if plan.waiting:
-            context.log.info(f"waiting for {len(plan.waiting)} file(s) to settle: {', '.join(plan.waiting[:5])}")
+            context.log.info(f"{len(plan.waiting)} file(s) waiting: " + "; ".join(plan.waiting[:5]))
         requests = [run_request(planned, datasets) for planned in plan.runs]
+        partition_requests: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest] = []
+        if plan.removed_partitions:
+            partition_requests.append(DAYS.build_delete_request(plan.removed_partitions))
+        if plan.new_partitions:
+            partition_requests.append(DAYS.build_add_request(plan.new_partitions))
         skip_reason = None
         if not requests:
-            skip_reason = "; ".join(plan.reports) or (
-                f"{len(plan.waiting)} file(s) still settling" if plan.waiting else "no new files"
-            )
+            said = [*plan.reports, *plan.waiting[:5]]
+            skip_reason = "; ".join(said) if said else "no new files"
         return dg.SensorResult(
             run_requests=requests,
-            dynamic_partitions_requests=[DAYS.build_add_request(plan.new_partitions)] if plan.new_partitions else [],
+            dynamic_partitions_requests=partition_requests,
+            asset_events=_rejection_events(rejected, datasets),
             cursor=plan.cursor.serialize(),
             skip_reason=skip_reason,
         )

@@ -1,13 +1,24 @@
 """What the landing sensor should do on a tick: pure, so every case is testable on a temp folder.
 
-The cursor remembers each file in the landing zone that a run was requested for, by size and
-modification time. A file is requested again only if it changes (re-delivered with new content).
-Ingestion moves a loaded file to the archive, so the cursor forgets it once it has left landing;
-the same name landing again later is a new delivery.
+A file in the landing zone is always in one of three states, and the plan says which:
+
+- **loading**: a run was requested for it (by size and modification time) and has not ended. A
+  run that ended while the file is still here did not load it (a load leaves landing only after
+  its commit): the file is requested again, up to ``MAX_ATTEMPTS`` runs, so a worker killed
+  mid-load, or a run failed by run monitoring, is simply done again.
+- **waiting**, with a reason: still being written, not settled yet, or its run not started yet.
+- **rejected**: it cannot be loaded (a name no dataset uses, a date that does not exist or is out
+  of the dataset's bounds, a run canceled, or ``MAX_ATTEMPTS`` failed runs). The sensor moves it to
+  the rejected folder with a note of why and raises an alert (ingestion/rejection.py).
 
 Landing contract: write under a hidden or temporary name (``.name``, ``*.tmp``, ``*.part``) and
 rename when complete; a file is also only taken once it has not changed for ``settle_seconds``,
 so a writer that does not rename is not read half-written either.
+
+The days of the daily datasets are one set of dynamic partitions, kept in date order: Dagster lists
+dynamic partitions (and forms ranges) in the order they were added, so a late day is added by
+re-adding the days after it. Keys that are not days of any daily dataset (typed into the UI or
+the API) are removed, and said.
 """
 
 from __future__ import annotations
@@ -15,16 +26,34 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
 from pathlib import Path
 
-from assets.partitions import days_to_add, group_loads
+from assets.partitions import day_problem, group_loads, partition_changes
 from config.datasets import DatasetConfig
-from ingestion.landing import LandedFile, UnmatchedFile, match_file
+from ingestion.landing import IN_PROGRESS_SUFFIXES, LandedFile, UnmatchedFile, match_file
 
 # One second without a change: enough for a copy in progress to show (its mtime keeps moving),
 # short enough that a file renamed into place is usually taken on the first tick that sees it.
 DEFAULT_SETTLE_SECONDS = 1.0
+# Runs a file may take before it is rejected: the first, and two more after a run that ended without
+# loading it (a worker killed, a lock held past every retry). A bad file never needs them: its run
+# archives it and quarantines its records, so it has left landing when the run ends.
+MAX_ATTEMPTS = 3
+# A requested run that does not exist after this long was never created (the daemon stopped
+# between the tick and the launch): the file is requested again.
+LAUNCH_GRACE_SECONDS = 300.0
+
+
+class RunState(StrEnum):
+    """What the sensor needs to know of a requested run (from the instance, by its run key)."""
+
+    IN_PROGRESS = "in progress"  # queued, starting, started, canceling, or failed with a retry coming
+    SUCCESS = "success"
+    FAILURE = "failure"
+    CANCELED = "canceled"
 
 
 @dataclass(frozen=True)
@@ -41,20 +70,36 @@ class FileState:
         return f"{self.size}:{self.mtime_ns}"
 
 
+@dataclass(frozen=True)
+class Request:
+    """The run requested for a file: which version of it, under which run key, the how-many-th, when."""
+
+    token: str
+    run_key: str
+    attempt: int
+    at: float
+
+
 @dataclass
 class Cursor:
-    requested: dict[str, str] = field(default_factory=dict)  # landing-relative path -> state token
-    reported: dict[str, str] = field(default_factory=dict)  # unusable files already reported once
+    requested: dict[str, Request] = field(default_factory=dict)  # landing-relative path -> its request
+    reported: dict[str, str] = field(default_factory=dict)  # rejected files that could not be moved
 
     @classmethod
     def parse(cls, text: str | None) -> Cursor:
         if not text:
             return cls()
         data = json.loads(text)
-        return cls(requested=dict(data.get("requested", {})), reported=dict(data.get("reported", {})))
+        requested = {
+            path: Request(**entry)
+            for path, entry in data.get("requested", {}).items()
+            if isinstance(entry, dict)  # a cursor from before requests were tracked: asked again
+        }
+        return cls(requested=requested, reported=dict(data.get("reported", {})))
 
     def serialize(self) -> str:
-        return json.dumps({"requested": self.requested, "reported": self.reported}, sort_keys=True)
+        requested = {path: asdict(request) for path, request in self.requested.items()}
+        return json.dumps({"requested": requested, "reported": self.reported}, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -65,25 +110,53 @@ class PlannedRun:
     partition_keys: tuple[str, ...]  # empty for reference data
     files: tuple[str, ...]
     run_key: str
+    attempt: int = 1
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A file to move out of landing into the rejected folder, and why."""
+
+    path: Path
+    relative: str  # landing-relative path: the rejected folder mirrors it
+    dataset: str | None  # the dataset whose folder it landed in, if any
+    reason: str
 
 
 @dataclass
 class TickPlan:
     runs: list[PlannedRun] = field(default_factory=list)
-    new_partitions: list[str] = field(default_factory=list)  # days to add to the shared partitions
-    reports: list[str] = field(default_factory=list)  # unusable files, said once each
-    waiting: list[str] = field(default_factory=list)  # files not settled yet
+    new_partitions: list[str] = field(default_factory=list)  # days to add, in order
+    removed_partitions: list[str] = field(default_factory=list)  # keys to delete first (junk, or re-added in order)
+    invalid_partitions: list[str] = field(default_factory=list)  # junk keys among them, with the reason
+    partition_order: list[str] = field(default_factory=list)  # every day, in order, once the changes apply
+    rejections: list[Rejection] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)  # "<file>: <why>"
+    retries: list[str] = field(default_factory=list)  # files requested again, and why
     cursor: Cursor = field(default_factory=Cursor)
+
+    @property
+    def reports(self) -> list[str]:
+        """One line per rejected file: '<file>: <reason>'."""
+        return [f"{rejection.relative}: {rejection.reason}" for rejection in self.rejections]
+
+
+@dataclass(frozen=True)
+class _Pending:
+    landed: LandedFile
+    state: FileState
+    attempt: int
 
 
 def _relative(landing_root: Path, path: Path) -> str:
     return path.relative_to(landing_root).as_posix()
 
 
-def _run_key(datasets: Sequence[str], keys: Sequence[str], tokens: Iterable[str]) -> str:
+def _run_key(datasets: Sequence[str], keys: Sequence[str], tokens: Iterable[str], attempt: int) -> str:
     digest = hashlib.sha256("|".join(sorted(tokens)).encode()).hexdigest()[:16]
     span = f"{keys[0]}..{keys[-1]}" if keys else "reference"
-    return f"{'+'.join(datasets)}:{span}:{digest}"
+    # The attempt is part of the key: Dagster never launches a run key twice.
+    return f"{'+'.join(datasets)}:{span}:{digest}" + (f":attempt{attempt}" if attempt > 1 else "")
 
 
 def _scan_unknown(landing_root: Path, datasets: Mapping[str, DatasetConfig]) -> list[UnmatchedFile]:
@@ -92,15 +165,24 @@ def _scan_unknown(landing_root: Path, datasets: Mapping[str, DatasetConfig]) -> 
         return []
     unknown = []
     for entry in sorted(landing_root.iterdir()):
-        if entry.is_file():
+        if entry.is_file() and not _in_progress(entry):
             unknown.append(UnmatchedFile(entry, f"file at the landing root: put it in {landing_root}/<dataset>/"))
         elif entry.is_dir() and entry.name not in datasets:
             unknown += [
                 UnmatchedFile(path, f"folder {entry.name!r} is not a dataset in the config ({', '.join(datasets)})")
                 for path in sorted(entry.rglob("*"))
-                if path.is_file()
+                if path.is_file() and not _in_progress(path)
             ]
     return unknown
+
+
+def _in_progress(path: Path) -> bool:
+    return path.name.startswith(".") or path.name.endswith(IN_PROGRESS_SUFFIXES)
+
+
+def requested_run_keys(landing_root: Path, cursor: Cursor) -> list[str]:
+    """The run keys whose state the next plan needs: those of requested files still in landing."""
+    return sorted({request.run_key for path, request in cursor.requested.items() if (landing_root / path).is_file()})
 
 
 def plan_tick(
@@ -110,82 +192,131 @@ def plan_tick(
     existing_days: Sequence[str],
     now: float,
     settle_seconds: float = DEFAULT_SETTLE_SECONDS,
+    run_states: Mapping[str, RunState] | None = None,
 ) -> TickPlan:
-    """Decide the runs and partitions for every new or changed file in the landing zone."""
-    plan = TickPlan(cursor=Cursor(reported=dict(cursor.reported)))
+    """Decide the runs, partitions, rejections and waits for every file in the landing zone."""
+    run_states = run_states or {}
+    today = datetime.fromtimestamp(now, UTC).date()
+    plan = TickPlan()
     present: set[str] = set()
-    fresh: dict[str, list[tuple[LandedFile, FileState]]] = {}
+    pending: dict[str, list[_Pending]] = {}
+
+    def reject(path: Path, relative: str, dataset: str | None, reason: str, token: str) -> None:
+        if cursor.reported.get(relative) != token:  # a file that could not be moved is said once
+            plan.rejections.append(Rejection(path, relative, dataset, reason))
+        plan.cursor.reported[relative] = token
+
     for dataset in datasets.values():
         folder = landing_root / dataset.name
         if not folder.is_dir():
             continue
-        for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        for path in sorted(p for p in folder.iterdir() if p.is_file() and not _in_progress(p)):
             relative = _relative(landing_root, path)
-            present.add(relative)
             try:
                 state = FileState.of(path)
             except FileNotFoundError:  # moved to the archive between listing and stat
                 continue
-            matched = match_file(dataset, path)
+            present.add(relative)
+            matched = match_file(dataset, path, today)
             if isinstance(matched, UnmatchedFile):
-                if matched.reason.startswith("still being written"):
-                    continue
-                if cursor.reported.get(relative) != state.token():
-                    plan.reports.append(f"{relative}: {matched.reason}")
-                plan.cursor.reported[relative] = state.token()
+                reject(path, relative, dataset.name, matched.reason, state.token())
                 continue
-            if cursor.requested.get(relative) == state.token():
-                plan.cursor.requested[relative] = state.token()  # already requested, unchanged
+            previous = cursor.requested.get(relative)
+            if previous is not None and previous.token == state.token():
+                attempt = _follow_up(plan, relative, previous, run_states.get(previous.run_key), now)
+                if attempt is None:
+                    plan.cursor.requested[relative] = previous
+                elif attempt > MAX_ATTEMPTS:
+                    reason = (
+                        f"not loaded after {MAX_ATTEMPTS} runs (the last, {previous.run_key}, ended "
+                        f"{run_states.get(previous.run_key, 'without starting')}): see those runs in the UI"
+                    )
+                    reject(path, relative, dataset.name, reason, state.token())
+                elif attempt == 0:
+                    reason = f"its load run {previous.run_key} was canceled"
+                    reject(path, relative, dataset.name, reason, state.token())
+                else:
+                    pending.setdefault(dataset.name, []).append(_Pending(matched, state, attempt))
                 continue
             if now - state.mtime_ns / 1e9 < settle_seconds:
-                plan.waiting.append(relative)  # may still be growing: look again next tick
-                if relative in cursor.requested:
-                    plan.cursor.requested[relative] = cursor.requested[relative]
+                plan.waiting.append(f"{relative}: still changing (waiting {settle_seconds:g} s for it to settle)")
+                if previous is not None:
+                    plan.cursor.requested[relative] = previous
                 continue
-            fresh.setdefault(dataset.name, []).append((matched, state))
-    _plan_runs(plan, datasets, landing_root, fresh, existing_days)
+            pending.setdefault(dataset.name, []).append(_Pending(matched, state, 1))
+    _plan_partitions(plan, datasets, existing_days, pending, today)
+    _plan_runs(plan, datasets, landing_root, pending, now)
 
     for unmatched in _scan_unknown(landing_root, datasets):
         relative = _relative(landing_root, unmatched.path)
         present.add(relative)
-        token = FileState.of(unmatched.path).token()
-        if cursor.reported.get(relative) != token:
-            plan.reports.append(f"{relative}: {unmatched.reason}")
-        plan.cursor.reported[relative] = token
-    # Forget files that left the landing zone (ingested and archived, or removed).
+        reject(unmatched.path, relative, None, unmatched.reason, FileState.of(unmatched.path).token())
+    # Forget files that left the landing zone (ingested and archived, rejected, or removed).
     plan.cursor.reported = {path: token for path, token in plan.cursor.reported.items() if path in present}
+    plan.cursor.requested = {path: request for path, request in plan.cursor.requested.items() if path in present}
     return plan
+
+
+def _follow_up(plan: TickPlan, relative: str, previous: Request, state: RunState | None, now: float) -> int | None:
+    """For a file already requested and unchanged: None to keep waiting, else the next attempt (0: canceled)."""
+    if state is None:
+        if now - previous.at < LAUNCH_GRACE_SECONDS:
+            plan.waiting.append(f"{relative}: its run {previous.run_key} has not started yet")
+            return None
+        plan.retries.append(f"{relative}: run {previous.run_key} was never created; requesting it again")
+        return previous.attempt + 1
+    if state is RunState.IN_PROGRESS:
+        plan.waiting.append(f"{relative}: loading in run {previous.run_key}")
+        return None
+    if state is RunState.CANCELED:
+        return 0
+    plan.retries.append(f"{relative}: run {previous.run_key} ended ({state}) without loading it; requesting it again")
+    return previous.attempt + 1
+
+
+def _plan_partitions(
+    plan: TickPlan,
+    datasets: Mapping[str, DatasetConfig],
+    existing: Sequence[str],
+    pending: Mapping[str, list[_Pending]],
+    today: date,
+) -> None:
+    if not any(dataset.kind == "daily" for dataset in datasets.values()):
+        return
+    days = (item.landed.partition_key for items in pending.values() for item in items if item.landed.partition_key)
+    changes = partition_changes(existing, days, day_problem(datasets, today))
+    plan.new_partitions, plan.removed_partitions = changes.add, changes.remove
+    plan.invalid_partitions, plan.partition_order = changes.invalid, changes.order
 
 
 def _plan_runs(
     plan: TickPlan,
     datasets: Mapping[str, DatasetConfig],
     landing_root: Path,
-    fresh: Mapping[str, list[tuple[LandedFile, FileState]]],
-    existing: Sequence[str],
+    pending: Mapping[str, list[_Pending]],
+    now: float,
 ) -> None:
     """Reference files of the tick load in one run; daily files in one run per shared day range."""
 
-    def token(landed: LandedFile, state: FileState) -> tuple[str, str]:
-        file = _relative(landing_root, landed.path)
-        plan.cursor.requested[file] = state.token()
-        return file, f"{file}@{state.token()}"
+    def request(items: Sequence[tuple[str, _Pending]], keys: Sequence[str]) -> None:
+        names = tuple(sorted({name for name, _ in items}))
+        files = tuple(_relative(landing_root, item.landed.path) for _, item in items)
+        attempt = max(item.attempt for _, item in items)
+        tokens = [f"{file}@{item.state.token()}" for file, (_, item) in zip(files, items, strict=True)]
+        run_key = _run_key(names, keys, tokens, attempt)
+        for file, (_, item) in zip(files, items, strict=True):
+            plan.cursor.requested[file] = Request(item.state.token(), run_key, item.attempt, now)
+        plan.runs.append(PlannedRun(names, tuple(keys), files, run_key, attempt))
 
-    reference = [(name, token(*item)) for name, items in fresh.items() for item in items
-                 if datasets[name].kind == "reference"]  # fmt: skip
+    reference = [
+        (name, item) for name, items in pending.items() for item in items if datasets[name].kind == "reference"
+    ]
     if reference:
-        names = tuple(sorted({name for name, _ in reference}))
-        files = tuple(file for _, (file, _) in reference)
-        plan.runs.append(PlannedRun(names, (), files, _run_key(names, (), [t for _, (_, t) in reference])))
-
-    by_day: dict[str, dict[str, tuple[str, str]]] = {}  # dataset -> day -> (file, token)
-    for name, items in fresh.items():
-        if datasets[name].kind == "daily":
-            by_day[name] = {
-                landed.partition_key: token(landed, state) for landed, state in items if landed.partition_key
-            }
-    plan.new_partitions = days_to_add(existing, (day for days in by_day.values() for day in days))
-    for names, segment in group_loads([*existing, *plan.new_partitions], by_day):
-        picked = [by_day[name][day] for name in names for day in segment]
-        files = tuple(file for file, _ in picked)
-        plan.runs.append(PlannedRun(names, tuple(segment), files, _run_key(names, segment, [t for _, t in picked])))
+        request(reference, ())
+    by_day: dict[str, dict[str, _Pending]] = {
+        name: {item.landed.partition_key: item for item in items if item.landed.partition_key}
+        for name, items in pending.items()
+        if datasets[name].kind == "daily"
+    }
+    for names, segment in group_loads(plan.partition_order, by_day):
+        request([(name, by_day[name][day]) for name in names for day in segment], segment)

@@ -61,8 +61,7 @@ class World:
 
     def plan(self):
         datasets = {name: d for name, d in self._datasets().items()}
-        return plan_tick(datasets, self.settings.landing, Cursor(), {"flights": ["2013-01-01", DAY, "2013-01-03"]},
-                         now=time.time())  # fmt: skip
+        return plan_tick(datasets, self.settings.landing, Cursor(), ["2013-01-01", DAY, "2013-01-03"], now=time.time())
 
     def _datasets(self):
         from config.datasets import load_datasets
@@ -294,25 +293,24 @@ def test_a_compressed_file_under_a_csv_name_is_refused_as_what_it_is(world):
     assert world.archived()[-1].read_bytes() == data, "kept as delivered"
 
 
-def test_a_date_that_does_not_exist_in_the_name_is_reported_and_left_alone(world):
-    path = world.land(as_csv(real_day()), name="flights_2013-02-30.csv")
+def test_a_date_that_does_not_exist_in_the_name_is_rejected_with_its_reason(world):
+    world.land(as_csv(real_day()), name="flights_2013-02-30.csv")
     plan = world.plan()
-    assert plan.runs == []
+    assert plan.runs == [] and plan.new_partitions == []
+    # The sensor moves it to the rejected folder with this reason (tests/sensors/test_landing_sensor.py).
     assert plan.reports == [
         "flights/flights_2013-02-30.csv: date '2013-02-30' in the name is not a real date in format '%Y-%m-%d'"
     ]
-    assert path.exists(), "left where it landed"
 
 
-def test_a_name_that_matches_no_dataset_is_reported_and_left_alone(world):
-    path = world.land(b"a,b\n1,2\n", name="delays_2013-01-02.csv")
-    stray = world.land(b"a,b\n1,2\n", name="tickets.csv", dataset="tickets")
+def test_a_name_that_matches_no_dataset_is_rejected_with_its_reason(world):
+    world.land(b"a,b\n1,2\n", name="delays_2013-01-02.csv")
+    world.land(b"a,b\n1,2\n", name="tickets.csv", dataset="tickets")
     plan = world.plan()
     assert plan.runs == []
     assert len(plan.reports) == 2
     assert "does not match flights's file_pattern 'flights_{date}.csv'" in plan.reports[0]
     assert "'tickets' is not a dataset" in plan.reports[1]
-    assert path.exists() and stray.exists()
 
 
 def test_a_bad_day_publishes_nothing_and_the_others_still_refresh(world):

@@ -1,7 +1,7 @@
 import os
 import time
 
-from sensors.landing_plan import Cursor, plan_tick
+from sensors.landing_plan import LAUNCH_GRACE_SECONDS, MAX_ATTEMPTS, Cursor, RunState, plan_tick
 
 LATER = 10.0  # seconds after the files were written: they have settled
 
@@ -15,8 +15,16 @@ def land(landing, dataset, name, text="a,b\n1,2\n", age=60.0):
     return path
 
 
-def tick(datasets, landing, cursor=None, existing=None, settle=2.0):
-    return plan_tick(datasets, landing, cursor or Cursor(), existing or [], now=time.time(), settle_seconds=settle)
+def tick(datasets, landing, cursor=None, existing=None, settle=2.0, states=None, now=None):
+    return plan_tick(
+        datasets,
+        landing,
+        cursor or Cursor(),
+        existing or [],
+        now=now or time.time(),
+        settle_seconds=settle,
+        run_states=states,
+    )
 
 
 def test_a_new_file_registers_its_day_and_requests_one_run(datasets, tmp_path):
@@ -97,13 +105,13 @@ def test_half_written_files_are_not_picked_up(datasets, tmp_path):
     plan = tick(datasets, tmp_path)
     assert plan.runs == []
     assert plan.reports == []
-    assert plan.waiting == ["flights/flights_2013-01-03.csv"]
+    assert plan.waiting == ["flights/flights_2013-01-03.csv: still changing (waiting 2 s for it to settle)"]
     # Once it has been still for the settle time, it is taken.
     later = plan_tick(datasets, tmp_path, plan.cursor, {}, now=time.time() + LATER)
     assert [run.files for run in later.runs] == [("flights/flights_2013-01-03.csv",)]
 
 
-def test_unknown_files_are_reported_once_and_never_requested(datasets, tmp_path):
+def test_unknown_files_are_rejected_once_and_never_requested(datasets, tmp_path):
     land(tmp_path, "flights", "flights_2013-02-30.csv")
     land(tmp_path, "flights", "notes.txt")
     land(tmp_path, "tickets", "tickets_2013-01-01.csv")
@@ -133,3 +141,82 @@ def test_reference_files_request_an_unpartitioned_run(datasets, tmp_path):
     land(tmp_path, "planes", "planes.csv")
     [run] = tick(datasets, tmp_path).runs
     assert (run.datasets, run.partition_keys) == (("planes",), ())
+
+
+def test_a_day_out_of_the_dataset_bounds_is_rejected_and_never_a_partition(datasets, tmp_path):
+    land(tmp_path, "flights", "flights_2031-01-02.csv")
+    land(tmp_path, "flights", "flights_2012-12-31.csv")
+    plan = tick(datasets, tmp_path)
+    assert plan.runs == [] and plan.new_partitions == []
+    reasons = {rejection.relative: rejection.reason for rejection in plan.rejections}
+    assert reasons["flights/flights_2031-01-02.csv"].startswith("date 2031-01-02 is in the future: after today")
+    assert (
+        reasons["flights/flights_2012-12-31.csv"] == "date 2012-12-31 is before flights's dates.earliest (2013-01-01)"
+    )
+    assert {rejection.dataset for rejection in plan.rejections} == {"flights"}
+
+
+def test_junk_partition_keys_are_removed_and_said(datasets, tmp_path):
+    existing = ["2013-01-01", "../../x", "2013-01-02'", "2031-01-02", "2013-01-02"]
+    plan = tick(datasets, tmp_path, existing=existing)
+    assert plan.removed_partitions == ["../../x", "2013-01-02'", "2031-01-02"]
+    assert plan.new_partitions == []
+    assert plan.invalid_partitions[0] == "../../x: partition key '../../x' is not a day (YYYY-MM-DD)"
+    assert "in the future" in plan.invalid_partitions[2]
+    assert plan.partition_order == ["2013-01-01", "2013-01-02"]
+
+
+def test_a_late_day_is_added_in_date_order(datasets, tmp_path):
+    land(tmp_path, "flights", "flights_2013-01-02.csv")
+    plan = tick(datasets, tmp_path, existing=["2013-01-01", "2013-01-03", "2013-01-04"])
+    # Dagster keeps dynamic partitions in the order they were added: the days after it are re-added.
+    assert plan.removed_partitions == ["2013-01-03", "2013-01-04"]
+    assert plan.new_partitions == ["2013-01-02", "2013-01-03", "2013-01-04"]
+    assert plan.partition_order == ["2013-01-01", "2013-01-02", "2013-01-03", "2013-01-04"]
+    [run] = plan.runs
+    assert run.partition_keys == ("2013-01-02",)
+
+
+def requested_once(datasets, tmp_path):
+    land(tmp_path, "flights", "flights_2013-01-01.csv")
+    first = tick(datasets, tmp_path)
+    [run] = first.runs
+    return first, run
+
+
+def test_a_file_whose_run_is_loading_waits_and_says_so(datasets, tmp_path):
+    first, run = requested_once(datasets, tmp_path)
+    plan = tick(datasets, tmp_path, first.cursor, ["2013-01-01"], states={run.run_key: RunState.IN_PROGRESS})
+    assert plan.runs == []
+    assert plan.waiting == [f"flights/flights_2013-01-01.csv: loading in run {run.run_key}"]
+
+
+def test_a_file_still_in_landing_after_its_run_failed_is_requested_again_then_rejected(datasets, tmp_path):
+    plan, run = requested_once(datasets, tmp_path)
+    keys = [run.run_key]
+    for attempt in range(2, MAX_ATTEMPTS + 1):
+        plan = tick(datasets, tmp_path, plan.cursor, ["2013-01-01"], states={keys[-1]: RunState.FAILURE})
+        [again] = plan.runs
+        assert again.attempt == attempt and again.run_key not in keys, "a new run key: Dagster never reuses one"
+        assert "ended (failure) without loading it; requesting it again" in plan.retries[0]
+        keys.append(again.run_key)
+    plan = tick(datasets, tmp_path, plan.cursor, ["2013-01-01"], states={keys[-1]: RunState.FAILURE})
+    assert plan.runs == []
+    [rejection] = plan.rejections
+    assert rejection.reason.startswith(f"not loaded after {MAX_ATTEMPTS} runs (the last, {keys[-1]}, ended failure)")
+
+
+def test_a_file_whose_run_was_canceled_is_rejected(datasets, tmp_path):
+    first, run = requested_once(datasets, tmp_path)
+    plan = tick(datasets, tmp_path, first.cursor, ["2013-01-01"], states={run.run_key: RunState.CANCELED})
+    assert plan.runs == []
+    assert [rejection.reason for rejection in plan.rejections] == [f"its load run {run.run_key} was canceled"]
+
+
+def test_a_requested_run_that_never_appears_is_requested_again_after_the_grace(datasets, tmp_path):
+    first, _ = requested_once(datasets, tmp_path)
+    soon = tick(datasets, tmp_path, first.cursor, ["2013-01-01"])
+    assert soon.runs == [] and "has not started yet" in soon.waiting[0]
+    later = tick(datasets, tmp_path, soon.cursor, ["2013-01-01"], now=time.time() + LAUNCH_GRACE_SECONDS + 1)
+    [again] = later.runs
+    assert again.attempt == 2

@@ -1,5 +1,6 @@
 """The landing sensor evaluated as Dagster runs it, against a real (ephemeral) instance."""
 
+import json
 import os
 import time
 from pathlib import Path
@@ -8,7 +9,6 @@ import dagster as dg
 
 from cli import replay
 from definitions import build_definitions
-from resources.landing import LandingZoneResource
 from sensors.landing import RANGE_END_TAG, RANGE_START_TAG
 
 
@@ -19,15 +19,14 @@ def age_files(folder: Path, seconds: float = 60) -> None:
         os.utime(path, (stamp, stamp))
 
 
-def evaluate(defs, instance, settings, cursor=None):
+def evaluate(defs, instance, cursor=None):
     sensor = defs.resolve_sensor_def("landing_zone_sensor")
     context = dg.build_sensor_context(
         instance=instance,
         cursor=cursor,
         definitions=defs,
-        resources={
-            "landing_zone": LandingZoneResource(landing_dir=str(settings.landing), archive_dir=str(settings.archive))
-        },
+        # The code location's own resources: the landing zone and alerts of these settings.
+        resources={key: defs.resources[key] for key in ("landing_zone", "alerts")},
     )
     return sensor(context), context
 
@@ -37,7 +36,7 @@ def test_replayed_days_become_partitions_and_ranged_runs(settings, dbt_manifest)
     defs = build_definitions(settings)
     instance = dg.DagsterInstance.ephemeral()
     age_files(settings.landing)
-    result, _ = evaluate(defs, instance, settings)
+    result, _ = evaluate(defs, instance)
     assert {
         request.partitions_def_name: list(request.partition_keys) for request in result.dynamic_partitions_requests
     } == {"days": ["2013-01-01", "2013-01-02", "2013-01-03"]}
@@ -56,6 +55,64 @@ def test_replayed_days_become_partitions_and_ranged_runs(settings, dbt_manifest)
     # The next tick, from the stored cursor, requests nothing: the runs are already asked for.
     for request in result.dynamic_partitions_requests:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-    again, _ = evaluate(defs, instance, settings, cursor=result.cursor)
+    again, _ = evaluate(defs, instance, cursor=result.cursor)
     assert again.run_requests == []
-    assert again.skip_reason and "no new files" in again.skip_reason.skip_message
+    # ...and says why each file is still there: its run is asked for and not started yet.
+    assert again.skip_reason and "has not started yet" in again.skip_reason.skip_message
+
+
+def test_files_it_cannot_use_move_to_rejected_with_a_note_an_alert_and_an_asset_event(settings, dbt_manifest):
+    defs = build_definitions(settings)
+    instance = dg.DagsterInstance.ephemeral()
+    future = settings.landing / "flights" / "flights_2031-01-02.csv"
+    wrong_case = settings.landing / "flights" / "Flights_2013-01-05.csv"
+    stray = settings.landing / "tickets" / "tickets.csv"
+    for path in (future, wrong_case, stray):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("year,month,day\n2031,1,2\n")
+    age_files(settings.landing)
+
+    result, _ = evaluate(defs, instance)
+
+    assert result.run_requests == [] and result.dynamic_partitions_requests == []
+    assert not any(path.exists() for path in (future, wrong_case, stray)), "nothing stays in landing"
+    notes = sorted(settings.rejected.rglob("*.reason.txt"))
+    assert [note.parent.name for note in notes] == ["flights", "flights", "tickets"]
+    future_note = next(note.read_text() for note in notes if "flights_2031-01-02.csv" in note.name)
+    assert "reason:   date 2031-01-02 is in the future" in future_note
+    assert f"move it back to {settings.landing / 'flights'}/" in future_note
+    moved = next(settings.rejected.rglob("*__flights_2031-01-02.csv"))
+    assert moved.read_text() == "year,month,day\n2031,1,2\n", "kept as delivered"
+    alerts = [json.loads(line) for line in settings.alerts.read_text().splitlines()]
+    assert sorted(alert["title"] for alert in alerts) == [
+        "file flights/Flights_2013-01-05.csv rejected",
+        "file flights/flights_2031-01-02.csv rejected",
+        "file tickets/tickets.csv rejected",
+    ]
+    observations = {event.description for event in result.asset_events}
+    assert len(observations) == 2 and all(
+        event.asset_key == dg.AssetKey(["raw", "flights"]) for event in result.asset_events
+    )
+    assert "rejected flights/flights_2031-01-02.csv: date 2031-01-02 is in the future" in " ".join(observations)
+    # The next tick has nothing left to say: one alert per file, not one per tick.
+    again, _ = evaluate(defs, instance, cursor=result.cursor)
+    assert len(settings.alerts.read_text().splitlines()) == 3
+    assert again.skip_reason.skip_message == "no new files"
+
+
+def test_a_late_day_is_inserted_in_date_order_and_junk_keys_removed(settings, dbt_manifest):
+    defs = build_definitions(settings)
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("days", ["2013-01-01", "2013-01-03", "../../x"])
+    replay.main(["--from", "2013-01-02", "--to", "2013-01-02"], settings=settings)
+    age_files(settings.landing)
+    result, _ = evaluate(defs, instance)
+    for request in result.dynamic_partitions_requests:
+        if isinstance(request, dg.DeleteDynamicPartitionsRequest):
+            for key in request.partition_keys:
+                instance.delete_dynamic_partition(request.partitions_def_name, key)
+        else:
+            instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    assert instance.get_dynamic_partitions("days") == ["2013-01-01", "2013-01-02", "2013-01-03"]
+    [alert] = [json.loads(line) for line in settings.alerts.read_text().splitlines()]
+    assert alert["kind"] == "invalid_partition" and "'../../x' is not a day" in alert["details"]
