@@ -24,6 +24,7 @@ from schedules.operations import OPERATIONS_JOBS, OPERATIONS_SCHEDULES
 from sensors.alerts import check_failure_alerts, run_failure_alerts
 from sensors.automation import automation_sensor
 from sensors.landing import build_ingest_jobs, build_landing_sensor
+from sensors.run_watchdog import run_worker_watchdog
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
@@ -43,6 +44,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             automation_sensor,
             run_failure_alerts,
             check_failure_alerts,
+            run_worker_watchdog,
         ],
         resources={
             "warehouse": WarehouseResource.for_settings(settings),

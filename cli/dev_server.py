@@ -33,6 +33,13 @@ class DevServer:
     url: str
     home: Path
     log: Path
+    process: subprocess.Popen
+
+    def kill(self) -> None:
+        """SIGKILL `dagster dev` and everything it spawned at once: a host crash, as the workers see it."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=60)
 
 
 def free_port() -> int:
@@ -74,20 +81,22 @@ def background(command: list[str], env: dict[str, str], log: Path) -> Iterator[s
     try:
         yield process
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # already gone if a test killed it
+            os.killpg(process.pid, signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=15)
         subprocess.run(["pkill", "-KILL", "-g", str(process.pid)], check=False)
 
 
 @contextlib.contextmanager
-def dagster_dev(workdir: Path, data_dir: Path) -> Iterator[DevServer]:
-    home, log = workdir / "dagster_home", workdir / "dagster_dev.log"
+def dagster_dev(workdir: Path, data_dir: Path, log_name: str = "dagster_dev.log") -> Iterator[DevServer]:
+    """`dagster dev` on a free port; started again with the same ``workdir``, it has the same instance."""
+    home, log = workdir / "dagster_home", workdir / log_name
     env = {**os.environ, "DAGSTER_HOME": str(home), "DATAOPS_DATA_DIR": str(data_dir)}
     tasks.prepare_dagster_home(home, DAGSTER, env)
     url = f"http://127.0.0.1:{free_port()}"
     port = url.rsplit(":", 1)[1]
-    with background([*DAGSTER, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", port], env, log):
+    with background([*DAGSTER, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", port], env, log) as process:
 
         def answering() -> bool:
             try:
@@ -96,4 +105,4 @@ def dagster_dev(workdir: Path, data_dir: Path) -> Iterator[DevServer]:
                 return False
 
         wait_for("dagster dev to answer", answering, START_TIMEOUT_SECONDS)
-        yield DevServer(url, home, log)
+        yield DevServer(url, home, log, process)
