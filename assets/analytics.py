@@ -12,7 +12,8 @@ import dagster as dg
 import polars as pl
 
 from assets.automation import REFRESH_AFTER_CHECKS_PASS
-from assets.metadata import bar_chart, markdown_table, null_counts
+from assets.charts import bar_chart
+from assets.metadata import null_counts, table_metadata
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, WarehouseResource, retry_only_transient
 
 ANALYTICS_GROUP = "analytics"
@@ -115,7 +116,8 @@ def build_analytics_asset(spec: AnalyticsSpec) -> dg.AssetsDefinition:
             metadata={
                 "dagster/row_count": result.height,
                 "null_counts": null_counts(result),
-                "result": markdown_table(result, max_rows=20),
+                # A table renders inline in the UI; Markdown this long would hide behind "Show Markdown".
+                "result": table_metadata(result),
                 spec.chart_title: spec.chart(result),
             }
         )
@@ -133,8 +135,9 @@ ANALYTICS_SPECS = [
         compute=carrier_scorecard_frame,
         chart_title="on_time_rate_by_carrier",
         chart=lambda frame: bar_chart(
-            frame.get_column("carrier").to_list(),
+            frame.get_column("carrier_name").to_list(),
             [rate * 100 for rate in frame.get_column("on_time_rate").to_list()],
+            title="On-time arrival rate by carrier",
             unit="%",
         ),
     ),
@@ -150,6 +153,7 @@ ANALYTICS_SPECS = [
         chart=lambda frame: bar_chart(
             frame.get_column("condition").to_list(),
             frame.get_column("avg_dep_delay_min").fill_null(0).to_list(),
+            title="Average departure delay by weather at the origin",
             unit=" min",
         ),
     ),

@@ -42,18 +42,6 @@ def null_counts(frame: pl.DataFrame) -> dict[str, int]:
     return {name: int(count) for name, count in frame.null_count().row(0, named=True).items()}
 
 
-def bar_chart(labels: list[str], values: list[float], unit: str = "", width: int = 30) -> dg.MarkdownMetadataValue:
-    """A horizontal bar chart in Markdown (the UI renders Markdown, not plots)."""
-    top = max((abs(value) for value in values), default=0) or 1
-    lines = ["```"]
-    label_width = max((len(label) for label in labels), default=0)
-    for label, value in zip(labels, values, strict=True):
-        bar = "█" * max(1, round(abs(value) / top * width)) if value else ""
-        lines.append(f"{label.ljust(label_width)} {bar} {value:,.2f}{unit}")
-    lines.append("```")
-    return dg.MetadataValue.md("\n".join(lines))
-
-
 def table_metadata(frame: pl.DataFrame) -> dg.TableMetadataValue:
     """A whole frame as table metadata: the UI shows it as a sortable table, values untruncated."""
     kinds = {pl.Int64: "int", pl.Float64: "float", pl.Boolean: "bool"}

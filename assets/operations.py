@@ -13,7 +13,8 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.metadata import bar_chart, table_metadata
+from assets.charts import bar_chart
+from assets.metadata import table_metadata
 from operations.backup import prune_snapshots, take_snapshot
 from operations.lifecycle import apply_cleanup, plan_cleanup
 from operations.performance import build_report
@@ -132,7 +133,10 @@ def build_performance_report(covered: Sequence[dg.AssetsDefinition]) -> dg.Asset
                 "jobs": table_metadata(jobs),
                 "assets": table_metadata(report.assets),
                 "p50_run_duration_by_job": bar_chart(
-                    jobs.get_column("job").to_list(), jobs.get_column("p50_duration_s").to_list(), unit=" s"
+                    jobs.get_column("job").to_list(),
+                    jobs.get_column("p50_duration_s").to_list(),
+                    title="Median run duration by job",
+                    unit=" s",
                 ),
             }
         )
