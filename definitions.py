@@ -11,7 +11,7 @@ import dagster as dg
 from assets.analytics import ANALYTICS_ASSETS
 from assets.dbt_assets import build_dbt_assets
 from assets.ingestion_factory import build_ingestion_assets
-from assets.operations import build_operations_assets
+from assets.operations import OPERATIONS_SPECS, build_operations_jobs
 from config.datasets import load_datasets
 from resources.alerts import AlertsResource
 from resources.dbt import dbt_project, dbt_resource
@@ -20,7 +20,7 @@ from resources.landing import LandingZoneResource
 from resources.operations import OperationsResource
 from resources.settings import Settings, get_settings
 from resources.warehouse import PROD, WarehouseResource
-from schedules.operations import OPERATIONS_JOBS, OPERATIONS_SCHEDULES
+from schedules.operations import build_operations_schedules
 from sensors.alerts import check_failure_alerts, run_failure_alerts
 from sensors.automation import automation_sensor
 from sensors.landing import build_ingest_jobs, build_landing_sensor
@@ -31,10 +31,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     datasets = load_datasets(settings.datasets_file)
     ingest_jobs = build_ingest_jobs(datasets)
     data_assets = [*build_ingestion_assets(datasets), build_dbt_assets(dbt_project()), *ANALYTICS_ASSETS]
+    operations_jobs = build_operations_jobs(data_assets)
     return dg.Definitions(
-        assets=[*data_assets, *build_operations_assets(data_assets)],
-        jobs=[*ingest_jobs, *OPERATIONS_JOBS],
-        schedules=OPERATIONS_SCHEDULES,
+        assets=[*data_assets, *OPERATIONS_SPECS],
+        jobs=[*ingest_jobs, *operations_jobs],
+        schedules=build_operations_schedules(operations_jobs),
         # Steps run in the run's own process. The default multiprocess executor starts one more
         # Python per step, paying the imports and definition loading (seconds) a second time;
         # with one writer at a time there is no parallelism for it to buy.

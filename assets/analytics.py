@@ -13,10 +13,10 @@ import polars as pl
 
 from assets.automation import REFRESH_AFTER_CHECKS_PASS
 from assets.charts import bar_chart
+from assets.layers import ANALYTICS, PIPELINE_GROUP
 from assets.metadata import null_counts, table_metadata
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, WarehouseResource, retry_only_transient
 
-ANALYTICS_GROUP = "analytics"
 CARRIER_PERFORMANCE = dg.AssetKey(["marts", "mart_carrier_daily_performance"])
 FACT_FLIGHTS = dg.AssetKey(["marts", "fct_flights"])
 
@@ -94,8 +94,9 @@ class AnalyticsSpec:
 
 def build_analytics_asset(spec: AnalyticsSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        key=[ANALYTICS_GROUP, spec.name],
-        group_name=ANALYTICS_GROUP,
+        key=[ANALYTICS, spec.name],
+        group_name=PIPELINE_GROUP,
+        tags={"layer": ANALYTICS},
         deps=list(spec.deps),
         description=f"{spec.description} Written to analytics.{spec.name}.",
         kinds={"polars", "duckdb"},
@@ -111,7 +112,7 @@ def build_analytics_asset(spec: AnalyticsSpec) -> dg.AssetsDefinition:
             with warehouse.writer() as connection:
                 connection.register("_result", result.to_arrow())
                 # Safe to interpolate: spec names are constants in this module.
-                connection.execute(f"CREATE OR REPLACE TABLE {ANALYTICS_GROUP}.{spec.name} AS SELECT * FROM _result")
+                connection.execute(f"CREATE OR REPLACE TABLE {ANALYTICS}.{spec.name} AS SELECT * FROM _result")
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": result.height,

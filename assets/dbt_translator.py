@@ -3,7 +3,7 @@
 - Source ``raw`` table X is the asset ``raw/X``: exactly the key the ingestion factory gives the
   Python asset that writes ``raw.X``, so lineage joins with no per-table mapping to keep in sync.
 - A model is keyed by its folder: ``models/staging/stg_flights.sql`` -> ``staging/stg_flights``,
-  grouped ``staging``; marts likewise.
+  tagged ``layer: staging``; marts likewise. Every asset is in the one pipeline group (assets/layers.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from assets.automation import (
     RUN_SOURCE_TESTS,
     RUN_WITH_MODEL,
 )
-from assets.ingestion_factory import RAW_GROUP, raw_asset_key
+from assets.ingestion_factory import raw_asset_key
+from assets.layers import PIPELINE_GROUP, RAW
 
 RAW_SOURCE = "raw"
 
@@ -48,19 +49,18 @@ class FlightsDbtTranslator(DagsterDbtTranslator):
         if spec is None:
             return None
         # Source tests check a raw table after it loads; model tests run with their model.
-        condition = RUN_SOURCE_TESTS if asset_spec.key.path[0] == RAW_GROUP else RUN_WITH_MODEL
+        condition = RUN_SOURCE_TESTS if asset_spec.key.path[0] == RAW else RUN_WITH_MODEL
         return spec._replace(automation_condition=condition)  # AssetCheckSpec is a NamedTuple
 
     def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
         tags = dict(super().get_tags(dbt_resource_props))
         if dbt_resource_props["resource_type"] == "model":
             tags[MATERIALIZED_TAG] = _materialized(dbt_resource_props)
+            tags["layer"] = self._layer(dbt_resource_props)
         return tags
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        if dbt_resource_props["resource_type"] == "source":
-            return RAW_GROUP
-        return self._layer(dbt_resource_props)
+        return PIPELINE_GROUP  # layers are key prefixes, not groups (assets/layers.py)
 
     @staticmethod
     def _layer(dbt_resource_props: Mapping[str, Any]) -> str:

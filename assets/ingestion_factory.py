@@ -25,6 +25,7 @@ from assets.ingestion_report import (
     validation_check,
     volume_check,
 )
+from assets.layers import PIPELINE_GROUP, RAW
 from assets.metadata import column_schema
 from assets.partitions import partitions_for
 from config.datasets import DatasetConfig
@@ -35,7 +36,6 @@ from ingestion.storage import raw_table
 from resources.landing import LandingZoneResource
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, WarehouseResource, retry_only_transient
 
-RAW_GROUP = "raw"
 # Columns ingestion adds to every raw row, so each row can be traced to its file and run.
 LINEAGE_COLUMNS: dict[str, tuple[pl.DataType, str]] = {
     "_partition_date": (pl.Date(), "Day named by the file (daily datasets only)"),
@@ -47,7 +47,7 @@ LINEAGE_COLUMNS: dict[str, tuple[pl.DataType, str]] = {
 
 
 def raw_asset_key(dataset_name: str) -> dg.AssetKey:
-    return dg.AssetKey([RAW_GROUP, dataset_name])
+    return dg.AssetKey([RAW, dataset_name])
 
 
 def _freshness(dataset: DatasetConfig) -> dg.FreshnessPolicy | None:
@@ -163,7 +163,7 @@ def build_ingestion_asset(dataset: DatasetConfig) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=key,
-        group_name=RAW_GROUP,
+        group_name=PIPELINE_GROUP,
         description=f"{dataset.description}\n\nLoaded from `{dataset.file_pattern}` files in the landing zone, "
         f"validated by `{dataset.schema_ref}`; rejected rows go to `quarantine.{dataset.name}`.",
         partitions_def=partitions,
@@ -174,7 +174,7 @@ def build_ingestion_asset(dataset: DatasetConfig) -> dg.AssetsDefinition:
         pool=WRITER_POOL,
         retry_policy=WRITER_RETRY,
         freshness_policy=_freshness(dataset),
-        tags={"dataset": dataset.name, "layer": "raw"},
+        tags={"dataset": dataset.name, "layer": RAW},
     )
     def _asset(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing_zone: LandingZoneResource

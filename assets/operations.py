@@ -1,12 +1,14 @@
-"""Day-2 operations as assets: warehouse backup, lifecycle clean-up, pipeline performance report.
+"""Day-2 operations: warehouse backup, lifecycle clean-up, pipeline performance report.
 
-Assets rather than ad-hoc jobs, so each pass is recorded like the data is: its metadata (snapshot
-size and duration, what was removed, the report's figures) is kept per materialisation and the UI
-plots the numeric ones over time. schedules/operations.py runs them on a clock; none has an
-automation condition, so a data update never triggers them.
+Each is a job of one op that reports its outcome as a materialisation of an *external* asset
+(``operations/...``). External, because they are not data: "Materialize all" in the UI must mean
+the data pipeline, and Dagster never materialises an asset it cannot execute. Yet each pass is
+still recorded like the data is: its metadata (snapshot size and duration, what was removed, the
+report's figures) is kept per materialisation and the UI plots the numeric ones over time.
+schedules/operations.py runs the jobs on a clock; nothing in the data's automation triggers them.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -14,6 +16,7 @@ import polars as pl
 from pydantic import Field
 
 from assets.charts import bar_chart
+from assets.layers import OPERATIONS, PIPELINE_GROUP
 from assets.metadata import table_metadata
 from operations.backup import prune_snapshots, take_snapshot
 from operations.lifecycle import apply_cleanup, plan_cleanup
@@ -21,24 +24,46 @@ from operations.performance import build_report
 from resources.operations import OperationsResource
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, WarehouseResource, retry_only_transient
 
-OPERATIONS_GROUP = "operations"
-BACKUP = dg.AssetKey([OPERATIONS_GROUP, "warehouse_backup"])
-CLEANUP = dg.AssetKey([OPERATIONS_GROUP, "lifecycle_cleanup"])
-REPORT = dg.AssetKey([OPERATIONS_GROUP, "pipeline_performance_report"])
+BACKUP = dg.AssetKey([OPERATIONS, "warehouse_backup"])
+CLEANUP = dg.AssetKey([OPERATIONS, "lifecycle_cleanup"])
+REPORT = dg.AssetKey([OPERATIONS, "pipeline_performance_report"])
 
-
-@dg.asset(
-    key=BACKUP,
-    group_name=OPERATIONS_GROUP,
-    kinds={"duckdb", "parquet"},
-    # The export reads the file, which DuckDB forbids while another process writes it: the backup
-    # waits for the writer slot like a load does, and so always sees a committed state.
-    pool=WRITER_POOL,
-    retry_policy=WRITER_RETRY,
-    description="A snapshot of the whole warehouse (DuckDB EXPORT DATABASE to Parquet) in the backup folder; "
-    "keeps the newest DATAOPS_BACKUP_KEEP of this environment. Restore one with the `restore` command.",
+BACKUP_DESCRIPTION = (
+    "A snapshot of the whole warehouse (DuckDB EXPORT DATABASE to Parquet) in the backup folder; keeps the "
+    "newest DATAOPS_BACKUP_KEEP of this environment. Restore one with the `restore` command."
 )
-def warehouse_backup(warehouse: WarehouseResource, operations: OperationsResource) -> dg.MaterializeResult:
+CLEANUP_DESCRIPTION = (
+    "Removes what the lifecycle policy lets go: idle dev/test warehouse files, superseded archived deliveries "
+    "past retention, quarantined rows past retention. Never prod's warehouse or published tables. dry_run (the "
+    "default when launched by hand) only lists them."
+)
+REPORT_DESCRIPTION = (
+    "Run durations and outcomes per job; materialisations, rows processed, check pass rates and freshness per "
+    "asset, over the last DATAOPS_REPORT_DAYS days, from the Dagster instance's own records."
+)
+
+
+def _spec(key: dg.AssetKey, description: str, kinds: set[str], job: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key,
+        group_name=PIPELINE_GROUP,
+        description=f"{description}\n\nReported by the `{job}` job (Jobs in the UI, and its schedule).",
+        kinds=kinds,
+        tags={"layer": OPERATIONS},
+    )
+
+
+OPERATIONS_SPECS = [
+    _spec(BACKUP, BACKUP_DESCRIPTION, {"duckdb", "parquet"}, "warehouse_backup_job"),
+    _spec(CLEANUP, CLEANUP_DESCRIPTION, {"duckdb"}, "lifecycle_cleanup_job"),
+    _spec(REPORT, REPORT_DESCRIPTION, {"dagster"}, "performance_report_job"),
+]
+
+
+# The export reads the file, which DuckDB forbids while another process writes it: the backup waits
+# for the writer slot like a load does, and so always sees a committed state.
+@dg.op(out={}, pool=WRITER_POOL, retry_policy=WRITER_RETRY, description=BACKUP_DESCRIPTION)
+def warehouse_backup(warehouse: WarehouseResource, operations: OperationsResource) -> Iterator[dg.AssetMaterialization]:
     if not warehouse.file.exists():  # not a fault to retry: there is nothing to back up yet
         raise dg.Failure(f"no warehouse at {warehouse.path} yet: nothing to back up", allow_retries=False)
     with retry_only_transient():
@@ -46,7 +71,8 @@ def warehouse_backup(warehouse: WarehouseResource, operations: OperationsResourc
             snapshot = take_snapshot(connection, operations.backups)
         pruned = prune_snapshots(operations.backups, snapshot.environment, operations.backup_keep)
     tables = pl.DataFrame({"table": list(snapshot.tables), "rows": list(snapshot.tables.values())})
-    return dg.MaterializeResult(
+    yield dg.AssetMaterialization(
+        asset_key=BACKUP,
         metadata={
             "snapshot": dg.MetadataValue.path(str(snapshot.path)),
             "size_bytes": snapshot.size_bytes,
@@ -57,7 +83,7 @@ def warehouse_backup(warehouse: WarehouseResource, operations: OperationsResourc
             "rows_by_table": table_metadata(tables),
             "pruned": [old.name for old in pruned],
             "retention_keep": operations.backup_keep,
-        }
+        },
     )
 
 
@@ -68,19 +94,12 @@ class CleanupConfig(dg.Config):
     )
 
 
-@dg.asset(
-    key=CLEANUP,
-    group_name=OPERATIONS_GROUP,
-    kinds={"duckdb"},
-    pool=WRITER_POOL,  # it deletes quarantine rows
-    retry_policy=WRITER_RETRY,
-    description="Removes what the lifecycle policy lets go: idle dev/test warehouse files, superseded archived "
-    "deliveries past retention, quarantined rows past retention. Never prod's warehouse or published tables. "
-    "dry_run (the default when launched by hand) only lists them.",
-)
+@dg.op(
+    out={}, pool=WRITER_POOL, retry_policy=WRITER_RETRY, description=CLEANUP_DESCRIPTION
+)  # it deletes quarantine rows
 def lifecycle_cleanup(
     config: CleanupConfig, warehouse: WarehouseResource, operations: OperationsResource
-) -> dg.MaterializeResult:
+) -> Iterator[dg.AssetMaterialization]:
     policy, now = operations.lifecycle_policy(), datetime.now(UTC)
     with retry_only_transient():
         plan = plan_cleanup(policy, warehouse, now)
@@ -90,7 +109,8 @@ def lifecycle_cleanup(
         [vars(removal) for removal in plan.removals],
         schema={"kind": pl.String, "target": pl.String, "reason": pl.String, "size_bytes": pl.Int64, "rows": pl.Int64},
     )
-    return dg.MaterializeResult(
+    yield dg.AssetMaterialization(
+        asset_key=CLEANUP,
         metadata={
             "dry_run": config.dry_run,
             "warehouse_files": len(plan.of_kind("warehouse file")),
@@ -99,31 +119,25 @@ def lifecycle_cleanup(
             "bytes": plan.size_bytes,
             ("would_remove" if config.dry_run else "removed"): table_metadata(removals),
             "kept_on_purpose": dg.MetadataValue.md("\n".join(f"- {line}" for line in plan.kept) or "_(nothing)_"),
-        }
+        },
     )
 
 
-def build_performance_report(covered: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefinition:
-    """The report asset over ``covered`` (the code location's other assets).
+def build_performance_report(specs: Sequence[dg.AssetSpec], checks: Sequence[dg.AssetCheckKey]) -> dg.OpDefinition:
+    """The report op over ``specs`` and their ``checks`` (the code location's assets).
 
-    Handed the definitions rather than reading the repository at run time: the same asset then
-    works under `materialize` (tests, scripts), where a run has no repository.
+    Handed the definitions rather than reading the repository at run time: the same op then works
+    in-process (tests, scripts), where a run has no repository.
     """
 
-    @dg.asset(
-        key=REPORT,
-        group_name=OPERATIONS_GROUP,
-        kinds={"dagster"},
-        description="Run durations and outcomes per job; materialisations, rows processed, check pass rates "
-        "and freshness per asset, over the last DATAOPS_REPORT_DAYS days, from the Dagster instance's own "
-        "records.",
-    )
+    @dg.op(name="pipeline_performance_report", out={}, description=REPORT_DESCRIPTION)
     def pipeline_performance_report(
-        context: dg.AssetExecutionContext, operations: OperationsResource
-    ) -> dg.MaterializeResult:
-        report = build_report(context.instance, covered, operations.report_days)
+        context: dg.OpExecutionContext, operations: OperationsResource
+    ) -> Iterator[dg.AssetMaterialization]:
+        report = build_report(context.instance, specs, checks, operations.report_days)
         jobs = report.jobs
-        return dg.MaterializeResult(
+        yield dg.AssetMaterialization(
+            asset_key=REPORT,
             metadata={
                 "since": report.since.isoformat(timespec="seconds"),
                 "runs": int(jobs.get_column("runs").sum()),
@@ -138,16 +152,30 @@ def build_performance_report(covered: Sequence[dg.AssetsDefinition]) -> dg.Asset
                     title="Median run duration by job",
                     unit=" s",
                 ),
-            }
+            },
         )
 
     return pipeline_performance_report
 
 
-def build_operations_assets(covered: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
-    """Backup, clean-up, and the performance report over ``covered`` and the first two."""
+def _job(name: str, op: dg.OpDefinition, description: str) -> dg.JobDefinition:
+    @dg.job(name=name, description=description, executor_def=dg.in_process_executor)
+    def _operations_job() -> None:
+        op()
+
+    return _operations_job
+
+
+def build_operations_jobs(data_assets: Sequence[dg.AssetsDefinition]) -> list[dg.JobDefinition]:
+    """The backup, clean-up and report jobs; the report covers ``data_assets`` and the operations."""
+    specs = [*(spec for assets in data_assets for spec in assets.specs), *OPERATIONS_SPECS]
+    checks = [check for assets in data_assets for check in assets.check_keys]
     return [
-        warehouse_backup,
-        lifecycle_cleanup,
-        build_performance_report([*covered, warehouse_backup, lifecycle_cleanup]),
+        _job("warehouse_backup_job", warehouse_backup, "Back up the warehouse (operations/warehouse_backup)."),
+        _job("lifecycle_cleanup_job", lifecycle_cleanup, "Lifecycle clean-up (operations/lifecycle_cleanup)."),
+        _job(
+            "performance_report_job",
+            build_performance_report(specs, checks),
+            "Pipeline performance report (operations/pipeline_performance_report).",
+        ),
     ]

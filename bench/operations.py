@@ -74,7 +74,9 @@ def main() -> int:
             policy = OperationsResource.from_settings(settings).lifecycle_policy()
             cleanup_s = median_seconds(lambda _: plan_cleanup(policy, warehouse, datetime.now(UTC)))
             covered = [assets for assets in defs.assets if isinstance(assets, dg.AssetsDefinition)]
-            report_s = median_seconds(lambda _: build_report(instance, covered, days=7))
+            specs = [spec for assets in covered for spec in assets.specs]
+            checks = [check for assets in covered for check in assets.check_keys]
+            report_s = median_seconds(lambda _: build_report(instance, specs, checks, days=7))
 
         snapshot = snapshots[-1]
         rows = sum(snapshot.tables.values())

@@ -21,15 +21,15 @@ import dagster as dg
 # Not exported by dagster; caught narrowly so a broken dagster.yaml is not mistaken for "no home".
 from dagster._core.errors import DagsterHomeNotSetError
 
-from assets.analytics import ANALYTICS_GROUP
 from assets.ingestion_factory import ingestion_check_keys, raw_asset_key
+from assets.layers import ANALYTICS, MARTS, STAGING
 from assets.partitions import DAYS, day_problem, group_loads, partition_changes
 from config.datasets import DatasetConfig, load_datasets
 from ingestion.landing import landed_days
 from resources.settings import Settings, get_settings
 from sensors.landing import RANGE_END_TAG, RANGE_START_TAG, ingest_job_for
 
-DOWNSTREAM_GROUPS = ("staging", "marts", ANALYTICS_GROUP)
+DOWNSTREAM_LAYERS = (STAGING, MARTS, ANALYTICS)
 
 
 @dataclass
@@ -59,7 +59,8 @@ def downstream_selection(datasets: Mapping[str, DatasetConfig]) -> dg.AssetSelec
     ingestion = dg.AssetSelection.checks(
         *(key for dataset in datasets.values() for key in ingestion_check_keys(dataset))
     )
-    return dg.AssetSelection.groups(*DOWNSTREAM_GROUPS) | (dg.AssetSelection.checks_for_assets(*raw) - ingestion)
+    downstream = dg.AssetSelection.key_prefixes(*([layer] for layer in DOWNSTREAM_LAYERS))
+    return downstream | (dg.AssetSelection.checks_for_assets(*raw) - ingestion)
 
 
 def run_backfill(

@@ -120,12 +120,14 @@ def _check_results(instance: dg.DagsterInstance, keys: Iterable[dg.AssetCheckKey
 
 
 def asset_stats(
-    instance: dg.DagsterInstance, covered: Sequence[dg.AssetsDefinition], since: datetime, now: datetime
+    instance: dg.DagsterInstance,
+    specs: Sequence[dg.AssetSpec],
+    checks: Sequence[dg.AssetCheckKey],
+    since: datetime,
+    now: datetime,
 ) -> pl.DataFrame:
     rows = []
-    specs = sorted((spec for assets in covered for spec in assets.specs), key=lambda spec: spec.key.to_user_string())
-    checks = [check for assets in covered for check in assets.check_keys]
-    for spec in specs:
+    for spec in sorted(specs, key=lambda spec: spec.key.to_user_string()):
         materializations = _materializations(instance, spec.key, since)
         # Per run, not per event: a run over a range of days records its total on every day's event.
         row_counts = {
@@ -152,10 +154,15 @@ def asset_stats(
 
 
 def build_report(
-    instance: dg.DagsterInstance, covered: Sequence[dg.AssetsDefinition], days: int, now: datetime | None = None
+    instance: dg.DagsterInstance,
+    specs: Sequence[dg.AssetSpec],
+    checks: Sequence[dg.AssetCheckKey],
+    days: int,
+    now: datetime | None = None,
 ) -> PerformanceReport:
-    """The report over the last ``days`` for every asset (and its checks) in ``covered``."""
+    """The report over the last ``days`` for every asset in ``specs`` and its ``checks``."""
     now = now or datetime.now(UTC)
     since = now - timedelta(days=days)
     runs = instance.get_run_records(filters=dg.RunsFilter(created_after=since))
-    return PerformanceReport(since=since, jobs=job_stats(runs), assets=asset_stats(instance, covered, since, now))
+    assets = asset_stats(instance, specs, checks, since, now)
+    return PerformanceReport(since=since, jobs=job_stats(runs), assets=assets)

@@ -5,6 +5,7 @@ from datetime import timedelta
 import dagster as dg
 import pytest
 
+from assets.layers import LAYERS, PIPELINE_GROUP
 from config.datasets import ConfigError
 from definitions import build_definitions
 from resources.settings import Settings
@@ -19,8 +20,7 @@ MARTS = {
 }
 ANALYTICS = {"analytics/carrier_scorecard", "analytics/weather_delay_impact"}
 OPERATIONS = {"operations/warehouse_backup", "operations/lifecycle_cleanup", "operations/pipeline_performance_report"}
-# Reads only the Dagster instance, never the warehouse: no reason to wait for the writer slot.
-INSTANCE_ONLY = {"operations/pipeline_performance_report"}
+OPERATIONS_JOBS = ("warehouse_backup_job", "lifecycle_cleanup_job", "performance_report_job")
 
 
 @pytest.fixture(scope="module")
@@ -49,17 +49,38 @@ def test_lineage_runs_from_raw_files_to_analytics(graph):
     assert parents("analytics/weather_delay_impact") == {"marts/fct_flights"}
 
 
-def test_every_asset_has_a_description_and_a_readable_group(graph):
+def test_every_asset_has_a_description_one_group_and_its_layer(graph):
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.description, f"{key.to_user_string()} has no description"
-        assert node.group_name == key.path[0]
+        # One group, so the lineage graph opens with every asset visible; the layer is the key's prefix.
+        assert node.group_name == PIPELINE_GROUP
+        assert key.path[0] in LAYERS
+        if key.path[0] != "raw" or node.is_executable:  # dbt sources are the raw assets themselves
+            assert node.tags.get("layer") == key.path[0], key.to_user_string()
+
+
+def test_operations_are_reported_not_materialised_so_materialize_all_is_the_data(graph):
+    for name in OPERATIONS:
+        assert not graph.get(dg.AssetKey.from_user_string(name)).is_executable
 
 
 def test_every_asset_that_opens_the_warehouse_is_in_the_single_writer_pool(graph):
     for key in graph.get_all_asset_keys():
-        expected = set() if key.to_user_string() in INSTANCE_ONLY else {"duckdb_writer"}
-        assert graph.get(key).pools == expected, key.to_user_string()
+        if key.to_user_string() in OPERATIONS:
+            continue  # external: their jobs' ops hold the pool (below)
+        assert graph.get(key).pools == {"duckdb_writer"}, key.to_user_string()
+
+
+def test_operations_that_open_the_warehouse_wait_for_the_writer_slot(dbt_manifest, tmp_path):
+    defs = build_definitions(Settings(env="test", data_dir=tmp_path / "data"))
+    pools = {job: {node.definition.pool for node in defs.resolve_job_def(job).nodes} for job in OPERATIONS_JOBS}
+    # The report reads only the Dagster instance, never the warehouse: no reason to wait for the slot.
+    assert pools == {
+        "warehouse_backup_job": {"duckdb_writer"},
+        "lifecycle_cleanup_job": {"duckdb_writer"},
+        "performance_report_job": {None},
+    }
 
 
 def test_daily_raw_assets_are_partitioned_and_backfill_in_one_run(graph):

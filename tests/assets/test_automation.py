@@ -83,7 +83,7 @@ def test_new_data_refreshes_tables_but_not_views(world):
     for key in RAW:
         load(defs, instance, key, "2013-01-01" if key in ("raw/flights", "raw/weather") else None)
     automation.tick()
-    dg.materialize(list(defs.assets), selection=dg.AssetSelection.groups("staging", "marts", "analytics"),
+    dg.materialize(list(defs.assets), selection=dg.AssetSelection.key_prefixes(["staging"], ["marts"], ["analytics"]),
                    instance=instance, resources=defs.resources)  # fmt: skip
     assert automation.tick() == set(), "nothing changed since the build"
 
@@ -112,10 +112,10 @@ def test_a_refresh_of_the_tables_alone_runs_their_relationship_tests(world):
     defs, instance, _ = world
     for key in RAW:
         load(defs, instance, key, "2013-01-01" if key in ("raw/flights", "raw/weather") else None)
-    everything = dg.AssetSelection.groups("staging", "marts")
+    everything = dg.AssetSelection.key_prefixes(["staging"], ["marts"])
     assert dg.materialize(list(defs.assets), selection=everything, instance=instance, resources=defs.resources).success
     load(defs, instance, "raw/flights", "2013-01-02")
-    result = dg.materialize(list(defs.assets), selection=dg.AssetSelection.groups("marts"), instance=instance,
+    result = dg.materialize(list(defs.assets), selection=dg.AssetSelection.key_prefixes(["marts"]), instance=instance,
                             resources=defs.resources)  # fmt: skip
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     relationships = {name for name in evaluations if name.startswith("relationships_fct_flights")}

@@ -48,11 +48,11 @@ def test_a_backup_restores_every_table_row_for_row(built_copy):
     before = contents(settings.warehouse)
     assert before["marts.fct_flights"][2], "the warehouse under test has data"
 
-    result = dg.materialize(
-        list(defs.assets), selection=[BACKUP], resources=defs.resources, instance=dg.DagsterInstance.ephemeral()
-    )
+    result = defs.resolve_job_def("warehouse_backup_job").execute_in_process(instance=dg.DagsterInstance.ephemeral())
     assert result.success
-    metadata = result.asset_materializations_for_node("operations__warehouse_backup")[0].metadata
+    [event] = result.get_asset_materialization_events()
+    assert event.asset_key == BACKUP
+    metadata = event.materialization.metadata
     [snapshot] = list_snapshots(settings.backups)
     assert metadata["size_bytes"].value == snapshot.size_bytes > 0
     assert metadata["duration_seconds"].value >= 0
@@ -123,10 +123,9 @@ def test_retention_keeps_the_newest_snapshots_of_each_environment(built_copy):
 def test_a_backup_with_no_warehouse_fails_once_saying_so(tmp_path):
     settings = Settings(env="test", data_dir=tmp_path / "data")
     defs = build_definitions(settings)
-    result = dg.materialize(
-        list(defs.assets), selection=[BACKUP], resources=defs.resources,
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
-    )  # fmt: skip
+    result = defs.resolve_job_def("warehouse_backup_job").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+    )
     assert not result.success
     [failure] = [event for event in result.all_events if event.is_step_failure]
     assert "nothing to back up" in failure.step_failure_data.user_failure_data.description

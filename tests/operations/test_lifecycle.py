@@ -107,12 +107,13 @@ def test_the_scheduled_asset_cleans_and_records_what_it_removed(staged):
     defs = build_definitions(settings)
     schedule = next(s for s in defs.schedules if s.job_name == "lifecycle_cleanup_job")
     run_config = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=NOW)).run_requests[0]
-    result = dg.materialize(
-        list(defs.assets), selection=[CLEANUP], resources=defs.resources,
-        instance=dg.DagsterInstance.ephemeral(), run_config=run_config.run_config,
-    )  # fmt: skip
+    result = defs.resolve_job_def("lifecycle_cleanup_job").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), run_config=run_config.run_config
+    )
     assert result.success
-    metadata = result.asset_materializations_for_node("operations__lifecycle_cleanup")[0].metadata
+    [event] = result.get_asset_materialization_events()
+    assert event.asset_key == CLEANUP
+    metadata = event.materialization.metadata
     assert metadata["dry_run"].value is False
     assert (metadata["warehouse_files"].value, metadata["archived_files"].value) == (1, 1)
     assert metadata["quarantine_rows"].value == 3

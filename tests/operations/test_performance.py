@@ -18,11 +18,11 @@ def rows_by(metadata_table, key):
 
 
 def test_the_report_counts_runs_rows_checks_and_freshness_from_the_instance(built):
-    result = dg.materialize(
-        list(built.defs.assets), selection=[REPORT], resources=built.defs.resources, instance=built.instance
-    )
+    result = built.defs.resolve_job_def("performance_report_job").execute_in_process(instance=built.instance)
     assert result.success
-    metadata = result.asset_materializations_for_node("operations__pipeline_performance_report")[0].metadata
+    [event] = result.get_asset_materialization_events()
+    assert event.asset_key == REPORT
+    metadata = event.materialization.metadata
 
     jobs = rows_by(metadata["jobs"].value, "job")
     assert jobs["ingest_daily"]["runs"] == 1 and jobs["ingest_reference"]["runs"] == 1
