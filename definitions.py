@@ -23,25 +23,25 @@ from resources.warehouse import PROD, WarehouseResource
 from schedules.operations import build_operations_schedules
 from sensors.alerts import check_failure_alerts, run_failure_alerts
 from sensors.automation import automation_sensor
-from sensors.landing import build_ingest_jobs, build_landing_sensor
+from sensors.landing import build_ingest_job, build_landing_sensor
 from sensors.run_watchdog import run_worker_watchdog
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     datasets = load_datasets(settings.datasets_file)
-    ingest_jobs = build_ingest_jobs(datasets)
+    ingest_job = build_ingest_job(datasets)
     data_assets = [*build_ingestion_assets(datasets), build_dbt_assets(dbt_project()), *ANALYTICS_ASSETS]
     operations_jobs = build_operations_jobs(data_assets)
     return dg.Definitions(
         assets=[*data_assets, *OPERATIONS_SPECS],
-        jobs=[*ingest_jobs, *operations_jobs],
+        jobs=[ingest_job, *operations_jobs],
         schedules=build_operations_schedules(operations_jobs),
         # Steps run in the run's own process. The default multiprocess executor starts one more
         # Python per step, paying the imports and definition loading (seconds) a second time;
         # with one writer at a time there is no parallelism for it to buy.
         executor=dg.in_process_executor,
         sensors=[
-            build_landing_sensor(datasets, ingest_jobs),
+            build_landing_sensor(datasets, ingest_job),
             automation_sensor,
             run_failure_alerts,
             check_failure_alerts,

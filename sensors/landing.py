@@ -1,10 +1,11 @@
 """The landing-zone sensor: a file lands, its partition is registered and loaded.
 
 One sensor watches every dataset's folder (one toggle in the UI, one cursor). Per tick it starts
-one run for the reference files and one run per contiguous range of new days, shared by the
-datasets that delivered that range: a burst of 60 files (30 days of flights and weather) is one
-single-run range, not 60 runs, and a day's two files are one run, not two (each run worker start
-costs seconds). Every run key names exactly its files' contents, so a restart never requests the
+one run per contiguous range of new days, shared by the datasets that delivered that range, with
+the tick's reference files in the first: a burst of 60 files (30 days of flights and weather) is
+one single-run range, not 60 runs, and a cold start (reference data and the first days) is one
+run, not two (each run worker start costs seconds, and each finished load triggers a dbt build).
+Every run key names exactly its files' contents, so a restart never requests the
 same delivery twice. See landing_plan.py for the rules.
 """
 
@@ -29,41 +30,30 @@ if TYPE_CHECKING:  # define_asset_job's return type is not exported; only needed
 # Short enough that a dropped file starts loading within seconds in the demo; each tick is a
 # directory listing, so polling this often costs nothing measurable.
 LANDING_SENSOR_INTERVAL_SECONDS = 5
+INGEST_JOB = "ingest"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
-def ingest_job_name(kind: str) -> str:
-    return f"ingest_{kind}"
-
-
-def ingest_targets(members: Sequence[DatasetConfig]) -> tuple[str, list[dg.AssetKey], list[dg.AssetCheckKey]]:
-    """The job, raw assets and checks of a load of ``members`` (datasets of one kind).
+def ingest_targets(members: Sequence[DatasetConfig]) -> tuple[list[dg.AssetKey], list[dg.AssetCheckKey]]:
+    """The raw assets and checks of a load of ``members``.
 
     The checks are the ones the loads report themselves, not the dbt source tests on the raw
     tables (checks of these assets too): running those costs a dbt start-up per load; they run
     with the next dbt build instead (assets/dbt_translator.py).
     """
-    (kind,) = {dataset.kind for dataset in members}
     assets = [raw_asset_key(dataset.name) for dataset in members]
-    return ingest_job_name(kind), assets, [key for dataset in members for key in ingestion_check_keys(dataset)]
+    return assets, [key for dataset in members for key in ingestion_check_keys(dataset)]
 
 
-def build_ingest_jobs(datasets: Mapping[str, DatasetConfig]) -> list["UnresolvedAssetJobDefinition"]:
-    """One job for the daily datasets (they share their days) and one for reference data.
-
-    A run of either loads any subset of its datasets: the sensor selects the ones that landed.
-    """
-    jobs = []
-    for kind, description in (("daily", "Load landed daily files"), ("reference", "Load landed reference files")):
-        members = [dataset for dataset in datasets.values() if dataset.kind == kind]
-        if members:
-            job_name, assets, checks = ingest_targets(members)
-            selection = dg.AssetSelection.assets(*assets).without_checks() | dg.AssetSelection.checks(*checks)
-            names = ", ".join(dataset.name for dataset in members)
-            jobs.append(dg.define_asset_job(job_name, selection=selection,
-                                            description=f"{description} ({names}) into the raw schema."))  # fmt: skip
-    return jobs
+def build_ingest_job(datasets: Mapping[str, DatasetConfig]) -> "UnresolvedAssetJobDefinition":
+    """The one load job: a run of it loads any subset of the datasets (the sensor selects those that
+    landed), a range of days for the daily ones and the reference files alongside, as one run."""
+    assets, checks = ingest_targets(list(datasets.values()))
+    selection = dg.AssetSelection.assets(*assets).without_checks() | dg.AssetSelection.checks(*checks)
+    return dg.define_asset_job(
+        INGEST_JOB, selection=selection, description=f"Load landed files ({', '.join(datasets)}) into the raw schema."
+    )
 
 
 def ingest_job_for(defs: dg.Definitions, members: Sequence[DatasetConfig]) -> dg.JobDefinition:
@@ -71,12 +61,12 @@ def ingest_job_for(defs: dg.Definitions, members: Sequence[DatasetConfig]) -> dg
 
     Narrowing by assets alone would add every check on them, the dbt source tests included.
     """
-    job_name, assets, checks = ingest_targets(members)
-    return defs.resolve_job_def(job_name).get_subset(asset_selection=set(assets), asset_check_selection=set(checks))
+    assets, checks = ingest_targets(members)
+    return defs.resolve_job_def(INGEST_JOB).get_subset(asset_selection=set(assets), asset_check_selection=set(checks))
 
 
 def run_request(planned: PlannedRun, datasets: Mapping[str, DatasetConfig]) -> dg.RunRequest:
-    job_name, assets, checks = ingest_targets([datasets[name] for name in planned.datasets])
+    assets, checks = ingest_targets([datasets[name] for name in planned.datasets])
     tags = {
         "datasets": ",".join(planned.datasets),
         "trigger": "landing_zone_sensor",
@@ -88,7 +78,7 @@ def run_request(planned: PlannedRun, datasets: Mapping[str, DatasetConfig]) -> d
         tags |= {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
     return dg.RunRequest(
         run_key=planned.run_key,
-        job_name=job_name,
+        job_name=INGEST_JOB,
         asset_selection=assets,
         asset_check_keys=checks,
         partition_key=keys[0] if len(keys) == 1 else None,
@@ -180,14 +170,14 @@ def _reject_files(
 
 
 def build_landing_sensor(
-    datasets: Mapping[str, DatasetConfig], jobs: list["UnresolvedAssetJobDefinition"]
+    datasets: Mapping[str, DatasetConfig], job: "UnresolvedAssetJobDefinition"
 ) -> dg.SensorDefinition:
     @dg.sensor(
         name="landing_zone_sensor",
         description="Starts a load for every new or changed file in the landing zone "
         "(<landing>/<dataset>/<file>), starts it again if its run ended without loading it, and moves "
         "files it cannot use to the rejected folder with a note and an alert.",
-        jobs=jobs,
+        job=job,
         minimum_interval_seconds=LANDING_SENSOR_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
     )

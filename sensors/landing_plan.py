@@ -296,7 +296,11 @@ def _plan_runs(
     pending: Mapping[str, list[_Pending]],
     now: float,
 ) -> None:
-    """Reference files of the tick load in one run; daily files in one run per shared day range."""
+    """One run per shared range of days, the tick's reference files joining the first of them.
+
+    Every run worker costs seconds of start-up, and every load that ends triggers a dbt build: a
+    cold start (reference data and the first days landing together) is one load run, so one build.
+    """
 
     def request(items: Sequence[tuple[str, _Pending]], keys: Sequence[str]) -> None:
         names = tuple(sorted({name for name, _ in items}))
@@ -311,12 +315,18 @@ def _plan_runs(
     reference = [
         (name, item) for name, items in pending.items() for item in items if datasets[name].kind == "reference"
     ]
-    if reference:
-        request(reference, ())
     by_day: dict[str, dict[str, _Pending]] = {
         name: {item.landed.partition_key: item for item in items if item.landed.partition_key}
         for name, items in pending.items()
         if datasets[name].kind == "daily"
     }
-    for names, segment in group_loads(plan.partition_order, by_day):
-        request([(name, by_day[name][day]) for name in names for day in segment], segment)
+    groups = [
+        ([(name, by_day[name][day]) for name in names for day in segment], segment)
+        for names, segment in group_loads(plan.partition_order, by_day)
+    ]
+    if reference and groups:
+        groups[0] = ([*reference, *groups[0][0]], groups[0][1])
+    elif reference:
+        groups = [(reference, [])]
+    for items, keys in groups:
+        request(items, keys)

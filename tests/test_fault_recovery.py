@@ -57,7 +57,7 @@ def test_a_killed_process_tree_is_recovered_with_every_day_loaded_once(tmp_path,
 
         def a_load_running() -> str | None:
             started = [
-                r for r in runs(server.home) if r.job_name == "ingest_daily" and r.status == dg.DagsterRunStatus.STARTED
+                r for r in runs(server.home) if r.job_name == "ingest" and r.status == dg.DagsterRunStatus.STARTED
             ]
             return started[0].run_id if started else None
 

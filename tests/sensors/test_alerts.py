@@ -54,7 +54,7 @@ def test_a_failed_run_raises_an_alert_with_its_reason_and_failed_checks(failed_l
     run_failure_alerts(context)
     run_alert, check_alert = alerts_in_file(settings)
     assert run_alert["kind"] == "run_failure" and run_alert["run_id"] == result.run_id
-    assert run_alert["title"] == "run of ingest_daily (flights) failed"
+    assert run_alert["title"] == "run of ingest (flights) failed"
     assert "flights_2013-01-01.csv" in run_alert["details"]
     assert check_alert["kind"] == "check_failure"
     assert (check_alert["asset"], check_alert["check"]) == ("raw/flights", "pandera_validation")

@@ -61,6 +61,16 @@ def test_datasets_delivering_the_same_days_load_in_one_run(datasets, tmp_path):
     ]  # fmt: skip
 
 
+def test_reference_files_join_the_first_run_of_days_of_their_tick(datasets, tmp_path):
+    for name in ("airlines", "planes"):
+        land(tmp_path, name, f"{name}.csv")
+    for day in ("01", "02"):
+        land(tmp_path, "flights", f"flights_2013-01-{day}.csv")
+    [run] = tick(datasets, tmp_path).runs  # a cold start is one load, so one dbt build after it
+    assert (run.datasets, run.partition_keys) == (("airlines", "flights", "planes"), ("2013-01-01", "2013-01-02"))
+    assert len(run.files) == 4
+
+
 def test_the_reference_files_of_a_tick_load_in_one_run(datasets, tmp_path):
     for name in ("airlines", "airports", "planes"):
         land(tmp_path, name, f"{name}.csv")

@@ -40,17 +40,13 @@ def test_replayed_days_become_partitions_and_ranged_runs(settings, dbt_manifest)
     assert {
         request.partitions_def_name: list(request.partition_keys) for request in result.dynamic_partitions_requests
     } == {"days": ["2013-01-01", "2013-01-02", "2013-01-03"]}
-    # Two runs: the three days of flights and weather as one range, and the reference files.
-    by_job = {request.job_name: request for request in result.run_requests}
-    assert set(by_job) == {"ingest_daily", "ingest_reference"}
-    daily = by_job["ingest_daily"]
-    assert (daily.tags[RANGE_START_TAG], daily.tags[RANGE_END_TAG]) == ("2013-01-01", "2013-01-03")
-    assert set(daily.asset_selection) == {dg.AssetKey(["raw", "flights"]), dg.AssetKey(["raw", "weather"])}
+    # One run: the three days of flights and weather as one range, with the reference files.
+    [load] = result.run_requests
+    assert load.job_name == "ingest"
+    assert (load.tags[RANGE_START_TAG], load.tags[RANGE_END_TAG]) == ("2013-01-01", "2013-01-03")
+    assert {key.path[-1] for key in load.asset_selection} == {"flights", "weather", "airlines", "airports", "planes"}
     # Only the checks the loads report themselves; dbt's source tests wait for the next dbt build.
-    assert {key.name for key in daily.asset_check_keys} == {"pandera_validation", "schema_drift", "volume_anomaly"}
-    reference = by_job["ingest_reference"]
-    assert reference.partition_key is None
-    assert {key.path[-1] for key in reference.asset_selection} == {"airlines", "airports", "planes"}
+    assert {key.name for key in load.asset_check_keys} == {"pandera_validation", "schema_drift", "volume_anomaly"}
 
     # The next tick, from the stored cursor, requests nothing: the runs are already asked for.
     for request in result.dynamic_partitions_requests:
