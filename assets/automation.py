@@ -13,11 +13,55 @@ Two kinds of dbt model behave differently:
 Why not ``AutomationCondition.eager()``: it waits while *any* partition of an input is missing. A
 day whose file failed validation stays missing until it is re-delivered, and eager would then hold
 back every later day. Here an input only has to exist; the bad day never reached its raw table.
+
+Every refresh also waits while any load run is queued or running (``LOADS_IDLE``). A load run is a
+sequence of steps, one per dataset: with only "my inputs are not loading", the tick that falls
+between two steps would build the views of the datasets already loaded in a dbt run of their own,
+and the rest in another. Waiting for the loads as a whole makes a cold start, or a burst, one build.
 """
 
 import dagster as dg
 
+from assets.ingestion_factory import INGEST_JOB
+
 AC = dg.AutomationCondition
+# Statuses of a run that may still load something.
+LOAD_IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.MANAGED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+
+
+class NoLoadInFlight(dg.AutomationCondition):
+    """True while no run of the load job is queued or running: the raw layer is settled.
+
+    Dagster's operands see one asset at a time; whether *any* load is still going on is a question
+    for the instance, so this condition is Python (evaluated in the code server: see
+    sensors/automation.py). One count query per evaluated asset per tick.
+    """
+
+    @property
+    def name(self) -> str:
+        return "no_load_in_flight"
+
+    @property
+    def description(self) -> str:
+        return f"no `{INGEST_JOB}` run is queued or running"
+
+    def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
+        instance = context.asset_graph_view.instance
+        loads = instance.get_runs_count(filters=dg.RunsFilter(job_name=INGEST_JOB, statuses=LOAD_IN_FLIGHT))
+        return dg.AutomationResult(
+            context, true_subset=context.get_empty_subset() if loads else context.candidate_subset
+        )
+
+
+# The UI shows it by its description (a Python condition carries no label).
+LOADS_IDLE = NoLoadInFlight()
 MATERIALIZED_TAG = "dbt_materialized"  # set on every dbt asset by assets/dbt_translator.py
 VIEWS = dg.AssetSelection.tag(MATERIALIZED_TAG, "view")
 
@@ -36,6 +80,7 @@ REFRESH_VIEW = (
     (AC.missing() | AC.code_version_changed()).since_last_handled().with_label("missing, or its SQL changed")
     & INPUTS_EXIST
     & (~AC.any_deps_in_progress()).with_label("its input is not loading")
+    & LOADS_IDLE
     & NOT_RUNNING
 ).with_label("build the view when missing or changed")
 
@@ -45,6 +90,7 @@ REFRESH_ON_UPSTREAM_UPDATE = (
     .with_label("an input (or the table behind a view input) was updated")
     & INPUTS_EXIST
     & (~through_views(AC.in_progress())).with_label("no input is loading (a burst ends first)")
+    & LOADS_IDLE
     & NOT_RUNNING
 ).with_label("refresh when inputs update")
 
@@ -55,10 +101,22 @@ REFRESH_AFTER_CHECKS_PASS = (
 ).with_label("refresh when inputs update and their blocking checks pass")
 
 # dbt source tests are checks on the raw assets, run by dbt. They run once a load has finished, in
-# the same tick (and so the same dbt run) as the table refresh that the load triggers.
+# the same tick (and so the same dbt run) as the table refresh that the load triggers. A load that a
+# backfill ran ("Materialize all") is left to the backfill: its dbt run tests the raw tables itself,
+# and a check-only dbt run per loaded table would only repeat that, each paying dbt's start-up.
+BACKFILL_TAG = "dagster/backfill"
+#
+# "Or it never ran" keys a first run on the same state as the views' (missing, not a fresh update):
+# Dagster can see a table's update one tick later than the end of its run, and the first load's
+# source tests would then miss the tick that builds the views and marts, costing a dbt run of their own.
 RUN_SOURCE_TESTS = (
-    AC.any_deps_match(AC.newly_updated()).since_last_handled().with_label("the raw table was loaded")
+    (AC.any_deps_match(AC.newly_updated()) | AC.missing())
+    .since_last_handled()
+    .with_label("the raw table was loaded, or the test never ran")
+    & AC.all_deps_match(~AC.missing()).with_label("the raw table exists")
     & (~AC.any_deps_in_progress()).with_label("the load has finished")
+    & LOADS_IDLE
+    & (~AC.any_deps_match(AC.executed_with_tags(tag_keys={BACKFILL_TAG}))).with_label("not loaded by a backfill")
 ).with_label("test the raw table after each load")
 
 # dbt model tests run whenever their model is built (dbt build does that); saying so lets the

@@ -25,7 +25,8 @@ import tasks
 
 ROOT = Path(__file__).resolve().parent.parent
 DAGSTER = [str(Path(sys.executable).parent / "dagster")]
-START_TIMEOUT_SECONDS = 180
+# Generous: on a busy machine (CI beside other work) `dagster dev` took minutes to answer.
+START_TIMEOUT_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -48,15 +49,37 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_for(what: str, condition: Callable[[], object], timeout: float, every: float = 3.0) -> object:
-    """Poll ``condition`` until it is truthy; fail naming ``what`` after ``timeout`` seconds."""
+def wait_for(
+    what: str,
+    condition: Callable[[], object],
+    timeout: float,
+    every: float = 3.0,
+    in_flight: Callable[[], str] | None = None,
+) -> object:
+    """Poll ``condition`` until it is truthy; fail naming ``what`` after ``timeout`` seconds.
+
+    ``in_flight`` describes what was still going on (runs queued or started, files waiting): on a
+    busy machine a timeout must say whether the work was stuck or merely slow.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = condition()
         if result:
             return result
         time.sleep(every)
-    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+    state = f"; still in flight: {in_flight()}" if in_flight else ""
+    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}{state}")
+
+
+def runs_in_flight(home: Path) -> str:
+    """The runs of the instance in ``home`` that had not finished, and the last few that had."""
+    import dagster as dg  # only when a wait fails: callers need not import Dagster for the poll
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs(limit=30)
+    unfinished = [f"{run.job_name} {run.run_id[:8]} {run.status.value}" for run in runs if not run.is_finished]
+    finished = [f"{run.job_name} {run.run_id[:8]} {run.status.value}" for run in runs if run.is_finished][:5]
+    return f"unfinished runs {unfinished or 'none'}; latest finished {finished or 'none'}"
 
 
 def flights_per_day(warehouse: Path) -> dict[str, int]:

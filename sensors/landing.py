@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from assets.ingestion_factory import ingestion_check_keys, raw_asset_key
+from assets.ingestion_factory import INGEST_JOB, ingestion_check_keys, raw_asset_key
 from assets.partitions import DAYS
 from config.datasets import DatasetConfig
 from ingestion.rejection import RejectedFile, reject_file
@@ -30,7 +30,6 @@ if TYPE_CHECKING:  # define_asset_job's return type is not exported; only needed
 # Short enough that a dropped file starts loading within seconds in the demo; each tick is a
 # directory listing, so polling this often costs nothing measurable.
 LANDING_SENSOR_INTERVAL_SECONDS = 5
-INGEST_JOB = "ingest"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
