@@ -101,10 +101,8 @@ REFRESH_AFTER_CHECKS_PASS = (
 ).with_label("refresh when inputs update and their blocking checks pass")
 
 # dbt source tests are checks on the raw assets, run by dbt. They run once a load has finished, in
-# the same tick (and so the same dbt run) as the table refresh that the load triggers. A load that a
-# backfill ran ("Materialize all") is left to the backfill: its dbt run tests the raw tables itself,
-# and a check-only dbt run per loaded table would only repeat that, each paying dbt's start-up.
-BACKFILL_TAG = "dagster/backfill"
+# the same tick (and so the same dbt run) as the table refresh that the load triggers. A backfill
+# ("Materialize all") runs them itself, with the loads it makes, so they are handled by it.
 #
 # "Or it never ran" keys a first run on the same state as the views' (missing, not a fresh update):
 # Dagster can see a table's update one tick later than the end of its run, and the first load's
@@ -116,7 +114,6 @@ RUN_SOURCE_TESTS = (
     & AC.all_deps_match(~AC.missing()).with_label("the raw table exists")
     & (~AC.any_deps_in_progress()).with_label("the load has finished")
     & LOADS_IDLE
-    & (~AC.any_deps_match(AC.executed_with_tags(tag_keys={BACKFILL_TAG}))).with_label("not loaded by a backfill")
 ).with_label("test the raw table after each load")
 
 # dbt model tests run whenever their model is built (dbt build does that); saying so lets the
