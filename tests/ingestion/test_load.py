@@ -98,3 +98,15 @@ def test_loading_a_day_twice_logs_one_row_per_delivery(settings, datasets):
     replay.main(["--from", DAY, "--to", DAY], settings=settings)  # a new delivery of the day
     load(settings, datasets)
     assert len(state(settings)["log"]) == 2
+
+
+def test_junk_partition_keys_are_skipped_and_said_while_the_real_days_load(settings, datasets):
+    replay.main(["--from", DAY, "--to", DAY], settings=settings)
+    warehouse = WarehouseResource.for_settings(settings)
+    outcome = load_partitions(
+        datasets["flights"], ["../../x", DAY, "2031-01-02"], settings.landing, settings.archive, warehouse.writer, "r"
+    )
+    assert [result.rows_loaded for result in outcome.results] == [FLIGHTS_ON_DAY]
+    assert outcome.invalid_keys[0] == "flights: partition key '../../x' is not a day (YYYY-MM-DD); skipped"
+    assert "date 2031-01-02 is in the future" in outcome.invalid_keys[1]
+    assert outcome.missing == []
