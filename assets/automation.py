@@ -25,8 +25,8 @@ import dagster as dg
 from assets.ingestion_factory import INGEST_JOB
 
 AC = dg.AutomationCondition
-# Statuses of a run that may still load something.
-LOAD_IN_FLIGHT = [
+# Statuses of a run that has not ended: it may still write what it targets.
+UNFINISHED_RUN_STATUSES = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
     dg.DagsterRunStatus.MANAGED,
@@ -54,7 +54,7 @@ class NoLoadInFlight(dg.AutomationCondition):
 
     def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
         instance = context.asset_graph_view.instance
-        loads = instance.get_runs_count(filters=dg.RunsFilter(job_name=INGEST_JOB, statuses=LOAD_IN_FLIGHT))
+        loads = instance.get_runs_count(filters=dg.RunsFilter(job_name=INGEST_JOB, statuses=UNFINISHED_RUN_STATUSES))
         return dg.AutomationResult(
             context, true_subset=context.get_empty_subset() if loads else context.candidate_subset
         )

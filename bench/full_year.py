@@ -1,7 +1,7 @@
 """Benchmark: the full 2013 year through the pipeline, beside pure DuckDB doing the same work.
 
-    uv run python bench/full_year.py            # both, printed side by side
-    uv run python bench/full_year.py --keep     # keep the data folder for a look afterwards
+    python3 tasks.py run python bench/full_year.py            # both, printed side by side
+    python3 tasks.py run python bench/full_year.py --keep     # keep the data folder for a look afterwards
 
 Both start from the same clean landing zone: 365 daily flights files, 364 weather files and the
 three reference files, delivered by `replay`. The pipeline loads them the way a backfill runs

@@ -1,6 +1,6 @@
 """Benchmark: how long from a file landing to the marts having its day, under the real `dagster dev`.
 
-    uv run python bench/latency.py [--days 3] [--burst 30]
+    python3 tasks.py run python bench/latency.py [--days 3] [--burst 30]
 
 Starts `dagster dev` on a free port with its own home and data folder, lets it load reference data
 and two days (the cold start), then lands days one at a time and times each until the day is in
@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 import dagster as dg  # noqa: E402
 
+from assets.ingestion_factory import INGEST_JOB  # noqa: E402
 from cli import dev_server, replay  # noqa: E402
 from resources.settings import Settings  # noqa: E402
 
@@ -55,8 +56,8 @@ def finished_runs(home: Path, landed_at: float, timeout: float = 180) -> tuple[l
         with dg.DagsterInstance.from_config(str(home)) as instance:
             runs = [r for r in instance.get_run_records() if r.create_timestamp.timestamp() >= landed_at - 1]
         done = sorted((r for r in runs if r.start_time and r.end_time), key=lambda r: r.create_timestamp)
-        loads = [r for r in done if r.dagster_run.job_name.startswith("ingest_")]
-        builds = [r for r in done if not r.dagster_run.job_name.startswith("ingest_")]
+        loads = [r for r in done if r.dagster_run.job_name == INGEST_JOB]
+        builds = [r for r in done if r.dagster_run.job_name != INGEST_JOB]
         if (loads and builds) or time.monotonic() > deadline:
             return loads, builds
         time.sleep(POLL_SECONDS)

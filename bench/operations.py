@@ -1,6 +1,6 @@
 """Benchmark: day-2 operations on a full year's warehouse.
 
-    uv run python bench/operations.py
+    python3 tasks.py run python bench/operations.py
 
 Builds the full 2013 year the way a backfill does (as bench/full_year.py), then times what the
 schedules run: a backup (EXPORT DATABASE to Parquet), a restore into a fresh file with every

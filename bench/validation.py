@@ -1,6 +1,6 @@
 """Benchmark: what Pandera costs over the same rules written as plain Polars expressions.
 
-    uv run python bench/validation.py
+    python3 tasks.py run python bench/validation.py
 
 For the full 2013 year of flights and weather, already cast to the models' types, it times
 Pandera's lazy validation against a translation of the *same* checks into one Polars

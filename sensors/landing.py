@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from assets.automation import UNFINISHED_RUN_STATUSES
 from assets.ingestion_factory import INGEST_JOB, ingestion_check_keys, raw_asset_key
 from assets.partitions import DAYS
 from config.datasets import DatasetConfig
@@ -85,15 +86,6 @@ def run_request(planned: PlannedRun, datasets: Mapping[str, DatasetConfig]) -> d
     )
 
 
-# Run statuses that mean the run may still load its files.
-IN_PROGRESS_STATUSES = {
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.MANAGED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
-}
 RUN_KEY_TAG = "dagster/run_key"
 # Set by Dagster on a failed run that its run-retry policy will launch again.
 WILL_RETRY_TAG = "dagster/will_retry"
@@ -109,7 +101,7 @@ def run_states(instance: dg.DagsterInstance, run_keys: Sequence[str]) -> dict[st
         key = run.tags.get(RUN_KEY_TAG)
         if key is None or key in states:
             continue
-        if run.status in IN_PROGRESS_STATUSES or run.tags.get(WILL_RETRY_TAG) == "true":
+        if run.status in UNFINISHED_RUN_STATUSES or run.tags.get(WILL_RETRY_TAG) == "true":
             states[key] = RunState.IN_PROGRESS
         elif run.status == dg.DagsterRunStatus.SUCCESS:
             states[key] = RunState.SUCCESS
