@@ -105,7 +105,10 @@ def forward(*command: str) -> int:
     quickstart may have put uv in .uv-bootstrap/ only.
     """
     uv = uv_command()
-    sync(uv)
+    # Install only on a fresh checkout: re-syncing an existing environment, perhaps with another
+    # interpreter than the one `tasks.py dev` used, would rebuild it under a running server.
+    if not (ROOT / ".venv").is_dir():
+        sync(uv)
     env = dict(os.environ)
     if "DAGSTER_HOME" not in env and DAGSTER_HOME.is_dir():  # laid out by `tasks.py dev`
         env["DAGSTER_HOME"] = str(DAGSTER_HOME)

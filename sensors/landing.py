@@ -23,7 +23,7 @@ from config.datasets import DatasetConfig
 from ingestion.rejection import RejectedFile, reject_file
 from resources.alerts import Alert, AlertsResource
 from resources.landing import LandingZoneResource
-from sensors.landing_plan import Cursor, PlannedRun, Rejection, RunState, plan_tick, requested_run_keys
+from sensors.landing_plan import Cursor, PlannedRun, Rejection, RunInfo, RunState, plan_tick, requested_run_keys
 
 if TYPE_CHECKING:  # define_asset_job's return type is not exported; only needed for the hints
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
@@ -91,24 +91,26 @@ RUN_KEY_TAG = "dagster/run_key"
 WILL_RETRY_TAG = "dagster/will_retry"
 
 
-def run_states(instance: dg.DagsterInstance, run_keys: Sequence[str]) -> dict[str, RunState]:
+def run_states(instance: dg.DagsterInstance, run_keys: Sequence[str]) -> dict[str, RunInfo]:
     """The state of the newest run of each run key (a retried run shares its parent's key)."""
     if not run_keys:
         return {}
-    states: dict[str, RunState] = {}
+    states: dict[str, RunInfo] = {}
     # Newest first: the first run seen for a key is its latest attempt.
-    for run in instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: list(run_keys)})):
+    for record in instance.get_run_records(filters=dg.RunsFilter(tags={RUN_KEY_TAG: list(run_keys)})):
+        run = record.dagster_run
         key = run.tags.get(RUN_KEY_TAG)
         if key is None or key in states:
             continue
         if run.status in UNFINISHED_RUN_STATUSES or run.tags.get(WILL_RETRY_TAG) == "true":
-            states[key] = RunState.IN_PROGRESS
+            state = RunState.IN_PROGRESS
         elif run.status == dg.DagsterRunStatus.SUCCESS:
-            states[key] = RunState.SUCCESS
+            state = RunState.SUCCESS
         elif run.status == dg.DagsterRunStatus.CANCELED:
-            states[key] = RunState.CANCELED
+            state = RunState.CANCELED
         else:
-            states[key] = RunState.FAILURE
+            state = RunState.FAILURE
+        states[key] = RunInfo(state, record.end_time)
     return states
 
 

@@ -45,6 +45,10 @@ MAX_ATTEMPTS = 3
 # A requested run that does not exist after this long was never created (the daemon stopped
 # between the tick and the launch): the file is requested again.
 LAUNCH_GRACE_SECONDS = 300.0
+# After a run ended without loading its files, the next attempt waits this long times the attempts
+# so far: a transient cause (a reader holding the warehouse, a code server restarting) gets minutes
+# to clear, not the seconds three immediate attempts would take.
+RETRY_BACKOFF_SECONDS = 60.0
 
 
 class RunState(StrEnum):
@@ -54,6 +58,12 @@ class RunState(StrEnum):
     SUCCESS = "success"
     FAILURE = "failure"
     CANCELED = "canceled"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    state: RunState
+    ended_at: float | None = None  # epoch seconds, for a run that ended
 
 
 @dataclass(frozen=True)
@@ -192,7 +202,7 @@ def plan_tick(
     existing_days: Sequence[str],
     now: float,
     settle_seconds: float = DEFAULT_SETTLE_SECONDS,
-    run_states: Mapping[str, RunState] | None = None,
+    run_states: Mapping[str, RunInfo] | None = None,
 ) -> TickPlan:
     """Decide the runs, partitions, rejections and waits for every file in the landing zone."""
     run_states = run_states or {}
@@ -229,7 +239,7 @@ def plan_tick(
                 elif attempt > MAX_ATTEMPTS:
                     reason = (
                         f"not loaded after {MAX_ATTEMPTS} runs (the last, {previous.run_key}, ended "
-                        f"{run_states.get(previous.run_key, 'without starting')}): see those runs in the UI"
+                        f"{_ended(run_states.get(previous.run_key))}): see those runs in the UI"
                     )
                     reject(path, relative, dataset.name, reason, state.token())
                 elif attempt == 0:
@@ -257,8 +267,13 @@ def plan_tick(
     return plan
 
 
-def _follow_up(plan: TickPlan, relative: str, previous: Request, state: RunState | None, now: float) -> int | None:
+def _ended(run: RunInfo | None) -> str:
+    return run.state.value if run else "without starting"
+
+
+def _follow_up(plan: TickPlan, relative: str, previous: Request, run: RunInfo | None, now: float) -> int | None:
     """For a file already requested and unchanged: None to keep waiting, else the next attempt (0: canceled)."""
+    state = run.state if run else None
     if state is None:
         if now - previous.at < LAUNCH_GRACE_SECONDS:
             plan.waiting.append(f"{relative}: its run {previous.run_key} has not started yet")
@@ -270,6 +285,10 @@ def _follow_up(plan: TickPlan, relative: str, previous: Request, state: RunState
         return None
     if state is RunState.CANCELED:
         return 0
+    wait = RETRY_BACKOFF_SECONDS * previous.attempt - (now - (run.ended_at or 0) if run else 0)
+    if wait > 0 and previous.attempt < MAX_ATTEMPTS:
+        plan.waiting.append(f"{relative}: run {previous.run_key} ended ({state}); trying again in {wait:.0f} s")
+        return None
     plan.retries.append(f"{relative}: run {previous.run_key} ended ({state}) without loading it; requesting it again")
     return previous.attempt + 1
 

@@ -1,7 +1,15 @@
 import os
 import time
 
-from sensors.landing_plan import LAUNCH_GRACE_SECONDS, MAX_ATTEMPTS, Cursor, RunState, plan_tick
+from sensors.landing_plan import (
+    LAUNCH_GRACE_SECONDS,
+    MAX_ATTEMPTS,
+    RETRY_BACKOFF_SECONDS,
+    Cursor,
+    RunInfo,
+    RunState,
+    plan_tick,
+)
 
 LATER = 10.0  # seconds after the files were written: they have settled
 
@@ -187,6 +195,10 @@ def test_a_late_day_is_added_in_date_order(datasets, tmp_path):
     assert run.partition_keys == ("2013-01-02",)
 
 
+# A failure long enough ago that any retry backoff has passed.
+LONG_AGO_FAILURE = RunInfo(RunState.FAILURE, ended_at=0.0)
+
+
 def requested_once(datasets, tmp_path):
     land(tmp_path, "flights", "flights_2013-01-01.csv")
     first = tick(datasets, tmp_path)
@@ -196,7 +208,7 @@ def requested_once(datasets, tmp_path):
 
 def test_a_file_whose_run_is_loading_waits_and_says_so(datasets, tmp_path):
     first, run = requested_once(datasets, tmp_path)
-    plan = tick(datasets, tmp_path, first.cursor, ["2013-01-01"], states={run.run_key: RunState.IN_PROGRESS})
+    plan = tick(datasets, tmp_path, first.cursor, ["2013-01-01"], states={run.run_key: RunInfo(RunState.IN_PROGRESS)})
     assert plan.runs == []
     assert plan.waiting == [f"flights/flights_2013-01-01.csv: loading in run {run.run_key}"]
 
@@ -205,12 +217,12 @@ def test_a_file_still_in_landing_after_its_run_failed_is_requested_again_then_re
     plan, run = requested_once(datasets, tmp_path)
     keys = [run.run_key]
     for attempt in range(2, MAX_ATTEMPTS + 1):
-        plan = tick(datasets, tmp_path, plan.cursor, ["2013-01-01"], states={keys[-1]: RunState.FAILURE})
+        plan = tick(datasets, tmp_path, plan.cursor, ["2013-01-01"], states={keys[-1]: LONG_AGO_FAILURE})
         [again] = plan.runs
         assert again.attempt == attempt and again.run_key not in keys, "a new run key: Dagster never reuses one"
         assert "ended (failure) without loading it; requesting it again" in plan.retries[0]
         keys.append(again.run_key)
-    plan = tick(datasets, tmp_path, plan.cursor, ["2013-01-01"], states={keys[-1]: RunState.FAILURE})
+    plan = tick(datasets, tmp_path, plan.cursor, ["2013-01-01"], states={keys[-1]: LONG_AGO_FAILURE})
     assert plan.runs == []
     [rejection] = plan.rejections
     assert rejection.reason.startswith(f"not loaded after {MAX_ATTEMPTS} runs (the last, {keys[-1]}, ended failure)")
@@ -218,7 +230,7 @@ def test_a_file_still_in_landing_after_its_run_failed_is_requested_again_then_re
 
 def test_a_file_whose_run_was_canceled_is_rejected(datasets, tmp_path):
     first, run = requested_once(datasets, tmp_path)
-    plan = tick(datasets, tmp_path, first.cursor, ["2013-01-01"], states={run.run_key: RunState.CANCELED})
+    plan = tick(datasets, tmp_path, first.cursor, ["2013-01-01"], states={run.run_key: RunInfo(RunState.CANCELED, 0.0)})
     assert plan.runs == []
     assert [rejection.reason for rejection in plan.rejections] == [f"its load run {run.run_key} was canceled"]
 
@@ -228,5 +240,19 @@ def test_a_requested_run_that_never_appears_is_requested_again_after_the_grace(d
     soon = tick(datasets, tmp_path, first.cursor, ["2013-01-01"])
     assert soon.runs == [] and "has not started yet" in soon.waiting[0]
     later = tick(datasets, tmp_path, soon.cursor, ["2013-01-01"], now=time.time() + LAUNCH_GRACE_SECONDS + 1)
+    [again] = later.runs
+    assert again.attempt == 2
+
+
+def test_a_retry_waits_longer_after_each_failed_run(datasets, tmp_path):
+    first, run = requested_once(datasets, tmp_path)
+    just_failed = RunInfo(RunState.FAILURE, ended_at=time.time())
+    plan = tick(datasets, tmp_path, first.cursor, ["2013-01-01"], states={run.run_key: just_failed})
+    assert plan.runs == []
+    assert plan.waiting[0].endswith(f"ended (failure); trying again in {RETRY_BACKOFF_SECONDS:.0f} s")
+    states = {run.run_key: just_failed}
+    later = tick(
+        datasets, tmp_path, plan.cursor, ["2013-01-01"], states=states, now=time.time() + RETRY_BACKOFF_SECONDS + 1
+    )
     [again] = later.runs
     assert again.attempt == 2
