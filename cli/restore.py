@@ -32,9 +32,12 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     settings = settings or get_settings()
 
     if args.list:
-        for snapshot in list_snapshots(settings.backups):
+        snapshots = list_snapshots(settings.backups)
+        for snapshot in snapshots:
             size, tables, rows = snapshot.size_bytes / 1e6, len(snapshot.tables), sum(snapshot.tables.values())
             print(f"{snapshot.name}  {size:8.2f} MB  {tables:3d} tables  {rows:>10,} rows")
+        if not snapshots:
+            print(f"restore: no snapshots in {settings.backups} yet (warehouse_backup_job takes one nightly)")
         return 0
 
     target = (args.to or settings.warehouse).resolve()
