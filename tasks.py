@@ -105,14 +105,14 @@ def forward(*command: str) -> int:
     quickstart may have put uv in .uv-bootstrap/ only.
     """
     uv = uv_command()
-    # Install only on a fresh checkout: re-syncing an existing environment, perhaps with another
-    # interpreter than the one `tasks.py dev` used, would rebuild it under a running server.
-    if not (ROOT / ".venv").is_dir():
-        sync(uv)
     env = dict(os.environ)
     if "DAGSTER_HOME" not in env and DAGSTER_HOME.is_dir():  # laid out by `tasks.py dev`
         env["DAGSTER_HOME"] = str(DAGSTER_HOME)
-    return run(uv, *command, env=env)
+    if not (ROOT / ".venv").is_dir():  # a fresh checkout: install first
+        sync(uv)
+    # --no-sync: use the environment as installed (by `dev`, `test` or `prepare --no-dev`). Syncing
+    # it here, maybe with another interpreter, could rebuild it under a running server.
+    return subprocess.run([*uv, "run", "--no-sync", *command], cwd=ROOT, env=env).returncode
 
 
 COMMANDS = {"dev": dev, "test": test, "prepare": prepare}

@@ -66,21 +66,28 @@ def _share(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
-def validation_summary(dataset: DatasetConfig, results: Sequence[FileIngestion], worst: Severity) -> str:
+def files_refused(results: Sequence[FileIngestion], missing: Sequence[str]) -> int:
+    """Partitions that loaded nothing: refused files, and files that were not there at all."""
+    return sum(result.severity is Severity.ERROR for result in results) + len(missing)
+
+
+def validation_summary(
+    dataset: DatasetConfig, results: Sequence[FileIngestion], missing: Sequence[str], worst: Severity
+) -> str:
     """One sentence that says what the check's severity says, with the same numbers as its metadata."""
     totals = _totals(results)
     read, failed, quarantined = totals["records_read"], totals["records_failed"], totals["rows_quarantined"]
-    files = f"{len(results)} file(s)"
+    files = f"{len(results) + len(missing)} file(s)"
     if worst is Severity.OK:
         return f"all {read} records of {files} passed {dataset.schema_ref}"
-    refused = [result for result in results if result.severity is Severity.ERROR]
     counts = (
         f"{failed} of {read} records ({_share(failed, read):.1%}) failed {dataset.schema_ref}; "
         f"{totals['rows_loaded']} loaded, {quarantined} quarantined"
     )
     if worst is Severity.WARN:
         return f"{counts}, within the {dataset.reject_threshold:.1%} threshold"
-    return f"{len(refused)} of {files} refused, nothing of them loaded ({counts})" if results else counts
+    refused = f"{files_refused(results, missing)} of {files} refused or missing, nothing of them loaded"
+    return f"{refused} ({counts})"
 
 
 def materialization_metadata(results: Sequence[FileIngestion]) -> dict[str, object]:
@@ -110,7 +117,7 @@ def validation_check(
     problems = [problem for result in results for problem in result.problems] + list(missing)
     read = totals["records_read"]
     # The first problem (a refused file, a missing one) says why, the summary how much: both, always.
-    description = validation_summary(dataset, results, worst)
+    description = validation_summary(dataset, results, missing, worst)
     if problems:
         description = f"{problems[0]} | {description}"
     return dg.AssetCheckResult(
@@ -126,7 +133,7 @@ def validation_check(
             "rows_rejected": totals["records_failed"],
             "reject_rate": round(_share(totals["records_failed"], read), 6),
             "rows_quarantined": totals["rows_quarantined"],
-            "files_refused": sum(result.severity is Severity.ERROR for result in results) + len(missing),
+            "files_refused": files_refused(results, missing),
             "reject_threshold": dataset.reject_threshold,
             "schema": dataset.schema_ref,
             "problems": dg.MetadataValue.md("\n".join(f"- {problem}" for problem in problems) or "_none_"),
@@ -208,7 +215,7 @@ def volume_check(report: pl.DataFrame) -> dg.AssetCheckResult:
         f"{by_rule[rule]} within the {rule}" for rule in (Rule.WEEKDAY_BAND, Rule.RECENT_RATIO) if by_rule[rule]
     ]
     if not_judged:
-        verdicts.append(f"{not_judged} not judged (no earlier day to compare with)")
+        verdicts.append(f"{not_judged} not judged (no earlier day in the last four weeks to compare with)")
     summary = f"{report.height} day(s): " + ", ".join(verdicts)
     return dg.AssetCheckResult(
         check_name=VOLUME_CHECK,

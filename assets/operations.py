@@ -27,6 +27,9 @@ from resources.warehouse import WRITER_POOL, WRITER_RETRY, WarehouseResource, re
 BACKUP = dg.AssetKey([OPERATIONS, "warehouse_backup"])
 CLEANUP = dg.AssetKey([OPERATIONS, "lifecycle_cleanup"])
 REPORT = dg.AssetKey([OPERATIONS, "pipeline_performance_report"])
+BACKUP_JOB = "warehouse_backup_job"
+CLEANUP_JOB = "lifecycle_cleanup_job"
+REPORT_JOB = "performance_report_job"
 
 BACKUP_DESCRIPTION = (
     "A snapshot of the whole warehouse (DuckDB EXPORT DATABASE to Parquet) in the backup folder; keeps the "
@@ -54,9 +57,9 @@ def _spec(key: dg.AssetKey, description: str, kinds: set[str], job: str) -> dg.A
 
 
 OPERATIONS_SPECS = [
-    _spec(BACKUP, BACKUP_DESCRIPTION, {"duckdb", "parquet"}, "warehouse_backup_job"),
-    _spec(CLEANUP, CLEANUP_DESCRIPTION, {"duckdb"}, "lifecycle_cleanup_job"),
-    _spec(REPORT, REPORT_DESCRIPTION, {"dagster"}, "performance_report_job"),
+    _spec(BACKUP, BACKUP_DESCRIPTION, {"duckdb", "parquet"}, BACKUP_JOB),
+    _spec(CLEANUP, CLEANUP_DESCRIPTION, {"duckdb"}, CLEANUP_JOB),
+    _spec(REPORT, REPORT_DESCRIPTION, {"dagster"}, REPORT_JOB),
 ]
 
 
@@ -171,10 +174,10 @@ def build_operations_jobs(data_assets: Sequence[dg.AssetsDefinition]) -> list[dg
     specs = [*(spec for assets in data_assets for spec in assets.specs), *OPERATIONS_SPECS]
     checks = [check for assets in data_assets for check in assets.check_keys]
     return [
-        _job("warehouse_backup_job", warehouse_backup, "Back up the warehouse (operations/warehouse_backup)."),
-        _job("lifecycle_cleanup_job", lifecycle_cleanup, "Lifecycle clean-up (operations/lifecycle_cleanup)."),
+        _job(BACKUP_JOB, warehouse_backup, "Back up the warehouse (operations/warehouse_backup)."),
+        _job(CLEANUP_JOB, lifecycle_cleanup, "Lifecycle clean-up (operations/lifecycle_cleanup)."),
         _job(
-            "performance_report_job",
+            REPORT_JOB,
             build_performance_report(specs, checks),
             "Pipeline performance report (operations/pipeline_performance_report).",
         ),

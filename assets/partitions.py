@@ -40,14 +40,14 @@ class PartitionChanges:
 def partition_changes(
     existing: Sequence[str], days: Iterable[str], problem: Callable[[str], str | None]
 ) -> PartitionChanges:
-    """The requests that keep the shared days valid and in date order, with ``days`` among them.
+    """The requests that keep the shared days valid and in date order, with the valid ``days`` among them.
 
     ``problem(key)`` says why a key is not a valid day (None if it is). Only the tail from the first
     day out of order is re-added, so an in-order arrival (the usual case) is a plain add.
     """
     invalid = {key: why for key in existing if (why := problem(key))}
     current = [key for key in existing if key not in invalid]
-    target = sorted({*current, *days})
+    target = sorted({*current, *(day for day in days if problem(day) is None)})
     kept = 0
     while kept < len(current) and current[kept] == target[kept]:
         kept += 1

@@ -96,6 +96,8 @@ def run_backfill(
     }
     landed = (day for dataset_days in days.values() for day in dataset_days)
     order = register_days(instance, datasets, landed, datetime.now(UTC).date())
+    # A day outside the datasets' bounds is no partition: the landing sensor rejects its file.
+    days = {name: [day for day in dataset_days if day in order] for name, dataset_days in days.items()}
     for names, segment in group_loads(order, days):
         load(names, f"{'+'.join(names)} {segment[0]}..{segment[-1]}",
              {RANGE_START_TAG: segment[0], RANGE_END_TAG: segment[-1]})  # fmt: skip

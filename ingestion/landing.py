@@ -20,6 +20,7 @@ delivery, so a re-run reproduces the same rows.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import shutil
 from dataclasses import dataclass
@@ -180,11 +181,13 @@ def copy_to_archive(landed: LandedFile, target: Path) -> Path:
     """
     if landed.path == target:
         return target
-    folder = target.parent
-    earlier = sorted(folder.glob(f"*{ARCHIVE_SEPARATOR}{landed.path.name}")) if folder.is_dir() else []
+    folder, name = target.parent, glob.escape(landed.path.name)
+    earlier = sorted(folder.glob(f"*{ARCHIVE_SEPARATOR}{name}")) if folder.is_dir() else []
     if earlier and _same_delivery(earlier[-1], landed.path):
         return earlier[-1]
-    target.parent.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(f".*{ARCHIVE_SEPARATOR}{name}.partial"):  # copies a killed attempt left
+        stale.unlink(missing_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     shutil.copy2(landed.path, partial)
     partial.replace(target)
@@ -196,12 +199,16 @@ def _same_delivery(archived: Path, landed: Path) -> bool:
     return (a.st_size, a.st_mtime_ns) == (b.st_size, b.st_mtime_ns) and sha256_of(archived) == sha256_of(landed)
 
 
-def remove_from_landing(landed: LandedFile, target: Path, delivered_mtime_ns: int) -> bool:
-    """Remove an ingested file from landing, unless it was replaced meanwhile (a new delivery stays)."""
+def remove_from_landing(landed: LandedFile, target: Path, delivered: tuple[int, int]) -> bool:
+    """Remove an ingested file from landing, unless it was replaced meanwhile (a new delivery stays).
+
+    ``delivered`` is the file's (size, modification time) when it was archived.
+    """
     if landed.path == target:
         return False
     try:
-        if landed.path.stat().st_mtime_ns != delivered_mtime_ns:
+        stat = landed.path.stat()
+        if (stat.st_size, stat.st_mtime_ns) != delivered:
             return False
         landed.path.unlink()
     except FileNotFoundError:

@@ -64,7 +64,7 @@ def load_partitions(
     outcome = LoadOutcome()
     loaded_at = datetime.now(UTC)
     deliveries: list[Delivery] = []
-    delivered: list[tuple[LandedFile, Path, int]] = []  # landed file, its archived copy, its mtime then
+    delivered: list[tuple[LandedFile, Path, tuple[int, int]]] = []  # landed file, archived copy, (size, mtime)
     for key in partition_keys:
         problem = dataset.partition_key_problem(key, today) if key is not None else None
         if problem:
@@ -76,20 +76,20 @@ def load_partitions(
         except MissingFileError as error:
             outcome.missing.append(str(error))
             continue
-        mtime_ns = landed.path.stat().st_mtime_ns
+        stat = landed.path.stat()
         archived = copy_to_archive(landed, archive_path(archive_root, landed, loaded_at))
         # Rows are read from the archived copy: exactly the bytes their _source_file names.
         deliveries.append(
             Delivery(LandedFile(landed.dataset, archived, key), archived.relative_to(archive_root).as_posix())
         )
         if landed.path != archived:
-            delivered.append((landed, archived, mtime_ns))
+            delivered.append((landed, archived, (stat.st_size, stat.st_mtime_ns)))
     outcome.results = ingest_files(dataset, deliveries, loaded_at, run_id)
     with writer() as connection:
         commit_results(connection, dataset, outcome.results)
         outcome.volume = _volume_report(connection, dataset, outcome.results)
-    for landed, archived, mtime_ns in delivered:
-        remove_from_landing(landed, archived, mtime_ns)
+    for landed, archived, as_archived in delivered:
+        remove_from_landing(landed, archived, as_archived)
     return outcome
 
 

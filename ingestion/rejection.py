@@ -26,7 +26,6 @@ NOTE_SUFFIX = ".reason.txt"
 class RejectedFile:
     path: Path  # where the file now is
     note: Path  # the note beside it
-    reason: str
 
 
 class Refused(Protocol):
@@ -46,6 +45,7 @@ def reject_file(refused: Refused, rejected_root: Path, landing_root: Path, now: 
     relative_path = Path(relative)
     target = rejected_root / relative_path.parent / f"{stamp(now)}{ARCHIVE_SEPARATOR}{relative_path.name}"
     target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(path, target)  # first: a failed move leaves no note behind
     note = target.with_name(target.name + NOTE_SUFFIX)
     note.write_text(
         f"file:     {relative_path.name}\n"
@@ -55,5 +55,4 @@ def reject_file(refused: Refused, rejected_root: Path, landing_root: Path, now: 
         f"to retry: fix or rename it, then move it back to {landing_root / relative_path.parent}/\n",
         encoding="utf-8",
     )
-    shutil.move(path, target)
-    return RejectedFile(target, note, reason)
+    return RejectedFile(target, note)

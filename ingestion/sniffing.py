@@ -31,7 +31,6 @@ SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
     (b"%PDF", "a PDF document"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "a legacy Microsoft Office file (.xls)"),
-    (b"ORC", "an ORC file"),
     (b"Obj\x01", "an Avro file"),
     (b"SQLite format 3\x00", "a SQLite database"),
 )
@@ -42,9 +41,16 @@ class WrongFormatError(ValueError):
     """The file's bytes are not the format its dataset declares; the message says what they are."""
 
 
+# Text, but not UTF-8: said as such rather than as "binary" (UTF-16 is full of NUL bytes).
+TEXT_ENCODINGS: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xfe", "UTF-16 text (little-endian), not UTF-8"),
+    (b"\xfe\xff", "UTF-16 text (big-endian), not UTF-8"),
+)
+
+
 def identify(head: bytes) -> str | None:
     """What ``head`` (a file's first bytes) says the file is, or None for text."""
-    for signature, what in SIGNATURES:
+    for signature, what in (*SIGNATURES, *TEXT_ENCODINGS):
         if head.startswith(signature):
             return what
     if b"\x00" in head[:SNIFF_BYTES]:

@@ -10,8 +10,8 @@ New Year's Eve, and holiday weekends.
 That rule needs ``min_history`` earlier same weekdays: four weeks of data. Before then a cruder
 rule judges the day, so that "not enough history" never reads as "normal": the day's count against
 the median of every earlier day in the last ``recent_days``, bounded by the dataset's ``max_ratio``
-(config). A day 2,500x the usual passes neither. Only a day with no earlier day at all is not
-judged, and the report says so. Every row names the rule that judged it.
+(config). A day 2,500x the usual passes neither. Only a day with no earlier day in the last
+``recent_days`` is not judged, and the report says so. Every row names the rule that judged it.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution x this = its standard devi
 class Rule(StrEnum):
     WEEKDAY_BAND = "same-weekday band"
     RECENT_RATIO = "ratio to recent days"
-    NONE = "no earlier day"
+    NONE = "no recent earlier day"
 
 
 class Status(StrEnum):

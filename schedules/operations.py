@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
+from assets.operations import BACKUP_JOB, CLEANUP_JOB, REPORT_JOB
 from resources.warehouse import WarehouseResource
 
 # Every operations schedule: UTC, and on from the start.
@@ -33,13 +34,13 @@ def _backup_schedule(job: dg.JobDefinition) -> dg.ScheduleDefinition:
 def build_operations_schedules(jobs: Sequence[dg.JobDefinition]) -> list[dg.ScheduleDefinition]:
     by_name = {job.name: job for job in jobs}
     return [
-        _backup_schedule(by_name["warehouse_backup_job"]),
+        _backup_schedule(by_name[BACKUP_JOB]),
         # The scheduled pass deletes for real; a pass launched by hand is a dry run unless told otherwise.
         dg.ScheduleDefinition(
-            job=by_name["lifecycle_cleanup_job"],
+            job=by_name[CLEANUP_JOB],
             cron_schedule="0 3 * * 0",
             run_config={"ops": {"lifecycle_cleanup": {"config": {"dry_run": False}}}},
             **ON_FROM_THE_START,
         ),
-        dg.ScheduleDefinition(job=by_name["performance_report_job"], cron_schedule="0 6 * * *", **ON_FROM_THE_START),
+        dg.ScheduleDefinition(job=by_name[REPORT_JOB], cron_schedule="0 6 * * *", **ON_FROM_THE_START),
     ]

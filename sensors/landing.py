@@ -185,12 +185,13 @@ def build_landing_sensor(
 
         rejected = _reject_files(context, plan.rejections, landing_zone, alerts, datetime.fromtimestamp(now, UTC))
         for invalid in plan.invalid_partitions:
-            context.log.warning(f"removed partition {invalid} (added outside the landing sensor)")
+            context.log.warning(f"removed partition {invalid}")
             alerts.send(
                 Alert(
                     kind="invalid_partition",
                     title=f"partition key removed from {DAYS.name}",
-                    details=f"{invalid}; it was added by hand (UI or API) and is not a day of any dataset",
+                    details=f"{invalid}: not a day of any daily dataset (typed into the UI or the API, or outside "
+                    "the `dates` bounds now in the config); its loaded rows, if any, stay in the warehouse",
                 )
             )
         for retry in plan.retries:

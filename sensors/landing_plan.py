@@ -2,10 +2,11 @@
 
 A file in the landing zone is always in one of three states, and the plan says which:
 
-- **loading**: a run was requested for it (by size and modification time) and has not ended. A
-  run that ended while the file is still here did not load it (a load leaves landing only after
-  its commit): the file is requested again, up to ``MAX_ATTEMPTS`` runs, so a worker killed
-  mid-load, or a run failed by run monitoring, is simply done again.
+- **loading**: a run was requested for it (by size and modification and change time) and has not
+  ended. A run that ended while the file is still here did not load it (a load leaves landing only
+  after its commit): the file is requested again, up to ``MAX_ATTEMPTS`` requests with a growing
+  pause, so a worker killed mid-load, or a run failed by run monitoring, is simply done again.
+  (Dagster's run retries may re-execute each requested run once more on top of that.)
 - **waiting**, with a reason: still being written, not settled yet, or its run not started yet.
 - **rejected**: it cannot be loaded (a name no dataset uses, a date that does not exist or is out
   of the dataset's bounds, a run canceled, or ``MAX_ATTEMPTS`` failed runs). The sensor moves it to
@@ -70,14 +71,18 @@ class RunInfo:
 class FileState:
     size: int
     mtime_ns: int
+    # The inode's change time: a rename or move sets it, even when it keeps the modification time
+    # (`mv`, `cp -p`). A rejected file moved back into landing is thus a new delivery, with a new
+    # run key (Dagster never launches a run key twice), while a restart sees the same token.
+    ctime_ns: int = 0
 
     @classmethod
     def of(cls, path: Path) -> FileState:
         stat = path.stat()
-        return cls(stat.st_size, stat.st_mtime_ns)
+        return cls(stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
     def token(self) -> str:
-        return f"{self.size}:{self.mtime_ns}"
+        return f"{self.size}:{self.mtime_ns}:{self.ctime_ns}"
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,7 @@ class Request:
 @dataclass
 class Cursor:
     requested: dict[str, Request] = field(default_factory=dict)  # landing-relative path -> its request
-    reported: dict[str, str] = field(default_factory=dict)  # rejected files that could not be moved
+    reported: dict[str, str] = field(default_factory=dict)  # files rejected, by token: said (and alerted) once
 
     @classmethod
     def parse(cls, text: str | None) -> Cursor:
@@ -224,9 +229,12 @@ def plan_tick(
             relative = _relative(landing_root, path)
             try:
                 state = FileState.of(path)
-            except FileNotFoundError:  # moved to the archive between listing and stat
+            except FileNotFoundError:  # left landing (loaded, rejected) between listing and stat
                 continue
             present.add(relative)
+            if cursor.reported.get(relative) == state.token():  # rejected, but could not be moved: said once
+                plan.cursor.reported[relative] = state.token()
+                continue
             matched = match_file(dataset, path, today)
             if isinstance(matched, UnmatchedFile):
                 reject(path, relative, dataset.name, matched.reason, state.token())
@@ -259,8 +267,12 @@ def plan_tick(
 
     for unmatched in _scan_unknown(landing_root, datasets):
         relative = _relative(landing_root, unmatched.path)
+        try:
+            token = FileState.of(unmatched.path).token()
+        except FileNotFoundError:  # removed between listing and stat
+            continue
         present.add(relative)
-        reject(unmatched.path, relative, None, unmatched.reason, FileState.of(unmatched.path).token())
+        reject(unmatched.path, relative, None, unmatched.reason, token)
     # Forget files that left the landing zone (ingested and archived, rejected, or removed).
     plan.cursor.reported = {path: token for path, token in plan.cursor.reported.items() if path in present}
     plan.cursor.requested = {path: request for path, request in plan.cursor.requested.items() if path in present}

@@ -27,6 +27,11 @@ WATCHDOG_INTERVAL_SECONDS = 15
 PROC = Path("/proc")
 
 
+# How much later than the run's start its worker may seem to have started: the two times come from
+# different clocks (/proc counts from boot; the run's from the wall clock, which NTP may step).
+START_TIME_MARGIN_SECONDS = 60.0
+
+
 def process_alive(pid: int, not_started_after: float) -> bool:
     """Whether ``pid`` is a live process that started no later than ``not_started_after`` (epoch s).
 
@@ -38,14 +43,23 @@ def process_alive(pid: int, not_started_after: float) -> bool:
         return False
     except PermissionError:
         pass  # exists, owned by another user
-    started = process_start_time(pid)
-    if started is None:
+    facts = process_facts(pid)
+    if facts is None:
         return True  # no /proc (not Linux): existence is all we can tell
-    return started <= not_started_after + 1.0  # clock-tick resolution
+    started, state, booted = facts
+    if state == "Z" or booted > not_started_after:
+        return False  # a zombie, or the machine restarted since the run began: not its worker
+    return started <= not_started_after + START_TIME_MARGIN_SECONDS
 
 
 def process_start_time(pid: int) -> float | None:
     """When ``pid`` started (epoch seconds), from /proc; None where /proc does not say."""
+    facts = process_facts(pid)
+    return facts[0] if facts else None
+
+
+def process_facts(pid: int) -> tuple[float, str, float] | None:
+    """(start time, state letter, boot time) of ``pid`` from /proc; None where /proc does not say."""
     try:
         stat = (PROC / str(pid) / "stat").read_text()
         boot = next(
@@ -53,9 +67,10 @@ def process_start_time(pid: int) -> float | None:
         )
     except (OSError, StopIteration, ValueError):
         return None
-    # Field 22 (starttime, clock ticks since boot) counts from after the ")" ending the command name.
-    ticks = int(stat.rsplit(")", 1)[1].split()[19])
-    return boot + ticks / os.sysconf("SC_CLK_TCK")
+    # After the ")" that ends the command name: field 3 (state) first, field 22 (starttime, clock
+    # ticks since boot) 19 further.
+    fields = stat.rsplit(")", 1)[1].split()
+    return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK"), fields[0], boot
 
 
 def worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:

@@ -293,6 +293,28 @@ def test_a_compressed_file_under_a_csv_name_is_refused_as_what_it_is(world):
     assert world.archived()[-1].read_bytes() == data, "kept as delivered"
 
 
+def test_a_backfill_over_a_junk_partition_key_loads_the_real_days(world):
+    from sensors.landing import RANGE_END_TAG, RANGE_START_TAG
+
+    world.instance.add_dynamic_partitions("days", ["../../x"])  # typed into the UI, after the real days
+    job = ingest_job_for(world.defs, [world._datasets()["flights"]])
+    result = job.execute_in_process(
+        instance=world.instance,
+        tags={RANGE_START_TAG: "2013-01-03", RANGE_END_TAG: "../../x"},
+        raise_on_error=False,
+    )
+    assert result.success
+    loaded = {event.partition for event in result.get_asset_materialization_events()}
+    assert loaded == {"2013-01-03"}
+
+
+def test_a_day_outside_the_bounds_in_landing_never_becomes_a_partition_through_backfill(world):
+    world.land(as_csv(real_day()), name="flights_2031-01-02.csv")
+    report = run_backfill(world.settings, world.instance, defs=world.defs)
+    assert report.success
+    assert "2031-01-02" not in world.instance.get_dynamic_partitions("days")
+
+
 def test_a_date_that_does_not_exist_in_the_name_is_rejected_with_its_reason(world):
     world.land(as_csv(real_day()), name="flights_2013-02-30.csv")
     plan = world.plan()

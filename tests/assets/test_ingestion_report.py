@@ -54,7 +54,7 @@ def test_a_refused_file_reports_the_same_rate_in_text_and_metadata(ingest, datas
     assert failed == 506  # 3 rows of every 5
     assert f"{failed} of {FLIGHTS} records (60.1%) failed" in check.description
     assert "over the 5.0% threshold" in check.description
-    assert "1 of 1 file(s) refused, nothing of them loaded" in check.description
+    assert "1 of 1 file(s) refused or missing, nothing of them loaded" in check.description
     assert check.metadata["reject_rate"].value == round(failed / FLIGHTS, 6)
     assert round(check.metadata["reject_rate"].value, 3) == rate_in(check.description.split(" | ")[1])
     # The refused file's valid records are kept too: everything read is in quarantine.
@@ -83,9 +83,9 @@ def test_a_row_rule_failure_is_explained_with_record_numbers_not_an_empty_exampl
 def test_the_very_first_day_is_not_judged_and_never_called_normal():
     counts = real_daily_counts().filter(pl.col("day") == date(2013, 1, 1))
     [row] = volume_report(counts, [date(2013, 1, 1)]).iter_rows(named=True)
-    assert (row["status"], row["rule"]) == ("not judged", "no earlier day")
+    assert (row["status"], row["rule"]) == ("not judged", "no recent earlier day")
     check = volume_check(volume_report(counts, [date(2013, 1, 1)]))
-    assert check.description == "1 day(s): 1 not judged (no earlier day to compare with)"
+    assert check.description == "1 day(s): 1 not judged (no earlier day in the last four weeks to compare with)"
     assert "usual" not in check.description and "within" not in check.description
 
 
@@ -96,6 +96,16 @@ def test_the_check_names_the_rule_for_an_anomaly_and_the_days_that_passed():
     assert not check.passed
     assert check.description.startswith("2013-01-03 (Thursday): 2285000 rows, expected 298-2678 by the ratio to")
     assert check.description.endswith(
-        "| 3 day(s): 1 within the ratio to recent days, 1 not judged (no earlier day to compare with)"
+        "| 3 day(s): 1 within the ratio to recent days, "
+        "1 not judged (no earlier day in the last four weeks to compare with)"
     )
     assert check.metadata["judged_by_recent_ratio"].value == 2
+
+
+def test_a_missing_file_counts_as_refused_in_text_and_metadata(ingest, datasets, flights_day_csv):
+    missing = ["no file for flights partition 2013-01-02: expected landing/flights/flights_2013-01-02.csv"]
+    check = validation_check(datasets["flights"], [ingest(flights_day_csv)], missing)
+    assert check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.description.startswith(missing[0])
+    assert "1 of 2 file(s) refused or missing, nothing of them loaded" in check.description
+    assert check.metadata["files_refused"].value == 1

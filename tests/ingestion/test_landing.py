@@ -75,7 +75,7 @@ def test_archiving_copies_first_and_a_retry_reuses_the_copy(tmp_path):
     retry = archive_path(archive, landed, LOADED_AT.replace(minute=31))
     assert copy_to_archive(landed, retry) == target
     assert [p.name for p in target.parent.iterdir()] == [target.name]
-    assert remove_from_landing(landed, target, path.stat().st_mtime_ns)
+    assert remove_from_landing(landed, target, (path.stat().st_size, path.stat().st_mtime_ns))
     assert not path.exists()
     replayed = LandedFile("flights", target, "2013-01-05")
     assert archive_path(archive, replayed, LOADED_AT) == target
@@ -105,5 +105,5 @@ def test_a_file_redelivered_during_the_load_stays_in_landing(tmp_path):
     mtime = path.stat().st_mtime_ns
     path.write_text("second, delivered while the first loaded")
     os.utime(path, ns=(mtime + 1_000_000, mtime + 1_000_000))
-    assert not remove_from_landing(landed, target, mtime)
+    assert not remove_from_landing(landed, target, (len("first"), mtime))
     assert path.read_text().startswith("second")

@@ -87,3 +87,15 @@ def test_damaged_gzip_data_is_named(datasets, tmp_path, flights_day_csv):
     )
     assert result.severity is Severity.ERROR
     assert "flights_2013-01-01.csv.gz: damaged gzip data" in result.problems[0]
+
+
+def test_utf16_text_is_named_as_such_not_as_binary():
+    data = "\ufeffyear,month\n2013,1\n".encode("utf-16")
+    with pytest.raises(
+        WrongFormatError, match=r"f.csv is UTF-16 text \(little-endian\), not UTF-8; expected plain CSV"
+    ):
+        check_format("f.csv", data, "csv", None)
+
+
+def test_a_header_that_starts_like_a_signature_is_still_text():
+    check_format("people.csv", b"ORCID,name\n0000-0001,Ada\n", "csv", None)

@@ -256,3 +256,19 @@ def test_a_retry_waits_longer_after_each_failed_run(datasets, tmp_path):
     )
     [again] = later.runs
     assert again.attempt == 2
+    # The second failure buys a longer pause than the first.
+    failed_again = {again.run_key: RunInfo(RunState.FAILURE, ended_at=time.time())}
+    third = tick(datasets, tmp_path, later.cursor, ["2013-01-01"], states=failed_again)
+    assert third.waiting[0].endswith(f"trying again in {2 * RETRY_BACKOFF_SECONDS:.0f} s")
+
+
+def test_a_rejected_file_moved_back_into_landing_is_a_new_delivery(datasets, tmp_path):
+    path = land(tmp_path, "flights", "flights_2013-01-01.csv")
+    [first] = tick(datasets, tmp_path).runs
+    aside = tmp_path.parent / f"{tmp_path.name}-rejected.csv"
+    path.rename(aside)  # what the sensor does when it rejects the file
+    gone = tick(datasets, tmp_path, Cursor(requested={}), ["2013-01-01"])
+    time.sleep(0.01)
+    aside.rename(path)  # `mv` back: same bytes, same modification time
+    [again] = tick(datasets, tmp_path, gone.cursor, ["2013-01-01"]).runs
+    assert again.run_key != first.run_key, "a run key Dagster already used would never launch"
