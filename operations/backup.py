@@ -38,6 +38,9 @@ class Snapshot:
     tables: dict[str, int]  # "schema.table" -> rows
     size_bytes: int
     duration_seconds: float
+    # The exported database's catalog name (the warehouse file's stem): views that dbt wrote name
+    # their tables with it, so a restore imports under the same name. None in older snapshots.
+    catalog: str | None = None
 
     @property
     def name(self) -> str:
@@ -53,6 +56,7 @@ class Snapshot:
             tables=manifest["tables"],
             size_bytes=manifest["size_bytes"],
             duration_seconds=manifest["duration_seconds"],
+            catalog=manifest.get("catalog"),
         )
 
 
@@ -93,6 +97,7 @@ def take_snapshot(connection: duckdb.DuckDBPyConnection, backup_dir: Path, now: 
         "size_bytes": size,
         "duration_seconds": round(duration, 3),
         "duckdb_version": duckdb.__version__,
+        "catalog": connection.execute("SELECT current_database()").fetchall()[0][0],
     }
     (partial / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     partial.rename(final)
@@ -134,6 +139,21 @@ def find_snapshot(backup_dir: Path, name: str | None) -> Snapshot:
     raise RestoreError(f"no snapshot {name!r} in {backup_dir}; there are: {', '.join(s.name for s in snapshots)}")
 
 
+def _restoring_connection(path: Path, catalog: str | None) -> duckdb.DuckDBPyConnection:
+    """A connection writing ``path`` whose current catalog is named ``catalog``, whatever the file's name.
+
+    The restored file is written under a temporary name first; the views in the export name their
+    tables by the original catalog (``"prod"."marts"."fct_flights"``), which must resolve.
+    """
+    if catalog is None:
+        return duckdb.connect(str(path))
+    connection = duckdb.connect()
+    quoted = catalog.replace('"', '""')
+    connection.execute(f"ATTACH '{path}' AS \"{quoted}\"")
+    connection.execute(f'USE "{quoted}"')
+    return connection
+
+
 def restore_snapshot(snapshot: Snapshot, target: Path) -> dict[str, int]:
     """Import ``snapshot`` into a new warehouse file at ``target`` and verify every table's rows.
 
@@ -146,7 +166,7 @@ def restore_snapshot(snapshot: Snapshot, target: Path) -> dict[str, int]:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".restoring-{target.name}")
     partial.unlink(missing_ok=True)
-    with duckdb.connect(str(partial)) as connection:
+    with _restoring_connection(partial, snapshot.catalog) as connection:
         connection.execute(f"IMPORT DATABASE '{snapshot.path}'")
         restored = table_counts(connection)
     if restored != snapshot.tables:
