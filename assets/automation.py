@@ -20,6 +20,9 @@ between two steps would build the views of the datasets already loaded in a dbt 
 and the rest in another. Waiting for the loads as a whole makes a cold start, or a burst, one build.
 """
 
+import functools
+from datetime import datetime
+
 import dagster as dg
 
 from assets.ingestion_factory import INGEST_JOB
@@ -36,12 +39,18 @@ UNFINISHED_RUN_STATUSES = [
 ]
 
 
+@functools.lru_cache(maxsize=1)
+def _loads_in_flight(instance: dg.DagsterInstance, evaluation_time: datetime) -> int:
+    """Unfinished load runs, counted once per tick (every asset of a tick shares its evaluation time)."""
+    return instance.get_runs_count(filters=dg.RunsFilter(job_name=INGEST_JOB, statuses=UNFINISHED_RUN_STATUSES))
+
+
 class NoLoadInFlight(dg.AutomationCondition):
     """True while no run of the load job is queued or running: the raw layer is settled.
 
     Dagster's operands see one asset at a time; whether *any* load is still going on is a question
     for the instance, so this condition is Python (evaluated in the code server: see
-    sensors/automation.py). One count query per evaluated asset per tick.
+    sensors/automation.py). The answer is asked once per tick, not once per asset.
     """
 
     @property
@@ -53,8 +62,7 @@ class NoLoadInFlight(dg.AutomationCondition):
         return f"no `{INGEST_JOB}` run is queued or running"
 
     def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
-        instance = context.asset_graph_view.instance
-        loads = instance.get_runs_count(filters=dg.RunsFilter(job_name=INGEST_JOB, statuses=UNFINISHED_RUN_STATUSES))
+        loads = _loads_in_flight(context.asset_graph_view.instance, context.evaluation_time)
         return dg.AutomationResult(
             context, true_subset=context.get_empty_subset() if loads else context.candidate_subset
         )

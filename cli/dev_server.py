@@ -71,14 +71,19 @@ def wait_for(
     raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}{state}")
 
 
-def runs_in_flight(home: Path) -> str:
-    """The runs of the instance in ``home`` that had not finished, and the last few that had."""
-    import dagster as dg  # only when a wait fails: callers need not import Dagster for the poll
+def runs(home: Path) -> list:
+    """Every run of the instance in ``home``, newest first."""
+    import dagster as dg  # only in tests and benchmarks that ask: the polls themselves need no Dagster
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        runs = instance.get_runs(limit=30)
-    unfinished = [f"{run.job_name} {run.run_id[:8]} {run.status.value}" for run in runs if not run.is_finished]
-    finished = [f"{run.job_name} {run.run_id[:8]} {run.status.value}" for run in runs if run.is_finished][:5]
+        return list(instance.get_runs())
+
+
+def runs_in_flight(home: Path) -> str:
+    """The runs of the instance in ``home`` that had not finished, and the last few that had."""
+    latest = runs(home)[:30]
+    unfinished = [f"{run.job_name} {run.run_id[:8]} {run.status.value}" for run in latest if not run.is_finished]
+    finished = [f"{run.job_name} {run.run_id[:8]} {run.status.value}" for run in latest if run.is_finished][:5]
     return f"unfinished runs {unfinished or 'none'}; latest finished {finished or 'none'}"
 
 

@@ -32,11 +32,6 @@ def marts_days(settings: Settings) -> set[str]:
 SCORECARD = dg.AssetKey(["analytics", "carrier_scorecard"])
 
 
-def runs(home) -> list[dg.DagsterRun]:
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        return list(instance.get_runs())
-
-
 def latest_materialization(home, key: dg.AssetKey):
     with dg.DagsterInstance.from_config(str(home)) as instance:
         return instance.get_latest_materialization_event(key)
@@ -83,7 +78,7 @@ def test_landed_files_reach_the_marts_in_one_load_and_one_build(dagster_dev):
         in_flight=lambda: dev_server.runs_in_flight(server.home),
     )
     # A cold start (reference data and the first days together): one load run, one dbt build.
-    assert sorted(run.job_name for run in runs(server.home)) == ["__ASSET_JOB", "ingest"]
+    assert sorted(run.job_name for run in dev_server.runs(server.home)) == ["__ASSET_JOB", "ingest"]
 
 
 def test_the_ui_opens_readable_with_real_charts_and_materialize_all_is_the_data(dagster_dev, tmp_path):

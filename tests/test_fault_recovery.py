@@ -30,11 +30,6 @@ def real_flights_per_day() -> dict[str, int]:
     return {day: count for day, count in counts.iter_rows() if day <= f"2013-01-{DAYS:02d}"}
 
 
-def runs(home) -> list[dg.DagsterRun]:
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        return list(instance.get_runs())
-
-
 def raw_days(settings: Settings) -> tuple[dict[str, int], int]:
     """Flights per day in raw.flights, and how many rows repeat a key (0 when loaded exactly once)."""
     try:
@@ -58,18 +53,22 @@ def test_a_killed_process_tree_is_recovered_with_every_day_loaded_once(tmp_path,
 
         def a_load_running() -> str | None:
             started = [
-                r for r in runs(server.home) if r.job_name == "ingest" and r.status == dg.DagsterRunStatus.STARTED
+                r
+                for r in dev_server.runs(server.home)
+                if r.job_name == "ingest" and r.status == dg.DagsterRunStatus.STARTED
             ]
             return started[0].run_id if started else None
 
         victim = dev_server.wait_for("a daily load to be STARTED", a_load_running, START_TIMEOUT, every=0.2)
         server.kill()
-    assert {r.run_id: r.status for r in runs(server.home)}[victim] == dg.DagsterRunStatus.STARTED, "left hanging"
+    assert {r.run_id: r.status for r in dev_server.runs(server.home)}[victim] == dg.DagsterRunStatus.STARTED, (
+        "left hanging"
+    )
 
     with dev_server.dagster_dev(tmp_path, settings.data_dir, "after_the_restart.log") as server:
 
         def victim_failed() -> bool:
-            return {r.run_id: r.status for r in runs(server.home)}[victim] == dg.DagsterRunStatus.FAILURE
+            return {r.run_id: r.status for r in dev_server.runs(server.home)}[victim] == dg.DagsterRunStatus.FAILURE
 
         in_flight = lambda: dev_server.runs_in_flight(server.home)  # noqa: E731
         dev_server.wait_for("the watchdog to fail the dead run", victim_failed, RECOVERY_TIMEOUT, 2, in_flight)
