@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.analytics import ANALYTICS_ASSETS
+from assets.analytics import build_analytics_assets
 from assets.dbt_assets import build_dbt_assets
 from assets.ingestion_factory import build_ingestion_assets
 from assets.operations import OPERATIONS_SPECS, build_operations_jobs
@@ -18,6 +18,7 @@ from resources.dbt import dbt_project, dbt_resource
 from resources.dbt_state import DbtStateResource
 from resources.landing import LandingZoneResource
 from resources.operations import OperationsResource
+from resources.pools import writer_pools
 from resources.settings import Settings, get_settings
 from resources.warehouse import PROD, WarehouseResource
 from schedules.operations import build_operations_schedules
@@ -30,15 +31,20 @@ from sensors.run_watchdog import run_worker_watchdog
 def build_definitions(settings: Settings) -> dg.Definitions:
     datasets = load_datasets(settings.datasets_file)
     ingest_job = build_ingest_job(datasets)
-    data_assets = [*build_ingestion_assets(datasets), build_dbt_assets(dbt_project()), *ANALYTICS_ASSETS]
-    operations_jobs = build_operations_jobs(data_assets)
+    pools = writer_pools(settings)
+    data_assets = [
+        *build_ingestion_assets(datasets, pools.load),
+        build_dbt_assets(dbt_project(), pools.transform),
+        *build_analytics_assets(pools.transform),
+    ]
+    operations_jobs = build_operations_jobs(data_assets, pools.maintenance)
     return dg.Definitions(
         assets=[*data_assets, *OPERATIONS_SPECS],
         jobs=[ingest_job, *operations_jobs],
         schedules=build_operations_schedules(operations_jobs),
         # Steps run in the run's own process. The default multiprocess executor starts one more
         # Python per step, paying the imports and definition loading (seconds) a second time;
-        # with one writer at a time there is no parallelism for it to buy.
+        # parallelism comes from several runs (resources/pools.py), not from steps within one.
         executor=dg.in_process_executor,
         sensors=[
             build_landing_sensor(datasets, ingest_job),

@@ -26,7 +26,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 DAGSTER_HOME = ROOT / ".dagster_home"
 BOOTSTRAP_VENV = ROOT / ".uv-bootstrap"
-WRITER_POOL = "duckdb_writer"  # resources/warehouse.py (this file runs before the project is installed)
 
 
 def uv_command() -> list[str]:
@@ -56,24 +55,24 @@ def run(uv: list[str], *args: str, env: dict[str, str] | None = None) -> int:
 
 
 def prepare_dagster_home(
-    home: Path, dagster: list[str], env: dict[str, str], instance_config: str = "dagster.dev.yaml"
+    home: Path, python: list[str], env: dict[str, str], instance_config: str = "dagster.dev.yaml"
 ) -> None:
-    """Lay out a Dagster instance: a committed config from deploy/, and the writer pool's limit.
+    """Lay out a Dagster instance: a committed config from deploy/, and the writer pools' limits.
 
-    The limit is set explicitly: a pool created from `default_limit` is not enforced in the queue
-    daemon's first pass on a fresh instance, which would start every queued run at once.
+    ``python`` runs the project's environment. The limits depend on the settings in ``env`` (the
+    warehouse backend), so the project sets them (resources/pools.py).
     """
     home.mkdir(parents=True, exist_ok=True)
     # The instance config is code (deploy/); DAGSTER_HOME only holds its copy and the run history.
     shutil.copyfile(ROOT / "deploy" / instance_config, home / "dagster.yaml")
-    subprocess.run([*dagster, "instance", "concurrency", "set", WRITER_POOL, "1"], cwd=ROOT, env=env, check=True)
+    subprocess.run([*python, "-m", "resources.pools"], cwd=ROOT, env=env, check=True)
 
 
 def dev() -> int:
     uv = uv_command()
     sync(uv)
     env = {**os.environ, "DAGSTER_HOME": str(DAGSTER_HOME)}
-    prepare_dagster_home(DAGSTER_HOME, [*uv, "run", "--frozen", "dagster"], env)
+    prepare_dagster_home(DAGSTER_HOME, [*uv, "run", "--frozen", "python"], env)
     # Reference data and the first days land only on a fresh checkout; later starts keep the data.
     if run(uv, "replay", "--seed", env=env) != 0:
         return 1

@@ -15,7 +15,7 @@ from assets.automation import REFRESH_AFTER_CHECKS_PASS
 from assets.charts import bar_chart
 from assets.layers import ANALYTICS, PIPELINE_GROUP
 from assets.metadata import null_counts, table_metadata
-from resources.warehouse import WRITER_POOL, WRITER_RETRY, WarehouseResource, retry_only_transient
+from resources.warehouse import WRITER_RETRY, WarehouseResource, retry_only_transient
 
 CARRIER_PERFORMANCE = dg.AssetKey(["marts", "mart_carrier_daily_performance"])
 FACT_FLIGHTS = dg.AssetKey(["marts", "fct_flights"])
@@ -92,7 +92,7 @@ class AnalyticsSpec:
     chart: Callable[[pl.DataFrame], dg.MarkdownMetadataValue]
 
 
-def build_analytics_asset(spec: AnalyticsSpec) -> dg.AssetsDefinition:
+def build_analytics_asset(spec: AnalyticsSpec, pool: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=[ANALYTICS, spec.name],
         group_name=PIPELINE_GROUP,
@@ -100,7 +100,7 @@ def build_analytics_asset(spec: AnalyticsSpec) -> dg.AssetsDefinition:
         deps=list(spec.deps),
         description=f"{spec.description} Written to analytics.{spec.name}.",
         kinds={"polars", "duckdb"},
-        pool=WRITER_POOL,
+        pool=pool,
         retry_policy=WRITER_RETRY,
         automation_condition=REFRESH_AFTER_CHECKS_PASS,
     )
@@ -159,4 +159,8 @@ ANALYTICS_SPECS = [
         ),
     ),
 ]
-ANALYTICS_ASSETS = [build_analytics_asset(spec) for spec in ANALYTICS_SPECS]
+
+
+def build_analytics_assets(pool: str) -> list[dg.AssetsDefinition]:
+    """The analytics assets; ``pool``: the transforms' writer pool (resources/pools.py)."""
+    return [build_analytics_asset(spec, pool) for spec in ANALYTICS_SPECS]

@@ -17,15 +17,15 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from assets.dbt_translator import FlightsDbtTranslator
 from resources.dbt import keep_parse_state, prune_invocations
 from resources.dbt_state import DbtStateResource
-from resources.warehouse import WRITER_POOL, WRITER_RETRY, WarehouseResource, is_lock_message, retry_only_transient
+from resources.warehouse import WRITER_RETRY, WarehouseResource, is_lock_message, retry_only_transient
 
 # The op that runs `dbt build`; also how `impact` finds the dbt assets in the code location.
 DBT_ASSETS_NAME = "dbt_models"
 
 
-def build_args(warehouse_path: str, full_refresh: bool = False) -> list[str]:
+def build_args(warehouse_vars: Mapping[str, str], full_refresh: bool = False) -> list[str]:
     """The `dbt build` command line; pure, so it is tested without running dbt."""
-    args = ["build", "--vars", json.dumps({"warehouse_path": warehouse_path})]
+    args = ["build", "--vars", json.dumps(dict(warehouse_vars))]
     if full_refresh:
         args.append("--full-refresh")
     return args
@@ -76,7 +76,8 @@ class DbtBuildConfig(dg.Config):
     full_refresh: bool = False
 
 
-def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
+def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
+    """The dbt models as assets; ``pool``: the transforms' writer pool (resources/pools.py)."""
     translator = FlightsDbtTranslator()
 
     @dbt_assets(
@@ -84,7 +85,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         project=project,
         dagster_dbt_translator=translator,
         name=DBT_ASSETS_NAME,
-        pool=WRITER_POOL,
+        pool=pool,
         retry_policy=WRITER_RETRY,
     )
     def dbt_models(
@@ -95,8 +96,11 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         dbt_state: DbtStateResource,
     ) -> Iterator[Any]:
         with retry_only_transient():
-            warehouse.assert_writable()  # dbt opens the file itself: hold it to the production guard first
-        invocation = dbt.cli(build_args(warehouse.path, config.full_refresh), context=context, raise_on_error=False)
+            warehouse.assert_writable()  # dbt opens the warehouse itself: hold it to the production guard first
+            warehouse.prepare_for_dbt()
+        invocation = dbt.cli(
+            build_args(warehouse.dbt_vars(), config.full_refresh), context=context, raise_on_error=False
+        )
         # Drain dbt completely before touching the warehouse: it holds the write lock until it exits.
         events = list(invocation.stream())
         target_dir = Path(project.project_dir, project.target_path)

@@ -35,7 +35,7 @@ from ingestion.load import load_partitions
 from ingestion.pipeline import Severity
 from ingestion.storage import raw_table
 from resources.landing import LandingZoneResource
-from resources.warehouse import WRITER_POOL, WRITER_RETRY, WarehouseResource, retry_only_transient
+from resources.warehouse import WRITER_RETRY, WarehouseResource, retry_only_transient
 
 # Columns ingestion adds to every raw row, so each row can be traced to its file and run.
 LINEAGE_COLUMNS: dict[str, tuple[pl.DataType, str]] = {
@@ -162,7 +162,7 @@ def ingestion_check_keys(dataset: DatasetConfig) -> list[dg.AssetCheckKey]:
     return [spec.key for spec in _check_specs(dataset, key)]
 
 
-def build_ingestion_asset(dataset: DatasetConfig) -> dg.AssetsDefinition:
+def build_ingestion_asset(dataset: DatasetConfig, pool: str) -> dg.AssetsDefinition:
     """The raw/<name> asset of one dataset, with its blocking validation check."""
     key = raw_asset_key(dataset.name)
     partitions = partitions_for(dataset)
@@ -177,7 +177,7 @@ def build_ingestion_asset(dataset: DatasetConfig) -> dg.AssetsDefinition:
         check_specs=_check_specs(dataset, key),
         metadata=_spec_metadata(dataset),
         kinds={"polars", "duckdb"},
-        pool=WRITER_POOL,
+        pool=pool,
         retry_policy=WRITER_RETRY,
         # A run may end with per-partition materialisations and no result for the whole range
         # (junk partition keys skipped): that is a success, not a missing output.
@@ -194,5 +194,6 @@ def build_ingestion_asset(dataset: DatasetConfig) -> dg.AssetsDefinition:
     return _asset
 
 
-def build_ingestion_assets(datasets: Mapping[str, DatasetConfig]) -> list[dg.AssetsDefinition]:
-    return [build_ingestion_asset(dataset) for dataset in datasets.values()]
+def build_ingestion_assets(datasets: Mapping[str, DatasetConfig], pool: str) -> list[dg.AssetsDefinition]:
+    """One raw asset per dataset; ``pool``: the loads' writer pool (resources/pools.py)."""
+    return [build_ingestion_asset(dataset, pool) for dataset in datasets.values()]

@@ -22,7 +22,7 @@ from operations.backup import prune_snapshots, take_snapshot
 from operations.lifecycle import apply_cleanup, plan_cleanup
 from operations.performance import build_report
 from resources.operations import OperationsResource
-from resources.warehouse import WRITER_POOL, WRITER_RETRY, WarehouseResource, retry_only_transient
+from resources.warehouse import WRITER_RETRY, WarehouseResource, retry_only_transient
 
 BACKUP = dg.AssetKey([OPERATIONS, "warehouse_backup"])
 CLEANUP = dg.AssetKey([OPERATIONS, "lifecycle_cleanup"])
@@ -63,12 +63,21 @@ OPERATIONS_SPECS = [
 ]
 
 
-# The export reads the file, which DuckDB forbids while another process writes it: the backup waits
-# for the writer slot like a load does, and so always sees a committed state.
-@dg.op(out={}, pool=WRITER_POOL, retry_policy=WRITER_RETRY, description=BACKUP_DESCRIPTION)
-def warehouse_backup(warehouse: WarehouseResource, operations: OperationsResource) -> Iterator[dg.AssetMaterialization]:
-    if not warehouse.file.exists():  # not a fault to retry: there is nothing to back up yet
-        raise dg.Failure(f"no warehouse at {warehouse.path} yet: nothing to back up", allow_retries=False)
+# On the file backend the export reads the file, which DuckDB forbids while another process writes
+# it: the backup waits for the writer slot like a load does, and so always sees a committed state.
+def build_backup_op(pool: str) -> dg.OpDefinition:
+    @dg.op(out={}, pool=pool, retry_policy=WRITER_RETRY, description=BACKUP_DESCRIPTION)
+    def warehouse_backup(
+        warehouse: WarehouseResource, operations: OperationsResource
+    ) -> Iterator[dg.AssetMaterialization]:
+        yield from _backup(warehouse, operations)
+
+    return warehouse_backup
+
+
+def _backup(warehouse: WarehouseResource, operations: OperationsResource) -> Iterator[dg.AssetMaterialization]:
+    if not warehouse.exists():  # not a fault to retry: there is nothing to back up yet
+        raise dg.Failure(f"no warehouse at {warehouse.location} yet: nothing to back up", allow_retries=False)
     with retry_only_transient():
         with warehouse.read_only() as connection:
             snapshot = take_snapshot(connection, operations.backups)
@@ -97,10 +106,17 @@ class CleanupConfig(dg.Config):
     )
 
 
-@dg.op(
-    out={}, pool=WRITER_POOL, retry_policy=WRITER_RETRY, description=CLEANUP_DESCRIPTION
-)  # it deletes quarantine rows
-def lifecycle_cleanup(
+def build_cleanup_op(pool: str) -> dg.OpDefinition:
+    @dg.op(out={}, pool=pool, retry_policy=WRITER_RETRY, description=CLEANUP_DESCRIPTION)  # it deletes rows
+    def lifecycle_cleanup(
+        config: CleanupConfig, warehouse: WarehouseResource, operations: OperationsResource
+    ) -> Iterator[dg.AssetMaterialization]:
+        yield from _cleanup(config, warehouse, operations)
+
+    return lifecycle_cleanup
+
+
+def _cleanup(
     config: CleanupConfig, warehouse: WarehouseResource, operations: OperationsResource
 ) -> Iterator[dg.AssetMaterialization]:
     policy, now = operations.lifecycle_policy(), datetime.now(UTC)
@@ -169,13 +185,16 @@ def _job(name: str, op: dg.OpDefinition, description: str) -> dg.JobDefinition:
     return _operations_job
 
 
-def build_operations_jobs(data_assets: Sequence[dg.AssetsDefinition]) -> list[dg.JobDefinition]:
-    """The backup, clean-up and report jobs; the report covers ``data_assets`` and the operations."""
+def build_operations_jobs(data_assets: Sequence[dg.AssetsDefinition], pool: str) -> list[dg.JobDefinition]:
+    """The backup, clean-up and report jobs; the report covers ``data_assets`` and the operations.
+
+    ``pool``: the maintenance pool (resources/pools.py) that backup and clean-up wait in.
+    """
     specs = [*(spec for assets in data_assets for spec in assets.specs), *OPERATIONS_SPECS]
     checks = [check for assets in data_assets for check in assets.check_keys]
     return [
-        _job(BACKUP_JOB, warehouse_backup, "Back up the warehouse (operations/warehouse_backup)."),
-        _job(CLEANUP_JOB, lifecycle_cleanup, "Lifecycle clean-up (operations/lifecycle_cleanup)."),
+        _job(BACKUP_JOB, build_backup_op(pool), "Back up the warehouse (operations/warehouse_backup)."),
+        _job(CLEANUP_JOB, build_cleanup_op(pool), "Lifecycle clean-up (operations/lifecycle_cleanup)."),
         _job(
             REPORT_JOB,
             build_performance_report(specs, checks),

@@ -121,7 +121,7 @@ def dagster_dev(workdir: Path, data_dir: Path, log_name: str = "dagster_dev.log"
     """`dagster dev` on a free port; started again with the same ``workdir``, it has the same instance."""
     home, log = workdir / "dagster_home", workdir / log_name
     env = {**os.environ, "DAGSTER_HOME": str(home), "DATAOPS_DATA_DIR": str(data_dir)}
-    tasks.prepare_dagster_home(home, DAGSTER, env)
+    tasks.prepare_dagster_home(home, [sys.executable], env)
     url = f"http://127.0.0.1:{free_port()}"
     port = url.rsplit(":", 1)[1]
     with background([*DAGSTER, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", port], env, log) as process:

@@ -15,6 +15,7 @@ import polars as pl
 
 from config.datasets import DatasetConfig
 from ingestion.pipeline import PARTITION_DATE, FileIngestion
+from resources.transactions import retry_conflicts, rollback
 
 QUARANTINE_SCHEMA = "quarantine"
 LOAD_LOG = "meta.file_loads"
@@ -54,7 +55,8 @@ def _ensure_table(connection: duckdb.DuckDBPyConnection, table: str, frame: pl.D
         existing = {
             row[0]
             for row in connection.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
                 [schema, name],
             ).fetchall()
         }
@@ -106,6 +108,13 @@ def _log_row(result: FileIngestion) -> tuple:
 def commit_results(
     connection: duckdb.DuckDBPyConnection, dataset: DatasetConfig, results: Sequence[FileIngestion]
 ) -> None:
+    """``replace_results`` in one transaction, done again if a concurrent lake writer conflicts."""
+    retry_conflicts(lambda: replace_results(connection, dataset, results))
+
+
+def replace_results(
+    connection: duckdb.DuckDBPyConnection, dataset: DatasetConfig, results: Sequence[FileIngestion]
+) -> None:
     """Replace the results' partitions in raw (ERROR files excepted) and in quarantine, atomically.
 
     An ERROR file leaves the raw partition as it was: nothing unvalidated reaches the table the
@@ -114,11 +123,11 @@ def commit_results(
     """
     if not results:
         return
-    connection.execute(LOAD_LOG_DDL)
     loaded = [result for result in results if result.loaded is not None]
     quarantined = pl.concat([result.quarantined for result in results], how="diagonal_relaxed")
     connection.execute("BEGIN TRANSACTION")
     try:
+        connection.execute(LOAD_LOG_DDL)
         _ensure_table(connection, quarantine_table(dataset), quarantined)
         _delete_partitions(connection, quarantine_table(dataset), dataset, results)
         _insert(connection, quarantine_table(dataset), quarantined)
@@ -137,5 +146,5 @@ def commit_results(
         )
         connection.execute("COMMIT")
     except BaseException:
-        connection.execute("ROLLBACK")
+        rollback(connection)
         raise

@@ -11,13 +11,26 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The dbt target of the lake backend (dbt_project/profiles.yml); the file backend's are the envs.
+LAKE_DBT_TARGET = "lake"
+LAKE_S3_DBT_TARGET = "lake_s3"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 Environment = Literal["dev", "test", "prod"]
+# duckdb: one DuckDB file, one writer at a time (the embedded default, nothing to start).
+# ducklake: a DuckLake catalog in PostgreSQL with data files in a folder or an S3 bucket; many
+# writers and readers at once, from any machine (resources/lake.py).
+Backend = Literal["duckdb", "ducklake"]
+
+# Secrets are read from these variables when a connection is opened, never kept in a setting, a
+# file or a resource's config (Dagster shows resource config in its UI).
+LAKE_PASSWORD_VARIABLE = "DATAOPS_LAKE_CATALOG_PASSWORD"
+PROD_LAKE_PASSWORD_VARIABLE = "DATAOPS_PROD_LAKE_CATALOG_PASSWORD"
+S3_SECRET_VARIABLE = "DATAOPS_S3_SECRET_ACCESS_KEY"
 
 
 class Settings(BaseSettings):
@@ -43,6 +56,31 @@ class Settings(BaseSettings):
     # dev and test read it, never write it, and write their own warehouse_path.
     prod_warehouse_path: Path | None = None
     datasets_file: Path = PROJECT_ROOT / "config" / "datasets.yaml"
+    backend: Backend = "duckdb"
+    # DuckLake (backend=ducklake). The catalog: a libpq key=value DSN without the password
+    # (the password is in DATAOPS_LAKE_CATALOG_PASSWORD). One PostgreSQL database per environment.
+    lake_catalog: str | None = None
+    # Where the lake's Parquet files go: a folder (default data/lake/<env>/) or s3://bucket/prefix/.
+    lake_data_path: str | None = None
+    # Prod's lake, read by dev and test through a role that can only read (password in
+    # DATAOPS_PROD_LAKE_CATALOG_PASSWORD): PostgreSQL itself refuses their writes.
+    prod_lake_catalog: str | None = None
+    prod_lake_data_path: str | None = None
+    # Secrets: only ever from the environment (or .env), shown nowhere. Resources receive them as
+    # dg.EnvVar, so Dagster's UI shows the variable's name, never its value.
+    lake_catalog_password: SecretStr | None = None
+    prod_lake_catalog_password: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+    # How many runs may write the lake at once (the file backend always allows one).
+    lake_writers: int = Field(default=4, ge=1)
+    # The S3-compatible store of s3:// data paths (secret key in DATAOPS_S3_SECRET_ACCESS_KEY).
+    s3_endpoint: str | None = None  # host:port; unset for AWS
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_url_style: Literal["path", "vhost"] = "path"
+    s3_use_ssl: bool = True
+    # Where DuckDB keeps the extensions the lake needs, installed from their locked PyPI packages.
+    duckdb_extension_dir: Path = PROJECT_ROOT / ".duckdb" / "extensions"
     # dbt target in dbt_project/profiles.yml; defaults to the environment's name.
     dbt_target: str | None = None
     # Where prod's dbt builds publish their manifest, and where `impact` reads it (slim CI: build
@@ -68,6 +106,19 @@ class Settings(BaseSettings):
     report_days: int = Field(default=7, ge=1)
 
     @model_validator(mode="after")
+    def _check_lake(self) -> Settings:
+        from resources.lake import conninfo_problem  # settings is imported first; lake imports duckdb
+
+        for name in ("lake_catalog", "prod_lake_catalog"):
+            value = getattr(self, name)
+            problem = value is not None and conninfo_problem(value)
+            if problem:
+                raise ValueError(f"DATAOPS_{name.upper()} {problem}")
+        if self.backend == "ducklake" and self.lake_catalog is None:
+            raise ValueError("backend=ducklake needs DATAOPS_LAKE_CATALOG (host=... port=... dbname=... user=...)")
+        return self
+
+    @model_validator(mode="after")
     def _derive_paths(self) -> Settings:
         data_dir = self.data_dir.resolve()
         derived = {
@@ -80,12 +131,20 @@ class Settings(BaseSettings):
             "alerts_file": (self.alerts_file or data_dir / "alerts" / "alerts.jsonl").resolve(),
             "backup_dir": (self.backup_dir or data_dir / "backups").resolve(),
             "dbt_state_dir": (self.dbt_state_dir or data_dir / "dbt-state").resolve(),
-            "dbt_target": self.dbt_target or self.env,
+            "dbt_target": self.dbt_target or self._default_dbt_target(),
+            "lake_data_path": self.lake_data_path or str(data_dir / "lake" / self.env) + "/",
+            "prod_lake_data_path": self.prod_lake_data_path or str(data_dir / "lake" / "prod") + "/",
         }
         # The model is frozen for callers; filling derived defaults once here is the exception.
         for name, value in derived.items():
             object.__setattr__(self, name, value)
         return self
+
+    def _default_dbt_target(self) -> str:
+        if self.backend == "duckdb":
+            return self.env
+        remote = (self.lake_data_path or "").startswith("s3://")
+        return LAKE_S3_DBT_TARGET if remote else LAKE_DBT_TARGET
 
     # Narrowed accessors: after validation these are never None.
     landing = property(lambda self: _derived(self.landing_dir))

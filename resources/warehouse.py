@@ -1,10 +1,14 @@
-"""The DuckDB warehouse: the one place that knows its path and how to open it.
+"""The warehouse: the one place that knows where it is and how to open it, on either backend.
 
-DuckDB allows one read-write process per file, and that process excludes every other one, readers
-included. So: readers open read-only (many may share the file), writers open read-write for as
-short a time as possible, and every writing asset sits in the ``duckdb_writer`` pool (limit 1).
-A lock can still be held briefly by a process outside Dagster (a notebook, the DuckDB CLI), so
-opening retries with backoff before the asset's own RetryPolicy takes over.
+The file backend (``duckdb``): DuckDB allows one read-write process per file, and that process
+excludes every other one, readers included. So readers open read-only (many may share the file),
+writers open read-write for as short a time as possible, and every writing asset sits in one pool
+of limit 1 (resources/pools.py). A lock can still be held briefly by a process outside Dagster (a
+notebook, the DuckDB CLI), so opening retries with backoff before the asset's RetryPolicy does.
+
+The lake backend (``ducklake``, resources/lake.py): every session attaches the same DuckLake;
+writers commit optimistically and readers see a consistent snapshot, never a lock. A commit that
+conflicts with a concurrent one is redone (``retry_conflicts``).
 """
 
 from __future__ import annotations
@@ -16,11 +20,23 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+from pydantic import SecretStr
 
-from resources.settings import Settings
+from resources.lake import (
+    LakeConnectionError,
+    LakeLocation,
+    LakeNotCreatedError,
+    ObjectStore,
+    attach,
+    describe,
+    install_extensions,
+    same_catalog,
+)
+from resources.settings import LAKE_PASSWORD_VARIABLE, S3_SECRET_VARIABLE, Settings
+from resources.transactions import is_conflict, retry_conflicts, rollback
 
-# The concurrency pool every writer of the warehouse file joins; its limit is 1 in dagster.yaml.
-WRITER_POOL = "duckdb_writer"
+LAKE = "ducklake"
+
 # Every writer also retries: a lock held outside Dagster (a notebook, the DuckDB CLI) outlasting the
 # connect backoff fails the step, which then retries later instead of failing the run. Bad data
 # raises Failure(allow_retries=False), so only transient faults are retried.
@@ -31,6 +47,7 @@ PROD = "prod"
 # the file is moved or however a setting points at it.
 ENVIRONMENT_TABLE = "meta.warehouse_environment"
 IS_PROD_PATH = "it is the production warehouse (DATAOPS_PROD_WAREHOUSE_PATH)"
+IS_PROD_LAKE = "it is the production lake's catalog (DATAOPS_PROD_LAKE_CATALOG)"
 
 
 def is_lock_message(text: str) -> bool:
@@ -67,10 +84,15 @@ class ProductionWriteError(PermissionError):
 
 
 def is_transient(error: BaseException) -> bool:
-    """Faults that a later attempt can outlive: the warehouse lock, a file briefly unreadable."""
-    if isinstance(error, ProductionWriteError):
+    """Faults that a later attempt can outlive: the warehouse lock, a commit conflict, a file briefly unreadable."""
+    if isinstance(error, ProductionWriteError | LakeConnectionError):
         return False  # a setting to fix, not a fault to wait out
-    return isinstance(error, WarehouseLockedError) or is_lock_error(error) or isinstance(error, OSError)
+    return (
+        isinstance(error, WarehouseLockedError)
+        or is_lock_error(error)
+        or is_conflict(error)
+        or isinstance(error, OSError)
+    )
 
 
 @contextmanager
@@ -91,33 +113,118 @@ def retry_only_transient() -> Iterator[None]:
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """Connections to the DuckDB warehouse file, with production write-protected.
+    """Connections to the warehouse (a DuckDB file, or a DuckLake), with production write-protected.
 
     A process whose ``env`` is not prod may read any warehouse but writes none that is production:
-    neither the file at ``prod_path`` nor one whose recorded environment is prod (a copy, a
-    mistaken setting). The check runs before anything is written, and dbt is held to it too.
+    neither the file at ``prod_path`` (or prod's lake catalog) nor one whose recorded environment
+    is prod (a copy, a mistaken setting). The check runs before anything is written, and dbt is
+    held to it too. On the lake, PostgreSQL enforces it as well: dev and test reach prod's catalog
+    only through a role that can only read.
     """
 
-    path: str
+    path: str  # the file backend's DuckDB file
     env: str = "dev"
     prod_path: str | None = None
+    backend: str = "duckdb"
+    # The lake backend (resources/lake.py); secrets are dg.EnvVar, resolved when connecting.
+    lake_catalog: str | None = None
+    lake_data_path: str | None = None
+    lake_password: str | None = None
+    prod_lake_catalog: str | None = None
+    s3_endpoint: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_url_style: str = "path"
+    s3_use_ssl: bool = True
+    extension_dir: str | None = None
     # Retrying the lock here covers short holders; a longer one fails the step into its RetryPolicy.
     lock_attempts: int = 8
     lock_backoff_seconds: float = 0.25
 
     @classmethod
     def for_settings(cls, settings: Settings, path: Path | None = None) -> WarehouseResource:
-        """This environment's warehouse (or the file at ``path``), guarded by its env and prod's path.
+        """This environment's warehouse (or the file at ``path``), guarded by its env and prod's location.
 
         The one way code builds it from settings, so the guard's inputs are never left out.
         """
-        return cls(path=str(path or settings.warehouse), env=settings.env, prod_path=str(settings.prod_warehouse))
+        lake: dict[str, object] = {}
+        if settings.backend == LAKE:
+            lake = {
+                "lake_catalog": settings.lake_catalog,
+                "lake_data_path": settings.lake_data_path,
+                "lake_password": _env_var(LAKE_PASSWORD_VARIABLE, settings.lake_catalog_password),
+                "prod_lake_catalog": settings.lake_catalog if settings.env == PROD else settings.prod_lake_catalog,
+                "s3_endpoint": settings.s3_endpoint,
+                "s3_region": settings.s3_region,
+                "s3_access_key_id": settings.s3_access_key_id,
+                "s3_secret_access_key": _env_var(S3_SECRET_VARIABLE, settings.s3_secret_access_key),
+                "s3_url_style": settings.s3_url_style,
+                "s3_use_ssl": settings.s3_use_ssl,
+                "extension_dir": str(settings.duckdb_extension_dir),
+            }
+        return cls(
+            path=str(path or settings.warehouse),
+            env=settings.env,
+            prod_path=str(settings.prod_warehouse),
+            backend=settings.backend,
+            **lake,
+        )
 
     @property
     def file(self) -> Path:
         return Path(self.path)
 
+    @property
+    def is_lake(self) -> bool:
+        return self.backend == LAKE
+
+    @property
+    def catalog(self) -> str:
+        """The DuckDB catalog the warehouse is attached as: the file's stem, or the env for the lake.
+
+        It is the "database" of every dbt node, so prod's is "prod" on both backends.
+        """
+        return self.env if self.is_lake else self.file.stem
+
+    @property
+    def location(self) -> str:
+        """Where the warehouse is, for messages."""
+        if self.is_lake:
+            return f"lake {self.catalog} (catalog {describe(self._lake().catalog)}, data {self.lake_data_path})"
+        return str(self.path)
+
+    def _lake(self) -> LakeLocation:
+        assert self.lake_catalog is not None and self.lake_data_path is not None, "set by for_settings"
+        return LakeLocation(self.lake_catalog, self.lake_data_path, _secret(self.lake_password))
+
+    def object_store(self) -> ObjectStore | None:
+        if self.s3_access_key_id is None:
+            return None
+        return ObjectStore(
+            access_key_id=self.s3_access_key_id,
+            secret_access_key=_secret(self.s3_secret_access_key) or "",
+            region=self.s3_region,
+            endpoint=self.s3_endpoint,
+            url_style=self.s3_url_style,
+            use_ssl=self.s3_use_ssl,
+        )
+
+    def _connect_lake(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        assert self.extension_dir is not None, "set by for_settings"
+        install_extensions(Path(self.extension_dir))
+        connection = duckdb.connect(config={"extension_directory": self.extension_dir})
+        try:
+            attach(connection, self._lake(), self.catalog, read_only=read_only, store=self.object_store())
+            connection.execute(f"USE {self.catalog}")
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        if self.is_lake:
+            return self._connect_lake(read_only)
         delay = self.lock_backoff_seconds
         for attempt in range(1, self.lock_attempts + 1):
             try:
@@ -133,10 +240,23 @@ class WarehouseResource(dg.ConfigurableResource):
                 delay = min(delay * 2, 4.0)
         raise AssertionError("unreachable")
 
+    def exists(self) -> bool:
+        """Whether the warehouse has been created (by a first load)."""
+        if not self.is_lake:
+            return self.file.exists()
+        try:
+            connection = self._connect_lake(read_only=True)
+        except LakeNotCreatedError:
+            return False
+        try:
+            return recorded_environment(connection) is not None
+        finally:
+            connection.close()
+
     @contextmanager
     def read_only(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection; fails clearly if the warehouse has not been built yet."""
-        if not self.file.exists():
+        if not self.is_lake and not self.file.exists():
             raise FileNotFoundError(f"warehouse {self.path} does not exist yet: materialise the raw assets first")
         connection = self._connect(read_only=True)
         try:
@@ -144,22 +264,24 @@ class WarehouseResource(dg.ConfigurableResource):
         finally:
             connection.close()
 
-    def _is_prod_path(self) -> bool:
+    def _is_prod_location(self) -> bool:
+        if self.is_lake:
+            return self.prod_lake_catalog is not None and same_catalog(self.lake_catalog or "", self.prod_lake_catalog)
         return self.prod_path is not None and is_same_file(self.file, Path(self.prod_path))
 
     def _refuse(self, recorded: str | None) -> None:
-        """Raise ProductionWriteError if this process may not write; ``recorded``: the file's environment."""
+        """Raise ProductionWriteError if this process may not write; ``recorded``: the warehouse's environment."""
         if self.env == PROD:
             return
-        if self._is_prod_path():
-            raise ProductionWriteError(self.env, self.path, IS_PROD_PATH)
+        if self._is_prod_location():
+            raise ProductionWriteError(self.env, self.location, IS_PROD_LAKE if self.is_lake else IS_PROD_PATH)
         if recorded == PROD:
-            raise ProductionWriteError(self.env, self.path, "this warehouse was created by the prod pipeline")
+            raise ProductionWriteError(self.env, self.location, "this warehouse was created by the prod pipeline")
 
     def assert_writable(self) -> None:
         """Raise ProductionWriteError unless this process may write the warehouse (before dbt runs)."""
-        self._refuse(None)  # the path first: no need to open the prod file to refuse it
-        if self.env != PROD and self.file.exists():
+        self._refuse(None)  # the location first: no need to open prod to refuse it
+        if self.env != PROD and (self.is_lake or self.file.exists()):
             connection = self._connect(read_only=True)
             try:
                 self._refuse(recorded_environment(connection))
@@ -170,19 +292,72 @@ class WarehouseResource(dg.ConfigurableResource):
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection, with the warehouse's schemas in place. Keep it short-lived."""
         self._refuse(None)
-        self.file.parent.mkdir(parents=True, exist_ok=True)
+        if not self.is_lake:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
         connection = self._connect(read_only=False)
         try:
             recorded = recorded_environment(connection)
             self._refuse(recorded)  # before anything is written
-            for schema in SCHEMAS:
-                connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             if recorded is None:
-                connection.execute(f"CREATE TABLE {ENVIRONMENT_TABLE} AS SELECT ? AS environment, now() AS created_at",
-                                   [self.env])  # fmt: skip
+                retry_conflicts(lambda: _create_layout(connection, self.env))
             yield connection
         finally:
             connection.close()
+
+    def dbt_vars(self) -> dict[str, str]:
+        """What dbt_project/profiles.yml needs to reach this warehouse (no secrets: those are env vars)."""
+        if not self.is_lake:
+            return {"warehouse_path": self.path}
+        assert self.lake_catalog is not None and self.lake_data_path is not None and self.extension_dir is not None
+        variables = {
+            "lake_catalog": self.lake_catalog,
+            "lake_data_path": self.lake_data_path,
+            "lake_alias": self.catalog,
+            "extension_dir": self.extension_dir,
+        }
+        store = self.object_store()
+        if store is not None:  # the lake_s3 target; its secret key is an env var
+            variables |= {
+                "s3_access_key_id": store.access_key_id,
+                "s3_region": store.region,
+                "s3_endpoint": store.endpoint or "s3.amazonaws.com",
+                "s3_url_style": store.url_style,
+                "s3_use_ssl": "true" if store.use_ssl else "false",
+            }
+        return variables
+
+    def prepare_for_dbt(self) -> None:
+        """What dbt cannot do itself: install the packaged extensions where its DuckDB looks."""
+        if self.is_lake:
+            assert self.extension_dir is not None
+            install_extensions(Path(self.extension_dir))
+
+
+def _env_var(name: str, value: SecretStr | None) -> dg.EnvVar | None:
+    """The variable that holds a secret the settings found, by name: Dagster resolves it in the run."""
+    return dg.EnvVar(name) if value is not None else None
+
+
+def _secret(value: str | None) -> str | None:
+    """A secret field's value: Dagster resolves dg.EnvVar in runs; code outside a run does it here."""
+    return value.get_value() if isinstance(value, dg.EnvVar) else value
+
+
+def _create_layout(connection: duckdb.DuckDBPyConnection, env: str) -> None:
+    """The schemas and the environment record of a new warehouse, in one transaction."""
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        for schema in SCHEMAS:
+            connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        if recorded_environment(connection) is None:
+            connection.execute(
+                f"CREATE TABLE IF NOT EXISTS {ENVIRONMENT_TABLE} (environment VARCHAR, created_at TIMESTAMPTZ)"
+            )
+            connection.execute(f"INSERT INTO {ENVIRONMENT_TABLE} SELECT ?, now()", [env])
+        connection.execute("COMMIT")
+    except BaseException:
+        rollback(connection)
+        raise
 
 
 def recorded_environment(connection: duckdb.DuckDBPyConnection) -> str | None:
@@ -190,7 +365,9 @@ def recorded_environment(connection: duckdb.DuckDBPyConnection) -> str | None:
     # fetchall, not fetchone: DuckDB 2.0 refuses further work on a connection with a result left open.
     schema, table = ENVIRONMENT_TABLE.split(".")
     [(exists,)] = connection.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
+        "SELECT count(*) FROM information_schema.tables"
+        " WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
+        [schema, table],
     ).fetchall()
     if not exists:
         return None

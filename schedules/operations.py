@@ -24,8 +24,8 @@ def _backup_schedule(job: dg.JobDefinition) -> dg.ScheduleDefinition:
         context: dg.ScheduleEvaluationContext, warehouse: WarehouseResource
     ) -> dg.RunRequest | dg.SkipReason:
         # A new instance has no warehouse until the first file lands: skip the night, don't fail it.
-        if not warehouse.file.exists():
-            return dg.SkipReason(f"no warehouse at {warehouse.path} yet: nothing to back up")
+        if not warehouse.exists():
+            return dg.SkipReason(f"no warehouse at {warehouse.location} yet: nothing to back up")
         return dg.RunRequest()
 
     return warehouse_backup_job_schedule

@@ -1,9 +1,13 @@
-"""Shared fixtures: an isolated data folder per test, the dbt manifest once per session."""
+"""Shared fixtures: an isolated data folder per test, the dbt manifest once per session, a warehouse
+on either backend (a module marked ``backends`` runs once per backend), a PostgreSQL server."""
 
 import http.server
 import json
+import os
+import shutil
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import ClassVar
@@ -15,7 +19,68 @@ from config.datasets import DatasetConfig, load_datasets
 from ingestion.landing import LandedFile
 from ingestion.pipeline import FileIngestion, ingest_file
 from resources.dbt import ensure_manifest
-from resources.settings import Settings
+from resources.settings import LAKE_PASSWORD_VARIABLE, Settings
+from tests.support import postgres
+
+BACKENDS = ("duckdb", "ducklake")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Modules marked `backends` run every test on the file and on the lake backend.
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("backends"):
+        metafunc.parametrize("backend", BACKENDS, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def backend(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "duckdb")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The DSN of a running server: the one `.ci/run` started, or one of our own."""
+    if given := os.environ.get("DATAOPS_TEST_POSTGRES"):
+        yield given
+        return
+    data_dir = Path(tempfile.mkdtemp(prefix="dataops-pg-"))
+    try:
+        yield postgres.start(data_dir)
+    finally:
+        postgres.stop(data_dir)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def lake_catalogs(postgres_server: str) -> Iterator[Callable[[], dict[str, str]]]:
+    """Makes a fresh catalog database on the server; returns the settings of a lake on it.
+
+    The password travels as in production: in the environment, read when a connection opens.
+    """
+    created: list[str] = []
+    saved = os.environ.get(LAKE_PASSWORD_VARIABLE)
+    os.environ[LAKE_PASSWORD_VARIABLE] = postgres.PASSWORD
+
+    def new() -> dict[str, str]:
+        name = postgres.create_database(postgres_server, prefix="lake")
+        created.append(name)
+        return {"backend": "ducklake", "lake_catalog": postgres.conninfo(postgres_server, name)}
+
+    yield new
+    if saved is None:
+        os.environ.pop(LAKE_PASSWORD_VARIABLE, None)
+    else:
+        os.environ[LAKE_PASSWORD_VARIABLE] = saved
+    for name in created:
+        postgres.drop_database(postgres_server, name)
+
+
+@pytest.fixture(scope="module")
+def backend_overrides(backend: str, request: pytest.FixtureRequest) -> Callable[[], dict[str, str]]:
+    """Settings of a new, empty warehouse on the module's backend (none for the file: its path is per test)."""
+    if backend == "duckdb":
+        return dict
+    return request.getfixturevalue("lake_catalogs")
+
 
 DATASETS_FILE = Path(__file__).resolve().parent.parent / "config" / "datasets.yaml"
 
@@ -53,9 +118,11 @@ def dbt_manifest() -> Path:
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+def make_settings(tmp_path: Path, backend_overrides: Callable[[], dict[str, str]]) -> Callable[..., Settings]:
+    warehouse = backend_overrides()
+
     def make(**overrides: object) -> Settings:
-        return Settings(**{"env": "test", "data_dir": tmp_path / "data", **overrides})
+        return Settings(**{"env": "test", "data_dir": tmp_path / "data", **warehouse, **overrides})
 
     return make
 

@@ -65,20 +65,32 @@ def test_operations_are_reported_not_materialised_so_materialize_all_is_the_data
         assert not graph.get(dg.AssetKey.from_user_string(name)).is_executable
 
 
-def test_every_asset_that_opens_the_warehouse_is_in_the_single_writer_pool(graph):
+# The lake's settings need no server to build definitions: nothing connects until a run.
+LAKE = {"backend": "ducklake", "lake_catalog": "host=127.0.0.1 dbname=lake_test user=pipeline"}
+
+
+@pytest.mark.parametrize(
+    ("backend", "expected"),
+    [
+        ({}, {"raw": "duckdb_writer", "transform": "duckdb_writer", "maintenance": "duckdb_writer"}),
+        (LAKE, {"raw": "lake_load", "transform": "lake_transform", "maintenance": "lake_maintenance"}),
+    ],
+    ids=["file: one writer", "lake: loads in parallel"],
+)
+def test_every_writer_of_the_warehouse_waits_in_its_backends_pool(dbt_manifest, tmp_path, backend, expected):
+    defs = build_definitions(Settings(env="test", data_dir=tmp_path / "data", **backend))
+    graph = defs.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
-        if key.to_user_string() in OPERATIONS:
+        name = key.to_user_string()
+        if name in OPERATIONS:
             continue  # external: their jobs' ops hold the pool (below)
-        assert graph.get(key).pools == {"duckdb_writer"}, key.to_user_string()
-
-
-def test_operations_that_open_the_warehouse_wait_for_the_writer_slot(dbt_manifest, tmp_path):
-    defs = build_definitions(Settings(env="test", data_dir=tmp_path / "data"))
+        wanted = expected["raw"] if key.path[0] == "raw" else expected["transform"]
+        assert graph.get(key).pools == {wanted}, name
     pools = {job: {node.definition.pool for node in defs.resolve_job_def(job).nodes} for job in OPERATIONS_JOBS}
-    # The report reads only the Dagster instance, never the warehouse: no reason to wait for the slot.
+    # The report reads only the Dagster instance, never the warehouse: no reason to wait for a slot.
     assert pools == {
-        "warehouse_backup_job": {"duckdb_writer"},
-        "lifecycle_cleanup_job": {"duckdb_writer"},
+        "warehouse_backup_job": {expected["maintenance"]},
+        "lifecycle_cleanup_job": {expected["maintenance"]},
         "performance_report_job": {None},
     }
 

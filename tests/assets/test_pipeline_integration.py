@@ -1,9 +1,8 @@
-"""The whole graph on real data: real files, real DuckDB, real dbt, real Dagster runs."""
+"""The whole graph on real data: real files, real DuckDB or DuckLake, real dbt, real Dagster runs."""
 
 from datetime import date
 
 import dagster as dg
-import duckdb
 import polars as pl
 import pytest
 
@@ -13,8 +12,9 @@ from cli.nycflights import daily_table, source_bytes
 from definitions import build_definitions
 from resources.dbt import INVOCATION_PREFIX
 from resources.settings import DBT_PROJECT_DIR, Settings
+from tests.support.warehouse import query
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.backends]
 
 # Flights per carrier on 2013-01-01, counted straight from the package's flights.csv.
 FLIGHTS_2013_01_01 = {"9E": 28, "AA": 94, "AS": 2, "B6": 163, "DL": 112, "EV": 116, "F9": 2, "FL": 10,
@@ -23,18 +23,13 @@ FLIGHTS_FIRST_THREE_DAYS = 842 + 943 + 914
 
 
 @pytest.fixture(scope="module")
-def pipeline(dbt_manifest, tmp_path_factory):
-    settings = Settings(env="test", data_dir=tmp_path_factory.mktemp("data"))
+def pipeline(dbt_manifest, tmp_path_factory, backend_overrides):
+    settings = Settings(env="test", data_dir=tmp_path_factory.mktemp("data"), **backend_overrides())
     replay.main(["--reference", "--days", "3"], settings=settings)
     instance = dg.DagsterInstance.ephemeral()
     defs = build_definitions(settings)
     report = run_backfill(settings, instance, defs=defs)
     return settings, instance, defs, report
-
-
-def query(settings, sql):
-    with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
-        return connection.execute(sql).fetchall()
 
 
 def test_every_run_succeeds_with_one_load_for_the_days_and_one_for_reference(pipeline):

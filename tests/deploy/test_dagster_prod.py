@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,6 @@ import pytest
 import tasks
 from cli import dev_server, replay
 from resources.settings import Settings
-from tests.support import postgres
 
 pytestmark = pytest.mark.integration
 
@@ -33,20 +31,6 @@ pytestmark = pytest.mark.integration
 PIPELINE_TIMEOUT = 1500
 FLIGHTS_PER_DAY = {"2013-01-01": 842, "2013-01-02": 943}  # counted from the package's flights.csv
 IN_FLIGHT = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING")
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """The DSN of a running server: the one `.ci/run` started, or one of our own."""
-    if given := os.environ.get("DATAOPS_TEST_POSTGRES"):
-        yield given
-        return
-    data_dir = Path(tempfile.mkdtemp(prefix="dataops-pg-"))
-    try:
-        yield postgres.start(data_dir)
-    finally:
-        postgres.stop(data_dir)
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture
@@ -91,7 +75,7 @@ def test_the_daemon_runs_the_pipeline_on_the_postgres_backed_production_instance
     home, data_dir = tmp_path / "dagster_home", tmp_path / "data"
     env = {**os.environ, **pg_env(database), "DAGSTER_HOME": str(home), "DATAOPS_ENV": "prod",
            "DATAOPS_DATA_DIR": str(data_dir)}  # fmt: skip
-    tasks.prepare_dagster_home(home, dev_server.DAGSTER, env, instance_config="dagster.prod.yaml")
+    tasks.prepare_dagster_home(home, [sys.executable], env, instance_config="dagster.prod.yaml")
     settings = Settings(env="prod", data_dir=data_dir)
     daemon = [str(Path(dev_server.DAGSTER[0]).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"]
 

@@ -10,6 +10,7 @@ import yaml
 from assets.dbt_assets import build_args
 from resources.dbt import INVOCATION_PREFIX, PARTIAL_PARSE_FILE, dbt_resource, keep_parse_state, prune_invocations
 from resources.settings import DBT_PROJECT_DIR, Settings
+from resources.warehouse import WarehouseResource
 
 
 def test_the_last_invocations_parse_state_becomes_the_starting_point(tmp_path):
@@ -53,8 +54,27 @@ def test_each_environment_has_its_dbt_target_fed_the_warehouse_by_the_settings(t
         assert "var('warehouse_path'" in target["path"], "the path comes from Dagster's --vars, not the profile"
         settings = Settings(env=env, data_dir=tmp_path)
         assert dbt_resource(settings).target == settings.dbt_target == env
-        assert build_args(str(settings.warehouse))[1:] == [
-            "--vars",
-            json.dumps({"warehouse_path": str(settings.warehouse)}),
-        ]
+        vars_ = WarehouseResource.for_settings(settings).dbt_vars()
+        assert build_args(vars_)[1:] == ["--vars", json.dumps({"warehouse_path": str(settings.warehouse)})]
     assert dbt_resource(Settings(env="dev", data_dir=tmp_path, dbt_target="prod")).target == "prod"
+
+
+def test_the_lake_backend_has_its_dbt_targets_fed_the_lake_by_the_settings(tmp_path):
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["flights"]["outputs"]
+    catalog = "host=db dbname=lake_test user=pipeline"
+    local = Settings(env="test", data_dir=tmp_path, backend="ducklake", lake_catalog=catalog)
+    remote = Settings(
+        env="test", data_dir=tmp_path, backend="ducklake", lake_catalog=catalog,
+        lake_data_path="s3://lake/test/", s3_access_key_id="key", s3_endpoint="127.0.0.1:9000",
+    )  # fmt: skip
+    assert (local.dbt_target, remote.dbt_target) == ("lake", "lake_s3")
+    for target in ("lake", "lake_s3"):
+        [attachment] = profile[target]["attach"]
+        # The password only ever comes from the environment, never from --vars or a file.
+        assert "env_var('DATAOPS_LAKE_CATALOG_PASSWORD'" in attachment["path"]
+        assert profile[target]["database"] == attachment["alias"]
+    assert "env_var('DATAOPS_S3_SECRET_ACCESS_KEY'" in profile["lake_s3"]["secrets"][0]["secret"]
+    vars_ = WarehouseResource.for_settings(remote).dbt_vars()
+    assert vars_["lake_catalog"] == catalog and vars_["lake_alias"] == "test"
+    assert vars_["lake_data_path"] == "s3://lake/test/" and vars_["s3_endpoint"] == "127.0.0.1:9000"
+    assert not any("secret" in name or "password" in name for name in vars_)

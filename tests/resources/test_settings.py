@@ -14,7 +14,7 @@ PIPELINE_PACKAGES = ("assets", "config", "ingestion", "operations", "resources",
 
 def documented_variables() -> set[str]:
     text = (PROJECT_ROOT / ".env.example").read_text()
-    return set(re.findall(r"^# (DATAOPS_[A-Z_]+)=", text, flags=re.MULTILINE))
+    return set(re.findall(r"^# (DATAOPS_[A-Z0-9_]+)=", text, flags=re.MULTILINE))
 
 
 def test_every_setting_is_documented_in_env_example_and_nothing_else_is():

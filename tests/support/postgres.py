@@ -19,7 +19,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 USER = "dataops"
 PASSWORD = "dataops-test-only"
@@ -58,6 +60,33 @@ def _free_port() -> int:
 
 def dsn(port: int, database: str = DATABASE) -> str:
     return f"postgresql://{USER}:{PASSWORD}@127.0.0.1:{port}/{database}"
+
+
+def _admin(server_dsn: str, sql: str) -> None:
+    """Run one statement as the server's owner (psql from the same Debian package)."""
+    url = urlsplit(server_dsn)
+    subprocess.run(
+        [str(bin_dir() / "psql"), "-h", url.hostname or "127.0.0.1", "-p", str(url.port), "-U", url.username or USER,
+         "-d", url.path.lstrip("/") or DATABASE, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql],
+        check=True, env={**os.environ, "PGPASSWORD": url.password or PASSWORD}, capture_output=True,
+    )  # fmt: skip
+
+
+def create_database(server_dsn: str, prefix: str) -> str:
+    """A new, empty database on the server; returns its name."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    _admin(server_dsn, f"CREATE DATABASE {name}")
+    return name
+
+
+def drop_database(server_dsn: str, name: str) -> None:
+    _admin(server_dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def conninfo(server_dsn: str, database: str, user: str = USER) -> str:
+    """A libpq key=value DSN for ``database`` on the server, without the password."""
+    url = urlsplit(server_dsn)
+    return f"host={url.hostname} port={url.port} dbname={database} user={user}"
 
 
 def start(data_dir: Path) -> str:

@@ -1,0 +1,226 @@
+"""Opening a DuckLake warehouse: catalog in PostgreSQL, data files in a folder or an S3 bucket.
+
+The one place that knows how a DuckDB session reaches the lake. Every process (asset, dbt, CLI,
+benchmark) attaches the same way: load the packaged extensions, register the object store's
+credentials, then ``ATTACH 'ducklake:postgres:<conninfo>' AS <catalog>``. Many such sessions on
+many machines may write at once; DuckLake resolves their commits in the catalog's database.
+
+Nothing is downloaded at run time: the extensions come from PyPI packages locked with DuckDB
+(``duckdb-extension-*``), installed from their files into ``extension_directory`` once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
+
+import duckdb
+
+# Package of each extension the lake needs (postgres_scanner: the catalog; httpfs: s3:// paths).
+EXTENSION_PACKAGES = {
+    "ducklake": "duckdb_extension_ducklake",
+    "postgres_scanner": "duckdb_extension_postgres_scanner",
+    "httpfs": "duckdb_extension_httpfs",
+}
+S3_SECRET = "dataops_lake_s3"
+# What each setting is called where a user sets it: errors name these.
+CATALOG_SETTING = "DATAOPS_LAKE_CATALOG"
+DATA_PATH_SETTING = "DATAOPS_LAKE_DATA_PATH"
+S3_SETTINGS = "DATAOPS_S3_ENDPOINT / DATAOPS_S3_ACCESS_KEY_ID / DATAOPS_S3_SECRET_ACCESS_KEY"
+
+
+class LakeConnectionError(RuntimeError):
+    """The lake cannot be reached or written: a setting to fix, named in the message."""
+
+
+class LakeNotCreatedError(LakeConnectionError):
+    """Read-only attach of a lake that no writer has created yet (nothing loaded so far)."""
+
+
+def redact(text: str) -> str:
+    """``text`` without the password DuckDB echoes back from the conninfo in its errors."""
+    return re.sub(r"password=\S+?(?=[\s\"']|$)", "password=***", text)
+
+
+@dataclass(frozen=True)
+class ObjectStore:
+    """An S3-compatible store (AWS, MinIO, a local test server) for ``s3://`` data paths."""
+
+    access_key_id: str
+    secret_access_key: str
+    region: str = "us-east-1"
+    endpoint: str | None = None  # host:port; None is AWS
+    url_style: str = "path"
+    use_ssl: bool = True
+
+
+@dataclass(frozen=True)
+class LakeLocation:
+    """One DuckLake: where its catalog is, who connects, where its files go."""
+
+    catalog: str  # libpq key=value conninfo without the password, e.g. "host=db dbname=lake_prod user=pipeline"
+    data_path: str  # a folder or s3://bucket/prefix/
+    password: str | None = None
+    setting: str = CATALOG_SETTING  # the setting that named this catalog (for error messages)
+    data_setting: str = DATA_PATH_SETTING
+
+    @property
+    def is_remote(self) -> bool:
+        return self.data_path.startswith("s3://")
+
+
+def conninfo_problem(conninfo: str) -> str | None:
+    """Why ``conninfo`` is not a usable catalog DSN for this project, or None."""
+    if "://" in conninfo:
+        return "use the key=value form (host=... port=... dbname=... user=...), not a URL"
+    pairs = _pairs(conninfo)
+    if "password" in pairs:
+        return "holds a password: put it in the environment variable instead, never in a setting or a file"
+    if "dbname" not in pairs:
+        return "names no database (dbname=...)"
+    return None
+
+
+def _pairs(conninfo: str) -> dict[str, str]:
+    return dict(re.findall(r"(\w+)\s*=\s*(\S+)", conninfo))
+
+
+def same_catalog(conninfo: str, other: str) -> bool:
+    """Whether two DSNs name one catalog database (whoever connects: a read-only role is the same lake)."""
+
+    def place(pairs: dict[str, str]) -> tuple[str, str, str | None]:
+        return (pairs.get("host", "localhost"), pairs.get("port", "5432"), pairs.get("dbname"))
+
+    return place(_pairs(conninfo)) == place(_pairs(other))
+
+
+def describe(conninfo: str) -> str:
+    """``user@host:port/dbname`` of a conninfo, for messages (it never holds the password)."""
+    pairs = _pairs(conninfo)
+    return (
+        f"{pairs.get('user', '?')}@{pairs.get('host', 'localhost')}:{pairs.get('port', '5432')}/{pairs.get('dbname')}"
+    )
+
+
+def install_extensions(extension_dir: Path) -> None:
+    """Install the packaged extensions into ``extension_dir`` once (idempotent, safe across processes)."""
+    import duckdb as module
+
+    version = f"v{module.__version__}"
+    wanted = {name: extension_dir / version for name in EXTENSION_PACKAGES}
+    if all(any(folder.glob(f"*/{name}.duckdb_extension")) for name, folder in wanted.items()):
+        return
+    extension_dir.mkdir(parents=True, exist_ok=True)
+    with (extension_dir / ".install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two first runs at once must not copy over each other
+        connection = duckdb.connect(config={"extension_directory": str(extension_dir)})
+        try:
+            for name, package in EXTENSION_PACKAGES.items():
+                if any((extension_dir / version).glob(f"*/{name}.duckdb_extension")):
+                    continue
+                root = Path(import_module(package).__file__ or "").parent
+                [binary] = root.rglob(f"{name}.duckdb_extension")
+                connection.execute(f"INSTALL '{binary}'")
+        finally:
+            connection.close()
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def create_s3_secret(connection: duckdb.DuckDBPyConnection, store: ObjectStore) -> None:
+    options = [
+        "TYPE S3",
+        f"KEY_ID {_quote(store.access_key_id)}",
+        f"SECRET {_quote(store.secret_access_key)}",
+        f"REGION {_quote(store.region)}",
+        f"URL_STYLE {_quote(store.url_style)}",
+        f"USE_SSL {'true' if store.use_ssl else 'false'}",
+    ]
+    if store.endpoint:
+        options.append(f"ENDPOINT {_quote(store.endpoint)}")
+    connection.execute(f"CREATE OR REPLACE SECRET {S3_SECRET} ({', '.join(options)})")
+
+
+def attach_sql(lake: LakeLocation, alias: str, read_only: bool) -> str:
+    conninfo = lake.catalog if lake.password is None else f"{lake.catalog} password={lake.password}"
+    options = [f"DATA_PATH {_quote(lake.data_path)}"]
+    if read_only:
+        options.append("READ_ONLY")
+    return f"ATTACH {_quote('ducklake:postgres:' + conninfo)} AS {alias} ({', '.join(options)})"
+
+
+def _explain(lake: LakeLocation, error: duckdb.Error) -> LakeConnectionError:
+    """The catalog's failure in a user's terms: which setting, what went wrong (never the password)."""
+    text = redact(str(error))
+    where = f"the DuckLake catalog {describe(lake.catalog)} ({lake.setting})"
+    lowered = text.lower()
+    if "creating a new ducklake is explicitly disabled" in lowered:
+        return LakeNotCreatedError(f"{where} holds no lake yet: materialise the raw assets first")
+    if "password authentication failed" in lowered or "no password supplied" in lowered:
+        cause = f"PostgreSQL refused the credentials (check the user in {lake.setting} and its password variable)"
+    elif "does not exist" in lowered and "database" in lowered:
+        cause = "the database does not exist (create it, or fix dbname=)"
+    elif "connection refused" in lowered or "could not translate host" in lowered or "timeout" in lowered:
+        cause = "the server cannot be reached (is PostgreSQL running on that host and port?)"
+    elif "permission denied" in lowered:
+        cause = "the role may not do this (a read-only role can only read)"
+    else:
+        cause = "it could not be attached"
+    detail = text.split("Unable to connect to Postgres at")[-1].strip()
+    return LakeConnectionError(f"{where}: {cause}. PostgreSQL said: {detail.splitlines()[0]}")
+
+
+def check_data_path(connection: duckdb.DuckDBPyConnection, lake: LakeLocation) -> None:
+    """Fail before anything is written if the data path cannot take files."""
+    if lake.is_remote:
+        probe = f"{lake.data_path.rstrip('/')}/_write_probe/{uuid.uuid4().hex}.csv"
+        try:
+            connection.execute(f"COPY (SELECT 1 AS probe) TO {_quote(probe)} (FORMAT csv)")
+        except duckdb.Error as error:
+            raise LakeConnectionError(
+                f"the lake's data path {lake.data_path} ({lake.data_setting}) cannot be written "
+                f"with the object store's credentials ({S3_SETTINGS}): {str(error).strip().splitlines()[0]}"
+            ) from error
+        return
+    folder = Path(lake.data_path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe_file = folder / f".write-probe-{uuid.uuid4().hex}"
+        probe_file.write_bytes(b"")
+        probe_file.unlink()
+    except OSError as error:
+        raise LakeConnectionError(
+            f"the lake's data path {lake.data_path} ({lake.data_setting}) cannot be written: {error.strerror or error}"
+        ) from error
+    if not os.access(folder, os.W_OK):
+        raise LakeConnectionError(f"the lake's data path {lake.data_path} ({lake.data_setting}) is not writable")
+
+
+def attach(
+    connection: duckdb.DuckDBPyConnection,
+    lake: LakeLocation,
+    alias: str,
+    read_only: bool,
+    store: ObjectStore | None,
+) -> None:
+    """Attach ``lake`` as catalog ``alias`` on ``connection`` (extensions already installed)."""
+    if lake.is_remote:
+        if store is None:
+            raise LakeConnectionError(
+                f"the lake's data path {lake.data_path} ({lake.data_setting}) is on object storage, "
+                f"but no object store is configured ({S3_SETTINGS})"
+            )
+        create_s3_secret(connection, store)
+    if not read_only:
+        check_data_path(connection, lake)
+    try:
+        connection.execute(attach_sql(lake, alias, read_only))
+    except duckdb.Error as error:
+        raise _explain(lake, error) from error

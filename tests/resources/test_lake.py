@@ -1,0 +1,80 @@
+"""The lake backend's connection on a real PostgreSQL: it works, and each bad setting is named."""
+
+from __future__ import annotations
+
+import pytest
+
+from resources.lake import LakeConnectionError, conninfo_problem, redact
+from resources.settings import LAKE_PASSWORD_VARIABLE, Settings
+from resources.warehouse import WarehouseResource
+from tests.support import postgres
+
+
+@pytest.fixture
+def lake(tmp_path, lake_catalogs) -> Settings:
+    return Settings(env="test", data_dir=tmp_path / "data", **lake_catalogs())
+
+
+def warehouse(settings: Settings, **changes: object) -> WarehouseResource:
+    return WarehouseResource.for_settings(settings.model_copy(update=changes))
+
+
+def test_a_new_lake_is_created_by_its_first_writer_and_read_by_others(lake):
+    resource = WarehouseResource.for_settings(lake)
+    assert not resource.exists(), "nothing is created by looking"
+    with resource.writer() as connection:
+        # Enough rows to be written as a file (DuckLake keeps a few rows inline in the catalog).
+        connection.execute("CREATE TABLE raw.t AS SELECT range AS x FROM range(10000)")
+    assert resource.exists()
+    with resource.read_only() as connection:
+        assert connection.execute("SELECT count(*), sum(x) FROM raw.t").fetchall() == [(10000, 49995000)]
+        assert connection.execute("SELECT current_database()").fetchall() == [("test",)]
+        with pytest.raises(Exception, match=r"read-only|read only"):
+            connection.execute("INSERT INTO raw.t VALUES (2)")
+    # The data is Parquet under the data path, the catalog in PostgreSQL.
+    assert list((lake.data_dir / "lake" / "test").rglob("*.parquet"))
+
+
+@pytest.mark.parametrize(
+    ("change", "named", "cause"),
+    [
+        ({"dbname": "no_such_lake"}, "DATAOPS_LAKE_CATALOG", "the database does not exist"),
+        ({"port": "1"}, "DATAOPS_LAKE_CATALOG", "the server cannot be reached"),
+    ],
+    ids=["unknown database", "unreachable server"],
+)
+def test_a_bad_catalog_setting_fails_naming_the_setting_and_the_cause(lake, change, named, cause):
+    pairs = dict(pair.split("=") for pair in (lake.lake_catalog or "").split())
+    catalog = " ".join(f"{key}={value}" for key, value in {**pairs, **change}.items())
+    with pytest.raises(LakeConnectionError, match=cause) as raised, warehouse(lake, lake_catalog=catalog).writer():
+        pass
+    assert named in str(raised.value)
+    assert postgres.PASSWORD not in str(raised.value), "the password never reaches a message"
+
+
+def test_wrong_credentials_are_named_and_the_password_never_shown(lake, monkeypatch):
+    monkeypatch.setenv(LAKE_PASSWORD_VARIABLE, "not-the-password")
+    resource = WarehouseResource.for_settings(lake)
+    with pytest.raises(LakeConnectionError, match="PostgreSQL refused the credentials") as raised, resource.writer():
+        pass
+    assert "not-the-password" not in str(raised.value)
+
+
+def test_a_data_path_that_cannot_be_written_fails_before_anything_is_written(lake, tmp_path):
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the folder should be")
+    resource = warehouse(lake, lake_data_path=str(blocked / "lake") + "/")
+    with pytest.raises(LakeConnectionError, match=r"DATAOPS_LAKE_DATA_PATH.*cannot be written"), resource.writer():
+        pass
+    assert not WarehouseResource.for_settings(lake).exists(), "the catalog was not created"
+
+
+def test_catalog_settings_are_checked_when_read():
+    assert "key=value" in (conninfo_problem("postgresql://u:p@h/db") or "")
+    assert "password" in (conninfo_problem("host=h dbname=d password=secret") or "")
+    assert conninfo_problem("host=h dbname=lake user=u") is None
+    with pytest.raises(ValueError, match="DATAOPS_LAKE_CATALOG holds a password"):
+        Settings(backend="ducklake", lake_catalog="host=h dbname=d password=x")
+    with pytest.raises(ValueError, match="backend=ducklake needs DATAOPS_LAKE_CATALOG"):
+        Settings(backend="ducklake")
+    assert redact('at "host=h password=s3cret dbname=x"') == 'at "host=h password=*** dbname=x"'

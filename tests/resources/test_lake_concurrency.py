@@ -1,0 +1,153 @@
+"""The lake backend under concurrent writers and a reader, on a real PostgreSQL catalog.
+
+Two loads of different days and the downstream dbt build run at once, each in its own process as
+run workers are, while a reader keeps one session open and queries the marts all along. The loads
+and the build must overlap in time, finish without a lock or commit-conflict error reaching their
+runs, and leave exact counts; the reader must never wait long and always see one version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import date
+
+import dagster as dg
+import pytest
+
+from cli import replay
+from cli.backfill import downstream_selection, register_days, run_backfill
+from config.datasets import load_datasets
+from definitions import build_definitions
+from resources.settings import PROJECT_ROOT, Settings
+from resources.warehouse import WarehouseResource
+from tests.support.warehouse import query
+
+pytestmark = pytest.mark.integration
+
+FLIGHTS = {"2013-01-01": 842, "2013-01-02": 943, "2013-01-03": 914}  # counted from the package's flights.csv
+WORKER_TIMEOUT = 900
+# A reader of the file backend waits for the whole load; on the lake a query is never held up by a
+# writer. The ceiling is generous for a loaded 2-core machine, far below a build's duration.
+READER_QUERY_CEILING_SECONDS = 5.0
+
+
+def settings_env(settings: Settings, home) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "DATAOPS_ENV": settings.env,
+        "DATAOPS_DATA_DIR": str(settings.data_dir),
+        "DATAOPS_BACKEND": settings.backend,
+        "DATAOPS_LAKE_CATALOG": settings.lake_catalog or "",
+    }
+
+
+class Reader(threading.Thread):
+    """One session held open all through, querying the marts in one snapshot per round."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(daemon=True)
+        self.warehouse = WarehouseResource.for_settings(settings)
+        self.stop = threading.Event()
+        self.rounds: list[tuple[float, int, int]] = []  # (seconds the round took, fct rows, mart total)
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with self.warehouse.read_only() as connection:
+                while not self.stop.is_set():
+                    started = time.monotonic()
+                    connection.execute("BEGIN TRANSACTION")  # both counts from one snapshot
+                    [(facts,)] = connection.execute("SELECT count(*) FROM marts.fct_flights").fetchall()
+                    [(scheduled,)] = connection.execute(
+                        "SELECT sum(flights_scheduled) FROM marts.mart_carrier_daily_performance"
+                    ).fetchall()
+                    connection.execute("COMMIT")
+                    self.rounds.append((time.monotonic() - started, facts, int(scheduled)))
+                    time.sleep(0.05)
+        except BaseException as error:  # reported by the test, not lost in the thread
+            self.error = error
+
+
+def start_worker(env: dict[str, str], barrier, *role: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.support.lake_worker", str(barrier), "3", *role],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def outcome(process: subprocess.Popen) -> dict:
+    stdout, stderr = process.communicate(timeout=WORKER_TIMEOUT)
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    assert process.returncode == 0 and lines, stderr[-3000:]
+    return json.loads(lines[-1])
+
+
+def test_two_loads_and_a_build_write_the_lake_at_once_while_a_reader_is_never_blocked(
+    tmp_path, dbt_manifest, lake_catalogs
+):
+    settings = Settings(env="test", data_dir=tmp_path / "data", **lake_catalogs())
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    instance = dg.DagsterInstance.local_temp(str(home))  # shared with the workers through DAGSTER_HOME
+    replay.main(["--reference", "--days", "3"], settings=settings)
+    # Reference data, the first day and the marts: what the reader reads from the start.
+    assert run_backfill(settings, instance, end=date(2013, 1, 1)).success
+    datasets = load_datasets(settings.datasets_file)
+    register_days(instance, datasets, ["2013-01-02", "2013-01-03"], date.today())
+
+    reader = Reader(settings)
+    reader.start()
+    env = settings_env(settings, home)
+    barrier = tmp_path / "barrier"
+    workers = [
+        start_worker(env, barrier, "load", "2013-01-02"),
+        start_worker(env, barrier, "load", "2013-01-03"),
+        start_worker(env, barrier, "build"),
+    ]
+    results = [outcome(worker) for worker in workers]
+    reader.stop.set()
+    reader.join(timeout=60)
+
+    for result in results:
+        assert result["success"] and result["trouble"] == [], json.dumps(result)
+    # They ran at once: every run started before any of them ended.
+    assert max(r["started"] for r in results) < min(r["ended"] for r in results), results
+    # Exact counts: each day once, every delivery logged once.
+    per_day = dict(
+        query(settings, "SELECT strftime(_partition_date, '%Y-%m-%d'), count(*) FROM raw.flights GROUP BY 1")
+    )
+    assert per_day == FLIGHTS
+    [(logged,)] = query(settings, "SELECT count(*) FROM meta.file_loads WHERE dataset = 'flights'")
+    assert logged == len(FLIGHTS)
+    # The concurrent build saw one consistent snapshot of raw: day 1, plus none, one or both others.
+    possible = {842, 842 + 943, 842 + 914, sum(FLIGHTS.values())}
+    build = next(r for r in results if r["role"] == "build")
+    built = instance.get_latest_materialization_event(dg.AssetKey(["marts", "fct_flights"]))
+    assert built is not None and built.run_id == build["run_id"]
+    assert built.asset_materialization.metadata["dagster/row_count"].value in possible
+    # The reader: never failed, never waited on a writer, and every round saw one version.
+    assert reader.error is None, reader.error
+    assert len(reader.rounds) >= 5, "the reader queried all through the writes"
+    slowest = max(seconds for seconds, _, _ in reader.rounds)
+    assert slowest < READER_QUERY_CEILING_SECONDS, f"a read waited {slowest:.1f} s"
+    odd = [
+        (facts, scheduled)
+        for _, facts, scheduled in reader.rounds
+        if facts not in possible or scheduled not in possible
+    ]
+    assert odd == [], f"rounds that saw part of a table: {odd}"
+    # And the next build catches up with everything loaded.
+    defs = build_definitions(settings)
+    rebuild = dg.materialize(
+        list(defs.assets or []), selection=downstream_selection(datasets), instance=instance,
+        resources=defs.resources, raise_on_error=False,
+    )  # fmt: skip
+    failures = [str(event.step_failure_data.error) for event in rebuild.all_events if event.is_step_failure]
+    assert rebuild.success, failures
+    assert query(settings, "SELECT count(*) FROM marts.fct_flights") == [(sum(FLIGHTS.values()),)]
