@@ -113,6 +113,8 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
         prune_invocations(target_dir)
         with retry_only_transient():
             yield from _with_profiles(events, invocation.manifest, warehouse)
+            if invocation.is_successful() and (copy := warehouse.publish_reader_copy()):
+                context.log.info(f"readers' copy of the warehouse published at {copy}")
         if not invocation.is_successful():
             error = str(invocation.get_error())
             raise dg.Failure(

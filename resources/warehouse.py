@@ -13,6 +13,7 @@ conflicts with a concurrent one is redone (``retry_conflicts``).
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -303,6 +304,33 @@ class WarehouseResource(dg.ConfigurableResource):
             yield connection
         finally:
             connection.close()
+
+    @property
+    def reader_copy(self) -> Path:
+        """The file backend's copy for readers: ``<env>.reader.duckdb`` beside the warehouse.
+
+        DuckDB names a file's catalog after the part before the first dot, so the copy is
+        catalog ``<env>`` too, and the views dbt wrote (catalog-qualified) resolve in it.
+        """
+        return self.file.with_name(f"{self.file.stem}.reader{self.file.suffix}")
+
+    def publish_reader_copy(self) -> Path | None:
+        """Replace the readers' copy of the file with the warehouse as it is now (file backend only).
+
+        A notebook, a BI tool or the DuckDB CLI reading the warehouse file would lock the pipeline
+        out; reading this copy never does. It is written beside and renamed into place, so a
+        reader with the copy open keeps its version and the next one opens the new. Called by a
+        writer that holds the writer slot, after a successful build: the file is quiescent. The
+        lake needs none: its readers never block writers (returns None).
+        """
+        if self.is_lake:
+            return None
+        with self.writer() as connection:
+            connection.execute("CHECKPOINT")  # everything in the file itself, nothing left in the WAL
+        staged = self.reader_copy.with_name(f".{self.reader_copy.name}.partial")
+        shutil.copyfile(self.file, staged)
+        staged.replace(self.reader_copy)
+        return self.reader_copy
 
     def dbt_vars(self) -> dict[str, str]:
         """What dbt_project/profiles.yml needs to reach this warehouse (no secrets: those are env vars)."""

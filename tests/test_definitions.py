@@ -8,6 +8,7 @@ import pytest
 from assets.layers import LAYERS, PIPELINE_GROUP
 from config.datasets import ConfigError
 from definitions import build_definitions
+from resources.pools import pool_limits
 from resources.settings import Settings
 
 RAW = {f"raw/{name}" for name in ("flights", "weather", "airlines", "airports", "planes")}
@@ -78,7 +79,8 @@ LAKE = {"backend": "ducklake", "lake_catalog": "host=127.0.0.1 dbname=lake_test 
     ids=["file: one writer", "lake: loads in parallel"],
 )
 def test_every_writer_of_the_warehouse_waits_in_its_backends_pool(dbt_manifest, tmp_path, backend, expected):
-    defs = build_definitions(Settings(env="test", data_dir=tmp_path / "data", **backend))
+    settings = Settings(env="test", data_dir=tmp_path / "data", **backend)
+    defs = build_definitions(settings)
     graph = defs.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         name = key.to_user_string()
@@ -93,6 +95,9 @@ def test_every_writer_of_the_warehouse_waits_in_its_backends_pool(dbt_manifest, 
         "lifecycle_cleanup_job": {expected["maintenance"]},
         "performance_report_job": {None},
     }
+    # Every pool a writer waits in gets its limit set in the instance (python -m resources.pools).
+    assert set(pool_limits(settings)) == set(expected.values())
+    assert pool_limits(settings)[expected["raw"]] == (1 if not backend else settings.lake_writers)
 
 
 def test_daily_raw_assets_are_partitioned_and_backfill_in_one_run(graph):

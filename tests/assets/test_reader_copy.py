@@ -1,0 +1,66 @@
+"""The file backend's readers: a copy published after each build, which never stalls the pipeline.
+
+A session held open on the warehouse file itself would lock every load and build out. One held
+open on the readers' copy for the whole of a load and build does not: the runs succeed with no
+retry, the open session keeps the version it opened, and the next session sees the new build.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+
+import dagster as dg
+import duckdb
+import pytest
+
+from cli import replay
+from cli.backfill import run_backfill
+from resources.settings import Settings
+from resources.warehouse import WarehouseResource
+
+pytestmark = pytest.mark.integration
+
+# Opens the copy read-only, reports its count, then keeps the session (and its lock) until told.
+HOLD_COPY = """
+import sys, duckdb
+connection = duckdb.connect(sys.argv[1], read_only=True)
+print(connection.execute("SELECT count(*) FROM marts.fct_flights").fetchall()[0][0], flush=True)
+sys.stdin.readline()
+print(connection.execute("SELECT count(*) FROM marts.fct_flights").fetchall()[0][0], flush=True)
+"""
+
+
+def fct_rows(path) -> int:
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return connection.execute("SELECT count(*) FROM marts.fct_flights").fetchall()[0][0]
+
+
+def test_a_reader_of_the_copy_never_stalls_loads_and_builds(tmp_path, dbt_manifest):
+    settings = Settings(env="test", data_dir=tmp_path / "data")
+    copy = WarehouseResource.for_settings(settings).reader_copy
+    replay.main(["--reference", "--days", "2"], settings=settings)
+    instance = dg.DagsterInstance.ephemeral()
+    assert run_backfill(settings, instance, end=date(2013, 1, 1)).success
+    assert fct_rows(copy) == 842, "the first build published the copy"
+
+    reader = subprocess.Popen(
+        [sys.executable, "-c", HOLD_COPY, str(copy)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert reader.stdout.readline().strip() == "842"
+        report = run_backfill(settings, instance, start=date(2013, 1, 2))
+        assert report.success
+        retries = [
+            event
+            for result in report.results.values()
+            for event in result.all_events
+            if event.event_type in (dg.DagsterEventType.STEP_UP_FOR_RETRY, dg.DagsterEventType.STEP_FAILURE)
+        ]
+        assert retries == [], "nothing waited for the reader"
+        stdout, _ = reader.communicate("\n", timeout=60)
+    finally:
+        reader.kill()
+    assert stdout.strip() == "842", "the open session kept the version it opened"
+    assert fct_rows(copy) == 842 + 943, "a new session reads the new build"
