@@ -6,17 +6,21 @@ it for the file still in landing. Afterwards: the day's rows once, one archived 
 the rows name, one load-log row for the delivery, and the landing zone empty.
 """
 
+import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from cli import replay
 from ingestion.load import load_partitions
 from resources.warehouse import WarehouseResource
+from tests.support.warehouse import query
+
+# On the lake too: a kill inside a DuckLake commit must leave the catalog as a retry can finish it.
+pytestmark = pytest.mark.backends
 
 DAY = "2013-01-02"
 FLIGHTS_ON_DAY = 943
@@ -50,15 +54,18 @@ def load(settings, datasets):
 
 
 def state(settings) -> dict:
-    with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
-        rows = connection.execute(
-            f"SELECT count(*), count(DISTINCT _source_file), any_value(_source_file) FROM raw.flights "
-            f"WHERE _partition_date = '{DAY}'"
-        ).fetchall()[0]
-        log = connection.execute(
-            f"SELECT source_file, records_read, rows_loaded, run_id FROM meta.file_loads "
-            f"WHERE dataset = 'flights' AND partition_date = '{DAY}'"
-        ).fetchall()
+    [rows] = query(
+        settings,
+        "SELECT count(*), count(DISTINCT _source_file), any_value(_source_file) FROM raw.flights "
+        "WHERE _partition_date = ?",
+        [DAY],
+    )
+    log = query(
+        settings,
+        "SELECT source_file, records_read, rows_loaded, run_id FROM meta.file_loads "
+        "WHERE dataset = 'flights' AND partition_date = ?",
+        [DAY],
+    )
     return {"rows": rows, "log": log}
 
 
@@ -70,6 +77,9 @@ def test_a_load_killed_at_any_point_is_completed_exactly_once_by_the_next(settin
     child = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(CHILD), KILL_POINTS[point], str(settings.data_dir), DAY],
         cwd=Path(__file__).resolve().parents[2],
+        # The child's settings are the test's: the backend and lake catalog through the environment.
+        env={**os.environ, "DATAOPS_BACKEND": settings.backend}
+        | ({"DATAOPS_LAKE_CATALOG": settings.lake_catalog} if settings.lake_catalog else {}),
         capture_output=True,
         text=True,
         timeout=300,
