@@ -71,7 +71,12 @@ class LakeLocation:
 
     @property
     def is_remote(self) -> bool:
-        return self.data_path.startswith("s3://")
+        return is_object_storage(self.data_path)
+
+
+def is_object_storage(data_path: str) -> bool:
+    """Whether a data path is on an S3-compatible store (then the lake_s3 dbt target and a secret)."""
+    return data_path.startswith("s3://")
 
 
 def conninfo_problem(conninfo: str) -> str | None:
@@ -90,39 +95,40 @@ def _pairs(conninfo: str) -> dict[str, str]:
     return dict(re.findall(r"(\w+)\s*=\s*(\S+)", conninfo))
 
 
+def _place(conninfo: str) -> tuple[str, str, str | None]:
+    """(host, port, dbname) of a conninfo, with libpq's defaults."""
+    pairs = _pairs(conninfo)
+    return pairs.get("host", "localhost"), pairs.get("port", "5432"), pairs.get("dbname")
+
+
 def same_catalog(conninfo: str, other: str) -> bool:
     """Whether two DSNs name one catalog database (whoever connects: a read-only role is the same lake)."""
-
-    def place(pairs: dict[str, str]) -> tuple[str, str, str | None]:
-        return (pairs.get("host", "localhost"), pairs.get("port", "5432"), pairs.get("dbname"))
-
-    return place(_pairs(conninfo)) == place(_pairs(other))
+    return _place(conninfo) == _place(other)
 
 
 def describe(conninfo: str) -> str:
     """``user@host:port/dbname`` of a conninfo, for messages (it never holds the password)."""
-    pairs = _pairs(conninfo)
-    return (
-        f"{pairs.get('user', '?')}@{pairs.get('host', 'localhost')}:{pairs.get('port', '5432')}/{pairs.get('dbname')}"
-    )
+    host, port, dbname = _place(conninfo)
+    return f"{_pairs(conninfo).get('user', '?')}@{host}:{port}/{dbname}"
+
+
+def _missing_extensions(extension_dir: Path) -> list[str]:
+    # DuckDB installs into <dir>/v<version>/<platform>/<name>.duckdb_extension.
+    installed = extension_dir / f"v{duckdb.__version__}"
+    return [name for name in EXTENSION_PACKAGES if not any(installed.glob(f"*/{name}.duckdb_extension"))]
 
 
 def install_extensions(extension_dir: Path) -> None:
     """Install the packaged extensions into ``extension_dir`` once (idempotent, safe across processes)."""
-    import duckdb as module
-
-    version = f"v{module.__version__}"
-    wanted = {name: extension_dir / version for name in EXTENSION_PACKAGES}
-    if all(any(folder.glob(f"*/{name}.duckdb_extension")) for name, folder in wanted.items()):
+    if not _missing_extensions(extension_dir):
         return
     extension_dir.mkdir(parents=True, exist_ok=True)
     with (extension_dir / ".install.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two first runs at once must not copy over each other
         connection = duckdb.connect(config={"extension_directory": str(extension_dir)})
         try:
-            for name, package in EXTENSION_PACKAGES.items():
-                if any((extension_dir / version).glob(f"*/{name}.duckdb_extension")):
-                    continue
+            for name in _missing_extensions(extension_dir):  # again: another process may have done it
+                package = EXTENSION_PACKAGES[name]
                 root = Path(import_module(package).__file__ or "").parent
                 [binary] = root.rglob(f"{name}.duckdb_extension")
                 connection.execute(f"INSTALL '{binary}'")

@@ -40,12 +40,12 @@ LAKE_POOLS = WriterPools(LAKE_LOAD_POOL, LAKE_TRANSFORM_POOL, LAKE_MAINTENANCE_P
 
 
 def writer_pools(settings: Settings) -> WriterPools:
-    return LAKE_POOLS if settings.backend == "ducklake" else FILE_POOLS
+    return LAKE_POOLS if settings.uses_lake else FILE_POOLS
 
 
 def pool_limits(settings: Settings) -> dict[str, int]:
     """Each pool's number of slots."""
-    if settings.backend == "ducklake":
+    if settings.uses_lake:
         return {LAKE_LOAD_POOL: settings.lake_writers, LAKE_TRANSFORM_POOL: 1, LAKE_MAINTENANCE_POOL: 1}
     return {FILE_WRITER_POOL: 1}
 

@@ -25,6 +25,8 @@ Environment = Literal["dev", "test", "prod"]
 # ducklake: a DuckLake catalog in PostgreSQL with data files in a folder or an S3 bucket; many
 # writers and readers at once, from any machine (resources/lake.py).
 Backend = Literal["duckdb", "ducklake"]
+FILE_BACKEND: Backend = "duckdb"
+LAKE_BACKEND: Backend = "ducklake"
 
 # Secrets are read from these variables when a connection is opened, never kept in a setting, a
 # file or a resource's config (Dagster shows resource config in its UI).
@@ -56,7 +58,7 @@ class Settings(BaseSettings):
     # dev and test read it, never write it, and write their own warehouse_path.
     prod_warehouse_path: Path | None = None
     datasets_file: Path = PROJECT_ROOT / "config" / "datasets.yaml"
-    backend: Backend = "duckdb"
+    backend: Backend = FILE_BACKEND
     # DuckLake (backend=ducklake). The catalog: a libpq key=value DSN without the password
     # (the password is in DATAOPS_LAKE_CATALOG_PASSWORD). One PostgreSQL database per environment.
     lake_catalog: str | None = None
@@ -107,14 +109,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_lake(self) -> Settings:
-        from resources.lake import conninfo_problem  # settings is imported first; lake imports duckdb
+        from resources.lake import conninfo_problem  # imported here: settings load before duckdb is needed
 
         for name in ("lake_catalog", "prod_lake_catalog"):
             value = getattr(self, name)
             problem = value is not None and conninfo_problem(value)
             if problem:
                 raise ValueError(f"DATAOPS_{name.upper()} {problem}")
-        if self.backend == "ducklake" and self.lake_catalog is None:
+        if self.uses_lake and self.lake_catalog is None:
             raise ValueError("backend=ducklake needs DATAOPS_LAKE_CATALOG (host=... port=... dbname=... user=...)")
         return self
 
@@ -140,11 +142,16 @@ class Settings(BaseSettings):
             object.__setattr__(self, name, value)
         return self
 
+    @property
+    def uses_lake(self) -> bool:
+        return self.backend == LAKE_BACKEND
+
     def _default_dbt_target(self) -> str:
-        if self.backend == "duckdb":
+        from resources.lake import is_object_storage
+
+        if not self.uses_lake:
             return self.env
-        remote = (self.lake_data_path or "").startswith("s3://")
-        return LAKE_S3_DBT_TARGET if remote else LAKE_DBT_TARGET
+        return LAKE_S3_DBT_TARGET if is_object_storage(self.lake_data_path or "") else LAKE_DBT_TARGET
 
     # Narrowed accessors: after validation these are never None.
     landing = property(lambda self: _derived(self.landing_dir))

@@ -33,10 +33,14 @@ from resources.lake import (
     install_extensions,
     same_catalog,
 )
-from resources.settings import LAKE_PASSWORD_VARIABLE, S3_SECRET_VARIABLE, Settings
+from resources.settings import (
+    FILE_BACKEND,
+    LAKE_BACKEND,
+    LAKE_PASSWORD_VARIABLE,
+    S3_SECRET_VARIABLE,
+    Settings,
+)
 from resources.transactions import is_conflict, retry_conflicts, rollback
-
-LAKE = "ducklake"
 
 # Every writer also retries: a lock held outside Dagster (a notebook, the DuckDB CLI) outlasting the
 # connect backoff fails the step, which then retries later instead of failing the run. Bad data
@@ -126,7 +130,7 @@ class WarehouseResource(dg.ConfigurableResource):
     path: str  # the file backend's DuckDB file
     env: str = "dev"
     prod_path: str | None = None
-    backend: str = "duckdb"
+    backend: str = FILE_BACKEND
     # The lake backend (resources/lake.py); secrets are dg.EnvVar, resolved when connecting.
     lake_catalog: str | None = None
     lake_data_path: str | None = None
@@ -150,7 +154,7 @@ class WarehouseResource(dg.ConfigurableResource):
         The one way code builds it from settings, so the guard's inputs are never left out.
         """
         lake: dict[str, object] = {}
-        if settings.backend == LAKE:
+        if settings.uses_lake:
             lake = {
                 "lake_catalog": settings.lake_catalog,
                 "lake_data_path": settings.lake_data_path,
@@ -178,7 +182,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @property
     def is_lake(self) -> bool:
-        return self.backend == LAKE
+        return self.backend == LAKE_BACKEND
 
     @property
     def catalog(self) -> str:
@@ -192,7 +196,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def location(self) -> str:
         """Where the warehouse is, for messages."""
         if self.is_lake:
-            return f"lake {self.catalog} (catalog {describe(self._lake().catalog)}, data {self.lake_data_path})"
+            return f"lake {self.catalog} (catalog {describe(self.lake_catalog or '')}, data {self.lake_data_path})"
         return str(self.path)
 
     def _lake(self) -> LakeLocation:

@@ -62,7 +62,9 @@ class Reader(threading.Thread):
             with self.warehouse.read_only() as connection:
                 while not self.stop.is_set():
                     started = time.monotonic()
-                    connection.execute("BEGIN TRANSACTION")  # both counts from one snapshot
+                    # One snapshot per round. Each table must be whole (one build's version); the two
+                    # may differ, as dbt publishes model by model (atomic publishing: issue 13).
+                    connection.execute("BEGIN TRANSACTION")
                     [(facts,)] = connection.execute("SELECT count(*) FROM marts.fct_flights").fetchall()
                     [(scheduled,)] = connection.execute(
                         "SELECT sum(flights_scheduled) FROM marts.mart_carrier_daily_performance"
