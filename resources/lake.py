@@ -183,8 +183,21 @@ def _explain(lake: LakeLocation, error: duckdb.Error) -> LakeConnectionError:
     return LakeConnectionError(f"{where}: {cause}. PostgreSQL said: {detail.splitlines()[0]}")
 
 
+# Data paths this process has shown writable. Probing before every writer would put a probe object
+# in the bucket per load and a request on every load's path; a path that stops being writable later
+# fails at DuckLake's own write, with the object store's error.
+_writable: set[str] = set()
+
+
 def check_data_path(connection: duckdb.DuckDBPyConnection, lake: LakeLocation) -> None:
-    """Fail before anything is written if the data path cannot take files."""
+    """Fail before anything is written if the data path cannot take files (once per process and path)."""
+    if lake.data_path in _writable:
+        return
+    _check_data_path(connection, lake)
+    _writable.add(lake.data_path)
+
+
+def _check_data_path(connection: duckdb.DuckDBPyConnection, lake: LakeLocation) -> None:
     if lake.is_remote:
         probe = f"{lake.data_path.rstrip('/')}/_write_probe/{uuid.uuid4().hex}.csv"
         try:
