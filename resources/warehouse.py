@@ -37,6 +37,7 @@ from resources.settings import (
     FILE_BACKEND,
     LAKE_BACKEND,
     LAKE_PASSWORD_VARIABLE,
+    PROD_LAKE_PASSWORD_VARIABLE,
     S3_SECRET_VARIABLE,
     Settings,
 )
@@ -136,6 +137,8 @@ class WarehouseResource(dg.ConfigurableResource):
     lake_data_path: str | None = None
     lake_password: str | None = None
     prod_lake_catalog: str | None = None
+    prod_lake_data_path: str | None = None
+    prod_lake_password: str | None = None
     s3_endpoint: str | None = None
     s3_region: str = "us-east-1"
     s3_access_key_id: str | None = None
@@ -155,11 +158,20 @@ class WarehouseResource(dg.ConfigurableResource):
         """
         lake: dict[str, object] = {}
         if settings.uses_lake:
+            # Prod's own lake is its catalog; dev and test reach it through a read-only role.
+            own = settings.env == PROD
+            prod = {
+                "prod_lake_catalog": settings.lake_catalog if own else settings.prod_lake_catalog,
+                "prod_lake_data_path": settings.lake_data_path if own else settings.prod_lake_data_path,
+                "prod_lake_password": _env_var(LAKE_PASSWORD_VARIABLE, settings.lake_catalog_password)
+                if own
+                else _env_var(PROD_LAKE_PASSWORD_VARIABLE, settings.prod_lake_catalog_password),
+            }
             lake = {
                 "lake_catalog": settings.lake_catalog,
                 "lake_data_path": settings.lake_data_path,
                 "lake_password": _env_var(LAKE_PASSWORD_VARIABLE, settings.lake_catalog_password),
-                "prod_lake_catalog": settings.lake_catalog if settings.env == PROD else settings.prod_lake_catalog,
+                **prod,
                 "s3_endpoint": settings.s3_endpoint,
                 "s3_region": settings.s3_region,
                 "s3_access_key_id": settings.s3_access_key_id,
@@ -203,6 +215,37 @@ class WarehouseResource(dg.ConfigurableResource):
         assert self.lake_catalog is not None and self.lake_data_path is not None, "set by for_settings"
         return LakeLocation(self.lake_catalog, self.lake_data_path, _secret(self.lake_password))
 
+    def _prod_lake(self) -> LakeLocation:
+        if self.prod_lake_catalog is None or self.prod_lake_data_path is None:
+            raise LakeConnectionError(
+                "prod's lake is not configured: set DATAOPS_PROD_LAKE_CATALOG (a read-only role) "
+                "and DATAOPS_PROD_LAKE_DATA_PATH"
+            )
+        return LakeLocation(
+            self.prod_lake_catalog,
+            self.prod_lake_data_path,
+            _secret(self.prod_lake_password),
+            setting="DATAOPS_PROD_LAKE_CATALOG",
+            data_setting="DATAOPS_PROD_LAKE_DATA_PATH",
+        )
+
+    def attach_prod(self, connection: duckdb.DuckDBPyConnection) -> None:
+        """Attach prod's lake read-only as catalog ``prod`` (slim CI, comparisons with prod).
+
+        Dev and test connect with prod's read-only role, so besides DuckLake's READ_ONLY,
+        PostgreSQL refuses any write (deploy/postgres/lake_reader.sql).
+        """
+        attach(connection, self._prod_lake(), PROD, read_only=True, store=self.object_store())
+
+    @contextmanager
+    def read_prod(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A session on prod's lake alone, read-only, with ``prod`` as its default catalog."""
+        connection = self._lake_session(self._prod_lake(), PROD, read_only=True)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
     def object_store(self) -> ObjectStore | None:
         if self.s3_access_key_id is None:
             return None
@@ -215,17 +258,21 @@ class WarehouseResource(dg.ConfigurableResource):
             use_ssl=self.s3_use_ssl,
         )
 
-    def _connect_lake(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+    def _lake_session(self, lake: LakeLocation, alias: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+        """A DuckDB session with ``lake`` attached as ``alias``, its default catalog."""
         assert self.extension_dir is not None, "set by for_settings"
         install_extensions(Path(self.extension_dir))
         connection = duckdb.connect(config={"extension_directory": self.extension_dir})
         try:
-            attach(connection, self._lake(), self.catalog, read_only=read_only, store=self.object_store())
-            connection.execute(f"USE {self.catalog}")
+            attach(connection, lake, alias, read_only=read_only, store=self.object_store())
+            connection.execute(f"USE {alias}")
         except BaseException:
             connection.close()
             raise
         return connection
+
+    def _connect_lake(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        return self._lake_session(self._lake(), self.catalog, read_only)
 
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         if self.is_lake:

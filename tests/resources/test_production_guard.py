@@ -5,7 +5,10 @@ import shutil
 import duckdb
 import pytest
 
+from resources.lake import LakeConnectionError, LakeLocation, attach
+from resources.settings import PROD_LAKE_PASSWORD_VARIABLE, PROJECT_ROOT, Settings
 from resources.warehouse import ProductionWriteError, WarehouseResource, is_transient
+from tests.support import postgres
 
 
 def make_prod(path):
@@ -53,3 +56,45 @@ def test_dev_writes_its_own_warehouse_and_it_records_dev(tmp_path):
 def test_the_prod_guard_is_never_retried():
     error = ProductionWriteError("dev", "/srv/prod.duckdb", "it is the production warehouse")
     assert isinstance(error, OSError) and not is_transient(error)
+
+
+# The lake: dev and test reach prod's catalog through a role that PostgreSQL keeps read-only.
+READER_PASSWORD = "reader-test-only"
+
+
+def test_on_the_lake_postgresql_itself_refuses_a_write_from_dev_to_prod(tmp_path, postgres_server, lake_catalogs,
+                                                                       monkeypatch):  # fmt: skip
+    prod_settings = Settings(env="prod", data_dir=tmp_path / "prod", **lake_catalogs())
+    with WarehouseResource.for_settings(prod_settings).writer() as connection:
+        connection.execute("CREATE TABLE raw.published AS SELECT range AS answer FROM range(1000)")
+    prod_database = dict(pair.split("=") for pair in (prod_settings.lake_catalog or "").split())["dbname"]
+    reader = f"reader_{prod_database}"
+    role_sql = PROJECT_ROOT / "deploy" / "postgres" / "lake_reader.sql"
+    postgres.psql(postgres_server, "-v", f"reader={reader}", "-v", f"password={READER_PASSWORD}",
+                  "-f", str(role_sql), database=prod_database)  # fmt: skip
+    monkeypatch.setenv(PROD_LAKE_PASSWORD_VARIABLE, READER_PASSWORD)
+    reader_catalog = postgres.conninfo(postgres_server, prod_database, user=reader)
+    dev_settings = Settings(
+        env="dev", data_dir=tmp_path / "dev", **lake_catalogs(),
+        prod_lake_catalog=reader_catalog, prod_lake_data_path=prod_settings.lake_data_path,
+    )  # fmt: skip
+    dev = WarehouseResource.for_settings(dev_settings)
+    with dev.read_prod() as connection:
+        assert connection.execute("SELECT count(*) FROM raw.published").fetchall() == [(1000,)]
+
+    # Past the project's guard and DuckLake's READ_ONLY: attach prod read-write with the reader role.
+    session = duckdb.connect(config={"extension_directory": str(dev_settings.duckdb_extension_dir)})
+    prod_as_reader = LakeLocation(reader_catalog, prod_settings.lake_data_path, READER_PASSWORD)
+    with pytest.raises((LakeConnectionError, duckdb.Error)) as refused:
+        attach(session, prod_as_reader, "prod", read_only=False, store=None)
+        session.execute("INSERT INTO prod.raw.published VALUES (-1)")
+    session.close()
+    assert "permission denied" in str(refused.value).lower(), refused.value
+    assert READER_PASSWORD not in str(refused.value)
+    with WarehouseResource.for_settings(prod_settings).read_only() as connection:
+        assert connection.execute("SELECT count(*), min(answer) FROM raw.published").fetchall() == [(1000, 0)]
+
+    # And the project's own guard: a dev pipeline mistakenly pointed at prod's catalog.
+    mistaken = dev_settings.model_copy(update={"lake_catalog": prod_settings.lake_catalog})
+    with pytest.raises(ProductionWriteError, match="production lake's catalog"):
+        WarehouseResource.for_settings(mistaken).assert_writable()

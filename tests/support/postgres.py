@@ -62,14 +62,18 @@ def dsn(port: int, database: str = DATABASE) -> str:
     return f"postgresql://{USER}:{PASSWORD}@127.0.0.1:{port}/{database}"
 
 
-def _admin(server_dsn: str, sql: str) -> None:
-    """Run one statement as the server's owner (psql from the same Debian package)."""
+def psql(server_dsn: str, *arguments: str, database: str | None = None) -> None:
+    """psql (from the same Debian package) as the server's owner, stopping at the first error."""
     url = urlsplit(server_dsn)
     subprocess.run(
         [str(bin_dir() / "psql"), "-h", url.hostname or "127.0.0.1", "-p", str(url.port), "-U", url.username or USER,
-         "-d", url.path.lstrip("/") or DATABASE, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql],
+         "-d", database or url.path.lstrip("/") or DATABASE, "-v", "ON_ERROR_STOP=1", "-q", *arguments],
         check=True, env={**os.environ, "PGPASSWORD": url.password or PASSWORD}, capture_output=True,
     )  # fmt: skip
+
+
+def _admin(server_dsn: str, sql: str) -> None:
+    psql(server_dsn, "-c", sql)
 
 
 def create_database(server_dsn: str, prefix: str) -> str:
