@@ -2,6 +2,7 @@
 
     restore --list                          snapshots in the backup folder, oldest first
     restore                                 the newest snapshot into this environment's warehouse path
+                                            (on the lake: into its catalog, which must be empty)
     restore prod-20261122T020000Z --to /tmp/prod-copy.duckdb
 
 The target must not exist: move a damaged warehouse aside first (a restore never overwrites one).
@@ -18,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from operations.backup import RestoreError, find_snapshot, list_snapshots, restore_snapshot
+from operations.backup import RestoreError, find_snapshot, list_snapshots, restore_into_lake, restore_snapshot
 from resources.settings import Settings, get_settings
 from resources.warehouse import ProductionWriteError, WarehouseResource
 
@@ -40,17 +41,22 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
             print(f"restore: no snapshots in {settings.backups} yet (warehouse_backup_job takes one nightly)")
         return 0
 
+    if settings.uses_lake and args.to:
+        print("restore: --to names a file; on the lake, restore into DATAOPS_LAKE_CATALOG's database", file=sys.stderr)
+        return 2
     target = (args.to or settings.warehouse).resolve()
+    warehouse = WarehouseResource.for_settings(settings, target)
     try:
-        WarehouseResource.for_settings(settings, target).assert_writable()
+        warehouse.assert_writable()
         snapshot = find_snapshot(settings.backups, args.snapshot)
-        restored = restore_snapshot(snapshot, target)
+        restored = restore_into_lake(snapshot, warehouse) if settings.uses_lake else restore_snapshot(snapshot, target)
     except (RestoreError, ProductionWriteError) as error:
         print(f"restore: {error}", file=sys.stderr)
         return 1
-    print(f"restore: {snapshot.name} -> {target}: {len(restored)} tables, {sum(restored.values()):,} rows, verified")
+    rows = sum(restored.values())
+    print(f"restore: {snapshot.name} -> {warehouse.location}: {len(restored)} tables, {rows:,} rows, verified")
     if snapshot.environment != settings.env:
-        print(f"restore: the file records environment {snapshot.environment!r}, as its source did")
+        print(f"restore: the warehouse records environment {snapshot.environment!r}, as its source did")
     return 0
 
 

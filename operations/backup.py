@@ -1,4 +1,4 @@
-"""Warehouse snapshots: take one, keep the newest N, restore one into a fresh file.
+"""Warehouse snapshots: take one, keep the newest N, restore one into a fresh file or an empty lake.
 
 A snapshot is a folder ``<backup_dir>/<env>-<UTC stamp>/`` made by DuckDB's ``EXPORT DATABASE``:
 ``schema.sql`` (schemas, tables, views), ``load.sql`` and one Parquet file per table, plus our
@@ -20,7 +20,8 @@ from pathlib import Path
 
 import duckdb
 
-from resources.warehouse import recorded_environment
+from resources.transactions import rollback
+from resources.warehouse import WarehouseResource, recorded_environment
 
 MANIFEST = "snapshot.json"
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -154,6 +155,42 @@ def _restoring_connection(path: Path, catalog: str | None) -> duckdb.DuckDBPyCon
     return connection
 
 
+def _import_verified(connection: duckdb.DuckDBPyConnection, snapshot: Snapshot) -> dict[str, int]:
+    """Import ``snapshot`` on ``connection``; raise RestoreError unless every table's rows match."""
+    connection.execute(f"IMPORT DATABASE '{snapshot.path}'")
+    restored = table_counts(connection)
+    if restored != snapshot.tables:
+        differences = {
+            table: (snapshot.tables.get(table), restored.get(table))
+            for table in snapshot.tables.keys() | restored.keys()
+            if snapshot.tables.get(table) != restored.get(table)
+        }
+        raise RestoreError(f"restored rows differ from the snapshot (table: (backed up, restored)): {differences}")
+    return restored
+
+
+def restore_into_lake(snapshot: Snapshot, warehouse: WarehouseResource) -> dict[str, int]:
+    """Import ``snapshot`` into the (empty) lake of ``warehouse`` in one transaction, verified.
+
+    The lake must hold no warehouse yet: create a new catalog database (or drop the damaged one)
+    first. Import and check commit together, so a failed restore leaves the lake empty.
+    """
+    if warehouse.exists():
+        raise RestoreError(
+            f"{warehouse.location} already holds a warehouse; a restore writes an empty lake only "
+            "(point DATAOPS_LAKE_CATALOG at a new database, or drop the damaged one)"
+        )
+    with warehouse.restoring_session(snapshot.catalog or warehouse.catalog) as connection:
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            restored = _import_verified(connection, snapshot)
+            connection.execute("COMMIT")
+        except BaseException:
+            rollback(connection)
+            raise
+    return restored
+
+
 def restore_snapshot(snapshot: Snapshot, target: Path) -> dict[str, int]:
     """Import ``snapshot`` into a new warehouse file at ``target`` and verify every table's rows.
 
@@ -166,16 +203,11 @@ def restore_snapshot(snapshot: Snapshot, target: Path) -> dict[str, int]:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".restoring-{target.name}")
     partial.unlink(missing_ok=True)
-    with _restoring_connection(partial, snapshot.catalog) as connection:
-        connection.execute(f"IMPORT DATABASE '{snapshot.path}'")
-        restored = table_counts(connection)
-    if restored != snapshot.tables:
+    try:
+        with _restoring_connection(partial, snapshot.catalog) as connection:
+            restored = _import_verified(connection, snapshot)
+    except RestoreError:
         partial.unlink()
-        differences = {
-            table: (snapshot.tables.get(table), restored.get(table))
-            for table in snapshot.tables.keys() | restored.keys()
-            if snapshot.tables.get(table) != restored.get(table)
-        }
-        raise RestoreError(f"restored rows differ from the snapshot (table: (backed up, restored)): {differences}")
+        raise
     partial.rename(target)
     return restored

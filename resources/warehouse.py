@@ -271,6 +271,21 @@ class WarehouseResource(dg.ConfigurableResource):
             raise
         return connection
 
+    @contextmanager
+    def restoring_session(self, catalog: str) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A writable session on this lake attached as ``catalog``, with nothing created in it.
+
+        For a restore (operations/backup.py): a snapshot brings its own schemas and environment
+        record, and its views name their tables by the catalog they were exported from.
+        """
+        assert self.is_lake, "the file backend restores into a new file"
+        self._refuse(None)
+        connection = self._lake_session(self._lake(), catalog, read_only=False)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
     def _connect_lake(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         return self._lake_session(self._lake(), self.catalog, read_only)
 

@@ -20,26 +20,14 @@ from operations.backup import (
     take_snapshot,
 )
 from resources.settings import Settings
+from tests.support.warehouse import warehouse_contents
 
 pytestmark = pytest.mark.integration
 
 
 def contents(path) -> dict[str, object]:
-    """Every table's columns (name, type) and rows in a canonical order, and every view's name."""
     with duckdb.connect(str(path), read_only=True) as connection:
-        objects = connection.execute(
-            "SELECT table_schema, table_name, table_type FROM information_schema.tables ORDER BY 1, 2"
-        ).fetchall()
-        found: dict[str, object] = {}
-        for schema, table, kind in objects:
-            name = f"{schema}.{table}"
-            columns = connection.execute(
-                "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position", [schema, table]
-            ).fetchall()  # fmt: skip
-            rows = connection.execute(f'SELECT * FROM "{schema}"."{table}" ORDER BY ALL').fetchall()
-            found[name] = (kind, columns, rows)
-    return found
+        return warehouse_contents(connection)
 
 
 def test_a_backup_restores_every_table_row_for_row(built_copy):
