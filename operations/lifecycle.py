@@ -8,6 +8,10 @@ Three things age out, each after its own number of days (``LifecyclePolicy``, fr
 - archived deliveries older than ``archive_retention_days``, except the newest delivery of each
   partition: that one is the source of the published rows, which a re-run reads again.
 - quarantined rows loaded more than ``quarantine_retention_days`` ago.
+- on the lake: snapshots older than ``lake_snapshot_retention_days`` (DuckLake expires them; time
+  travel reaches back that far), the data files that only expired snapshots used, and orphaned
+  files in the data path that no snapshot knows (an aborted write's). Files younger than
+  ``LAKE_FILE_GRACE`` stay: a reader may still be on an older snapshot, a writer may be mid-commit.
 
 Published tables (raw, staging, marts, analytics) are never touched: the only rows deleted are
 in the ``quarantine`` schema, and through the warehouse's guarded writer, so a dev process cannot
@@ -29,7 +33,8 @@ from ingestion.pipeline import LOADED_AT
 from ingestion.storage import QUARANTINE_SCHEMA
 from resources.warehouse import PROD, WarehouseResource, is_lock_error, is_same_file, recorded_environment
 
-Kind = Literal["warehouse file", "archived file", "quarantine rows"]
+Kind = Literal["warehouse file", "archived file", "quarantine rows", "lake snapshots", "lake file"]
+LAKE_FILE_GRACE = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class LifecyclePolicy:
     idle_warehouse_days: int
     archive_retention_days: int
     quarantine_retention_days: int
+    lake_snapshot_retention_days: int
 
 
 @dataclass(frozen=True)
@@ -135,12 +141,14 @@ def quarantine_cutoff(policy: LifecyclePolicy, now: datetime) -> datetime:
 def old_quarantine_rows(
     policy: LifecyclePolicy, warehouse: WarehouseResource, now: datetime, plan: CleanupPlan
 ) -> None:
-    if not warehouse.file.exists():
+    if not warehouse.exists():
         return
     cutoff = quarantine_cutoff(policy, now)
     with warehouse.read_only() as connection:
         tables = connection.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1", [QUARANTINE_SCHEMA]
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_catalog = current_database() AND table_schema = ? ORDER BY 1",
+            [QUARANTINE_SCHEMA],
         ).fetchall()
         for (table,) in tables:
             [(rows,)] = connection.execute(
@@ -151,19 +159,55 @@ def old_quarantine_rows(
                 plan.removals.append(Removal("quarantine rows", f"{QUARANTINE_SCHEMA}.{table}", reason, rows=rows))
 
 
+def _lake_file_removals(connection: duckdb.DuckDBPyConnection, catalog: str, now: datetime) -> list[Removal]:
+    """Files the lake may delete now (a dry run of DuckLake's own clean-up): freed and orphaned."""
+    removals = []
+    found = (
+        ("ducklake_cleanup_old_files", "used only by expired snapshots"),
+        ("ducklake_delete_orphaned_files", "in the data path, known to no snapshot"),
+    )
+    for function, reason in found:
+        paths = connection.execute(
+            f"SELECT * FROM {function}(?, dry_run => true, older_than => ?)", [catalog, now - LAKE_FILE_GRACE]
+        ).fetchall()
+        for (path,) in paths:
+            size = Path(path).stat().st_size if Path(path).is_file() else 0  # 0: on object storage
+            removals.append(Removal("lake file", path, reason, size_bytes=size))
+    return removals
+
+
+def lake_housekeeping(policy: LifecyclePolicy, warehouse: WarehouseResource, now: datetime, plan: CleanupPlan) -> None:
+    """The lake's snapshots past the retention window, and files no live snapshot needs."""
+    if not warehouse.is_lake or not warehouse.exists():
+        return
+    cutoff = now - timedelta(days=policy.lake_snapshot_retention_days)
+    # A writable session even for the dry run: DuckLake's orphan search refuses a read-only one.
+    with warehouse.writer() as connection:
+        expired = connection.execute(
+            "SELECT count(*) FROM ducklake_expire_snapshots(?, dry_run => true, older_than => ?)",
+            [warehouse.catalog, cutoff],
+        ).fetchall()[0][0]
+        if expired:
+            reason = f"{expired} snapshot(s) taken before {cutoff:%Y-%m-%d %H:%M} (time travel keeps the rest)"
+            plan.removals.append(Removal("lake snapshots", warehouse.catalog, reason, rows=0))
+        plan.removals.extend(_lake_file_removals(connection, warehouse.catalog, now))
+
+
 def plan_cleanup(policy: LifecyclePolicy, warehouse: WarehouseResource, now: datetime) -> CleanupPlan:
     """What the policy says may go at ``now``; nothing is deleted."""
     plan = CleanupPlan()
     idle_warehouses(policy, now, plan)
     old_archived_files(policy, now, plan)
     old_quarantine_rows(policy, warehouse, now, plan)
+    lake_housekeeping(policy, warehouse, now, plan)
     return plan
 
 
 def apply_cleanup(plan: CleanupPlan, policy: LifecyclePolicy, warehouse: WarehouseResource, now: datetime) -> None:
     """Delete what ``plan`` lists; pass the ``now`` the plan was made with (the quarantine cut-off)."""
     quarantined = plan.of_kind("quarantine rows")
-    if quarantined:
+    lake_work = plan.of_kind("lake snapshots") or plan.of_kind("lake file")
+    if quarantined or lake_work:
         warehouse.assert_writable()  # refuse before deleting anything, not half-way through
     for removal in plan.of_kind("warehouse file"):
         for file in _warehouse_files(Path(removal.target)):
@@ -177,3 +221,17 @@ def apply_cleanup(plan: CleanupPlan, policy: LifecyclePolicy, warehouse: Warehou
                 schema, table = removal.target.split(".")
                 assert schema == QUARANTINE_SCHEMA, removal  # the policy never deletes published rows
                 connection.execute(f'DELETE FROM {schema}."{table}" WHERE {LOADED_AT} < ?', [cutoff])
+    if lake_work:
+        _clean_lake(policy, warehouse, now)
+
+
+def _clean_lake(policy: LifecyclePolicy, warehouse: WarehouseResource, now: datetime) -> None:
+    """Expire old snapshots, then delete the files DuckLake no longer needs (its own functions)."""
+    catalog, files_before = warehouse.catalog, now - LAKE_FILE_GRACE
+    with warehouse.writer() as connection:
+        connection.execute(
+            "CALL ducklake_expire_snapshots(?, older_than => ?)",
+            [catalog, now - timedelta(days=policy.lake_snapshot_retention_days)],
+        )
+        connection.execute("CALL ducklake_cleanup_old_files(?, older_than => ?)", [catalog, files_before])
+        connection.execute("CALL ducklake_delete_orphaned_files(?, older_than => ?)", [catalog, files_before])

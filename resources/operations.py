@@ -24,6 +24,7 @@ class OperationsResource(dg.ConfigurableResource):
     idle_warehouse_days: int
     archive_retention_days: int
     quarantine_retention_days: int
+    lake_snapshot_retention_days: int
     report_days: int
 
     @classmethod
@@ -38,6 +39,7 @@ class OperationsResource(dg.ConfigurableResource):
             idle_warehouse_days=settings.idle_warehouse_days,
             archive_retention_days=settings.archive_retention_days,
             quarantine_retention_days=settings.quarantine_retention_days,
+            lake_snapshot_retention_days=settings.lake_snapshot_retention_days,
             report_days=settings.report_days,
         )
 
@@ -53,4 +55,5 @@ class OperationsResource(dg.ConfigurableResource):
             idle_warehouse_days=self.idle_warehouse_days,
             archive_retention_days=self.archive_retention_days,
             quarantine_retention_days=self.quarantine_retention_days,
+            lake_snapshot_retention_days=self.lake_snapshot_retention_days,
         )

@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     archive_retention_days: int = Field(default=90, ge=1)
     # Quarantined rows loaded longer ago than this.
     quarantine_retention_days: int = Field(default=90, ge=1)
+    # The lake's snapshots older than this are expired (the window of time travel), and the files
+    # only they used are deleted; so are files in the data path that no snapshot knows.
+    lake_snapshot_retention_days: int = Field(default=7, ge=1)
     # How many days back the pipeline performance report looks.
     report_days: int = Field(default=7, ge=1)
 
