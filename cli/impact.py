@@ -25,6 +25,7 @@ from dagster_dbt import get_asset_key_for_model
 from assets.dbt_assets import DBT_ASSETS_NAME
 from resources.dbt import DBT_EXECUTABLE
 from resources.dbt_state import StateError, deferred_build_args, modified_models, prod_catalog
+from resources.lake import LakeConnectionError
 from resources.settings import DBT_PROJECT_DIR, Settings, get_settings
 from resources.warehouse import PROD, ProductionWriteError, WarehouseResource
 
@@ -99,19 +100,23 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         print("impact: nothing changed; nothing to build")
         return 0
 
-    if settings.env == PROD or settings.warehouse.stem == catalog:
+    warehouse = WarehouseResource.for_settings(settings)
+    if settings.env == PROD or warehouse.catalog == catalog:
         why = f"not named {catalog}.duckdb (prod's catalog name: the two would clash)"
         print(f"impact: --build writes this environment's own warehouse; run it in dev or test, with a file {why}",
               file=sys.stderr)  # fmt: skip
         return 1
     try:
-        WarehouseResource.for_settings(settings).assert_writable()
-    except ProductionWriteError as error:
+        warehouse.assert_writable()
+        warehouse.prepare_for_dbt()
+        variables = warehouse.slim_ci_vars()
+    except (ProductionWriteError, LakeConnectionError) as error:
         print(f"impact: {error}", file=sys.stderr)
         return 1
-    command = [DBT_EXECUTABLE, *deferred_build_args(settings.dbt_state, settings.warehouse, settings.prod_warehouse),
+    command = [DBT_EXECUTABLE, *deferred_build_args(settings.dbt_state, variables, settings.uses_lake),
                "--profiles-dir", str(args.project_dir)]  # fmt: skip
-    print(f"impact: building into {settings.warehouse}, reading the rest from {settings.prod_warehouse}", flush=True)
+    prod = settings.prod_lake_catalog if settings.uses_lake else settings.prod_warehouse
+    print(f"impact: building into {warehouse.location}, reading the rest from prod's {prod} (read-only)", flush=True)
     return subprocess.run(command, cwd=args.project_dir).returncode
 
 

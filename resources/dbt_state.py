@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
@@ -19,6 +20,7 @@ from resources.dbt import DBT_EXECUTABLE
 
 MANIFEST = "manifest.json"
 SLIM_TARGET = "slim_ci"
+SLIM_LAKE_TARGET = "slim_ci_lake"
 # Own target folders, so listing and slim builds never replace the manifest Dagster loads.
 IMPACT_TARGET_PATH = "target/impact"
 SLIM_TARGET_PATH = "target/slim_ci"
@@ -86,14 +88,15 @@ def prod_catalog(state_dir: Path) -> str:
     return databases.pop()
 
 
-def deferred_build_args(state_dir: Path, warehouse_path: Path, prod_warehouse_path: Path) -> list[str]:
-    """`dbt build` of the change alone, into ``warehouse_path``, the rest read from prod."""
-    variables = {
-        "warehouse_path": str(warehouse_path),
-        "prod_warehouse_path": str(prod_warehouse_path),
-        "prod_catalog": prod_catalog(state_dir),
-    }
+def deferred_build_args(state_dir: Path, warehouse_vars: Mapping[str, str], lake: bool) -> list[str]:
+    """`dbt build` of the change alone into this environment's warehouse, the rest read from prod.
+
+    ``warehouse_vars``: where both warehouses are (WarehouseResource.slim_ci_vars); prod's is
+    attached read-only under the catalog name its manifest records.
+    """
+    variables = {**warehouse_vars, "prod_catalog": prod_catalog(state_dir)}
     return [
         "build", "--select", "state:modified+", "--defer", "--state", str(state_dir),
-        "--target", SLIM_TARGET, "--target-path", SLIM_TARGET_PATH, "--vars", json.dumps(variables),
+        "--target", SLIM_LAKE_TARGET if lake else SLIM_TARGET, "--target-path", SLIM_TARGET_PATH,
+        "--vars", json.dumps(variables),
     ]  # fmt: skip

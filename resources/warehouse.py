@@ -348,7 +348,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def assert_writable(self) -> None:
         """Raise ProductionWriteError unless this process may write the warehouse (before dbt runs)."""
         self._refuse(None)  # the location first: no need to open prod to refuse it
-        if self.env != PROD and (self.is_lake or self.file.exists()):
+        if self.env != PROD and self.exists():
             connection = self._connect(read_only=True)
             try:
                 self._refuse(recorded_environment(connection))
@@ -419,6 +419,13 @@ class WarehouseResource(dg.ConfigurableResource):
                 "s3_use_ssl": "true" if store.use_ssl else "false",
             }
         return variables
+
+    def slim_ci_vars(self) -> dict[str, str]:
+        """dbt_vars plus where prod's warehouse is, for slim CI (read-only, through prod's reader role)."""
+        if not self.is_lake:
+            return {**self.dbt_vars(), "prod_warehouse_path": self.prod_path or ""}
+        prod = self._prod_lake()
+        return {**self.dbt_vars(), "prod_lake_catalog": prod.catalog, "prod_lake_data_path": prod.data_path}
 
     def prepare_for_dbt(self) -> None:
         """What dbt cannot do itself: install the packaged extensions where its DuckDB looks."""

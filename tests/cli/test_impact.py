@@ -1,7 +1,6 @@
 """`impact` and slim CI: a change to one mart, compared with and built against a real prod build."""
 
 import shutil
-from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -11,11 +10,10 @@ from cli import impact, replay
 from cli.backfill import run_backfill
 from definitions import build_definitions
 from resources.dbt_state import MANIFEST
-from resources.settings import DBT_PROJECT_DIR, Settings
+from resources.settings import Settings
+from tests.cli.conftest import copy_of_dbt_project
 
 pytestmark = pytest.mark.integration
-
-CHANGED_MODEL = Path("models/marts/mart_carrier_daily_performance.sql")
 
 
 @pytest.fixture(scope="module")
@@ -25,22 +23,6 @@ def prod(dbt_manifest, tmp_path_factory) -> Settings:
     replay.main(["--reference", "--days", "1"], settings=settings)
     assert run_backfill(settings, dg.DagsterInstance.ephemeral()).success
     return settings
-
-
-def copy_of_dbt_project(folder: Path) -> Path:
-    """The repository's dbt project as a developer's working copy, without build output."""
-    project = folder / "dbt_project"
-    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
-    return project
-
-
-@pytest.fixture
-def working_copy(tmp_path) -> Path:
-    """A developer's copy of the dbt project, with one mart changed (a new column)."""
-    project = copy_of_dbt_project(tmp_path)
-    model = project / CHANGED_MODEL
-    model.write_text(model.read_text().replace("    carrier,\n", "    carrier,\n    'slim' as build_marker,\n", 1))
-    return project
 
 
 def developer(prod: Settings) -> Settings:

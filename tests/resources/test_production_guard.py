@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from resources.lake import LakeConnectionError, LakeLocation, attach
-from resources.settings import PROD_LAKE_PASSWORD_VARIABLE, PROJECT_ROOT, Settings
+from resources.settings import PROD_LAKE_PASSWORD_VARIABLE, Settings
 from resources.warehouse import ProductionWriteError, WarehouseResource, is_transient
 from tests.support import postgres
 
@@ -67,13 +67,9 @@ def test_on_the_lake_postgresql_itself_refuses_a_write_from_dev_to_prod(tmp_path
     prod_settings = Settings(env="prod", data_dir=tmp_path / "prod", **lake_catalogs())
     with WarehouseResource.for_settings(prod_settings).writer() as connection:
         connection.execute("CREATE TABLE raw.published AS SELECT range AS answer FROM range(1000)")
-    prod_database = dict(pair.split("=") for pair in (prod_settings.lake_catalog or "").split())["dbname"]
-    reader = f"reader_{prod_database}"
-    role_sql = PROJECT_ROOT / "deploy" / "postgres" / "lake_reader.sql"
-    postgres.psql(postgres_server, "-v", f"reader={reader}", "-v", f"password={READER_PASSWORD}",
-                  "-f", str(role_sql), database=prod_database)  # fmt: skip
+    prod_database = postgres.database_of(prod_settings.lake_catalog or "")
+    reader_catalog = postgres.create_lake_reader(postgres_server, prod_database, READER_PASSWORD)
     monkeypatch.setenv(PROD_LAKE_PASSWORD_VARIABLE, READER_PASSWORD)
-    reader_catalog = postgres.conninfo(postgres_server, prod_database, user=reader)
     dev_settings = Settings(
         env="dev", data_dir=tmp_path / "dev", **lake_catalogs(),
         prod_lake_catalog=reader_catalog, prod_lake_data_path=prod_settings.lake_data_path,

@@ -93,6 +93,21 @@ def conninfo(server_dsn: str, database: str, user: str = USER) -> str:
     return f"host={url.hostname} port={url.port} dbname={database} user={user}"
 
 
+def create_lake_reader(server_dsn: str, database: str, password: str) -> str:
+    """A role that can only read the lake catalog in ``database`` (deploy/postgres/lake_reader.sql).
+
+    Returns its DSN (without the password), as dev and test set DATAOPS_PROD_LAKE_CATALOG.
+    """
+    reader = f"reader_{database}"
+    script = Path(__file__).resolve().parents[2] / "deploy" / "postgres" / "lake_reader.sql"
+    psql(server_dsn, "-v", f"reader={reader}", "-v", f"password={password}", "-f", str(script), database=database)
+    return conninfo(server_dsn, database, user=reader)
+
+
+def database_of(conninfo_: str) -> str:
+    return dict(pair.split("=", 1) for pair in conninfo_.split())["dbname"]
+
+
 def start(data_dir: Path) -> str:
     """Create a cluster in ``data_dir`` (new or empty), start it, create the database.
 

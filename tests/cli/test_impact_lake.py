@@ -1,0 +1,56 @@
+"""Slim CI on the lake: the change alone built into dev's lake, the rest read from prod's lake
+through prod's read-only PostgreSQL role."""
+
+import dagster as dg
+import pytest
+
+from cli import impact, replay
+from cli.backfill import run_backfill
+from resources.settings import PROD_LAKE_PASSWORD_VARIABLE, Settings
+from resources.warehouse import WarehouseResource
+from tests.support import postgres
+from tests.support.warehouse import query
+
+pytestmark = pytest.mark.integration
+
+READER_PASSWORD = "slim-ci-reader"
+
+
+def test_slim_build_on_the_lake_builds_only_the_change_reading_prod_read_only(
+    tmp_path,
+    dbt_manifest,
+    postgres_server,
+    lake_catalogs,
+    working_copy,
+    monkeypatch,
+):
+
+    prod = Settings(env="prod", data_dir=tmp_path / "data", **lake_catalogs())
+    replay.main(["--reference", "--days", "1"], settings=prod)
+    assert run_backfill(prod, dg.DagsterInstance.ephemeral()).success
+    reader_catalog = postgres.create_lake_reader(postgres_server, postgres.database_of(prod.lake_catalog or ""),
+                                                 READER_PASSWORD)  # fmt: skip
+    monkeypatch.setenv(PROD_LAKE_PASSWORD_VARIABLE, READER_PASSWORD)
+    # Same data folder (prod's published dbt state is where settings say), dev's own lake.
+    dev = Settings(
+        env="dev", data_dir=prod.data_dir, **lake_catalogs(),
+        prod_lake_catalog=reader_catalog,
+        prod_lake_data_path=prod.lake_data_path,
+    )  # fmt: skip
+    [(snapshots_before,)] = query(prod, "SELECT count(*) FROM ducklake_snapshots('prod')")
+
+    assert impact.main(["--project-dir", str(working_copy), "--build"], settings=dev) == 0
+
+    with WarehouseResource.for_settings(dev).read_only() as connection:
+        tables = connection.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables"
+            " WHERE table_catalog = current_database()"
+        ).fetchall()
+        built = connection.execute(
+            "SELECT count(*), count(DISTINCT build_marker) FROM marts.mart_carrier_daily_performance"
+        ).fetchall()
+    # Only the changed mart is in dev's lake; fct_flights was read from prod's.
+    assert tables == [("marts.mart_carrier_daily_performance",)]
+    [(prod_rows,)] = query(prod, "SELECT count(*) FROM marts.mart_carrier_daily_performance")
+    assert built == [(prod_rows, 1)]
+    assert query(prod, "SELECT count(*) FROM ducklake_snapshots('prod')") == [(snapshots_before,)], "prod only read"
