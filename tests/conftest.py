@@ -19,7 +19,8 @@ from config.datasets import DatasetConfig, load_datasets
 from ingestion.landing import LandedFile
 from ingestion.pipeline import FileIngestion, ingest_file
 from resources.dbt import ensure_manifest
-from resources.settings import LAKE_PASSWORD_VARIABLE, Settings
+from resources.settings import LAKE_PASSWORD_VARIABLE, S3_SECRET_VARIABLE, Settings
+from tests.support import object_store as object_store_module
 from tests.support import postgres
 
 BACKENDS = ("duckdb", "ducklake")
@@ -72,6 +73,19 @@ def lake_catalogs(postgres_server: str) -> Iterator[Callable[[], dict[str, str]]
         os.environ[LAKE_PASSWORD_VARIABLE] = saved
     for name in created:
         postgres.drop_database(postgres_server, name)
+
+
+@pytest.fixture(scope="session")
+def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object_store_module.ObjectStoreServer]:
+    """A local S3-compatible server for the session; the secret key travels in the environment."""
+    saved = os.environ.get(S3_SECRET_VARIABLE)
+    os.environ[S3_SECRET_VARIABLE] = object_store_module.SECRET_ACCESS_KEY
+    with object_store_module.running(tmp_path_factory.mktemp("s3") / "moto.log") as server:
+        yield server
+    if saved is None:
+        os.environ.pop(S3_SECRET_VARIABLE, None)
+    else:
+        os.environ[S3_SECRET_VARIABLE] = saved
 
 
 @pytest.fixture(scope="module")

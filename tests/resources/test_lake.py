@@ -78,3 +78,28 @@ def test_catalog_settings_are_checked_when_read():
     with pytest.raises(ValueError, match="backend=ducklake needs DATAOPS_LAKE_CATALOG"):
         Settings(backend="ducklake")
     assert redact('at "host=h password=s3cret dbname=x"') == 'at "host=h password=*** dbname=x"'
+
+
+def test_a_lake_on_object_storage_writes_its_files_to_the_bucket(tmp_path, lake_catalogs, object_store):
+    bucket = object_store.create_bucket("lake-on-s3")
+    store = object_store.settings(bucket, "test")
+    settings = Settings(env="test", data_dir=tmp_path / "data", **lake_catalogs(), **store)
+    assert settings.dbt_target == "lake_s3"
+    resource = WarehouseResource.for_settings(settings)
+    with resource.writer() as connection:
+        connection.execute("CREATE TABLE raw.t AS SELECT range AS x FROM range(10000)")
+    with resource.read_only() as connection:
+        assert connection.execute("SELECT count(*), sum(x) FROM raw.t").fetchall() == [(10000, 49995000)]
+    assert any(key.startswith("test/raw/t/") and key.endswith(".parquet") for key in object_store.keys(bucket))
+    assert not (tmp_path / "data" / "lake").exists(), "nothing on the local disk"
+
+
+def test_a_bucket_that_cannot_be_written_is_named_before_anything_is_written(tmp_path, lake_catalogs, object_store):
+    # (moto accepts any key, so a missing bucket stands for every refusal of the store.)
+    store = object_store.settings("no-such-bucket", "test")
+    settings = Settings(env="test", data_dir=tmp_path / "data", **lake_catalogs(), **store)
+    resource = WarehouseResource.for_settings(settings)
+    refused = r"s3://no-such-bucket/test/ \(DATAOPS_LAKE_DATA_PATH\) cannot be written"
+    with pytest.raises(LakeConnectionError, match=refused), resource.writer():
+        pass
+    assert not resource.exists(), "the catalog was not created"
