@@ -32,7 +32,7 @@ POLL_SECONDS = 0.5
 
 
 def marts_days(settings: Settings) -> set[str]:
-    return set(dev_server.flights_per_day(settings.warehouse))
+    return set(dev_server.flights_per_day(settings))
 
 
 def land_and_wait(settings: Settings, days: list[str], timeout: float) -> tuple[float, float]:

@@ -22,6 +22,9 @@ from pathlib import Path
 import duckdb
 
 import tasks
+from resources.lake import LakeConnectionError
+from resources.settings import Settings
+from resources.warehouse import WarehouseResource
 
 ROOT = Path(__file__).resolve().parent.parent
 DAGSTER = [str(Path(sys.executable).parent / "dagster")]
@@ -87,14 +90,14 @@ def runs_in_flight(home: Path) -> str:
     return f"unfinished runs {unfinished or 'none'}; latest finished {finished or 'none'}"
 
 
-def flights_per_day(warehouse: Path) -> dict[str, int]:
+def flights_per_day(settings: Settings) -> dict[str, int]:
     """Flights per day in marts.fct_flights; empty while the warehouse is missing or being written."""
     try:
-        with duckdb.connect(str(warehouse), read_only=True) as connection:
+        with WarehouseResource.for_settings(settings).read_only() as connection:
             rows = connection.execute(
                 "SELECT flight_date::VARCHAR, count(*) FROM marts.fct_flights GROUP BY 1"
             ).fetchall()
-    except duckdb.Error:  # missing, or locked by a writer at this instant
+    except (duckdb.Error, FileNotFoundError, LakeConnectionError):  # missing, or the file locked by a writer
         return {}
     return dict(rows)
 

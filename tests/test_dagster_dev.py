@@ -26,7 +26,7 @@ ALERT_TIMEOUT = 600
 
 
 def marts_days(settings: Settings) -> set[str]:
-    return set(dev_server.flights_per_day(settings.warehouse))
+    return set(dev_server.flights_per_day(settings))
 
 
 SCORECARD = dg.AssetKey(["analytics", "carrier_scorecard"])

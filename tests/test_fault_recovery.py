@@ -75,7 +75,7 @@ def test_a_killed_process_tree_is_recovered_with_every_day_loaded_once(tmp_path,
         expected = real_flights_per_day()
         dev_server.wait_for(
             "every day loaded and in the marts",
-            lambda: raw_days(settings)[0] == expected and dev_server.flights_per_day(settings.warehouse) == expected,
+            lambda: raw_days(settings)[0] == expected and dev_server.flights_per_day(settings) == expected,
             RECOVERY_TIMEOUT,
             every=5,
             in_flight=in_flight,

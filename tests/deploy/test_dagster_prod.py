@@ -9,66 +9,23 @@ no SQLite file in DAGSTER_HOME), and the marts must hold the real counts.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import duckdb
-import psycopg2
 import pytest
 
 import tasks
 from cli import dev_server, replay
 from resources.settings import Settings
+from tests.support.instance_db import IN_FLIGHT, pg_env, rows, run_selections
 
 pytestmark = pytest.mark.integration
 
 # A ceiling, not an expectation: the wait ends as soon as the condition holds (under a minute idle).
 PIPELINE_TIMEOUT = 1500
 FLIGHTS_PER_DAY = {"2013-01-01": 842, "2013-01-02": 943}  # counted from the package's flights.csv
-IN_FLIGHT = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING")
-
-
-@pytest.fixture
-def database(postgres_server: str) -> Iterator[str]:
-    """A fresh database per test, so no run history leaks between tests (or CI runs)."""
-    name = f"dagster_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(postgres_server)
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {name}")
-    url = urlsplit(postgres_server)
-    yield url._replace(path=f"/{name}").geturl()
-    admin.cursor().execute(f"DROP DATABASE {name} WITH (FORCE)")
-    admin.close()
-
-
-def pg_env(dsn: str) -> dict[str, str]:
-    url = urlsplit(dsn)
-    return {
-        "DAGSTER_PG_HOST": url.hostname, "DAGSTER_PG_PORT": str(url.port), "DAGSTER_PG_DB": url.path.lstrip("/"),
-        "DAGSTER_PG_USER": url.username, "DAGSTER_PG_PASSWORD": url.password,
-    }  # fmt: skip
-
-
-def rows(dsn: str, sql: str) -> list[tuple]:
-    with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
-        cursor.execute(sql)
-        return cursor.fetchall()
-
-
-def run_selections(dsn: str) -> list[str]:
-    """Each run's job, start time and assets and checks: what a failed count of runs is explained by."""
-    found = []
-    for job, body, created in rows(dsn, "SELECT pipeline_name, run_body, create_timestamp FROM runs ORDER BY 3"):
-        run = json.loads(body)
-        assets = [key["path"][-1] for key in (run.get("asset_selection") or {}).get("__frozenset__", [])]
-        checks = [key["name"] for key in (run.get("asset_check_selection") or {}).get("__frozenset__", [])]
-        found.append(f"{created:%H:%M:%S} {job}: assets {sorted(assets)}, checks {sorted(checks)}")
-    return found
 
 
 def test_the_daemon_runs_the_pipeline_on_the_postgres_backed_production_instance(tmp_path, database, dbt_manifest):
@@ -84,11 +41,11 @@ def test_the_daemon_runs_the_pipeline_on_the_postgres_backed_production_instance
 
         def settled() -> bool:
             in_flight = rows(database, f"SELECT count(*) FROM runs WHERE status IN {IN_FLIGHT}")[0][0]
-            return dev_server.flights_per_day(settings.warehouse) == FLIGHTS_PER_DAY and in_flight == 0
+            return dev_server.flights_per_day(settings) == FLIGHTS_PER_DAY and in_flight == 0
 
         def in_flight() -> str:
             unfinished = rows(database, f"SELECT pipeline_name, status FROM runs WHERE status IN {IN_FLIGHT}")
-            return f"runs {unfinished or 'none'}; marts hold {dev_server.flights_per_day(settings.warehouse)}"
+            return f"runs {unfinished or 'none'}; marts hold {dev_server.flights_per_day(settings)}"
 
         try:
             dev_server.wait_for(

@@ -1,0 +1,119 @@
+"""Production past one machine: the daemon on the production instance, the lake's catalog in
+PostgreSQL and its files in an S3-compatible bucket, so any machine's run worker shares them.
+
+As on production hosts: DAGSTER_HOME holds the committed prod config (instance on PostgreSQL), the
+lake is configured only through DATAOPS_* variables, and `dagster-daemon run` is the only process.
+A backfill's days land and load; while that run is going, a burst of later days lands. The queued
+coordinator must start load runs side by side (the lake's load pool has several slots), every run
+must succeed, and the marts must hold the real counts, with the data in the bucket.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+import tasks
+from cli import dev_server, replay
+from cli.nycflights import daily_table
+from resources.lake import LakeConnectionError
+from resources.settings import Settings
+from tests.support.instance_db import IN_FLIGHT, pg_env, rows, run_selections
+from tests.support.warehouse import query
+
+pytestmark = pytest.mark.integration
+
+BACKFILL_DAYS = 60  # long enough a load that the burst lands while it runs
+BURST_DAYS = 5
+# Ceilings, not expectations: each wait ends as soon as its condition holds.
+START_TIMEOUT = 600
+PIPELINE_TIMEOUT = 900
+
+
+def real_flights_per_day(days: int) -> dict[str, int]:
+    counts = daily_table("flights").group_by(pl.col("_day").cast(pl.String)).len()
+    last = sorted(day for day, _ in counts.iter_rows())[days - 1]
+    return {day: count for day, count in counts.iter_rows() if day <= last}
+
+
+DAY = "_partition_date::VARCHAR, count(*)"
+
+
+def raw_per_day(settings: Settings) -> dict[str, int]:
+    try:
+        return dict(query(settings, f"SELECT {DAY} FROM raw.flights GROUP BY 1"))
+    except (duckdb.Error, LakeConnectionError):  # not created yet, or the first load's table not yet there
+        return {}
+
+
+def lake_env(settings: Settings) -> dict[str, str]:
+    """The lake's settings as a production host sets them (secrets come from the fixtures' environment)."""
+    return {
+        "DATAOPS_BACKEND": settings.backend,
+        "DATAOPS_LAKE_CATALOG": settings.lake_catalog or "",
+        "DATAOPS_LAKE_DATA_PATH": settings.lake_data_path or "",
+        "DATAOPS_S3_ENDPOINT": settings.s3_endpoint or "",
+        "DATAOPS_S3_REGION": settings.s3_region,
+        "DATAOPS_S3_ACCESS_KEY_ID": settings.s3_access_key_id or "",
+        "DATAOPS_S3_URL_STYLE": settings.s3_url_style,
+        "DATAOPS_S3_USE_SSL": str(settings.s3_use_ssl).lower(),
+    }
+
+
+def test_the_daemon_runs_loads_side_by_side_on_a_lake_in_object_storage(
+    tmp_path, database, dbt_manifest, lake_catalogs, object_store
+):
+    bucket = object_store.create_bucket("prod-lake")
+    home, data_dir = tmp_path / "dagster_home", tmp_path / "data"
+    settings = Settings(env="prod", data_dir=data_dir, **lake_catalogs(), **object_store.settings(bucket, "prod"))
+    env = {**os.environ, **pg_env(database), **lake_env(settings), "DAGSTER_HOME": str(home),
+           "DATAOPS_ENV": "prod", "DATAOPS_DATA_DIR": str(data_dir)}  # fmt: skip
+    tasks.prepare_dagster_home(home, [sys.executable], env, instance_config="dagster.prod.yaml")
+    daemon = [str(Path(dev_server.DAGSTER[0]).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"]
+    expected = real_flights_per_day(BACKFILL_DAYS + BURST_DAYS)
+    log = tmp_path / "daemon.log"
+
+    def unfinished() -> str:
+        found = rows(database, f"SELECT pipeline_name, status FROM runs WHERE status IN {IN_FLIGHT}")
+        try:
+            marts = f"{len(query(settings, 'SELECT DISTINCT flight_date FROM marts.fct_flights'))} day(s)"
+        except (duckdb.Error, LakeConnectionError) as error:  # said, not swallowed
+            marts = f"unreadable ({error})"
+        return f"runs {found or 'none'}; marts hold {marts} of {len(expected)}"
+
+    def wait(what: str, condition, timeout: float) -> None:
+        try:
+            dev_server.wait_for(what, condition, timeout, in_flight=unfinished)
+        except TimeoutError as timeout_error:
+            raise AssertionError(f"{timeout_error}\n{log.read_text()[-4000:]}") from timeout_error
+
+    with dev_server.background(daemon, env, log):
+        replay.main(["--reference", "--days", str(BACKFILL_DAYS)], settings=settings)
+        started = "SELECT count(*) FROM runs WHERE pipeline_name = 'ingest' AND status = 'STARTED'"
+        wait("the backfill's load run started", lambda: rows(database, started)[0][0] >= 1, START_TIMEOUT)
+        replay.main(["--days", str(BURST_DAYS)], settings=settings)  # the burst, while the backfill loads
+
+        def settled() -> bool:
+            in_flight = rows(database, f"SELECT count(*) FROM runs WHERE status IN {IN_FLIGHT}")[0][0]
+            return in_flight == 0 and dev_server.flights_per_day(settings) == raw_per_day(settings) != {}
+
+        wait("every landed day in the marts, with no run left in flight", settled, PIPELINE_TIMEOUT)
+
+    # Every real flight of every landed day is accounted for: in the marts, or quarantined with a reason.
+    quarantined = dict(query(settings, f"SELECT {DAY} FROM quarantine.flights GROUP BY 1"))
+    accounted = {day: rows_ + quarantined.get(day, 0) for day, rows_ in dev_server.flights_per_day(settings).items()}
+    assert accounted == expected
+    assert rows(database, "SELECT DISTINCT status FROM runs") == [("SUCCESS",)], run_selections(database)
+    loads = rows(database, "SELECT start_time, end_time FROM runs WHERE pipeline_name = 'ingest' ORDER BY 1")
+    assert len(loads) >= 2, run_selections(database)
+    overlapping = [(a, b) for a, b in itertools.combinations(loads, 2) if a[0] < b[1] and b[0] < a[1]]
+    assert overlapping, f"the load runs ran one after another: {loads}"
+    keys = object_store.keys(bucket, "prod/")
+    assert any(key.startswith("prod/raw/flights/") for key in keys) and any("/marts/" in key for key in keys)
+    assert not (data_dir / "lake").exists() and not (data_dir / "warehouse").exists(), "no warehouse on local disk"
