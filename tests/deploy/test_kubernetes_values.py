@@ -10,6 +10,13 @@ from pathlib import Path
 
 import yaml
 
+from resources.settings import (
+    LAKE_PASSWORD_VARIABLE,
+    PROD_LAKE_PASSWORD_VARIABLE,
+    S3_SECRET_VARIABLE,
+    Settings,
+)
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 
@@ -68,3 +75,23 @@ def test_the_image_installs_the_locked_environment_with_the_run_launcher():
     # Dagster's integrations are released together: dagster-k8s pinned with dagster-postgres.
     assert k8s == f"dagster-k8s=={pins['dagster-postgres']}"
     assert f'name = "dagster-k8s"\nversion = "{pins["dagster-postgres"]}"' in (ROOT / "uv.lock").read_text()
+
+
+def test_on_the_lake_no_pod_is_pinned_and_secrets_come_from_a_secret():
+    overrides = load(DEPLOY / "kubernetes" / "values-ducklake.yaml")
+    [code] = overrides["dagster-user-deployments"]["deployments"]
+    assert "nodeSelector" not in code, "any node runs any run"
+    resources = list(yaml.safe_load_all((DEPLOY / "kubernetes" / "project-resources-ducklake.yaml").read_text()))
+    config_map = next(r for r in resources if r["kind"] == "ConfigMap")
+    settings = config_map["data"]
+    assert settings["DATAOPS_BACKEND"] == "ducklake" and settings["DATAOPS_LAKE_DATA_PATH"].startswith("s3://")
+    # Every setting is one the project reads; no secret sits in the ConfigMap.
+    fields = {f"DATAOPS_{name.upper()}" for name in Settings.model_fields}
+    assert set(settings) <= fields
+    assert not {LAKE_PASSWORD_VARIABLE, S3_SECRET_VARIABLE, PROD_LAKE_PASSWORD_VARIABLE} & set(settings)
+    assert {"name": config_map["metadata"]["name"]} in code["envConfigMaps"]
+    assert code["envSecrets"], "the catalog's password and the object store's key come from a Secret"
+    # The only volume holds plain files (landing, archive), never the warehouse: many nodes mount it.
+    claim = next(r for r in resources if r["kind"] == "PersistentVolumeClaim")
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert "DATAOPS_WAREHOUSE_PATH" not in settings
