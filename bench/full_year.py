@@ -75,7 +75,8 @@ def child_baseline(data_dir: Path) -> dict:
     return {"seconds": round(time.perf_counter() - started, 2), "fct_flights_rows": rows, **peak_memory_mb()}
 
 
-def child_pipeline(data_dir: Path) -> dict:
+def child_pipeline(data_dir: Path, overrides: dict | None = None) -> dict:
+    """The backfill on the settings' backend (``overrides``: e.g. a lake's settings)."""
     started = time.perf_counter()
     import dagster as dg
 
@@ -84,7 +85,7 @@ def child_pipeline(data_dir: Path) -> dict:
     from resources.settings import Settings
 
     ensure_manifest()
-    settings = Settings(env="test", data_dir=data_dir)
+    settings = Settings(env="test", data_dir=data_dir, **(overrides or {}))
     imported = time.perf_counter()
     with dg.DagsterInstance.ephemeral() as instance:
         report = run_backfill(settings, instance)
@@ -92,9 +93,9 @@ def child_pipeline(data_dir: Path) -> dict:
         for label, result in report.results.items():
             stats = instance.get_run_stats(result.run_id)
             phases[label] = round(stats.end_time - stats.start_time, 2)
-    import duckdb
+    from resources.warehouse import WarehouseResource
 
-    with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
+    with WarehouseResource.for_settings(settings).read_only() as connection:
         [(rows,)] = connection.execute("SELECT count(*) FROM marts.fct_flights").fetchall()
         [(flights_quarantined, weather_quarantined)] = connection.execute(
             "SELECT (SELECT count(*) FROM quarantine.flights), (SELECT count(*) FROM quarantine.weather)"
@@ -111,10 +112,13 @@ def child_pipeline(data_dir: Path) -> dict:
     }
 
 
-def run_child(kind: str, data_dir: Path) -> dict:
+def run_child(kind: str, data_dir: Path, overrides: dict | None = None) -> dict:
     started = time.perf_counter()
     output = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(data_dir)], check=True, capture_output=True, text=True
+        [sys.executable, __file__, "--child", kind, str(data_dir), json.dumps(overrides or {})],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     result = json.loads(output.strip().splitlines()[-1])
     result["wall_seconds"] = round(time.perf_counter() - started, 2)
@@ -134,10 +138,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--child", choices=["pipeline", "baseline"], help=argparse.SUPPRESS)
     parser.add_argument("data_dir", nargs="?", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("overrides", nargs="?", type=json.loads, default={}, help=argparse.SUPPRESS)
     parser.add_argument("--keep", action="store_true", help="keep the data folders")
     args = parser.parse_args()
     if args.child:
-        result = child_pipeline(args.data_dir) if args.child == "pipeline" else child_baseline(args.data_dir)
+        if args.child == "pipeline":
+            result = child_pipeline(args.data_dir, args.overrides)
+        else:
+            result = child_baseline(args.data_dir)
         print(json.dumps(result))
         return 0
 

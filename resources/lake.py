@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from importlib import import_module
@@ -28,6 +29,8 @@ EXTENSION_PACKAGES = {
     "httpfs": "duckdb_extension_httpfs",
 }
 S3_SECRET = "dataops_lake_s3"
+# Writers that start together on a new lake all try to create its catalog; the losers attach again.
+CREATE_ATTEMPTS = 6
 # What each setting is called where a user sets it: errors name these.
 CATALOG_SETTING = "DATAOPS_LAKE_CATALOG"
 DATA_PATH_SETTING = "DATAOPS_LAKE_DATA_PATH"
@@ -239,7 +242,17 @@ def attach(
         create_s3_secret(connection, store)
     if not read_only:
         check_data_path(connection, lake)
-    try:
-        connection.execute(attach_sql(lake, alias, read_only))
-    except duckdb.Error as error:
-        raise _explain(lake, error) from error
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        try:
+            connection.execute(attach_sql(lake, alias, read_only))
+            return
+        except duckdb.Error as error:
+            if not _lost_creation_race(error) or attempt == CREATE_ATTEMPTS:
+                raise _explain(lake, error) from error
+            time.sleep(0.25 * attempt)  # the process that won is creating the catalog's tables
+
+
+def _lost_creation_race(error: duckdb.Error) -> bool:
+    """Another process created the catalog's tables at the same moment (the first runs of a new lake)."""
+    text = str(error)
+    return "Failed to initialize DuckLake" in text and "already exists" in text

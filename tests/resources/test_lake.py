@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+
 import pytest
 
 from resources.lake import LakeConnectionError, conninfo_problem, redact
-from resources.settings import LAKE_PASSWORD_VARIABLE, Settings
+from resources.settings import LAKE_PASSWORD_VARIABLE, PROJECT_ROOT, Settings
 from resources.warehouse import WarehouseResource
 from tests.support import postgres
 
@@ -103,3 +107,34 @@ def test_a_bucket_that_cannot_be_written_is_named_before_anything_is_written(tmp
     with pytest.raises(LakeConnectionError, match=refused), resource.writer():
         pass
     assert not resource.exists(), "the catalog was not created"
+
+
+# Four writers that open a new lake at the same instant, each in its own process.
+OPEN_TOGETHER = """
+import sys, time
+from resources.settings import Settings
+from resources.warehouse import WarehouseResource
+settings = Settings(env="test", data_dir=sys.argv[1], backend="ducklake", lake_catalog=sys.argv[2])
+warehouse = WarehouseResource.for_settings(settings)
+while time.time() < float(sys.argv[3]):
+    time.sleep(0.001)
+with warehouse.writer():
+    print("opened")
+"""
+
+
+def test_writers_that_start_together_on_a_new_lake_all_open_it(tmp_path, lake_catalogs):
+    catalog = lake_catalogs()["lake_catalog"]
+    at = str(time.time() + 5)  # after every child's imports
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_TOGETHER, str(tmp_path / "data"), catalog, at],
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outcomes = [child.communicate(timeout=300) for child in children]
+    assert [out.strip() for out, _ in outcomes] == ["opened"] * 4, [err[-1500:] for _, err in outcomes]

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 from datetime import date
@@ -23,8 +21,9 @@ from cli import replay
 from cli.backfill import downstream_selection, register_days, run_backfill
 from config.datasets import load_datasets
 from definitions import build_definitions
-from resources.settings import PROJECT_ROOT, Settings
+from resources.settings import Settings
 from resources.warehouse import WarehouseResource
+from tests.support import lake_worker
 from tests.support.warehouse import query
 
 pytestmark = pytest.mark.integration
@@ -76,20 +75,6 @@ class Reader(threading.Thread):
             self.error = error
 
 
-def start_worker(env: dict[str, str], barrier, *role: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.support.lake_worker", str(barrier), "3", *role],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-
-
-def outcome(process: subprocess.Popen) -> dict:
-    stdout, stderr = process.communicate(timeout=WORKER_TIMEOUT)
-    lines = [line for line in stdout.splitlines() if line.startswith("{")]
-    assert process.returncode == 0 and lines, stderr[-3000:]
-    return json.loads(lines[-1])
-
-
 def test_two_loads_and_a_build_write_the_lake_at_once_while_a_reader_is_never_blocked(
     tmp_path, dbt_manifest, lake_catalogs
 ):
@@ -107,12 +92,10 @@ def test_two_loads_and_a_build_write_the_lake_at_once_while_a_reader_is_never_bl
     reader.start()
     env = settings_env(settings, home)
     barrier = tmp_path / "barrier"
-    workers = [
-        start_worker(env, barrier, "load", "2013-01-02"),
-        start_worker(env, barrier, "load", "2013-01-03"),
-        start_worker(env, barrier, "build"),
-    ]
-    results = [outcome(worker) for worker in workers]
+    roles = [["load", "2013-01-02"], ["load", "2013-01-03"], ["build"]]
+    logs = [tmp_path / f"worker-{n}.log" for n in range(len(roles))]
+    workers = [lake_worker.start(barrier, len(roles), role, env, log) for role, log in zip(roles, logs, strict=True)]
+    results = [lake_worker.outcome(worker, log, WORKER_TIMEOUT) for worker, log in zip(workers, logs, strict=True)]
     reader.stop.set()
     reader.join(timeout=60)
 

@@ -2,8 +2,10 @@
 the downstream build. It waits at a barrier so all writers start together, then prints a JSON line:
 when its run started and ended, whether it succeeded, and any lock or conflict text in its events.
 
-    python -m tests.support.lake_worker BARRIER PARTIES load DAY
+    python -m tests.support.lake_worker BARRIER PARTIES load FIRST_DAY [LAST_DAY]
     python -m tests.support.lake_worker BARRIER PARTIES build
+
+(bench/lake.py runs it too, for the throughput of concurrent writers.)
 
 Settings come from DATAOPS_* variables and the Dagster instance from DAGSTER_HOME, as in a run.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,7 +24,7 @@ import dagster as dg
 from cli.backfill import downstream_selection
 from config.datasets import load_datasets
 from definitions import build_definitions
-from resources.settings import get_settings
+from resources.settings import PROJECT_ROOT, get_settings
 from sensors.landing import RANGE_END_TAG, RANGE_START_TAG, ingest_job_for
 
 BARRIER_TIMEOUT = 600
@@ -39,6 +42,24 @@ def wait_at_barrier(barrier: Path, parties: int, name: str) -> None:
         time.sleep(0.05)
 
 
+def start(barrier: Path, parties: int, role: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    """One worker process; its output goes to ``log`` (an unread pipe would fill and stall it)."""
+    with log.open("w") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tests.support.lake_worker", str(barrier), str(parties), *role],
+            cwd=PROJECT_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+def outcome(process: subprocess.Popen, log: Path, timeout: float) -> dict:
+    """The worker's JSON line, once it has finished."""
+    process.wait(timeout=timeout)
+    lines = [line for line in log.read_text().splitlines() if line.startswith('{"role"')]
+    if process.returncode != 0 or not lines:
+        raise RuntimeError(f"a writer failed (exit {process.returncode}): {log.read_text()[-3000:]}")
+    return json.loads(lines[-1])
+
+
 def main(argv: list[str]) -> None:
     barrier, parties, role, *day = argv
     settings = get_settings()
@@ -49,7 +70,7 @@ def main(argv: list[str]) -> None:
     started = time.time()
     if role == "load":
         daily = [dataset for dataset in datasets.values() if dataset.kind == "daily"]
-        tags = {RANGE_START_TAG: day[0], RANGE_END_TAG: day[0], "datasets": ",".join(d.name for d in daily)}
+        tags = {RANGE_START_TAG: day[0], RANGE_END_TAG: day[-1], "datasets": ",".join(d.name for d in daily)}
         result = ingest_job_for(defs, daily).execute_in_process(instance=instance, tags=tags, raise_on_error=False)
     else:
         result = dg.materialize(
