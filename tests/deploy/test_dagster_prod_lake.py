@@ -4,8 +4,13 @@ PostgreSQL and its files in an S3-compatible bucket, so any machine's run worker
 As on production hosts: DAGSTER_HOME holds the committed prod config (instance on PostgreSQL), the
 lake is configured only through DATAOPS_* variables, and `dagster-daemon run` is the only process.
 A backfill's days land and load; while that run is going, a burst of later days lands. The queued
-coordinator must start load runs side by side (the lake's load pool has several slots), every run
-must succeed, and the marts must hold the real counts, with the data in the bucket.
+coordinator must start the burst's load beside the backfill's (the lake's load pool has several
+slots) rather than after it. Every run must succeed, and the marts must hold the real counts, with
+the data in the bucket.
+
+"While that run is going" is made to hold on any machine: the test holds a lock on the catalog's
+snapshot table, as a long commit elsewhere would, so no load can commit until the burst's run has
+started. (Left to timing, a fast machine finished the backfill before the sensor saw the burst.)
 """
 
 from __future__ import annotations
@@ -13,33 +18,45 @@ from __future__ import annotations
 import itertools
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import polars as pl
+import psycopg2
 import pytest
 
 import tasks
 from cli import dev_server, replay
 from cli.nycflights import daily_table
 from resources.lake import LakeConnectionError
-from resources.settings import Settings
+from resources.settings import LAKE_PASSWORD_VARIABLE, Settings
+from resources.warehouse import WarehouseResource
 from tests.support.instance_db import IN_FLIGHT, pg_env, rows, run_selections
 from tests.support.warehouse import query
 
 pytestmark = pytest.mark.integration
 
-BACKFILL_DAYS = 60  # long enough a load that the burst lands while it runs
-BURST_DAYS = 5
+BACKFILL = (date(2013, 1, 1), date(2013, 3, 1))
+BURST = (date(2013, 3, 2), date(2013, 3, 6))  # lands while the backfill loads
 # Ceilings, not expectations: each wait ends as soon as its condition holds.
 START_TIMEOUT = 600
 PIPELINE_TIMEOUT = 900
 
 
-def real_flights_per_day(days: int) -> dict[str, int]:
-    counts = daily_table("flights").group_by(pl.col("_day").cast(pl.String)).len()
-    last = sorted(day for day, _ in counts.iter_rows())[days - 1]
-    return {day: count for day, count in counts.iter_rows() if day <= last}
+def real_flights_per_day(*ranges: tuple[date, date]) -> dict[str, int]:
+    counts = daily_table("flights").group_by(pl.col("_day")).len()
+    return {
+        day.isoformat(): count
+        for day, count in counts.iter_rows()
+        if any(first <= day <= last for first, last in ranges)
+    }
+
+
+def deliver(settings: Settings, days: tuple[date, date], *options: str) -> None:
+    replay.main(["--from", days[0].isoformat(), "--to", days[1].isoformat(), *options], settings=settings)
 
 
 DAY = "_partition_date::VARCHAR, count(*)"
@@ -50,6 +67,18 @@ def raw_per_day(settings: Settings) -> dict[str, int]:
         return dict(query(settings, f"SELECT {DAY} FROM raw.flights GROUP BY 1"))
     except (duckdb.Error, LakeConnectionError):  # not created yet, or the first load's table not yet there
         return {}
+
+
+@contextmanager
+def commits_held(settings: Settings) -> Iterator[None]:
+    """No DuckLake commit can happen inside: every commit adds a row to the snapshot table; reads go on."""
+    catalog = psycopg2.connect(settings.lake_catalog, password=os.environ[LAKE_PASSWORD_VARIABLE])
+    try:
+        catalog.cursor().execute("LOCK TABLE ducklake_snapshot IN EXCLUSIVE MODE")
+        yield
+    finally:
+        catalog.rollback()
+        catalog.close()
 
 
 def lake_env(settings: Settings) -> dict[str, str]:
@@ -76,7 +105,7 @@ def test_the_daemon_runs_loads_side_by_side_on_a_lake_in_object_storage(
            "DATAOPS_ENV": "prod", "DATAOPS_DATA_DIR": str(data_dir)}  # fmt: skip
     tasks.prepare_dagster_home(home, [sys.executable], env, instance_config="dagster.prod.yaml")
     daemon = [str(Path(dev_server.DAGSTER[0]).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"]
-    expected = real_flights_per_day(BACKFILL_DAYS + BURST_DAYS)
+    expected = real_flights_per_day(BACKFILL, BURST)
     log = tmp_path / "daemon.log"
 
     def unfinished() -> str:
@@ -93,11 +122,16 @@ def test_the_daemon_runs_loads_side_by_side_on_a_lake_in_object_storage(
         except TimeoutError as timeout_error:
             raise AssertionError(f"{timeout_error}\n{log.read_text()[-4000:]}") from timeout_error
 
+    with WarehouseResource.for_settings(settings).writer():
+        pass  # the lake exists, as after a deploy's first run, so its catalog tables can be locked
+    loads_started = "SELECT count(*) FROM runs WHERE pipeline_name = 'ingest' AND status = 'STARTED'"
     with dev_server.background(daemon, env, log):
-        replay.main(["--reference", "--days", str(BACKFILL_DAYS)], settings=settings)
-        started = "SELECT count(*) FROM runs WHERE pipeline_name = 'ingest' AND status = 'STARTED'"
-        wait("the backfill's load run started", lambda: rows(database, started)[0][0] >= 1, START_TIMEOUT)
-        replay.main(["--days", str(BURST_DAYS)], settings=settings)  # the burst, while the backfill loads
+        with commits_held(settings):
+            deliver(settings, BACKFILL, "--reference")
+            wait("the backfill's load run started", lambda: rows(database, loads_started)[0][0] >= 1, START_TIMEOUT)
+            deliver(settings, BURST)
+            wait("the burst's load run started beside it", lambda: rows(database, loads_started)[0][0] >= 2,
+                 START_TIMEOUT)  # fmt: skip
 
         def settled() -> bool:
             in_flight = rows(database, f"SELECT count(*) FROM runs WHERE status IN {IN_FLIGHT}")[0][0]
