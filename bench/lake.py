@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from full_year import land_full_year, run_child  # noqa: E402  (this folder, run as a script)
 
+from resources.settings import Settings  # noqa: E402
 from tests.support import lake_worker, postgres  # noqa: E402
 
 WRITERS = (1, 2, 4)
@@ -75,10 +76,8 @@ def days_of(first: date, count: int) -> list[str]:
     return [(first + timedelta(days=n)).isoformat() for n in range(count)]
 
 
-def env_for(settings_overrides: dict[str, str], data_dir: Path, home: Path) -> dict[str, str]:
-    variables = {f"DATAOPS_{key.upper()}": str(value) for key, value in settings_overrides.items()}
-    return {**os.environ, **variables, "DATAOPS_ENV": "test", "DATAOPS_DATA_DIR": str(data_dir),
-            "DAGSTER_HOME": str(home)}  # fmt: skip
+def env_for(settings: Settings, home: Path) -> dict[str, str]:
+    return {**os.environ, **settings.environment(), "DAGSTER_HOME": str(home)}
 
 
 def writers_throughput(server: Server, landed: Path, workdir: Path, writers: int, per_writer: int) -> dict:
@@ -87,7 +86,6 @@ def writers_throughput(server: Server, landed: Path, workdir: Path, writers: int
 
     from cli.backfill import register_days
     from config.datasets import load_datasets
-    from resources.settings import Settings
 
     data_dir, home = workdir / f"writers-{writers}", workdir / f"writers-{writers}-home"
     shutil.copytree(landed, data_dir / "landing")
@@ -97,7 +95,7 @@ def writers_throughput(server: Server, landed: Path, workdir: Path, writers: int
     days = days_of(date(2013, 1, 1), writers * per_writer)
     instance = dg.DagsterInstance.local_temp(str(home))
     register_days(instance, load_datasets(settings.datasets_file), days, date.today())
-    env = env_for(lake, data_dir, home)
+    env = env_for(settings, home)
     barrier = workdir / f"barrier-{writers}"
     logs = [workdir / f"writers-{writers}-{n}.log" for n in range(writers)]
     processes = [
@@ -122,7 +120,6 @@ def writers_throughput(server: Server, landed: Path, workdir: Path, writers: int
 def reader_waits(settings_overrides: dict, data_dir: Path, workdir: Path, label: str) -> dict:
     """Query the marts again and again while a load and build of READER_LOAD_DAYS days run."""
     from cli import replay
-    from resources.settings import Settings
 
     settings = Settings(env="test", data_dir=data_dir, **settings_overrides)
     # Redeliver days the warehouse already holds: the load replaces them (the same work as new days).
@@ -139,7 +136,7 @@ def reader_waits(settings_overrides: dict, data_dir: Path, workdir: Path, label:
     # Its log goes to a file: an unread pipe fills up and stalls the run (Dagster logs a lot).
     log = workdir / f"reader-{label}-load.log"
     with log.open("w") as output:
-        environment = env_for(settings_overrides, data_dir, home)
+        environment = env_for(settings, home)
         load = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=environment, stdout=output, stderr=output)
     open_and_query = _reader(settings)
     waits: list[float] = []
@@ -208,7 +205,6 @@ def main() -> int:
             landing_seconds = land_full_year(source)
         else:
             from cli import replay
-            from resources.settings import Settings
 
             started = time.perf_counter()
             replay.main(["--reference", "--days", str(args.days)], settings=Settings(data_dir=source))

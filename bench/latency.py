@@ -87,7 +87,7 @@ def main() -> int:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-latency-"))
     settings = Settings(env="dev", data_dir=workdir / "data")
-    with dev_server.dagster_dev(workdir, settings.data_dir) as server:
+    with dev_server.dagster_dev(workdir, settings) as server:
         replay.main(["--reference"], settings=settings)
         _, cold = land_and_wait(settings, ["2013-01-01", "2013-01-02"], 900)
         print(f"cold start (reference + 2 days, first dbt build ever): {cold:.1f} s", flush=True)

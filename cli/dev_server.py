@@ -120,10 +120,11 @@ def background(command: list[str], env: dict[str, str], log: Path) -> Iterator[s
 
 
 @contextlib.contextmanager
-def dagster_dev(workdir: Path, data_dir: Path, log_name: str = "dagster_dev.log") -> Iterator[DevServer]:
-    """`dagster dev` on a free port; started again with the same ``workdir``, it has the same instance."""
+def dagster_dev(workdir: Path, settings: Settings, log_name: str = "dagster_dev.log") -> Iterator[DevServer]:
+    """`dagster dev` on a free port with ``settings`` (either backend); started again with the same
+    ``workdir``, it has the same instance."""
     home, log = workdir / "dagster_home", workdir / log_name
-    env = {**os.environ, "DAGSTER_HOME": str(home), "DATAOPS_DATA_DIR": str(data_dir)}
+    env = {**os.environ, **settings.environment(), "DAGSTER_HOME": str(home)}
     tasks.prepare_dagster_home(home, [sys.executable], env)
     url = f"http://127.0.0.1:{free_port()}"
     port = url.rsplit(":", 1)[1]

@@ -149,6 +149,22 @@ class Settings(BaseSettings):
     def uses_lake(self) -> bool:
         return self.backend == LAKE_BACKEND
 
+    def environment(self) -> dict[str, str]:
+        """The ``DATAOPS_*`` variables that give a child process (a server, a run worker) these settings.
+
+        Only what was set explicitly: the rest is derived there the same way. Secrets are left out:
+        they travel in the environment itself, never through a settings object.
+        """
+        variables = {}
+        for name in sorted(self.model_fields_set):
+            value = getattr(self, name)
+            if value is None or isinstance(value, SecretStr):
+                continue
+            variables[f"{self.model_config['env_prefix']}{name.upper()}"] = (
+                str(value).lower() if isinstance(value, bool) else str(value)
+            )
+        return variables
+
     def _default_dbt_target(self) -> str:
         from resources.lake import is_object_storage
 

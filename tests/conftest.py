@@ -61,8 +61,10 @@ def lake_catalogs(postgres_server: str) -> Iterator[Callable[[], dict[str, str]]
     saved = os.environ.get(LAKE_PASSWORD_VARIABLE)
     os.environ[LAKE_PASSWORD_VARIABLE] = postgres.PASSWORD
 
-    def new() -> dict[str, str]:
-        name = postgres.create_database(postgres_server, prefix="lake")
+    def new(copy_of: str | None = None) -> dict[str, str]:
+        """An empty catalog, or a copy of the catalog whose DSN is ``copy_of``."""
+        template = postgres.database_of(copy_of) if copy_of else None
+        name = postgres.create_database(postgres_server, prefix="lake", copy_of=template)
         created.append(name)
         return {"backend": "ducklake", "lake_catalog": postgres.conninfo(postgres_server, name)}
 
@@ -94,6 +96,32 @@ def backend_overrides(backend: str, request: pytest.FixtureRequest) -> Callable[
     if backend == "duckdb":
         return dict
     return request.getfixturevalue("lake_catalogs")
+
+
+@pytest.fixture
+def copy_warehouse(request: pytest.FixtureRequest) -> Callable[[Settings, Path], Settings]:
+    """A private copy of a built state (data folder and warehouse) under a new folder, on its backend.
+
+    The file backend's warehouse is in the data folder. A lake's catalog is copied as a PostgreSQL
+    database (CREATE DATABASE … TEMPLATE, far quicker than loading it again), its files with the data
+    folder, and the copy's catalog is pointed at its own files: nothing is shared with the original.
+    """
+
+    def copy(built: Settings, root: Path) -> Settings:
+        """``built`` must use the default paths under its data folder (as every fixture's state does)."""
+        shutil.copytree(built.data_dir, root / "data")
+        if not built.uses_lake:
+            return Settings(env=built.env, data_dir=root / "data")
+        copied = request.getfixturevalue("lake_catalogs")(copy_of=built.lake_catalog)
+        settings = Settings(env=built.env, data_dir=root / "data", **copied)
+        postgres.psql(
+            request.getfixturevalue("postgres_server"),
+            "-c", f"UPDATE ducklake_metadata SET value = '{settings.lake_data_path}' WHERE key = 'data_path'",
+            database=postgres.database_of(settings.lake_catalog or ""),
+        )  # fmt: skip
+        return settings
+
+    return copy
 
 
 DATASETS_FILE = Path(__file__).resolve().parent.parent / "config" / "datasets.yaml"

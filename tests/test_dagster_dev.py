@@ -1,8 +1,8 @@
 """End to end under the real `dagster dev` (webserver, daemon, sensors, automation), as a user runs it.
 
 Files are delivered with `replay`; nothing else is done by hand: the landing sensor loads them,
-automation builds the marts. Then a bad file lands and the alert must arrive. Run it alone with
-``pytest -m e2e``.
+automation builds the marts. Then a bad file lands and the alert must arrive. On both warehouse
+backends. Run it alone with ``pytest -m e2e``.
 """
 
 import json
@@ -18,7 +18,7 @@ from definitions import build_definitions
 from resources.settings import Settings
 from tests.support.browser import browser_page, dismiss_welcome
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.backends]
 
 # Ceilings, not expectations: each wait ends as soon as its condition holds (seconds when idle).
 PIPELINE_TIMEOUT = 1200
@@ -51,11 +51,11 @@ def alerts(settings: Settings) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def dagster_dev(tmp_path_factory, dbt_manifest):
-    """One `dagster dev` for the module: starting it costs half a minute."""
+def dagster_dev(tmp_path_factory, dbt_manifest, backend_overrides):
+    """One `dagster dev` per backend: starting it costs half a minute."""
     workdir = tmp_path_factory.mktemp("dagster_dev")
-    settings = Settings(env="dev", data_dir=workdir / "data")
-    with dev_server.dagster_dev(workdir, settings.data_dir) as server:
+    settings = Settings(env="dev", data_dir=workdir / "data", **backend_overrides())
+    with dev_server.dagster_dev(workdir, settings) as server:
         yield settings, server
 
 

@@ -4,6 +4,7 @@
 OOM kill of the tree, as the run sees it), then started again on the same instance and data. Nobody
 touches anything: the run watchdog fails the dead run (freeing the writer slot and raising the
 run-failure alert), the run is loaded again, and every day ends up in the warehouse exactly once.
+On both backends: on the lake, the killed load's open transaction dies with its PostgreSQL session.
 """
 
 import json
@@ -15,9 +16,11 @@ import pytest
 
 from cli import dev_server, replay
 from cli.nycflights import daily_table
+from resources.lake import LakeConnectionError
 from resources.settings import Settings
+from tests.support.warehouse import query
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.backends]
 
 DAYS = 30
 # Ceilings, not expectations: each wait ends as soon as its condition holds.
@@ -33,22 +36,20 @@ def real_flights_per_day() -> dict[str, int]:
 def raw_days(settings: Settings) -> tuple[dict[str, int], int]:
     """Flights per day in raw.flights, and how many rows repeat a key (0 when loaded exactly once)."""
     try:
-        with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
-            per_day = dict(
-                connection.execute("SELECT _partition_date::VARCHAR, count(*) FROM raw.flights GROUP BY 1").fetchall()
-            )
-            [(repeated,)] = connection.execute(
-                "SELECT count(*) - count(DISTINCT (year, month, day, carrier, flight, origin, sched_dep_time)) "
-                "FROM raw.flights"
-            ).fetchall()
-    except duckdb.Error:
+        per_day = dict(query(settings, "SELECT _partition_date::VARCHAR, count(*) FROM raw.flights GROUP BY 1"))
+        [(repeated,)] = query(
+            settings,
+            "SELECT count(*) - count(DISTINCT (year, month, day, carrier, flight, origin, sched_dep_time)) "
+            "FROM raw.flights",
+        )
+    except (duckdb.Error, LakeConnectionError):  # no warehouse yet, or no table yet
         return {}, 0
     return per_day, repeated
 
 
-def test_a_killed_process_tree_is_recovered_with_every_day_loaded_once(tmp_path, dbt_manifest):
-    settings = Settings(env="dev", data_dir=tmp_path / "data")
-    with dev_server.dagster_dev(tmp_path, settings.data_dir, "before_the_crash.log") as server:
+def test_a_killed_process_tree_is_recovered_with_every_day_loaded_once(tmp_path, dbt_manifest, backend_overrides):
+    settings = Settings(env="dev", data_dir=tmp_path / "data", **backend_overrides())
+    with dev_server.dagster_dev(tmp_path, settings, "before_the_crash.log") as server:
         replay.main(["--reference", "--days", str(DAYS)], settings=settings)
 
         def a_load_running() -> str | None:
@@ -65,7 +66,7 @@ def test_a_killed_process_tree_is_recovered_with_every_day_loaded_once(tmp_path,
         "left hanging"
     )
 
-    with dev_server.dagster_dev(tmp_path, settings.data_dir, "after_the_restart.log") as server:
+    with dev_server.dagster_dev(tmp_path, settings, "after_the_restart.log") as server:
 
         def victim_failed() -> bool:
             return {r.run_id: r.status for r in dev_server.runs(server.home)}[victim] == dg.DagsterRunStatus.FAILURE

@@ -3,16 +3,15 @@ already has published data, and goes through the sensor's plan and the real inge
 
 For every case: a specific message names the file and the problem, the raw file is kept, the
 valid rows load where the file is readable, the rejects are in quarantine with their reason, the
-sensor does not crash, and an ERROR leaves the published partition exactly as it was.
+sensor does not crash, and an ERROR leaves the published partition exactly as it was. On both
+warehouse backends: each case works on a private copy of the published state.
 """
 
 import os
-import shutil
 import time
 from datetime import date
 
 import dagster as dg
-import duckdb
 import polars as pl
 import pytest
 
@@ -21,10 +20,12 @@ from cli.backfill import run_backfill
 from cli.nycflights import day_csv
 from definitions import build_definitions
 from resources.settings import Settings
+from resources.warehouse import WarehouseResource
 from sensors.landing import ingest_job_for
 from sensors.landing_plan import Cursor, plan_tick
+from tests.support.warehouse import query
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.backends]
 
 DAY = "2013-01-02"
 FLIGHTS_ON_DAY = 943
@@ -32,9 +33,9 @@ NAME = f"flights_{DAY}.csv"
 
 
 @pytest.fixture(scope="module")
-def published(dbt_manifest, tmp_path_factory):
+def published(dbt_manifest, tmp_path_factory, backend_overrides):
     """Three days loaded and published through dbt: the state every case starts from."""
-    settings = Settings(env="test", data_dir=tmp_path_factory.mktemp("published"))
+    settings = Settings(env="test", data_dir=tmp_path_factory.mktemp("published"), **backend_overrides())
     replay.main(["--reference", "--days", "3"], settings=settings)
     assert run_backfill(settings, dg.DagsterInstance.ephemeral()).success
     return settings
@@ -43,9 +44,8 @@ def published(dbt_manifest, tmp_path_factory):
 class World:
     """A private copy of the published state, with helpers to land a file and ingest it."""
 
-    def __init__(self, published: Settings, root):
-        shutil.copytree(published.data_dir, root / "data")
-        self.settings = Settings(env="test", data_dir=root / "data")
+    def __init__(self, settings: Settings):
+        self.settings = settings
         self.defs = build_definitions(self.settings)
         self.instance = dg.DagsterInstance.ephemeral()
         self.instance.add_dynamic_partitions("days", ["2013-01-01", "2013-01-02", "2013-01-03"])
@@ -73,15 +73,14 @@ class World:
         return job.execute_in_process(instance=self.instance, partition_key=day, raise_on_error=False)
 
     def query(self, sql: str):
-        with duckdb.connect(str(self.settings.warehouse), read_only=True) as connection:
-            return connection.execute(sql).fetchall()
+        return query(self.settings, sql)
 
     def partition(self, day: str = DAY):
         return self.query(f"SELECT count(*), sum(dep_delay), min(_source_file) FROM raw.flights "
                           f"WHERE _partition_date = '{day}'")  # fmt: skip
 
     def quarantine(self, day: str = DAY) -> pl.DataFrame:
-        with duckdb.connect(str(self.settings.warehouse), read_only=True) as connection:
+        with WarehouseResource.for_settings(self.settings).read_only() as connection:
             return connection.sql(f"SELECT * FROM quarantine.flights WHERE _partition_date = '{day}'").pl()
 
     def archived(self, name: str = NAME) -> list:
@@ -97,8 +96,8 @@ class World:
 
 
 @pytest.fixture
-def world(published, tmp_path):
-    return World(published, tmp_path)
+def world(published, tmp_path, copy_warehouse):
+    return World(copy_warehouse(published, tmp_path))
 
 
 def real_day() -> pl.DataFrame:

@@ -81,28 +81,14 @@ def commits_held(settings: Settings) -> Iterator[None]:
         catalog.close()
 
 
-def lake_env(settings: Settings) -> dict[str, str]:
-    """The lake's settings as a production host sets them (secrets come from the fixtures' environment)."""
-    return {
-        "DATAOPS_BACKEND": settings.backend,
-        "DATAOPS_LAKE_CATALOG": settings.lake_catalog or "",
-        "DATAOPS_LAKE_DATA_PATH": settings.lake_data_path or "",
-        "DATAOPS_S3_ENDPOINT": settings.s3_endpoint or "",
-        "DATAOPS_S3_REGION": settings.s3_region,
-        "DATAOPS_S3_ACCESS_KEY_ID": settings.s3_access_key_id or "",
-        "DATAOPS_S3_URL_STYLE": settings.s3_url_style,
-        "DATAOPS_S3_USE_SSL": str(settings.s3_use_ssl).lower(),
-    }
-
-
 def test_the_daemon_runs_loads_side_by_side_on_a_lake_in_object_storage(
     tmp_path, database, dbt_manifest, lake_catalogs, object_store
 ):
     bucket = object_store.create_bucket("prod-lake")
     home, data_dir = tmp_path / "dagster_home", tmp_path / "data"
     settings = Settings(env="prod", data_dir=data_dir, **lake_catalogs(), **object_store.settings(bucket, "prod"))
-    env = {**os.environ, **pg_env(database), **lake_env(settings), "DAGSTER_HOME": str(home),
-           "DATAOPS_ENV": "prod", "DATAOPS_DATA_DIR": str(data_dir)}  # fmt: skip
+    # As on production hosts: only DATAOPS_* variables (the secrets are in the fixtures' environment).
+    env = {**os.environ, **pg_env(database), **settings.environment(), "DAGSTER_HOME": str(home)}
     tasks.prepare_dagster_home(home, [sys.executable], env, instance_config="dagster.prod.yaml")
     daemon = [str(Path(dev_server.DAGSTER[0]).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"]
     expected = real_flights_per_day(BACKFILL, BURST)

@@ -78,8 +78,7 @@ def test_a_load_killed_at_any_point_is_completed_exactly_once_by_the_next(settin
         [sys.executable, "-c", textwrap.dedent(CHILD), KILL_POINTS[point], str(settings.data_dir), DAY],
         cwd=Path(__file__).resolve().parents[2],
         # The child's settings are the test's: the backend and lake catalog through the environment.
-        env={**os.environ, "DATAOPS_BACKEND": settings.backend}
-        | ({"DATAOPS_LAKE_CATALOG": settings.lake_catalog} if settings.lake_catalog else {}),
+        env={**os.environ, **settings.environment()},
         capture_output=True,
         text=True,
         timeout=300,

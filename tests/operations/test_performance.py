@@ -1,4 +1,4 @@
-"""The pipeline performance report, from the records of a real pipeline build."""
+"""The pipeline performance report, from the records of a real pipeline build, on both backends."""
 
 from datetime import timedelta
 
@@ -8,7 +8,7 @@ import pytest
 from assets.operations import REPORT
 from operations.performance import freshness_status
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.backends]
 
 FLIGHTS_TWO_DAYS = 842 + 943
 

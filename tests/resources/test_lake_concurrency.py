@@ -35,17 +35,6 @@ WORKER_TIMEOUT = 900
 READER_QUERY_CEILING_SECONDS = 5.0
 
 
-def settings_env(settings: Settings, home) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "DATAOPS_ENV": settings.env,
-        "DATAOPS_DATA_DIR": str(settings.data_dir),
-        "DATAOPS_BACKEND": settings.backend,
-        "DATAOPS_LAKE_CATALOG": settings.lake_catalog or "",
-    }
-
-
 class Reader(threading.Thread):
     """One session held open all through, querying the marts in one snapshot per round."""
 
@@ -90,7 +79,7 @@ def test_two_loads_and_a_build_write_the_lake_at_once_while_a_reader_is_never_bl
 
     reader = Reader(settings)
     reader.start()
-    env = settings_env(settings, home)
+    env = {**os.environ, **settings.environment(), "DAGSTER_HOME": str(home)}
     barrier = tmp_path / "barrier"
     roles = [["load", "2013-01-02"], ["load", "2013-01-03"], ["build"]]
     logs = [tmp_path / f"worker-{n}.log" for n in range(len(roles))]

@@ -1,4 +1,4 @@
-"""The alert sensors, driven by a real failure: a landed file with a missing column."""
+"""The alert sensors, driven by a real failure: a landed file with a missing column, on both backends."""
 
 import json
 from datetime import date
@@ -13,6 +13,8 @@ from definitions import build_definitions
 from resources.alerts import AlertsResource
 from sensors.alerts import check_failure_alerts, run_failure_alerts
 from sensors.landing import ingest_job_for
+
+pytestmark = pytest.mark.backends
 
 
 @pytest.fixture

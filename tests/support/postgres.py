@@ -76,10 +76,10 @@ def _admin(server_dsn: str, sql: str) -> None:
     psql(server_dsn, "-c", sql)
 
 
-def create_database(server_dsn: str, prefix: str) -> str:
-    """A new, empty database on the server; returns its name."""
+def create_database(server_dsn: str, prefix: str, copy_of: str | None = None) -> str:
+    """A new database on the server, empty or a copy of ``copy_of`` (which nobody may be connected to)."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    _admin(server_dsn, f"CREATE DATABASE {name}")
+    _admin(server_dsn, f"CREATE DATABASE {name}" + (f" TEMPLATE {copy_of}" if copy_of else ""))
     return name
 
 
