@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import tomllib
 from pathlib import Path
 
@@ -81,38 +79,10 @@ def dev() -> int:
     return run(uv, "dagster", "dev", "-w", "workspace.yaml", *sys.argv[2:], env=env)
 
 
-# Tests that start real Dagster processes (`dagster dev`, `dagster-daemon`) spend most of their
-# time waiting on them: sensor ticks, run launches, the backfill daemon's fixed 30-second loop. The
-# whole suite runs them in a second pytest session beside the rest, which is busy with dbt and
-# DuckDB meanwhile: the wall time is the longer of the two, not their sum.
-SERVER_TESTS = "e2e"
-
-
 def test() -> int:
     uv = uv_command()
     sync(uv)
-    if len(sys.argv) > 2:  # pytest's own arguments: one session, exactly as asked
-        return run(uv, "pytest", *sys.argv[2:])
-    # The dbt manifest before the two sessions start, so they do not both write it.
-    if run(uv, "python", "-c", "from resources.dbt import ensure_manifest; ensure_manifest()") != 0:
-        return 1
-    with tempfile.TemporaryDirectory(prefix="dataops-tests-") as scratch:
-        log = Path(scratch) / "e2e.log"
-        with log.open("w") as output:  # a file, not a pipe: nobody reads a pipe until the end
-            servers = subprocess.Popen(
-                [*uv, "run", "--frozen", "pytest", "-m", SERVER_TESTS, "--basetemp", f"{scratch}/e2e"],
-                cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        print(f"tasks: the `-m {SERVER_TESTS}` tests run beside these; their report follows", flush=True)
-        try:
-            rest = run(uv, "pytest", "-m", f"not {SERVER_TESTS}", "--basetemp", f"{scratch}/rest")
-            servers.wait()
-        finally:
-            if servers.poll() is None:  # interrupted: stop the other session too (pytest stops its servers)
-                servers.send_signal(signal.SIGINT)
-                servers.wait()
-        print(f"\n===== the `-m {SERVER_TESTS}` session =====\n{log.read_text()}", flush=True)
-    return rest or servers.returncode
+    return run(uv, "pytest", *sys.argv[2:])
 
 
 def prepare() -> int:

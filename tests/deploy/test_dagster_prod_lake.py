@@ -39,8 +39,8 @@ from tests.support.warehouse import query
 
 pytestmark = pytest.mark.integration
 
-BACKFILL = (date(2013, 1, 1), date(2013, 3, 1))
-BURST = (date(2013, 3, 2), date(2013, 3, 6))  # lands while the backfill loads
+BACKFILL = (date(2013, 1, 1), date(2013, 1, 20))
+BURST = (date(2013, 1, 21), date(2013, 1, 25))  # lands while the backfill loads (held: commits_held)
 # Ceilings, not expectations: each wait ends as soon as its condition holds.
 START_TIMEOUT = 600
 PIPELINE_TIMEOUT = 900
