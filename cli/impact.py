@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     except (ProductionWriteError, LakeConnectionError) as error:
         print(f"impact: {error}", file=sys.stderr)
         return 1
-    command = [DBT_EXECUTABLE, *deferred_build_args(settings.dbt_state, variables, settings.uses_lake),
+    command = [DBT_EXECUTABLE, *deferred_build_args(settings.dbt_state, variables, warehouse.slim_ci_target),
                "--profiles-dir", str(args.project_dir)]  # fmt: skip
     prod = settings.prod_lake_catalog if settings.uses_lake else settings.prod_warehouse
     print(f"impact: building into {warehouse.location}, reading the rest from prod's {prod} (read-only)", flush=True)

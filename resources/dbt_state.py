@@ -19,8 +19,6 @@ import dagster as dg
 from resources.dbt import DBT_EXECUTABLE
 
 MANIFEST = "manifest.json"
-SLIM_TARGET = "slim_ci"
-SLIM_LAKE_TARGET = "slim_ci_lake"
 # Own target folders, so listing and slim builds never replace the manifest Dagster loads.
 IMPACT_TARGET_PATH = "target/impact"
 SLIM_TARGET_PATH = "target/slim_ci"
@@ -88,7 +86,7 @@ def prod_catalog(state_dir: Path) -> str:
     return databases.pop()
 
 
-def deferred_build_args(state_dir: Path, warehouse_vars: Mapping[str, str], lake: bool) -> list[str]:
+def deferred_build_args(state_dir: Path, warehouse_vars: Mapping[str, str], target: str) -> list[str]:
     """`dbt build` of the change alone into this environment's warehouse, the rest read from prod.
 
     ``warehouse_vars``: where both warehouses are (WarehouseResource.slim_ci_vars); prod's is
@@ -97,6 +95,6 @@ def deferred_build_args(state_dir: Path, warehouse_vars: Mapping[str, str], lake
     variables = {**warehouse_vars, "prod_catalog": prod_catalog(state_dir)}
     return [
         "build", "--select", "state:modified+", "--defer", "--state", str(state_dir),
-        "--target", SLIM_LAKE_TARGET if lake else SLIM_TARGET, "--target-path", SLIM_TARGET_PATH,
+        "--target", target, "--target-path", SLIM_TARGET_PATH,
         "--vars", json.dumps(variables),
     ]  # fmt: skip

@@ -18,6 +18,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The dbt target of the lake backend (dbt_project/profiles.yml); the file backend's are the envs.
 LAKE_DBT_TARGET = "lake"
 LAKE_S3_DBT_TARGET = "lake_s3"
+# Slim CI's targets (`impact --build`): this environment's warehouse with prod's attached read-only.
+SLIM_TARGET = "slim_ci"
+SLIM_LAKE_TARGET = "slim_ci_lake"
+SLIM_LAKE_S3_TARGET = "slim_ci_lake_s3"  # either lake's files on an S3-compatible store
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 Environment = Literal["dev", "test", "prod"]

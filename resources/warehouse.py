@@ -24,6 +24,7 @@ import duckdb
 from pydantic import SecretStr
 
 from resources.lake import (
+    S3_SETTINGS,
     LakeConnectionError,
     LakeLocation,
     LakeNotCreatedError,
@@ -31,6 +32,7 @@ from resources.lake import (
     attach,
     describe,
     install_extensions,
+    is_object_storage,
     same_catalog,
 )
 from resources.settings import (
@@ -39,6 +41,9 @@ from resources.settings import (
     LAKE_PASSWORD_VARIABLE,
     PROD_LAKE_PASSWORD_VARIABLE,
     S3_SECRET_VARIABLE,
+    SLIM_LAKE_S3_TARGET,
+    SLIM_LAKE_TARGET,
+    SLIM_TARGET,
     Settings,
 )
 from resources.transactions import is_conflict, retry_conflicts, rollback
@@ -420,11 +425,28 @@ class WarehouseResource(dg.ConfigurableResource):
             }
         return variables
 
+    @property
+    def _reaches_object_storage(self) -> bool:
+        """Whether this lake's files or prod's are on an S3-compatible store (dbt then needs its secret)."""
+        paths = (self.lake_data_path, self.prod_lake_data_path)
+        return self.is_lake and any(is_object_storage(path or "") for path in paths)
+
+    @property
+    def slim_ci_target(self) -> str:
+        """The dbt target that builds into this warehouse with prod's attached read-only."""
+        if not self.is_lake:
+            return SLIM_TARGET
+        return SLIM_LAKE_S3_TARGET if self._reaches_object_storage else SLIM_LAKE_TARGET
+
     def slim_ci_vars(self) -> dict[str, str]:
         """dbt_vars plus where prod's warehouse is, for slim CI (read-only, through prod's reader role)."""
         if not self.is_lake:
             return {**self.dbt_vars(), "prod_warehouse_path": self.prod_path or ""}
         prod = self._prod_lake()
+        if self._reaches_object_storage and self.object_store() is None:
+            raise LakeConnectionError(
+                f"prod's lake keeps its files in {prod.data_path}: set {S3_SETTINGS} to a key that can read it"
+            )
         return {**self.dbt_vars(), "prod_lake_catalog": prod.catalog, "prod_lake_data_path": prod.data_path}
 
     def prepare_for_dbt(self) -> None:

@@ -5,11 +5,13 @@ import json
 import os
 import time
 
+import pytest
 import yaml
 
 from assets.dbt_assets import build_args
 from resources.dbt import INVOCATION_PREFIX, PARTIAL_PARSE_FILE, dbt_resource, keep_parse_state, prune_invocations
-from resources.settings import DBT_PROJECT_DIR, Settings
+from resources.lake import LakeConnectionError
+from resources.settings import DBT_PROJECT_DIR, SLIM_LAKE_S3_TARGET, SLIM_LAKE_TARGET, SLIM_TARGET, Settings
 from resources.warehouse import WarehouseResource
 
 
@@ -78,3 +80,28 @@ def test_the_lake_backend_has_its_dbt_targets_fed_the_lake_by_the_settings(tmp_p
     assert vars_["lake_catalog"] == catalog and vars_["lake_alias"] == "test"
     assert vars_["lake_data_path"] == "s3://lake/test/" and vars_["s3_endpoint"] == "127.0.0.1:9000"
     assert not any("secret" in name or "password" in name for name in vars_)
+
+
+def test_slim_ci_on_the_lake_reads_prod_read_only_and_gets_the_s3_secret_when_files_are_in_a_bucket(tmp_path):
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["flights"]["outputs"]
+    for target in (SLIM_LAKE_TARGET, SLIM_LAKE_S3_TARGET):
+        own, prod = profile[target]["attach"]
+        assert "env_var('DATAOPS_PROD_LAKE_CATALOG_PASSWORD'" in prod["path"] and prod["read_only"] is True
+        assert "read_only" not in own
+    assert "secrets" not in profile[SLIM_LAKE_TARGET]
+    assert "env_var('DATAOPS_S3_SECRET_ACCESS_KEY'" in profile[SLIM_LAKE_S3_TARGET]["secrets"][0]["secret"]
+
+    catalog, reader = "host=db dbname=lake_dev user=pipeline", "host=db dbname=lake_prod user=reader"
+    lake = {"env": "dev", "data_dir": tmp_path, "backend": "ducklake", "lake_catalog": catalog}
+    local = WarehouseResource.for_settings(
+        Settings(**lake, prod_lake_catalog=reader, prod_lake_data_path="/srv/lake/prod/")
+    )
+    in_bucket = Settings(**lake, prod_lake_catalog=reader, prod_lake_data_path="s3://lake/prod/")
+    assert WarehouseResource.for_settings(Settings(env="dev", data_dir=tmp_path)).slim_ci_target == SLIM_TARGET
+    assert local.slim_ci_target == SLIM_LAKE_TARGET
+    assert WarehouseResource.for_settings(in_bucket).slim_ci_target == SLIM_LAKE_S3_TARGET
+    # Prod's files in a bucket and no key to read them: said before dbt starts, naming the settings.
+    with pytest.raises(LakeConnectionError, match="s3://lake/prod/: set DATAOPS_S3_ENDPOINT"):
+        WarehouseResource.for_settings(in_bucket).slim_ci_vars()
+    keyed = in_bucket.model_copy(update={"s3_access_key_id": "reader-key"})
+    assert WarehouseResource.for_settings(keyed).slim_ci_vars()["s3_access_key_id"] == "reader-key"
