@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -79,10 +81,42 @@ def dev() -> int:
     return run(uv, "dagster", "dev", "-w", "workspace.yaml", *sys.argv[2:], env=env)
 
 
+# The whole suite in two pytest sessions side by side, then a short third. The tests that start real
+# Dagster processes (`dagster dev`, `dagster-daemon` under them) mostly wait on them: sensor ticks,
+# run launches, the backfill daemon's fixed 30-second loop. Beside the rest, which keeps the CPUs
+# busy with dbt and DuckDB meanwhile, the wall time is the longer session's, not the sum. Tests
+# that need the dbt project's target folder to themselves (they assert that dbt reused the previous
+# build's parse, which a build on the other session would replace) run after, alone.
+SERVER_TESTS = "e2e"
+ALONE_TESTS = "alone"
+
+
 def test() -> int:
     uv = uv_command()
     sync(uv)
-    return run(uv, "pytest", *sys.argv[2:])
+    if len(sys.argv) > 2:  # pytest's own arguments: one session, exactly as asked
+        return run(uv, "pytest", *sys.argv[2:])
+    # The dbt manifest before the sessions start, so they do not both write it.
+    if run(uv, "python", "-c", "from resources.dbt import ensure_manifest; ensure_manifest()") != 0:
+        return 1
+    with tempfile.TemporaryDirectory(prefix="dataops-tests-") as scratch:
+        log = Path(scratch) / "servers.log"
+        with log.open("w") as output:  # a file, not a pipe: nobody reads a pipe until the end
+            servers = subprocess.Popen(
+                [*uv, "run", "--frozen", "pytest", "-m", SERVER_TESTS, "--basetemp", f"{scratch}/servers"],
+                cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        print(f"tasks: the `-m {SERVER_TESTS}` tests run beside these; their report follows", flush=True)
+        try:
+            rest = run(uv, "pytest", "-m", f"not {SERVER_TESTS} and not {ALONE_TESTS}", "--basetemp", f"{scratch}/rest")
+            servers.wait()
+        finally:
+            if servers.poll() is None:  # interrupted: stop that session too (pytest stops its servers)
+                servers.send_signal(signal.SIGINT)
+                servers.wait()
+        print(f"\n===== the `-m {SERVER_TESTS}` session =====\n{log.read_text()}", flush=True)
+        alone = run(uv, "pytest", "-m", ALONE_TESTS, "--basetemp", f"{scratch}/alone")
+    return rest or servers.returncode or alone
 
 
 def prepare() -> int:
