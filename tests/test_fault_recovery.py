@@ -42,7 +42,7 @@ def raw_days(settings: Settings) -> tuple[dict[str, int], int]:
             "SELECT count(*) - count(DISTINCT (year, month, day, carrier, flight, origin, sched_dep_time)) "
             "FROM raw.flights",
         )
-    except (duckdb.Error, LakeConnectionError):  # no warehouse yet, or no table yet
+    except (FileNotFoundError, duckdb.Error, LakeConnectionError):  # no warehouse yet, or no table yet
         return {}, 0
     return per_day, repeated
 
