@@ -18,6 +18,7 @@ Every refresh also waits while any load run is queued or running (``LOADS_IDLE``
 sequence of steps, one per dataset: with only "my inputs are not loading", the tick that falls
 between two steps would build the views of the datasets already loaded in a dbt run of their own,
 and the rest in another. Waiting for the loads as a whole makes a cold start, or a burst, one build.
+It waits for a backfill in progress too: a backfill builds downstream of its loads itself.
 """
 
 import functools
@@ -39,14 +40,30 @@ UNFINISHED_RUN_STATUSES = [
 ]
 
 
+# Statuses of a backfill that the daemon is still working on (their values: the status enum is not
+# part of dagster's exported API).
+UNFINISHED_BACKFILL_STATUSES = ("REQUESTED", "CANCELING")
+# The newest backfills are the ones that can still be in progress.
+BACKFILLS_LOOKED_AT = 50
+
+
 @functools.lru_cache(maxsize=1)
 def _loads_in_flight(instance: dg.DagsterInstance, evaluation_time: datetime) -> int:
-    """Unfinished load runs, counted once per tick (every asset of a tick shares its evaluation time)."""
-    return instance.get_runs_count(filters=dg.RunsFilter(job_name=INGEST_JOB, statuses=UNFINISHED_RUN_STATUSES))
+    """Unfinished load runs and backfills, counted once per tick (a tick's assets share its time).
+
+    A backfill ("Materialize all") loads and builds by itself, a step each 30-second loop of the
+    backfill daemon, in runs of its own job. Between its load and its dbt run, the raw tables are
+    fresh and no `ingest` run is going: without this, automation started the dbt source tests the
+    backfill was about to run (tests/test_dagster_dev.py, seen on the lake).
+    """
+    loads = instance.get_runs_count(filters=dg.RunsFilter(job_name=INGEST_JOB, statuses=UNFINISHED_RUN_STATUSES))
+    backfills = instance.get_backfills(limit=BACKFILLS_LOOKED_AT)
+    return loads + sum(backfill.status.value in UNFINISHED_BACKFILL_STATUSES for backfill in backfills)
 
 
 class NoLoadInFlight(dg.AutomationCondition):
-    """True while no run of the load job is queued or running: the raw layer is settled.
+    """True while no run of the load job is queued or running, and no backfill is in progress: the raw
+    layer is settled.
 
     Dagster's operands see one asset at a time; whether *any* load is still going on is a question
     for the instance, so this condition is Python (evaluated in the code server: see
@@ -59,7 +76,7 @@ class NoLoadInFlight(dg.AutomationCondition):
 
     @property
     def description(self) -> str:
-        return f"no `{INGEST_JOB}` run is queued or running"
+        return f"no `{INGEST_JOB}` run is queued or running, and no backfill is in progress"
 
     def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
         loads = _loads_in_flight(context.asset_graph_view.instance, context.evaluation_time)
