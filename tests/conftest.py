@@ -52,7 +52,7 @@ def postgres_server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def lake_catalogs(postgres_server: str) -> Iterator[Callable[[], dict[str, str]]]:
+def lake_catalogs(postgres_server: str) -> Iterator[Callable[..., dict[str, str]]]:
     """Makes a fresh catalog database on the server; returns the settings of a lake on it.
 
     The password travels as in production: in the environment, read when a connection opens.
