@@ -15,7 +15,7 @@ import polars as pl
 
 from config.datasets import DatasetConfig
 from ingestion.pipeline import PARTITION_DATE, FileIngestion
-from resources.transactions import retry_conflicts, rollback
+from resources.transactions import retry_conflicts, transaction
 
 QUARANTINE_SCHEMA = "quarantine"
 LOAD_LOG = "meta.file_loads"
@@ -125,8 +125,7 @@ def replace_results(
         return
     loaded = [result for result in results if result.loaded is not None]
     quarantined = pl.concat([result.quarantined for result in results], how="diagonal_relaxed")
-    connection.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(connection):
         connection.execute(LOAD_LOG_DDL)
         _ensure_table(connection, quarantine_table(dataset), quarantined)
         _delete_partitions(connection, quarantine_table(dataset), dataset, results)
@@ -144,7 +143,3 @@ def replace_results(
         connection.executemany(
             f"INSERT INTO {LOAD_LOG} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [_log_row(r) for r in results]
         )
-        connection.execute("COMMIT")
-    except BaseException:
-        rollback(connection)
-        raise

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from resources.transactions import rollback
+from resources.transactions import transaction
 from resources.warehouse import WarehouseResource, recorded_environment
 
 MANIFEST = "snapshot.json"
@@ -180,15 +180,8 @@ def restore_into_lake(snapshot: Snapshot, warehouse: WarehouseResource) -> dict[
             f"{warehouse.location} already holds a warehouse; a restore writes an empty lake only "
             "(point DATAOPS_LAKE_CATALOG at a new database, or drop the damaged one)"
         )
-    with warehouse.restoring_session(snapshot.catalog or warehouse.catalog) as connection:
-        connection.execute("BEGIN TRANSACTION")
-        try:
-            restored = _import_verified(connection, snapshot)
-            connection.execute("COMMIT")
-        except BaseException:
-            rollback(connection)
-            raise
-    return restored
+    with warehouse.restoring_session(snapshot.catalog or warehouse.catalog) as connection, transaction(connection):
+        return _import_verified(connection, snapshot)
 
 
 def restore_snapshot(snapshot: Snapshot, target: Path) -> dict[str, int]:

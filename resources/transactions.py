@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from typing import TypeVar
 
 import duckdb
@@ -22,6 +22,18 @@ def rollback(connection: duckdb.DuckDBPyConnection) -> None:
     """Roll back the open transaction, if any: a failed COMMIT has already ended it."""
     with suppress(duckdb.TransactionException):
         connection.execute("ROLLBACK")
+
+
+@contextmanager
+def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction around the block: committed when it ends, rolled back on any error or interrupt."""
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        connection.execute("COMMIT")
+    except BaseException:
+        rollback(connection)
+        raise
 
 
 def is_conflict(error: BaseException) -> bool:
