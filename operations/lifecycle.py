@@ -35,6 +35,11 @@ from resources.warehouse import PROD, WarehouseResource, is_lock_error, is_same_
 
 Kind = Literal["warehouse file", "archived file", "quarantine rows", "lake snapshots", "lake file"]
 LAKE_FILE_GRACE = timedelta(hours=1)
+# DuckLake's functions that delete the files it no longer needs, and what such a file is.
+LAKE_FILE_CLEANUPS = (
+    ("ducklake_cleanup_old_files", "used only by expired snapshots"),
+    ("ducklake_delete_orphaned_files", "in the data path, known to no snapshot"),
+)
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,11 @@ def quarantine_cutoff(policy: LifecyclePolicy, now: datetime) -> datetime:
     return now - timedelta(days=policy.quarantine_retention_days)
 
 
+def snapshot_cutoff(policy: LifecyclePolicy, now: datetime) -> datetime:
+    """The lake's snapshots taken before this are expired."""
+    return now - timedelta(days=policy.lake_snapshot_retention_days)
+
+
 def old_quarantine_rows(
     policy: LifecyclePolicy, warehouse: WarehouseResource, now: datetime, plan: CleanupPlan
 ) -> None:
@@ -162,11 +172,7 @@ def old_quarantine_rows(
 def _lake_file_removals(connection: duckdb.DuckDBPyConnection, catalog: str, now: datetime) -> list[Removal]:
     """Files the lake may delete now (a dry run of DuckLake's own clean-up): freed and orphaned."""
     removals = []
-    found = (
-        ("ducklake_cleanup_old_files", "used only by expired snapshots"),
-        ("ducklake_delete_orphaned_files", "in the data path, known to no snapshot"),
-    )
-    for function, reason in found:
+    for function, reason in LAKE_FILE_CLEANUPS:
         paths = connection.execute(
             f"SELECT * FROM {function}(?, dry_run => true, older_than => ?)", [catalog, now - LAKE_FILE_GRACE]
         ).fetchall()
@@ -180,7 +186,7 @@ def lake_housekeeping(policy: LifecyclePolicy, warehouse: WarehouseResource, now
     """The lake's snapshots past the retention window, and files no live snapshot needs."""
     if not warehouse.is_lake or not warehouse.exists():
         return
-    cutoff = now - timedelta(days=policy.lake_snapshot_retention_days)
+    cutoff = snapshot_cutoff(policy, now)
     # A writable session even for the dry run: DuckLake's orphan search refuses a read-only one.
     with warehouse.writer() as connection:
         expired = connection.execute(
@@ -231,7 +237,7 @@ def _clean_lake(policy: LifecyclePolicy, warehouse: WarehouseResource, now: date
     with warehouse.writer() as connection:
         connection.execute(
             "CALL ducklake_expire_snapshots(?, older_than => ?)",
-            [catalog, now - timedelta(days=policy.lake_snapshot_retention_days)],
+            [catalog, snapshot_cutoff(policy, now)],
         )
-        connection.execute("CALL ducklake_cleanup_old_files(?, older_than => ?)", [catalog, files_before])
-        connection.execute("CALL ducklake_delete_orphaned_files(?, older_than => ?)", [catalog, files_before])
+        for function, _ in LAKE_FILE_CLEANUPS:
+            connection.execute(f"CALL {function}(?, older_than => ?)", [catalog, files_before])

@@ -46,7 +46,7 @@ from resources.settings import (
     SLIM_TARGET,
     Settings,
 )
-from resources.transactions import is_conflict, retry_conflicts, rollback
+from resources.transactions import is_conflict, retry_conflicts, transaction
 
 # Every writer also retries: a lock held outside Dagster (a notebook, the DuckDB CLI) outlasting the
 # connect backoff fails the step, which then retries later instead of failing the run. Bad data
@@ -234,17 +234,13 @@ class WarehouseResource(dg.ConfigurableResource):
             data_setting="DATAOPS_PROD_LAKE_DATA_PATH",
         )
 
-    def attach_prod(self, connection: duckdb.DuckDBPyConnection) -> None:
-        """Attach prod's lake read-only as catalog ``prod`` (slim CI, comparisons with prod).
+    @contextmanager
+    def read_prod(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A session on prod's lake alone, read-only, with ``prod`` as its default catalog.
 
         Dev and test connect with prod's read-only role, so besides DuckLake's READ_ONLY,
         PostgreSQL refuses any write (deploy/postgres/lake_reader.sql).
         """
-        attach(connection, self._prod_lake(), PROD, read_only=True, store=self.object_store())
-
-    @contextmanager
-    def read_prod(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A session on prod's lake alone, read-only, with ``prod`` as its default catalog."""
         connection = self._lake_session(self._prod_lake(), PROD, read_only=True)
         try:
             yield connection
@@ -426,27 +422,22 @@ class WarehouseResource(dg.ConfigurableResource):
         return variables
 
     @property
-    def _reaches_object_storage(self) -> bool:
-        """Whether this lake's files or prod's are on an S3-compatible store (dbt then needs its secret)."""
-        paths = (self.lake_data_path, self.prod_lake_data_path)
-        return self.is_lake and any(is_object_storage(path or "") for path in paths)
-
-    @property
     def slim_ci_target(self) -> str:
-        """The dbt target that builds into this warehouse with prod's attached read-only."""
+        """The dbt target that builds into this warehouse with prod's attached read-only (with the
+        store's secret when either lake's files are on an S3-compatible store)."""
         if not self.is_lake:
             return SLIM_TARGET
-        return SLIM_LAKE_S3_TARGET if self._reaches_object_storage else SLIM_LAKE_TARGET
+        paths = (self.lake_data_path or "", self.prod_lake_data_path or "")
+        return SLIM_LAKE_S3_TARGET if any(is_object_storage(path) for path in paths) else SLIM_LAKE_TARGET
 
     def slim_ci_vars(self) -> dict[str, str]:
         """dbt_vars plus where prod's warehouse is, for slim CI (read-only, through prod's reader role)."""
         if not self.is_lake:
             return {**self.dbt_vars(), "prod_warehouse_path": self.prod_path or ""}
         prod = self._prod_lake()
-        if self._reaches_object_storage and self.object_store() is None:
-            raise LakeConnectionError(
-                f"prod's lake keeps its files in {prod.data_path}: set {S3_SETTINGS} to a key that can read it"
-            )
+        remote = [path for path in (self.lake_data_path or "", prod.data_path) if is_object_storage(path)]
+        if remote and self.object_store() is None:
+            raise LakeConnectionError(f"{' and '.join(remote)}: set {S3_SETTINGS} to a key that can read them")
         return {**self.dbt_vars(), "prod_lake_catalog": prod.catalog, "prod_lake_data_path": prod.data_path}
 
     def prepare_for_dbt(self) -> None:
@@ -468,8 +459,7 @@ def _secret(value: str | None) -> str | None:
 
 def _create_layout(connection: duckdb.DuckDBPyConnection, env: str) -> None:
     """The schemas and the environment record of a new warehouse, in one transaction."""
-    connection.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(connection):
         for schema in SCHEMAS:
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         if recorded_environment(connection) is None:
@@ -477,10 +467,6 @@ def _create_layout(connection: duckdb.DuckDBPyConnection, env: str) -> None:
                 f"CREATE TABLE IF NOT EXISTS {ENVIRONMENT_TABLE} (environment VARCHAR, created_at TIMESTAMPTZ)"
             )
             connection.execute(f"INSERT INTO {ENVIRONMENT_TABLE} SELECT ?, now()", [env])
-        connection.execute("COMMIT")
-    except BaseException:
-        rollback(connection)
-        raise
 
 
 def recorded_environment(connection: duckdb.DuckDBPyConnection) -> str | None:
