@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from resources.settings import DBT_PROJECT_DIR
+from resources.settings import DBT_PROJECT_DIR, Settings
+from resources.warehouse import WarehouseResource
 
 CHANGED_MODEL = Path("models/marts/mart_carrier_daily_performance.sql")
 
@@ -24,3 +25,17 @@ def working_copy(tmp_path) -> Path:
     model = project / CHANGED_MODEL
     model.write_text(model.read_text().replace("    carrier,\n", "    carrier,\n    'slim' as build_marker,\n", 1))
     return project
+
+
+def slim_build_outcome(settings: Settings) -> tuple[list[tuple], list[tuple]]:
+    """What a slim build left in the developer's own warehouse: its tables, and the changed mart's
+    (rows, distinct build markers): one marker when the new column was built."""
+    with WarehouseResource.for_settings(settings).read_only() as connection:
+        tables = connection.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables"
+            " WHERE table_catalog = current_database()"
+        ).fetchall()
+        built = connection.execute(
+            "SELECT count(*), count(DISTINCT build_marker) FROM marts.mart_carrier_daily_performance"
+        ).fetchall()
+    return tables, built

@@ -11,7 +11,7 @@ from cli.backfill import run_backfill
 from definitions import build_definitions
 from resources.dbt_state import MANIFEST
 from resources.settings import Settings
-from tests.cli.conftest import copy_of_dbt_project
+from tests.cli.conftest import copy_of_dbt_project, slim_build_outcome
 
 pytestmark = pytest.mark.integration
 
@@ -73,13 +73,7 @@ def test_slim_build_builds_only_the_change_reading_the_rest_from_prod(prod, work
 
     assert impact.main(["--project-dir", str(working_copy), "--build"], settings=dev) == 0
 
-    with duckdb.connect(str(dev.warehouse), read_only=True) as connection:
-        tables = connection.execute(
-            "SELECT table_schema || '.' || table_name FROM information_schema.tables"
-        ).fetchall()
-        built = connection.execute(
-            "SELECT count(*), count(DISTINCT build_marker) FROM marts.mart_carrier_daily_performance"
-        ).fetchall()
+    tables, built = slim_build_outcome(dev)
     # Only the changed mart exists in the developer's warehouse; fct_flights was read from prod.
     assert tables == [("marts.mart_carrier_daily_performance",)]
     with duckdb.connect(str(prod_copy), read_only=True) as connection:

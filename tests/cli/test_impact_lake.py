@@ -9,7 +9,7 @@ import pytest
 from cli import impact, replay
 from cli.backfill import run_backfill
 from resources.settings import PROD_LAKE_PASSWORD_VARIABLE, Settings
-from resources.warehouse import WarehouseResource
+from tests.cli.conftest import slim_build_outcome
 from tests.support import postgres
 from tests.support.warehouse import query
 
@@ -48,14 +48,7 @@ def test_slim_build_on_the_lake_builds_only_the_change_reading_prod_read_only(
 
     assert impact.main(["--project-dir", str(working_copy), "--build"], settings=dev) == 0
 
-    with WarehouseResource.for_settings(dev).read_only() as connection:
-        tables = connection.execute(
-            "SELECT table_schema || '.' || table_name FROM information_schema.tables"
-            " WHERE table_catalog = current_database()"
-        ).fetchall()
-        built = connection.execute(
-            "SELECT count(*), count(DISTINCT build_marker) FROM marts.mart_carrier_daily_performance"
-        ).fetchall()
+    tables, built = slim_build_outcome(dev)
     # Only the changed mart is in dev's lake; fct_flights was read from prod's.
     assert tables == [("marts.mart_carrier_daily_performance",)]
     [(prod_rows,)] = query(prod, "SELECT count(*) FROM marts.mart_carrier_daily_performance")

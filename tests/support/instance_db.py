@@ -7,7 +7,10 @@ from urllib.parse import urlsplit
 
 import psycopg2
 
-IN_FLIGHT = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING")
+from assets.automation import UNFINISHED_RUN_STATUSES
+
+# As SQL: `status IN {IN_FLIGHT}` on the runs table.
+IN_FLIGHT = tuple(status.value for status in UNFINISHED_RUN_STATUSES)
 
 
 def pg_env(dsn: str) -> dict[str, str]:
