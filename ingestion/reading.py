@@ -99,7 +99,8 @@ def read_csv_bytes(data: bytes, null_values: tuple[str, ...], source: str = "<by
     table = _read_quoted(text, source) if '"' in text else _read_unquoted(text, source)
     table.warnings[:0] = warnings
     table.rows = _nullify(table.rows, table.columns, null_values)
-    return _reject_undecodable(table)
+    # Replacement characters come from decoding bad bytes: a file that decoded cleanly has none to reject.
+    return _reject_undecodable(table) if warnings else table
 
 
 def _check_header(header: list[str], source: str) -> list[str]:

@@ -1,8 +1,8 @@
 """Write ingestion results into the warehouse: raw rows, quarantine rows and the load log.
 
-All of one run's writes happen in a single transaction, so a crash leaves either the old state or
-the new one, never half a day. Replacing by partition (delete, then insert) is what makes a
-re-run idempotent: the same file loaded twice leaves exactly the rows of one load.
+All of one batch's writes (ingestion/load.py) happen in a single transaction, so a crash leaves
+either the old state or the new one, never half a day. Replacing by partition (delete, then
+insert) is what makes a re-run idempotent: the same file loaded twice leaves the rows of one load.
 """
 
 from __future__ import annotations
@@ -88,21 +88,43 @@ def _delete_partitions(
         connection.execute(f"DELETE FROM {table}")
 
 
-def _log_row(result: FileIngestion) -> tuple:
-    return (
-        result.dataset,
-        result.landed.partition_key,
-        result.source_file,
-        result.sha256,
-        result.size_bytes,
-        result.records_read,
-        result.rows_loaded,
-        result.quarantined.height,
-        result.severity.value,
-        result.problems,
-        result.loaded_at,
-        result.run_id,
-    )
+LOAD_LOG_SCHEMA = {
+    "dataset": pl.String,
+    "partition_date": pl.Date,
+    "source_file": pl.String,
+    "sha256": pl.String,
+    "size_bytes": pl.Int64,
+    "records_read": pl.Int64,
+    "rows_loaded": pl.Int64,
+    "rows_quarantined": pl.Int64,
+    "severity": pl.String,
+    "problems": pl.List(pl.String),
+    "loaded_at": pl.Datetime("us", "UTC"),
+    "run_id": pl.String,
+}
+
+
+def _log_rows(results: Sequence[FileIngestion]) -> pl.DataFrame:
+    """One load-log row per file, as a frame: one INSERT for a batch (executemany converts each
+    value through Python, ~3 ms a row)."""
+    rows = [
+        (
+            result.dataset,
+            date.fromisoformat(result.landed.partition_key) if result.landed.partition_key else None,
+            result.source_file,
+            result.sha256,
+            result.size_bytes,
+            result.records_read,
+            result.rows_loaded,
+            result.quarantined.height,
+            result.severity.value,
+            result.problems,
+            result.loaded_at,
+            result.run_id,
+        )
+        for result in results
+    ]
+    return pl.DataFrame(rows, schema=LOAD_LOG_SCHEMA, orient="row")
 
 
 def commit_results(
@@ -140,6 +162,4 @@ def replace_results(
             f"DELETE FROM {LOAD_LOG} WHERE dataset = ? AND source_file IN (SELECT unnest(?::VARCHAR[]))",
             [dataset.name, [result.source_file for result in results]],
         )
-        connection.executemany(
-            f"INSERT INTO {LOAD_LOG} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [_log_row(r) for r in results]
-        )
+        _insert(connection, LOAD_LOG, _log_rows(results))

@@ -16,6 +16,7 @@ the median of every earlier day in the last ``recent_days``, bounded by the data
 
 from __future__ import annotations
 
+import bisect
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -48,6 +49,11 @@ class VolumePolicy:
     recent_days: int = 28  # history of the ratio rule, any weekday
     max_ratio: float = 3.0  # the ratio rule: within median / max_ratio .. median * max_ratio (from config)
 
+    @property
+    def lookback_days(self) -> int:
+        """How far before a day its judgement looks: the band's weeks or the ratio rule's days."""
+        return max(7 * self.window, self.recent_days)
+
 
 REPORT_SCHEMA = {
     "day": pl.Date,
@@ -61,28 +67,44 @@ REPORT_SCHEMA = {
 }
 
 
-def _judge(day: date, rows: int, by_day: dict[date, int], policy: VolumePolicy) -> tuple:
-    earlier = sorted(d for d in by_day if d < day)
-    weekday = [d for d in earlier if d.weekday() == day.weekday()][-policy.window :]
+class _History:
+    """Row counts by day, sorted once, so judging each of many days costs a lookup, not a scan."""
+
+    def __init__(self, by_day: dict[date, int]) -> None:
+        self.by_day = by_day
+        self.days = sorted(by_day)
+        self.by_weekday = [[day for day in self.days if day.weekday() == weekday] for weekday in range(7)]
+
+    def same_weekday_before(self, day: date, count: int) -> list[date]:
+        days = self.by_weekday[day.weekday()]
+        end = bisect.bisect_left(days, day)
+        return days[max(0, end - count) : end]
+
+    def between(self, first: date, before: date) -> list[date]:
+        return self.days[bisect.bisect_left(self.days, first) : bisect.bisect_left(self.days, before)]
+
+
+def _judge(day: date, rows: int, history: _History, policy: VolumePolicy) -> tuple:
+    weekday = history.same_weekday_before(day, policy.window)
     if len(weekday) >= policy.min_history:
-        values = [by_day[d] for d in weekday]
+        values = [history.by_day[d] for d in weekday]
         median = statistics.median(values)
         sigma = statistics.median(abs(value - median) for value in values) * MAD_TO_SIGMA
         half_width = max(policy.k * sigma, policy.min_relative_band * median)
-        lower, upper, rule, history = median - half_width, median + half_width, Rule.WEEKDAY_BAND, len(values)
+        lower, upper, rule, count = median - half_width, median + half_width, Rule.WEEKDAY_BAND, len(values)
     else:
-        recent = [d for d in earlier if d >= day - timedelta(days=policy.recent_days)]
+        recent = history.between(day - timedelta(days=policy.recent_days), day)
         if not recent:
             return (day, rows, None, None, None, 0, Rule.NONE.value, Status.NOT_JUDGED.value)
-        median = statistics.median(by_day[d] for d in recent)
-        lower, upper, rule, history = (
+        median = statistics.median(history.by_day[d] for d in recent)
+        lower, upper, rule, count = (
             median / policy.max_ratio,
             median * policy.max_ratio,
             Rule.RECENT_RATIO,
             len(recent),
         )
     status = Status.OK if lower <= rows <= upper else Status.ANOMALY
-    return (day, rows, median, lower, upper, history, rule.value, status.value)
+    return (day, rows, median, lower, upper, count, rule.value, status.value)
 
 
 def volume_report(counts: pl.DataFrame, checked: Iterable[date], policy: VolumePolicy = VolumePolicy()) -> pl.DataFrame:
@@ -91,5 +113,6 @@ def volume_report(counts: pl.DataFrame, checked: Iterable[date], policy: VolumeP
     ``counts`` has columns ``day`` (Date) and ``rows``; status is ok, anomaly or not judged.
     """
     by_day = dict(counts.select("day", "rows").iter_rows())
-    report = [_judge(day, by_day.get(day, 0), by_day, policy) for day in sorted(set(checked))]
+    history = _History(by_day)
+    report = [_judge(day, by_day.get(day, 0), history, policy) for day in sorted(set(checked))]
     return pl.DataFrame(report, schema=REPORT_SCHEMA, orient="row")
