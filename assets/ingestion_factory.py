@@ -7,7 +7,8 @@ commits valid rows to ``raw.<name>`` and rejected rows to ``quarantine.<name>`` 
 Pandera outcome is the asset's blocking ``pandera_validation`` check.
 
 Daily datasets support single-run backfills (``context.partition_keys`` is the whole range), so a
-year of files is one run, one transaction and one downstream dbt build, not 365 of each.
+year of files is one run and one downstream dbt build, not 365 of each. The run streams the range
+in batches of ``load_batch_mb`` (one transaction each), so its memory does not grow with the range.
 """
 
 from collections.abc import Iterator, Mapping
@@ -17,10 +18,12 @@ import dagster as dg
 import polars as pl
 
 from assets.ingestion_report import (
+    LISTED,
     SCHEMA_DRIFT_CHECK,
     VALIDATION_CHECK,
     VOLUME_CHECK,
-    log_result,
+    file_metadata,
+    log_batch,
     materialization_metadata,
     schema_drift_check,
     validation_check,
@@ -90,41 +93,46 @@ def _ingest(
     """Run the load (ingestion/load.py) and turn its outcome into the asset's events and checks."""
     keys: list[str | None] = list(context.partition_keys) if dataset.kind == "daily" else [None]
     outcome = load_partitions(
-        dataset, keys, landing_zone.landing, landing_zone.archive, warehouse.writer, context.run.run_id
+        dataset,
+        keys,
+        landing_zone.landing,
+        landing_zone.archive,
+        warehouse.writer,
+        context.run.run_id,
+        batch_bytes=landing_zone.batch_bytes,
+        progress=lambda reports: log_batch(context.log, reports),
     )
     for skipped in outcome.invalid_keys:
         context.log.warning(skipped)
     for missing in outcome.missing:
         context.log.error(missing)
-    for result in outcome.results:
-        log_result(context.log, result)
-    results, missing = outcome.results, outcome.missing
-    checks = [validation_check(dataset, results, missing), schema_drift_check(results)]
+    summary, missing = outcome.summary, outcome.missing
+    checks = [validation_check(dataset, summary, missing), schema_drift_check(summary)]
     if outcome.volume is not None:
         checks.append(volume_check(outcome.volume))
-    failed = [result for result in results if result.severity is Severity.ERROR]
+    failed = [report for report in summary.files if report.severity is Severity.ERROR]
     if not failed and not missing and not outcome.invalid_keys:
-        yield dg.MaterializeResult(metadata=materialization_metadata(results), check_results=checks)
+        yield dg.MaterializeResult(metadata=materialization_metadata(summary), check_results=checks)
         return
     # Some partitions are bad: record the good ones one by one, then fail the step so nothing
     # downstream runs on this data (unless the only trouble was junk partition keys, which are
     # skipped). Failure(allow_retries=False): a bad file does not improve on retry.
-    for result in results:
-        if result.severity is not Severity.ERROR and result.landed.partition_key is not None:
+    for report in summary.files:
+        if report.severity is not Severity.ERROR and report.partition_key is not None:
             yield dg.AssetMaterialization(
-                asset_key=raw_asset_key(dataset.name),
-                partition=result.landed.partition_key,
-                metadata=materialization_metadata([result]),
+                asset_key=raw_asset_key(dataset.name), partition=report.partition_key, metadata=file_metadata(report)
             )
     yield from checks
     if not failed and not missing:
         # Only junk keys were skipped: the good partitions are recorded above, and nothing more is owed.
         return
-    reasons = [problem for result in failed for problem in result.problems] + missing
+    reasons = [problem for report in failed for problem in report.problems] + missing
+    more = f" | ... and {len(reasons) - LISTED} more (the validation check lists them)" if len(reasons) > LISTED else ""
     raise dg.Failure(
         description=f"{dataset.name}: {len(failed) + len(missing)} of {len(keys)} partition(s) not loaded: "
-        + " | ".join(reasons),
-        metadata={"problems": reasons, "quarantine_table": f"quarantine.{dataset.name}"},
+        + " | ".join(reasons[:LISTED])
+        + more,
+        metadata={"problems": reasons[:LISTED], "quarantine_table": f"quarantine.{dataset.name}"},
         allow_retries=False,
     )
 

@@ -7,58 +7,43 @@ from collections.abc import Sequence
 import dagster as dg
 import polars as pl
 
-from assets.metadata import markdown_table, null_counts
+from assets.metadata import markdown_table
 from config.datasets import DatasetConfig
-from ingestion.pipeline import FileIngestion, Severity, worst_severity
-from ingestion.reading import ROW_NUMBER
+from ingestion.pipeline import Severity, worst_severity
+from ingestion.summary import SAMPLE_SIZE, FileReport, LoadSummary
 from ingestion.volume import Rule, Status
 
 VALIDATION_CHECK = "pandera_validation"
 SCHEMA_DRIFT_CHECK = "schema_drift"
 VOLUME_CHECK = "volume_anomaly"
-SAMPLE_SIZE = 10
-# A column is reported as retyped when most of a file's values no longer parse as its declared type.
-RETYPED_SHARE = 0.5
+# A backfill over thirty years has ~11,000 files, and Dagster copies a ranged run's metadata into
+# every partition's event: lists are cut to this many entries, with a count of the rest.
+LISTED = 20
 
 
-def failure_summary(results: Sequence[FileIngestion]) -> pl.DataFrame:
+def failure_summary(summary: LoadSummary) -> pl.DataFrame:
     """Failed checks by column, with how many records and a few example values."""
-    frames = [
-        result.failure_cases.with_columns(file=pl.lit(result.landed.name))
-        for result in results
-        if not result.failure_cases.is_empty()
-    ]
-    if not frames:
-        return pl.DataFrame(
-            schema={"column": pl.String, "check": pl.String, "records": pl.UInt32, "examples": pl.String}
-        )
-    return (
-        pl.concat(frames)
-        .group_by("column", "check")
-        .agg(
-            records=pl.col(ROW_NUMBER).len(),
-            values=pl.col("failure_case").drop_nulls().unique().sort().head(3).str.join(", "),
-            rows=pl.col(ROW_NUMBER).unique().sort().head(3).cast(pl.String).str.join(", "),
-        )
-        # A row-level rule (several columns) has no single failing value: name the records instead.
-        .select(
-            "column",
-            "check",
-            "records",
-            examples=pl.when((pl.col("values") != "").fill_null(False))
-            .then(pl.col("values"))
-            .otherwise(pl.concat_str(pl.lit("records "), pl.col("rows"))),
-        )
-        .sort("records", descending=True)
-    )
+    return summary.failures()
 
 
-def _totals(results: Sequence[FileIngestion]) -> dict[str, int]:
+def _listed(items: Sequence[str]) -> list[str]:
+    if len(items) <= LISTED:
+        return list(items)
+    return [*items[: LISTED // 2], f"... {len(items) - LISTED} more ...", *items[-(LISTED // 2) :]]
+
+
+def _bullets(items: Sequence[str]) -> dg.MarkdownMetadataValue:
+    shown = items[:LISTED]
+    more = [f"- ... and {len(items) - LISTED} more"] if len(items) > LISTED else []
+    return dg.MetadataValue.md("\n".join([*(f"- {item}" for item in shown), *more]) or "_none_")
+
+
+def _totals(summary: LoadSummary) -> dict[str, int]:
     return {
-        "records_read": sum(result.records_read for result in results),
-        "records_failed": sum(result.records_failed for result in results),
-        "rows_loaded": sum(result.rows_loaded for result in results),
-        "rows_quarantined": sum(result.quarantined.height for result in results),
+        "records_read": summary.records_read,
+        "records_failed": summary.records_failed,
+        "rows_loaded": summary.rows_loaded,
+        "rows_quarantined": summary.rows_quarantined,
     }
 
 
@@ -66,18 +51,16 @@ def _share(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
-def files_refused(results: Sequence[FileIngestion], missing: Sequence[str]) -> int:
+def files_refused(summary: LoadSummary, missing: Sequence[str]) -> int:
     """Partitions that loaded nothing: refused files, and files that were not there at all."""
-    return sum(result.severity is Severity.ERROR for result in results) + len(missing)
+    return sum(report.severity is Severity.ERROR for report in summary.files) + len(missing)
 
 
-def validation_summary(
-    dataset: DatasetConfig, results: Sequence[FileIngestion], missing: Sequence[str], worst: Severity
-) -> str:
+def validation_summary(dataset: DatasetConfig, summary: LoadSummary, missing: Sequence[str], worst: Severity) -> str:
     """One sentence that says what the check's severity says, with the same numbers as its metadata."""
-    totals = _totals(results)
+    totals = _totals(summary)
     read, failed, quarantined = totals["records_read"], totals["records_failed"], totals["rows_quarantined"]
-    files = f"{len(results) + len(missing)} file(s)"
+    files = f"{len(summary.files) + len(missing)} file(s)"
     if worst is Severity.OK:
         return f"all {read} records of {files} passed {dataset.schema_ref}"
     counts = (
@@ -86,38 +69,45 @@ def validation_summary(
     )
     if worst is Severity.WARN:
         return f"{counts}, within the {dataset.reject_threshold:.1%} threshold"
-    refused = f"{files_refused(results, missing)} of {files} refused or missing, nothing of them loaded"
+    refused = f"{files_refused(summary, missing)} of {files} refused or missing, nothing of them loaded"
     return f"{refused} ({counts})"
 
 
-def materialization_metadata(results: Sequence[FileIngestion]) -> dict[str, object]:
+def materialization_metadata(summary: LoadSummary) -> dict[str, object]:
     """Metadata of a successful load: counts, files, nulls, a preview of what was loaded."""
-    totals = _totals(results)
-    loaded = [result.loaded for result in results if result.loaded is not None and not result.loaded.is_empty()]
-    frame = pl.concat(loaded, how="diagonal_relaxed") if loaded else pl.DataFrame()
+    totals = _totals(summary)
     return {
         "dagster/row_count": totals["rows_loaded"],
         **totals,
-        "partitions": len(results),
-        "files": [result.source_file for result in results],
-        "severity": worst_severity(result.severity for result in results).value,
-        "null_counts": null_counts(frame.drop("_source_file", "_loaded_at", "_run_id", strict=False)),
-        "preview": markdown_table(frame.drop("_loaded_at", "_run_id", strict=False), max_rows=5),
+        "partitions": len(summary.files),
+        "files": _listed([report.source_file for report in summary.files]),
+        "severity": summary.worst.value,
+        "null_counts": summary.null_counts,
+        "preview": markdown_table(summary.preview.drop("_loaded_at", "_run_id", strict=False), max_rows=5),
     }
 
 
-def validation_check(
-    dataset: DatasetConfig, results: Sequence[FileIngestion], missing: Sequence[str]
-) -> dg.AssetCheckResult:
+def file_metadata(report: FileReport) -> dict[str, object]:
+    """Metadata of one file's partition (a load that fails some partitions records the others one by one)."""
+    return {
+        "dagster/row_count": report.rows_loaded,
+        "records_read": report.records_read,
+        "records_failed": report.records_failed,
+        "rows_loaded": report.rows_loaded,
+        "rows_quarantined": report.rows_quarantined,
+        "files": [report.source_file],
+        "severity": report.severity.value,
+    }
+
+
+def validation_check(dataset: DatasetConfig, summary: LoadSummary, missing: Sequence[str]) -> dg.AssetCheckResult:
     """The Pandera validation outcome as an asset check: OK passes, WARN and ERROR fail at their severity."""
-    totals = _totals(results)
-    worst = worst_severity([*(result.severity for result in results), *([Severity.ERROR] if missing else [])])
-    summary = failure_summary(results)
-    samples = pl.concat([result.quarantined for result in results]) if results else pl.DataFrame()
-    problems = [problem for result in results for problem in result.problems] + list(missing)
+    totals = _totals(summary)
+    worst = worst_severity([summary.worst, *([Severity.ERROR] if missing else [])])
+    problems = [*summary.problems, *missing]
     read = totals["records_read"]
     # The first problem (a refused file, a missing one) says why, the summary how much: both, always.
-    description = validation_summary(dataset, results, missing, worst)
+    description = validation_summary(dataset, summary, missing, worst)
     if problems:
         description = f"{problems[0]} | {description}"
     return dg.AssetCheckResult(
@@ -133,71 +123,63 @@ def validation_check(
             "rows_rejected": totals["records_failed"],
             "reject_rate": round(_share(totals["records_failed"], read), 6),
             "rows_quarantined": totals["rows_quarantined"],
-            "files_refused": files_refused(results, missing),
+            "files_refused": files_refused(summary, missing),
             "reject_threshold": dataset.reject_threshold,
             "schema": dataset.schema_ref,
-            "problems": dg.MetadataValue.md("\n".join(f"- {problem}" for problem in problems) or "_none_"),
-            "failures_by_check": markdown_table(summary, max_rows=20),
-            "failure_samples": markdown_table(
-                samples.select("_source_file", ROW_NUMBER, "reason", "raw_record")
-                if not samples.is_empty()
-                else samples,
-                max_rows=SAMPLE_SIZE,
-            ),
+            "problems": _bullets(problems),
+            "failures_by_check": markdown_table(failure_summary(summary), max_rows=20),
+            "failure_samples": markdown_table(summary.failure_samples, max_rows=SAMPLE_SIZE),
         },
     )
 
 
-def log_result(log: dg.DagsterLogManager, result: FileIngestion) -> None:
-    """One line per file, at the level its severity deserves, naming the file and the problems."""
+def _file_line(report: FileReport) -> str:
     line = (
-        f"{result.dataset} {result.landed.partition_key or '(reference)'} from {result.landed.name}: "
-        f"{result.records_read} read, {result.rows_loaded} loaded, {result.quarantined.height} quarantined "
-        f"[{result.severity.value}]"
+        f"{report.dataset} {report.partition_key or '(reference)'} from {report.name}: "
+        f"{report.records_read} read, {report.rows_loaded} loaded, {report.rows_quarantined} quarantined "
+        f"[{report.severity.value}]"
     )
-    details = "".join(f"\n  - {problem}" for problem in result.problems)
-    for row in failure_summary([result]).head(5).iter_rows(named=True):
+    details = "".join(f"\n  - {problem}" for problem in report.problems)
+    for row in report.failures.head(5).iter_rows(named=True):
         details += (
             f"\n  - {row['column']}: {row['check']} failed for {row['records']} record(s), e.g. {row['examples']}"
         )
-    if result.severity is Severity.ERROR:
-        log.error(line + details)
-    elif result.severity is Severity.WARN:
-        log.warning(line + details)
-    else:
-        log.info(line)
+    return line + details
 
 
-def retyped_columns(result: FileIngestion) -> dict[str, str]:
-    """Columns of a file whose values mostly fail to parse as declared: the feed changed their type."""
-    casts = result.failure_cases.filter(pl.col("check").str.starts_with("dtype("))
-    counts = casts.group_by("column", "check").agg(records=pl.len(), example=pl.col("failure_case").first())
-    return {
-        row["column"]: f"{row['records']} of {result.records_read} values fail {row['check']}, e.g. {row['example']!r}"
-        for row in counts.iter_rows(named=True)
-        if result.records_read and row["records"] / result.records_read > RETYPED_SHARE
-    }
+def log_batch(log: dg.DagsterLogManager, reports: Sequence[FileReport]) -> None:
+    """A line per file that had a problem, at its severity, naming the file and the problems; the
+    clean files of the batch in one line (a backfill's thousands of clean days are not news)."""
+    clean = [report for report in reports if report.severity is Severity.OK]
+    for report in reports:
+        if report.severity is Severity.ERROR:
+            log.error(_file_line(report))
+        elif report.severity is Severity.WARN:
+            log.warning(_file_line(report))
+    if len(clean) == 1:
+        log.info(_file_line(clean[0]))
+    elif clean:
+        first, last = clean[0].partition_key, clean[-1].partition_key
+        log.info(
+            f"{clean[0].dataset} {first}..{last}: {len(clean)} files, every record valid: "
+            f"{sum(report.records_read for report in clean)} read and loaded [OK]"
+        )
 
 
-def schema_drift_check(results: Sequence[FileIngestion]) -> dg.AssetCheckResult:
+def schema_drift_check(summary: LoadSummary) -> dg.AssetCheckResult:
     """New, missing or retyped columns in the landed files (each file compared with the model)."""
     findings = []
-    for result in results:
-        name = result.landed.name
-        findings += [f"{name}: new column {column!r} (not loaded)" for column in result.drift.extra]
-        findings += [f"{name}: missing column {column!r}" for column in result.drift.missing]
-        findings += [
-            f"{name}: column {column!r} retyped: {detail}" for column, detail in retyped_columns(result).items()
-        ]
+    for report in summary.files:
+        name = report.name
+        findings += [f"{name}: new column {column!r} (not loaded)" for column in report.drift.extra]
+        findings += [f"{name}: missing column {column!r}" for column in report.drift.missing]
+        findings += [f"{name}: column {column!r} retyped: {detail}" for column, detail in report.retyped.items()]
     return dg.AssetCheckResult(
         check_name=SCHEMA_DRIFT_CHECK,
         passed=not findings,
         severity=dg.AssetCheckSeverity.WARN,
         description=findings[0] if findings else "every file has exactly the declared columns and types",
-        metadata={
-            "files_checked": len(results),
-            "drift": dg.MetadataValue.md("\n".join(f"- {f}" for f in findings) or "_none_"),
-        },
+        metadata={"files_checked": len(summary.files), "drift": _bullets(findings)},
     )
 
 

@@ -1,24 +1,30 @@
 """One load of a dataset's partitions, end to end: find the files, archive, ingest, commit, clean up.
 
-The order is what makes a crash at any point harmless (the landing sensor re-requests a file that
-is still in landing once its run has failed):
+The files are taken in batches of about ``batch_bytes`` (ingestion/load.py's caller sets it), and
+each batch goes through the whole cycle before the next is read, so a load's memory follows the
+batch, never the range: thirty years of daily files cost what one batch costs, thirty times over.
+Each batch:
 
-1. copy each landed file into the archive under its final name (rows will name that copy);
-2. read, cast and validate (ingestion/pipeline.py), then commit raw rows, quarantine and the load
-   log in one transaction (ingestion/storage.py);
-3. remove the landed file, unless a new delivery replaced it meanwhile.
+1. copies each landed file into the archive under its final name (rows will name that copy);
+2. reads, casts and validates (ingestion/pipeline.py), then commits raw rows, quarantine and the
+   load log in one transaction (ingestion/storage.py);
+3. removes the landed files, unless a new delivery replaced one meanwhile;
+4. keeps only a summary of what it did (ingestion/summary.py) and drops its rows.
 
-Killed after 1, the archived copy is reused by the next attempt; killed after 2, the next attempt
-replaces the same partitions with the same rows and the load log keeps one row per delivery.
+That order is what makes a crash at any point harmless (the landing sensor re-requests a file that
+is still in landing once its run has failed): killed after 1, the archived copy is reused by the
+next attempt; killed after 2, the next attempt replaces the same partitions with the same rows and
+the load log keeps one row per delivery. A day is always all there or not at all; batches already
+committed stay committed, and doing them again changes nothing.
 No Dagster here: the asset turns the outcome into events, and the CLI and tests call it directly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -35,16 +41,21 @@ from ingestion.landing import (
 )
 from ingestion.pipeline import Delivery, FileIngestion, ingest_files
 from ingestion.storage import commit_results, raw_table
+from ingestion.summary import FileReport, LoadSummary
 from ingestion.volume import VolumePolicy, volume_report
 
 Writer = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+Progress = Callable[[Sequence[FileReport]], None]
+# CSV bytes read, validated and committed at a time. A batch's frames take a few times its size
+# (text, typed, valid); Pandera's cost is mostly per call, so much smaller batches cost time.
+DEFAULT_BATCH_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
 class LoadOutcome:
-    """What a load did: one result per file read, and the partitions it could not even start."""
+    """What a load did: a summary of every file read, and the partitions it could not even start."""
 
-    results: list[FileIngestion] = field(default_factory=list)
+    summary: LoadSummary = field(default_factory=LoadSummary)
     missing: list[str] = field(default_factory=list)  # no file for the partition (message names the path)
     invalid_keys: list[str] = field(default_factory=list)  # partition keys that are not a valid day
     volume: pl.DataFrame | None = None  # daily datasets: the loaded days' row counts against history
@@ -58,13 +69,17 @@ def load_partitions(
     writer: Writer,
     run_id: str,
     today: date | None = None,
+    batch_bytes: int = DEFAULT_BATCH_BYTES,
+    progress: Progress | None = None,
 ) -> LoadOutcome:
-    """Load ``partition_keys`` of ``dataset`` (``[None]`` for reference data); never raises for bad data."""
+    """Load ``partition_keys`` of ``dataset`` (``[None]`` for reference data); never raises for bad data.
+
+    ``progress`` hears each batch's file reports once the batch is committed (the run log's lines).
+    """
     today = today or datetime.now(UTC).date()
     outcome = LoadOutcome()
     loaded_at = datetime.now(UTC)
-    deliveries: list[Delivery] = []
-    delivered: list[tuple[LandedFile, Path, tuple[int, int]]] = []  # landed file, archived copy, (size, mtime)
+    located: list[LandedFile] = []
     for key in partition_keys:
         problem = dataset.partition_key_problem(key, today) if key is not None else None
         if problem:
@@ -72,37 +87,75 @@ def load_partitions(
             outcome.invalid_keys.append(f"{dataset.name}: {problem}; skipped")
             continue
         try:
-            landed = locate_partition_file(landing_root, archive_root, dataset, key)
+            located.append(locate_partition_file(landing_root, archive_root, dataset, key))
         except MissingFileError as error:
             outcome.missing.append(str(error))
-            continue
-        stat = landed.path.stat()
-        archived = copy_to_archive(landed, archive_path(archive_root, landed, loaded_at))
-        # Rows are read from the archived copy: exactly the bytes their _source_file names.
-        deliveries.append(
-            Delivery(LandedFile(landed.dataset, archived, key), archived.relative_to(archive_root).as_posix())
-        )
-        if landed.path != archived:
-            delivered.append((landed, archived, (stat.st_size, stat.st_mtime_ns)))
-    outcome.results = ingest_files(dataset, deliveries, loaded_at, run_id)
+    for batch in batches(located, batch_bytes):
+        reports = _load_batch(dataset, batch, archive_root, writer, loaded_at, run_id, outcome.summary)
+        if progress is not None:
+            progress(reports)
     with writer() as connection:
-        commit_results(connection, dataset, outcome.results)
-        outcome.volume = _volume_report(connection, dataset, outcome.results)
-    for landed, archived, as_archived in delivered:
-        remove_from_landing(landed, archived, as_archived)
+        outcome.volume = _volume_report(connection, dataset, outcome.summary.files)
     return outcome
 
 
+def batches(files: Sequence[LandedFile], batch_bytes: int) -> Iterator[list[LandedFile]]:
+    """``files`` in order, in batches of about ``batch_bytes`` (a larger file is a batch of its own)."""
+    batch: list[LandedFile] = []
+    size = 0
+    for landed in files:
+        file_size = landed.path.stat().st_size
+        if batch and size + file_size > batch_bytes:
+            yield batch
+            batch, size = [], 0
+        batch.append(landed)
+        size += file_size
+    if batch:
+        yield batch
+
+
+def _load_batch(
+    dataset: DatasetConfig,
+    batch: Sequence[LandedFile],
+    archive_root: Path,
+    writer: Writer,
+    loaded_at: datetime,
+    run_id: str,
+    summary: LoadSummary,
+) -> list[FileReport]:
+    """Archive, ingest, commit and clean up one batch (steps 1-4 above); returns its files' reports."""
+    deliveries: list[Delivery] = []
+    delivered: list[tuple[LandedFile, Path, tuple[int, int]]] = []  # landed file, archived copy, (size, mtime)
+    for landed in batch:
+        stat = landed.path.stat()
+        archived = copy_to_archive(landed, archive_path(archive_root, landed, loaded_at))
+        # Rows are read from the archived copy: exactly the bytes their _source_file names.
+        copy = LandedFile(landed.dataset, archived, landed.partition_key)
+        deliveries.append(Delivery(copy, archived.relative_to(archive_root).as_posix()))
+        if landed.path != archived:
+            delivered.append((landed, archived, (stat.st_size, stat.st_mtime_ns)))
+    results: list[FileIngestion] = ingest_files(dataset, deliveries, loaded_at, run_id)
+    with writer() as connection:
+        commit_results(connection, dataset, results)
+    for landed, archived, as_archived in delivered:
+        remove_from_landing(landed, archived, as_archived)
+    return summary.add(results)
+
+
 def _volume_report(
-    connection: duckdb.DuckDBPyConnection, dataset: DatasetConfig, results: Sequence[FileIngestion]
+    connection: duckdb.DuckDBPyConnection, dataset: DatasetConfig, files: Sequence[FileReport]
 ) -> pl.DataFrame | None:
-    """Row counts of the days just loaded against their history, or None for reference data."""
-    loaded = [
-        date.fromisoformat(r.landed.partition_key) for r in results if r.loaded is not None and r.landed.partition_key
-    ]
+    """Row counts of the days just loaded against their history, or None for reference data.
+
+    Only the history the rules look at is read (VolumePolicy.lookback_days before the first day).
+    """
+    loaded = sorted({date.fromisoformat(f.partition_key) for f in files if f.rows_loaded and f.partition_key})
     if dataset.kind != "daily" or not loaded:
         return None
-    counts = connection.sql(
-        f"SELECT _partition_date AS day, count(*) AS rows FROM {raw_table(dataset)} GROUP BY ALL"
+    policy = VolumePolicy(max_ratio=dataset.volume.max_ratio)
+    counts = connection.execute(
+        f"SELECT _partition_date AS day, count(*) AS rows FROM {raw_table(dataset)}"
+        " WHERE _partition_date BETWEEN ? AND ? GROUP BY ALL",
+        [loaded[0] - timedelta(days=policy.lookback_days), loaded[-1]],
     ).pl()
-    return volume_report(counts, loaded, VolumePolicy(max_ratio=dataset.volume.max_ratio))
+    return volume_report(counts, loaded, policy)

@@ -171,10 +171,11 @@ def ingest_files(
 ) -> list[FileIngestion]:
     """Turn landed files into rows to load and rows to quarantine; never raises for bad data.
 
-    Each file is read and cast on its own (its faults are its own), then all of them are
-    validated in one Pandera pass: Pandera's cost is mostly per call, so a year of daily files
-    validated together costs about what one day does. Results are split back per file, so the
-    severity, the reject threshold and ``loaded + quarantined == read`` still hold file by file.
+    Each file is read on its own (its faults are its own), then the records of all of them are
+    cast, validated, split and given their lineage together, in one pass each: the cost of
+    Pandera and Polars is mostly per call, so a batch of a year of daily files costs about what
+    one day does. Results are split back per file, so the severity, the reject threshold and
+    ``loaded + quarantined == read`` still hold file by file.
     """
     dtypes = model_dtypes(dataset.schema_class)
     finished: dict[int, FileIngestion] = {}
@@ -186,23 +187,23 @@ def ingest_files(
         else:
             prepared[index] = outcome
     if prepared:
-        for index, (failures, valid, file_error) in _check_batch(dataset, prepared, dtypes).items():
-            item = prepared[index]
-            finished[index] = _finish(
-                dataset, item.delivery, item.digest, item.size, loaded_at, run_id,
-                raw=item.raw, drift=item.drift, problems=[*item.problems, *([file_error] if file_error else [])],
-                failures=failures, valid=valid, file_error=file_error,
-            )  # fmt: skip
+        finished |= _ingest_batch(dataset, prepared, dtypes, loaded_at, run_id)
     return [finished[index] for index in range(len(deliveries))]
 
 
-def _check_batch(
-    dataset: DatasetConfig, prepared: dict[int, _Prepared], dtypes: dict[str, pl.DataType]
-) -> dict[int, tuple[pl.DataFrame, pl.DataFrame, str | None]]:
-    """Cast and validate the records of every prepared file at once; split the outcome per file.
+def _by_file(mapping: dict[int, object], dtype: pl.DataType) -> pl.Expr:
+    """A column with each row's value of ``mapping`` by the file it came from."""
+    return pl.col(FILE_INDEX).replace_strict(mapping, return_dtype=dtype)
 
-    Returns, per file: its failure cases, its valid typed rows, and a file-level error if any.
-    """
+
+def _ingest_batch(
+    dataset: DatasetConfig,
+    prepared: dict[int, _Prepared],
+    dtypes: dict[str, pl.DataType],
+    loaded_at: datetime,
+    run_id: str,
+) -> dict[int, FileIngestion]:
+    """Cast, validate, judge and split the records of every prepared file at once."""
     ids = (FILE_INDEX, ROW_NUMBER)
     text = pl.concat(
         [
@@ -212,18 +213,142 @@ def _check_batch(
     )
     cast = cast_to_model(text, dtypes, id_columns=ids)
     typed = cast.typed.join(cast.failures.select(ids).unique(), on=list(ids), how="anti")
+    days = {i: _partition_date(item.delivery.landed) for i, item in prepared.items()}
     if dataset.kind == "daily":
-        days = {i: _partition_date(item.delivery.landed) for i, item in prepared.items()}
-        typed = typed.with_columns(pl.col(FILE_INDEX).replace_strict(days, return_dtype=pl.Date).alias(PARTITION_DATE))
+        typed = typed.with_columns(_by_file(days, pl.Date).alias(PARTITION_DATE))
     checked = validate_rows(typed, build_schema(dataset.schema_class, dataset.primary_key), id_columns=ids)
+    failures = pl.concat([cast.failures, checked.failure_cases])
     # A check that could not run proves nothing about any row: nothing of the batch loads.
     batch_error = f"validation could not run: {'; '.join(checked.frame_errors)}" if checked.frame_errors else None
-    failures = _split(pl.concat([cast.failures, checked.failure_cases]), prepared)
-    valid = _split(checked.valid, prepared)
-    return {
-        i: (failures[i], valid[i], f"{item.delivery.landed.name}: {batch_error}" if batch_error else None)
-        for i, item in prepared.items()
-    }
+    valid_counts: dict[int, int] = dict(checked.valid.group_by(FILE_INDEX).len().iter_rows())
+    file_errors: dict[int, str] = {}
+    rejected: dict[int, int] = {}
+    for i, item in prepared.items():
+        records = item.raw.records_read
+        rejected[i] = records - valid_counts.get(i, 0)
+        name = item.delivery.landed.name
+        if batch_error:
+            file_errors[i] = f"{name}: {batch_error}"
+        elif records and rejected[i] / records > dataset.reject_threshold:
+            file_errors[i] = (
+                f"{name}: {rejected[i]} of {records} records ({rejected[i] / records:.1%}) failed validation, "
+                f"over the {dataset.reject_threshold:.1%} threshold for {dataset.name}"
+            )
+    sources = {i: item.delivery.source_file for i, item in prepared.items()}
+    lineage = (
+        _by_file(sources, pl.String).alias(SOURCE_FILE),
+        pl.lit(loaded_at).cast(QUARANTINE_SCHEMA[LOADED_AT]).alias(LOADED_AT),
+        pl.lit(run_id).alias(RUN_ID),
+    )
+    loaded = checked.valid.filter(~pl.col(FILE_INDEX).is_in(list(file_errors))).with_columns(*lineage)
+    quarantined = (
+        _batch_quarantine(prepared, failures, file_errors)
+        .with_columns(_by_file(days, pl.Date).alias(PARTITION_DATE), *lineage)
+        .select(FILE_INDEX, *QUARANTINE_SCHEMA)
+    )
+    loaded_by_file, quarantined_by_file, failures_by_file = (
+        _split(frame, prepared) for frame in (loaded, quarantined, failures)
+    )
+    results = {}
+    for i, item in prepared.items():
+        landed = item.delivery.landed
+        problems = [*item.problems, *([file_errors[i]] if i in file_errors else [])]
+        if i in file_errors:
+            severity = Severity.ERROR
+        elif quarantined_by_file[i].height or item.drift.extra or problems:
+            severity = Severity.WARN
+        else:
+            severity = Severity.OK
+        results[i] = FileIngestion(
+            dataset=dataset.name,
+            landed=landed,
+            source_file=item.delivery.source_file,
+            loaded_at=loaded_at,
+            run_id=run_id,
+            sha256=item.digest,
+            size_bytes=item.size,
+            records_read=item.raw.records_read,
+            records_failed=rejected[i],
+            loaded=None if i in file_errors else loaded_by_file[i],
+            quarantined=quarantined_by_file[i],
+            failure_cases=failures_by_file[i],
+            drift=item.drift,
+            severity=severity,
+            problems=problems,
+        )
+    return results
+
+
+def _batch_quarantine(
+    prepared: dict[int, _Prepared], failures: pl.DataFrame, file_errors: dict[int, str]
+) -> pl.DataFrame:
+    """Quarantine records of a batch: rows with failed checks, every record of a refused file,
+    and the records that could not even be parsed, each with the reason (FILE_INDEX kept)."""
+    reasons = failures.group_by(FILE_INDEX, ROW_NUMBER).agg(
+        failed_columns=pl.col("column").unique().sort(),
+        failed_checks=pl.col("check").unique().sort(),
+        reason=pl.concat_str(
+            pl.col("column"),
+            pl.lit(": "),
+            pl.col("check"),
+            pl.format(" (value {})", "failure_case").fill_null(""),
+        )
+        .unique()
+        .sort()
+        .str.join("; "),
+    )
+    # The record as written, with the file's own columns (extra ones too): files with the same
+    # columns are encoded together.
+    by_columns: dict[tuple[str, ...], list[int]] = {}
+    for i, item in prepared.items():
+        by_columns.setdefault(tuple(item.raw.columns), []).append(i)
+    records = pl.concat(
+        [
+            pl.concat(
+                [
+                    prepared[i]
+                    .raw.rows.select(ROW_NUMBER, *columns)
+                    .with_columns(pl.lit(i, pl.Int64).alias(FILE_INDEX))
+                    for i in files
+                ]
+            ).select(
+                FILE_INDEX, ROW_NUMBER, raw_record=pl.struct(columns).struct.json_encode() if columns else pl.lit("{}")
+            )
+            for columns, files in by_columns.items()
+        ]
+    )
+    refused = pl.DataFrame(
+        {FILE_INDEX: list(file_errors), "file_error": list(file_errors.values())},
+        schema={FILE_INDEX: pl.Int64, "file_error": pl.String},
+    )
+    failed = records.join(reasons, on=[FILE_INDEX, ROW_NUMBER], how="inner").filter(
+        ~pl.col(FILE_INDEX).is_in(list(file_errors))
+    )
+    whole = (
+        records.join(refused, on=FILE_INDEX, how="inner")
+        .join(reasons, on=[FILE_INDEX, ROW_NUMBER], how="left")
+        .with_columns(
+            failed_columns=pl.col("failed_columns").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+            failed_checks=pl.concat_list(
+                pl.lit(["file_rejected"]), pl.col("failed_checks").fill_null(pl.lit([], pl.List(pl.String)))
+            ),
+            reason=pl.concat_str(
+                [pl.lit("file rejected: ") + pl.col("file_error"), pl.col("reason")], separator="; ", ignore_nulls=True
+            ),
+        )
+        .drop("file_error")
+    )
+    structural = pl.concat(
+        [item.raw.rejected.with_columns(pl.lit(i, pl.Int64).alias(FILE_INDEX)) for i, item in prepared.items()]
+    ).select(
+        FILE_INDEX,
+        ROW_NUMBER,
+        raw_record=pl.struct(_line=pl.col("raw")).struct.json_encode(),
+        failed_columns=pl.lit([], dtype=pl.List(pl.String)),
+        failed_checks=pl.lit(["malformed_record"]),
+        reason=pl.col("reason"),
+    )
+    return pl.concat([failed, whole, structural], how="diagonal_relaxed").sort(FILE_INDEX, maintain_order=True)
 
 
 def _split(frame: pl.DataFrame, prepared: dict[int, _Prepared]) -> dict[int, pl.DataFrame]:

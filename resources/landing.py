@@ -15,12 +15,21 @@ class LandingZoneResource(dg.ConfigurableResource):
     landing_dir: str
     archive_dir: str
     rejected_dir: str
+    # MB of landed files a load takes at a time (Settings.load_batch_mb).
+    batch_mb: int = 64
 
     @classmethod
     def for_settings(cls, settings: Settings) -> LandingZoneResource:
         return cls(
-            landing_dir=str(settings.landing), archive_dir=str(settings.archive), rejected_dir=str(settings.rejected)
+            landing_dir=str(settings.landing),
+            archive_dir=str(settings.archive),
+            rejected_dir=str(settings.rejected),
+            batch_mb=settings.load_batch_mb,
         )
+
+    @property
+    def batch_bytes(self) -> int:
+        return self.batch_mb * 1024 * 1024
 
     @property
     def landing(self) -> Path:

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # Files that cannot be loaded, moved out of landing with a note of why (ingestion/rejection.py).
     rejected_dir: Path | None = None
     warehouse_path: Path | None = None
+    # How much of the landed files (MB of file) a load reads, validates and commits at a time: a
+    # load's memory follows this, not the number of days it covers (ingestion/load.py).
+    load_batch_mb: int = Field(default=64, ge=1)
     # The production warehouse. Only a process with env=prod may write it (resources/warehouse.py);
     # dev and test read it, never write it, and write their own warehouse_path.
     prod_warehouse_path: Path | None = None

@@ -6,7 +6,8 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from assets.ingestion_report import failure_summary, log_result, validation_check, volume_check
+from assets.ingestion_report import failure_summary, log_batch, validation_check, volume_check
+from ingestion.summary import summarize
 from ingestion.volume import volume_report
 from tests.ingestion.test_pipeline import corrupt
 from tests.ingestion.test_volume import real_daily_counts
@@ -20,7 +21,7 @@ def rate_in(text: str) -> float:
 
 
 def test_a_clean_file_passes_and_says_so(ingest, datasets, flights_day_csv):
-    check = validation_check(datasets["flights"], [ingest(flights_day_csv)], [])
+    check = validation_check(datasets["flights"], summarize([ingest(flights_day_csv)]), [])
     assert check.passed
     assert check.description == f"all {FLIGHTS} records of 1 file(s) passed flights.Flights"
     assert check.metadata["outcome"].value == "OK"
@@ -31,7 +32,7 @@ def test_quarantined_records_warn_and_the_text_counts_them(ingest, datasets, fli
     data = flights_day_csv
     for row in (3, 4, 5):
         data = corrupt(data, row, "distance", "-5")
-    check = validation_check(datasets["flights"], [ingest(data)], [])
+    check = validation_check(datasets["flights"], summarize([ingest(data)]), [])
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert check.description == (
         f"3 of {FLIGHTS} records (0.4%) failed flights.Flights; {FLIGHTS - 3} loaded, 3 quarantined, "
@@ -48,7 +49,7 @@ def test_a_refused_file_reports_the_same_rate_in_text_and_metadata(ingest, datas
     bad = frame.with_columns(
         distance=pl.when(pl.int_range(pl.len()) % 5 < 3).then(pl.lit("-5")).otherwise(pl.col("distance"))
     )
-    check = validation_check(datasets["flights"], [ingest(bad.write_csv(null_value="NA").encode())], [])
+    check = validation_check(datasets["flights"], summarize([ingest(bad.write_csv(null_value="NA").encode())]), [])
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     failed = check.metadata["rows_rejected"].value
     assert failed == 506  # 3 rows of every 5
@@ -65,7 +66,7 @@ def test_a_refused_file_reports_the_same_rate_in_text_and_metadata(ingest, datas
 def test_a_row_rule_failure_is_explained_with_record_numbers_not_an_empty_example(ingest, flights_day_csv):
     # hour/minute no longer match sched_dep_time: a rule over several columns, with no single failing value.
     result = ingest(corrupt(flights_day_csv, 7, "minute", "59"))
-    summary = failure_summary([result])
+    summary = failure_summary(summarize([result]))
     row = summary.filter(pl.col("check").str.starts_with("hour and minute")).row(0, named=True)
     assert row["examples"] == "records 7"
 
@@ -75,7 +76,7 @@ def test_a_row_rule_failure_is_explained_with_record_numbers_not_an_empty_exampl
         def warning(self, text: str) -> None:
             lines.append(text)
 
-    log_result(Log(), result)  # type: ignore[arg-type]
+    log_batch(Log(), summarize([result]).files)  # type: ignore[arg-type]
     assert "e.g. records 7" in lines[0]
     assert not re.search(r"e\.g\. ?$", lines[0], re.MULTILINE)
 
@@ -104,7 +105,7 @@ def test_the_check_names_the_rule_for_an_anomaly_and_the_days_that_passed():
 
 def test_a_missing_file_counts_as_refused_in_text_and_metadata(ingest, datasets, flights_day_csv):
     missing = ["no file for flights partition 2013-01-02: expected landing/flights/flights_2013-01-02.csv"]
-    check = validation_check(datasets["flights"], [ingest(flights_day_csv)], missing)
+    check = validation_check(datasets["flights"], summarize([ingest(flights_day_csv)]), missing)
     assert check.severity == dg.AssetCheckSeverity.ERROR
     assert check.description.startswith(missing[0])
     assert "1 of 2 file(s) refused or missing, nothing of them loaded" in check.description

@@ -88,7 +88,7 @@ def test_a_load_killed_at_any_point_is_completed_exactly_once_by_the_next(settin
 
     outcome = load(settings, datasets)
 
-    assert [result.rows_loaded for result in outcome.results] == [FLIGHTS_ON_DAY]
+    assert [report.rows_loaded for report in outcome.summary.files] == [FLIGHTS_ON_DAY]
     assert not landed.exists()
     [archived] = (settings.archive / "flights" / DAY).iterdir()
     assert archived.read_bytes() == delivered
@@ -115,7 +115,50 @@ def test_junk_partition_keys_are_skipped_and_said_while_the_real_days_load(setti
     outcome = load_partitions(
         datasets["flights"], ["../../x", DAY, "2031-01-02"], settings.landing, settings.archive, warehouse.writer, "r"
     )
-    assert [result.rows_loaded for result in outcome.results] == [FLIGHTS_ON_DAY]
+    assert [report.rows_loaded for report in outcome.summary.files] == [FLIGHTS_ON_DAY]
     assert outcome.invalid_keys[0] == "flights: partition key '../../x' is not a day (YYYY-MM-DD); skipped"
     assert "date 2031-01-02 is in the future" in outcome.invalid_keys[1]
     assert outcome.missing == []
+
+
+def test_a_load_commits_batch_by_batch_and_keeps_only_a_summary(settings, datasets):
+    """A range loads in batches of about batch_bytes: each is committed before the next is read."""
+    days = ["2013-01-01", "2013-01-02", "2013-01-03"]
+    replay.main(["--from", days[0], "--to", days[-1]], settings=settings)
+    warehouse = WarehouseResource.for_settings(settings)
+    committed: list[tuple[list[str | None], int]] = []
+
+    def progress(reports) -> None:
+        # Called once a batch is committed: its rows are in raw already, the later days' are not.
+        [(rows,)] = query(settings, "SELECT count(*) FROM raw.flights")
+        committed.append(([report.partition_key for report in reports], rows))
+
+    # One byte a batch: every file is a batch of its own.
+    outcome = load_partitions(
+        datasets["flights"],
+        days,
+        settings.landing,
+        settings.archive,
+        warehouse.writer,
+        "r",
+        batch_bytes=1,
+        progress=progress,
+    )
+    per_day = [report.rows_loaded for report in outcome.summary.files]
+    assert [keys for keys, _ in committed] == [[day] for day in days]
+    assert [rows for _, rows in committed] == [sum(per_day[: n + 1]) for n in range(len(days))]
+    assert outcome.summary.rows_loaded == sum(per_day) and per_day[1] == FLIGHTS_ON_DAY
+    assert sorted(outcome.volume["day"].cast(str).to_list()) == days
+
+
+def test_batches_follow_file_sizes_and_never_split_a_file(tmp_path):
+    from ingestion.landing import LandedFile
+    from ingestion.load import batches
+
+    files = []
+    for name, size in (("a", 40), ("b", 40), ("c", 100), ("d", 10)):
+        path = tmp_path / name
+        path.write_bytes(b"x" * size)
+        files.append(LandedFile("flights", path, None))
+    assert [[f.path.name for f in batch] for batch in batches(files, 90)] == [["a", "b"], ["c"], ["d"]]
+    assert [[f.path.name for f in batch] for batch in batches(files, 10_000)] == [["a", "b", "c", "d"]]
