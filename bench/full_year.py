@@ -1,23 +1,25 @@
-"""Benchmark: the full 2013 year through the pipeline, beside pure DuckDB doing the same work.
+"""Benchmark: a full backfill through the pipeline, beside pure DuckDB doing the same work.
 
-    python3 tasks.py run python bench/full_year.py            # both, printed side by side
-    python3 tasks.py run python bench/full_year.py --keep     # keep the data folder for a look afterwards
+    python3 tasks.py run python bench/full_year.py                      # the real 2013 year, file backend
+    python3 tasks.py run python bench/full_year.py --years 30 --scale 1 --backend both
+    python3 tasks.py run python bench/full_year.py --keep               # keep the data folder afterwards
 
-Both start from the same clean landing zone: 365 daily flights files, 364 weather files and the
-three reference files, delivered by `replay`. The pipeline loads them the way a backfill runs
-(one single-run load of every day, then one dbt build and the analytics), with Pandera validation,
-quarantine, archiving and Dagster's bookkeeping. The baseline is one DuckDB process reading the
-same CSV files and building the same marts in SQL: the floor the pipeline's overhead is set
-against. Each side runs in a fresh child process, so peak memory is its own (dbt's included).
+History: ``--years`` years ending with 2013, each the real 2013 files moved back in time, with
+``--scale`` times the flights per day (bench/history.py). Both sides start from the same landing
+zone. The pipeline loads it the way a backfill runs (one single-run load of every day, then one
+dbt build and the analytics), with Pandera validation, quarantine, archiving and Dagster's
+bookkeeping in a SQLite instance on disk (as `dagster dev` keeps it). The floor is one DuckDB
+process reading the same CSV files and building the same marts in SQL.
+
+Each side runs in a fresh child process; its memory is sampled over its whole process tree (dbt
+included): the peak of the tree's total, and the peak of its largest process.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,12 +28,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.history import History, write_history  # noqa: E402
+from bench.measure import run_measured  # noqa: E402
+
+# The floor reads the daily files with the types the Pandera models declare, so DuckDB does not
+# sniff each of thousands of files (sniffing alone costs it ~45 ms a file).
 BASELINE_SQL = """
 CREATE SCHEMA raw; CREATE SCHEMA marts;
-CREATE TABLE raw.flights AS SELECT * FROM read_csv('{landing}/flights/*.csv', nullstr='NA', header=true);
+CREATE TABLE raw.flights AS SELECT * FROM read_csv('{landing}/flights/*.csv', nullstr='NA', header=true,
+    auto_detect=false, columns={flights_columns});
 CREATE TABLE raw.weather AS SELECT * FROM read_csv('{landing}/weather/*.csv', nullstr='NA', header=true,
-    types={{'temp': 'DOUBLE', 'dewp': 'DOUBLE', 'humid': 'DOUBLE', 'wind_speed': 'DOUBLE', 'wind_gust': 'DOUBLE',
-            'precip': 'DOUBLE', 'pressure': 'DOUBLE', 'visib': 'DOUBLE'}});
+    auto_detect=false, columns={weather_columns});
 CREATE TABLE raw.airlines AS SELECT * FROM read_csv('{landing}/airlines/airlines.csv', nullstr='NA');
 CREATE TABLE raw.airports AS SELECT * FROM read_csv('{landing}/airports/airports.csv', nullstr='NA');
 CREATE TABLE raw.planes AS SELECT * FROM read_csv('{landing}/planes/planes.csv', nullstr='NA');
@@ -58,74 +65,97 @@ FROM marts.fct_flights GROUP BY ALL;
 """
 
 
-def peak_memory_mb() -> dict[str, float]:
-    """Peak resident memory of this process and of its largest child (Linux reports KiB)."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"peak_mb": round(own, 1), "peak_child_mb": round(children, 1)}
+def declared_columns(dataset: str) -> str:
+    """A daily dataset's columns as read_csv's ``columns`` struct, typed as its Pandera model says."""
+    import duckdb
+    import polars as pl
+
+    from config.datasets import load_datasets
+    from ingestion.casting import model_dtypes
+    from resources.settings import Settings
+
+    model = load_datasets(Settings().datasets_file)[dataset].schema_class
+    empty = pl.DataFrame(schema=model_dtypes(model))  # noqa: F841  (read by DuckDB below, by name)
+    described = duckdb.execute("DESCRIBE SELECT * FROM empty").fetchall()
+    return "{" + ", ".join(f"'{name}': '{dtype}'" for name, dtype, *_ in described) + "}"
 
 
 def child_baseline(data_dir: Path) -> dict:
+    """Only DuckDB in this process: the SQL was written beside the data by ``write_baseline_sql``."""
     import duckdb
 
     started = time.perf_counter()
     with duckdb.connect(str(data_dir / "baseline.duckdb")) as connection:
-        connection.execute(BASELINE_SQL.format(landing=data_dir / "landing"))
+        connection.execute((data_dir / "baseline.sql").read_text())
         [(rows,)] = connection.execute("SELECT count(*) FROM marts.fct_flights").fetchall()
-    return {"seconds": round(time.perf_counter() - started, 2), "fct_flights_rows": rows, **peak_memory_mb()}
+    return {"seconds": round(time.perf_counter() - started, 2), "fct_flights_rows": rows}
 
 
-def child_pipeline(data_dir: Path, overrides: dict | None = None) -> dict:
-    """The backfill on the settings' backend (``overrides``: e.g. a lake's settings)."""
+def write_baseline_sql(data_dir: Path) -> None:
+    columns = {f"{name}_columns": declared_columns(name) for name in ("flights", "weather")}
+    (data_dir / "baseline.sql").write_text(BASELINE_SQL.format(landing=data_dir / "landing", **columns))
+
+
+def child_pipeline(data_dir: Path, datasets_file: Path | None, overrides: dict) -> dict:
+    """The backfill on the settings' backend, recorded in a SQLite instance under ``data_dir``."""
     started = time.perf_counter()
     import dagster as dg
 
     from cli.backfill import run_backfill
     from resources.dbt import ensure_manifest
     from resources.settings import Settings
-
-    ensure_manifest()
-    settings = Settings(env="test", data_dir=data_dir, **(overrides or {}))
-    imported = time.perf_counter()
-    with dg.DagsterInstance.ephemeral() as instance:
-        report = run_backfill(settings, instance)
-        phases = {}
-        for label, result in report.results.items():
-            stats = instance.get_run_stats(result.run_id)
-            phases[label] = round(stats.end_time - stats.start_time, 2)
     from resources.warehouse import WarehouseResource
 
+    ensure_manifest()
+    chosen = {"datasets_file": datasets_file} if datasets_file else {}
+    settings = Settings(env="test", data_dir=data_dir, **chosen, **overrides)
+    imported = time.perf_counter()
+    home = data_dir / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    with dg.DagsterInstance.local_temp(str(home)) as instance:
+        report = run_backfill(settings, instance)
+        runs, materializations = {}, 0
+        for label, result in report.results.items():
+            stats = instance.get_run_stats(result.run_id)
+            runs[label] = round(stats.end_time - stats.start_time, 2)
+            materializations += stats.materializations
     with WarehouseResource.for_settings(settings).read_only() as connection:
-        [(rows,)] = connection.execute("SELECT count(*) FROM marts.fct_flights").fetchall()
-        [(flights_quarantined, weather_quarantined)] = connection.execute(
-            "SELECT (SELECT count(*) FROM quarantine.flights), (SELECT count(*) FROM quarantine.weather)"
+        [(rows, flights_quarantined, weather_quarantined, read, loaded)] = connection.execute(
+            "SELECT (SELECT count(*) FROM marts.fct_flights), (SELECT count(*) FROM quarantine.flights),"
+            " (SELECT count(*) FROM quarantine.weather),"
+            " (SELECT sum(records_read) FROM meta.file_loads WHERE dataset = 'flights'),"
+            " (SELECT count(*) FROM raw.flights)"
         ).fetchall()
     return {
         "seconds": round(time.perf_counter() - started, 2),
         "import_seconds": round(imported - started, 2),
-        "runs": phases,
+        "runs": runs,
+        "materializations": materializations,
         "success": report.success,
         "fct_flights_rows": rows,
+        "flights_read": read,
+        "flights_loaded": loaded,
         "flights_quarantined": flights_quarantined,
         "weather_quarantined": weather_quarantined,
-        **peak_memory_mb(),
     }
 
 
-def run_child(kind: str, data_dir: Path, overrides: dict | None = None) -> dict:
-    started = time.perf_counter()
-    output = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(data_dir), json.dumps(overrides or {})],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    result = json.loads(output.strip().splitlines()[-1])
-    result["wall_seconds"] = round(time.perf_counter() - started, 2)
-    return result
+def run_child(kind: str, data_dir: Path, datasets_file: Path | None = None, overrides: dict | None = None) -> dict:
+    """A child process of this script: ``pipeline`` or ``baseline``, measured (bench/measure.py)."""
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        kind,
+        str(data_dir),
+        str(datasets_file or ""),
+        json.dumps(overrides or {}),
+    ]
+    return run_measured(command)
 
 
 def land_full_year(data_dir: Path) -> float:
+    """The real 2013 year delivered into ``data_dir``'s landing zone by `replay` (other benchmarks)."""
     from cli import replay
     from resources.settings import Settings
 
@@ -134,50 +164,102 @@ def land_full_year(data_dir: Path) -> float:
     return round(time.perf_counter() - started, 2)
 
 
+def land(root: Path, years: int, scale: int) -> tuple[History, float]:
+    started = time.perf_counter()
+    history = write_history(root, years, scale)
+    return history, round(time.perf_counter() - started, 2)
+
+
+def print_table(results: dict[str, dict]) -> None:
+    names = list(results)
+    rows = (
+        ("wall time (s)", "wall_seconds"),
+        ("peak memory, process tree (MB)", "peak_tree_mb"),
+        ("peak memory, one process (MB)", "peak_process_mb"),
+        ("fct_flights rows", "fct_flights_rows"),
+    )
+    print(f"{'':34}" + "".join(f"{name:>14}" for name in names))
+    for label, key in rows:
+        print(f"{label:34}" + "".join(f"{results[name].get(key, '-')!s:>14}" for name in names))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--child", choices=["pipeline", "baseline"], help=argparse.SUPPRESS)
     parser.add_argument("data_dir", nargs="?", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "datasets_file", nargs="?", type=lambda text: Path(text) if text else None, help=argparse.SUPPRESS
+    )
     parser.add_argument("overrides", nargs="?", type=json.loads, default={}, help=argparse.SUPPRESS)
+    parser.add_argument("--years", type=int, default=1, help="years of history, ending with 2013 (default 1)")
+    parser.add_argument("--scale", type=int, default=1, help="flights per day, times the real ones (default 1)")
+    parser.add_argument("--backend", choices=["file", "lake", "both"], default="file", help="default: file")
     parser.add_argument("--keep", action="store_true", help="keep the data folders")
     args = parser.parse_args()
     if args.child:
         if args.child == "pipeline":
-            result = child_pipeline(args.data_dir, args.overrides)
+            result = child_pipeline(args.data_dir, args.datasets_file, args.overrides)
         else:
             result = child_baseline(args.data_dir)
         print(json.dumps(result))
         return 0
 
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # figures as they come, even piped
     workdir = Path(tempfile.mkdtemp(prefix="bench-full-year-"))
+    backends = ["file", "lake"] if args.backend == "both" else [args.backend]
+    server = None
     try:
-        pipeline_dir, baseline_dir = workdir / "pipeline", workdir / "baseline"
-        landing_seconds = land_full_year(pipeline_dir)
-        shutil.copytree(pipeline_dir / "landing", baseline_dir / "landing")
-        print(f"landed the full year with replay in {landing_seconds} s (not counted below)\n", flush=True)
-        baseline = run_child("baseline", baseline_dir)
-        pipeline = run_child("pipeline", pipeline_dir)
+        history, landing_seconds = land(workdir / "source", args.years, args.scale)
+        print(
+            f"generated {args.years} year(s) x{args.scale}: {history.flights_files} flights files "
+            f"({history.flights_rows} flights), {history.weather_files} weather files, in {landing_seconds} s "
+            "(not counted below)\n"
+        )
+        results: dict[str, dict] = {}
+        for name in ["pure DuckDB", *backends]:
+            folder = workdir / name.replace(" ", "-")
+            shutil.copytree(history.landing, folder / "landing")
+            if name == "pure DuckDB":
+                write_baseline_sql(folder)
+                results[name] = run_child("baseline", folder)
+                continue
+            overrides: dict = {}
+            if name == "lake":
+                from bench.servers import Server
+
+                server = server or Server(workdir)
+                overrides = server.new_lake(folder)
+            results[name] = run_child("pipeline", folder, history.datasets_file, overrides)
     finally:
+        if server is not None:
+            server.stop()
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
         else:
             print(f"data kept in {workdir}")
 
-    print(f"{'':28}{'pipeline':>12}{'pure DuckDB':>14}")
-    print(f"{'wall time (s)':28}{pipeline['wall_seconds']:>12}{baseline['wall_seconds']:>14}")
-    print(f"{'peak memory, main (MB)':28}{pipeline['peak_mb']:>12}{baseline['peak_mb']:>14}")
-    print(f"{'peak memory, child (MB)':28}{pipeline['peak_child_mb']:>12}{'-':>14}")
-    print(f"{'fct_flights rows':28}{pipeline['fct_flights_rows']:>12}{baseline['fct_flights_rows']:>14}")
-    print(f"\nratio pipeline / pure DuckDB (wall time): {pipeline['wall_seconds'] / baseline['wall_seconds']:.1f}x")
-    print(f"pipeline: {pipeline['import_seconds']} s imports and manifest; runs (s): {pipeline['runs']}")
-    print(
-        f"pipeline: quarantined by Pandera: {pipeline['flights_quarantined']} flights, "
-        f"{pipeline['weather_quarantined']} weather rows; all runs ok: {pipeline['success']}"
-    )
-    # Nothing lost: every flight the baseline has is either in the pipeline's fact table or quarantined.
-    accounted = pipeline["fct_flights_rows"] + pipeline["flights_quarantined"] == baseline["fct_flights_rows"]
-    print(f"every baseline flight is in fct_flights or quarantine: {accounted}")
-    return 0 if pipeline["success"] and accounted else 1
+    print_table(results)
+    floor = results["pure DuckDB"]
+    ok = True
+    for name in backends:
+        found = results[name]
+        per_day = found["wall_seconds"] / max(history.flights_files, 1) * 1000
+        print(
+            f"\n{name}: {found['wall_seconds'] / floor['wall_seconds']:.1f}x the pure-DuckDB wall time, "
+            f"{found['peak_tree_mb'] / floor['peak_tree_mb']:.1f}x its peak memory; {per_day:.1f} ms per day"
+        )
+        print(f"  imports and manifest {found['import_seconds']} s; runs (s): {found['runs']}")
+        print(f"  materialisation events: {found['materializations']}; largest process: {found['peak_process']}")
+        # Nothing lost: every flight read is loaded or quarantined, and every loaded one is in the fact table.
+        accounted = found["flights_loaded"] + found["flights_quarantined"] == found["flights_read"]
+        in_marts = found["fct_flights_rows"] == found["flights_loaded"]
+        print(
+            f"  flights read {found['flights_read']} = loaded {found['flights_loaded']} + quarantined "
+            f"{found['flights_quarantined']}: {accounted}; all loaded in fct_flights: {in_marts}; "
+            f"all runs ok: {found['success']}"
+        )
+        ok = ok and accounted and in_marts and found["success"]
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ Prints, from the same landed files:
 3. how long a reader's query waits while a load and build run, on each backend.
 
 PostgreSQL: the server in DATAOPS_TEST_POSTGRES, or one started from Debian's packages
-(tests/support/postgres.py). Memory: peak resident memory of the largest process (this process's
-children are measured one at a time). The machine may be busy: compare within one run, repeat.
+(tests/support/postgres.py). Memory: sampled over each child's whole process tree
+(bench/measure.py). The machine may be busy: compare within one run, repeat.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from full_year import land_full_year, run_child  # noqa: E402  (this folder, run as a script)
-
+from bench.full_year import land_full_year, run_child, write_baseline_sql  # noqa: E402
+from bench.servers import Server  # noqa: E402
 from resources.settings import Settings  # noqa: E402
-from tests.support import lake_worker, postgres  # noqa: E402
+from tests.support import lake_worker  # noqa: E402
 
 WRITERS = (1, 2, 4)
 MOST_DAYS_PER_WRITER = 16  # fewer when the history is shorter: the writers never share a day
@@ -48,24 +48,6 @@ WRITER_CEILING_SECONDS = 900
 # The reader queries for this long at most, then lets the load finish: on the file backend its
 # lock attempts alone hold the writer back, which the load's duration then shows.
 READER_PHASE_SECONDS = 60
-LAKE_PASSWORD = postgres.PASSWORD
-
-
-class Server:
-    """The PostgreSQL server the lakes' catalogs live on."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.own = workdir / "postgres" if not os.environ.get("DATAOPS_TEST_POSTGRES") else None
-        self.dsn = os.environ.get("DATAOPS_TEST_POSTGRES") or postgres.start(self.own)  # type: ignore[arg-type]
-
-    def new_lake(self, data_dir: Path) -> dict[str, str]:
-        name = postgres.create_database(self.dsn, prefix="bench_lake")
-        return {"backend": "ducklake", "lake_catalog": postgres.conninfo(self.dsn, name),
-                "lake_data_path": f"{data_dir / 'lake'}/"}  # fmt: skip
-
-    def stop(self) -> None:
-        if self.own is not None:
-            postgres.stop(self.own)
 
 
 def largest_child_peak_mb() -> float:
@@ -196,7 +178,6 @@ def main() -> int:
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # figures appear as they are measured, even when piped
     per_writer = min(MOST_DAYS_PER_WRITER, args.days // max(WRITERS))
-    os.environ["DATAOPS_LAKE_CATALOG_PASSWORD"] = LAKE_PASSWORD  # as production passes it
     workdir = Path(tempfile.mkdtemp(prefix="bench-lake-"))
     server = Server(workdir)
     try:
@@ -214,16 +195,21 @@ def main() -> int:
         for folder in dirs.values():
             shutil.copytree(source / "landing", folder / "landing")
         lake = server.new_lake(dirs["lake"])
+        write_baseline_sql(dirs["baseline"])
         results = {
             "baseline": run_child("baseline", dirs["baseline"]),
             "file": run_child("pipeline", dirs["file"]),
-            "lake": run_child("pipeline", dirs["lake"], lake),
+            "lake": run_child("pipeline", dirs["lake"], overrides=lake),
         }
         floor = results["baseline"]["wall_seconds"]
         print(f"1. backfill of {args.days} days")
         print(f"{'':30}{'file':>10}{'lake':>10}{'pure DuckDB':>13}")
-        measures = (("wall time (s)", "wall_seconds"), ("peak memory, main (MB)", "peak_mb"),
-                    ("peak memory, child (MB)", "peak_child_mb"), ("fct_flights rows", "fct_flights_rows"))  # fmt: skip
+        measures = (
+            ("wall time (s)", "wall_seconds"),
+            ("peak memory, process tree (MB)", "peak_tree_mb"),
+            ("peak memory, one process (MB)", "peak_process_mb"),
+            ("fct_flights rows", "fct_flights_rows"),
+        )
         for label, key in measures:
             row = [results[name].get(key, "-") for name in ("file", "lake", "baseline")]
             print(f"{label:30}{row[0]:>10}{row[1]:>10}{row[2]:>13}")

@@ -1,0 +1,111 @@
+"""Generated history for the benchmarks: years of daily files made from the real 2013 data.
+
+Year ``k`` back from 2013 is the 2013 data with every date moved ``k`` years earlier (the text of
+``year`` and ``time_hour`` changed, nothing else), so each year has the real rows, the real gaps
+and the real quality problems. A leap year simply has no Feb 29. ``scale`` multiplies the flights
+of each day: copy ``i`` of a flight gets another flight number, picked so that the primary key
+stays unique within the day (a copy that would collide is dropped, so the rows per day are about
+``scale`` times the real ones, never a duplicate).
+
+The real config bounds the daily datasets to 2013; the history comes with a copy of
+config/datasets.yaml whose ``dates.earliest`` reaches back to the first generated year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+from cli.nycflights import DAILY_DATASETS, NULL_MARKER, REFERENCE_DATASETS, daily_table, source_bytes
+from config.datasets import DatasetConfig, load_datasets
+from ingestion.landing import dataset_landing_dir
+from resources.settings import PROJECT_ROOT
+
+LAST_YEAR = 2013
+FLIGHT_NUMBERS = 9999  # the Pandera model's range for `flight`
+KEY = ["year", "month", "day", "carrier", "flight", "origin", "sched_dep_time"]
+
+
+@dataclass(frozen=True)
+class History:
+    """What was generated: where, how much, and the datasets file that admits its days."""
+
+    landing: Path
+    datasets_file: Path
+    years: int
+    scale: int
+    first_year: int
+    flights_files: int
+    weather_files: int
+    flights_rows: int
+
+
+def shift_years(frame: pl.DataFrame, years_back: int) -> pl.DataFrame:
+    """The same rows ``years_back`` years earlier (text columns, as in the package's CSV)."""
+    if years_back == 0:
+        return frame
+    year = str(LAST_YEAR - years_back)
+    return frame.with_columns(
+        pl.lit(year).alias("year"),
+        (pl.lit(year) + pl.col("time_hour").str.slice(4)).alias("time_hour"),
+        pl.col("_day").dt.offset_by(f"-{years_back}y"),
+    )
+
+
+def scaled_flights(flights: pl.DataFrame, scale: int) -> pl.DataFrame:
+    """``scale`` copies of each day's flights with other flight numbers and no key twice in a day."""
+    if scale == 1:
+        return flights
+    copies = [flights]
+    number = pl.col("flight").cast(pl.Int64)
+    for copy in range(1, scale):
+        # An odd step coprime with 9999 walks the numbers without repeating one within a copy.
+        renumbered = ((number - 1 + copy * 2_503) % FLIGHT_NUMBERS + 1).cast(pl.String)
+        copies.append(flights.with_columns(renumbered.alias("flight")))
+    return pl.concat(copies).unique(subset=KEY, keep="first", maintain_order=True)
+
+
+def _write_days(frame: pl.DataFrame, folder: Path, dataset: DatasetConfig) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for (day,), rows in frame.partition_by("_day", as_dict=True).items():
+        rows.drop("_day").write_csv(folder / dataset.file_name_for(day), null_value=NULL_MARKER)
+        written += 1
+    return written
+
+
+def write_history(root: Path, years: int, scale: int = 1) -> History:
+    """Write ``years`` years of daily files ending with 2013, and the reference files, under ``root``."""
+    landing = root / "landing"
+    first_year = LAST_YEAR - years + 1
+    datasets_file = write_datasets_file(root / "datasets.yaml", first_year)
+    datasets = load_datasets(datasets_file)
+    counts = {name: 0 for name in DAILY_DATASETS}
+    flights_rows = 0
+    tables = {name: daily_table(name) for name in DAILY_DATASETS}
+    tables["flights"] = scaled_flights(tables["flights"], scale)
+    for years_back in range(years):
+        for name in DAILY_DATASETS:
+            shifted = shift_years(tables[name], years_back)
+            counts[name] += _write_days(shifted, dataset_landing_dir(landing, name), datasets[name])
+            if name == "flights":
+                flights_rows += shifted.height
+    for name in REFERENCE_DATASETS:
+        target = dataset_landing_dir(landing, name) / datasets[name].file_pattern
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source_bytes(name))
+    return History(landing, datasets_file, years, scale, first_year, counts["flights"], counts["weather"], flights_rows)
+
+
+def write_datasets_file(target: Path, first_year: int) -> Path:
+    """config/datasets.yaml with the daily datasets' earliest day moved back to ``first_year``."""
+    config = yaml.safe_load((PROJECT_ROOT / "config" / "datasets.yaml").read_text())
+    for entry in config["datasets"].values():
+        if "dates" in entry:
+            entry["dates"]["earliest"] = f"{first_year}-01-01"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(yaml.safe_dump(config, sort_keys=False))
+    return target
