@@ -3,6 +3,10 @@
 dbt runs as a subprocess that holds the DuckDB file read-write until it exits. So the asset first
 lets dbt finish, then opens the warehouse read-only to add row and null counts to each model's
 materialisation (dagster-dbt's own row counting would query while dbt still holds the lock).
+
+The incremental marts rebuild only the days their inputs changed on. Before dbt starts, the asset
+claims each incremental model's unconsumed deliveries (ingestion/changes.py); after it, the models
+that built successfully consume them, so a failed model catches up on the next build.
 """
 
 import json
@@ -15,6 +19,7 @@ import duckdb
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from assets.dbt_translator import FlightsDbtTranslator
+from ingestion.changes import CHANGED_DAYS, Claim, claim_changes, consume_changes
 from resources.dbt import keep_parse_state, prune_invocations
 from resources.dbt_state import DbtStateResource
 from resources.warehouse import WRITER_RETRY, WarehouseResource, is_lock_message, retry_only_transient
@@ -23,12 +28,53 @@ from resources.warehouse import WRITER_RETRY, WarehouseResource, is_lock_message
 DBT_ASSETS_NAME = "dbt_models"
 
 
+RAW_SOURCE = "raw"  # the dbt source of the ingested tables: its table names are the dataset names
+
+
 def build_args(warehouse_vars: Mapping[str, str], full_refresh: bool = False) -> list[str]:
     """The `dbt build` command line; pure, so it is tested without running dbt."""
-    args = ["build", "--vars", json.dumps(dict(warehouse_vars))]
+    variables = {**warehouse_vars, "changed_days_relation": CHANGED_DAYS}
+    args = ["build", "--vars", json.dumps(variables)]
     if full_refresh:
         args.append("--full-refresh")
     return args
+
+
+def incremental_models(manifest: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """Each incremental model's name and the raw datasets it reads, directly or through other models."""
+    nodes, sources = manifest["nodes"], manifest["sources"]
+
+    def datasets(unique_id: str, seen: set[str]) -> set[str]:
+        if unique_id in seen:
+            return set()
+        seen.add(unique_id)
+        if unique_id in sources:
+            source = sources[unique_id]
+            return {source["name"]} if source["source_name"] == RAW_SOURCE else set()
+        node = nodes.get(unique_id)
+        if node is None:
+            return set()
+        return set().union(*(datasets(parent, seen) for parent in node["depends_on"]["nodes"]))
+
+    return {
+        node["name"]: frozenset(datasets(unique_id, set()))
+        for unique_id, node in nodes.items()
+        if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"
+    }
+
+
+def built_models(invocation_dir: Path) -> set[str]:
+    """Models that dbt built successfully in an invocation (none if dbt did not get to write
+    run_results.json: it failed before running anything)."""
+    path = invocation_dir / "run_results.json"
+    if not path.exists():
+        return set()
+    run_results = json.loads(path.read_text())
+    return {
+        result["unique_id"].split(".")[-1]
+        for result in run_results["results"]
+        if result["unique_id"].startswith("model.") and result["status"] == "success"
+    }
 
 
 def table_profile(connection: duckdb.DuckDBPyConnection, relation: str) -> dict[str, Any]:
@@ -98,6 +144,10 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
         with retry_only_transient():
             warehouse.assert_writable()  # dbt opens the warehouse itself: hold it to the production guard first
             warehouse.prepare_for_dbt()
+            with warehouse.writer() as connection:
+                manifest = json.loads(Path(project.manifest_path).read_text())
+                claim = claim_changes(connection, incremental_models(manifest))
+        _log_claim(context, claim, config.full_refresh)
         invocation = dbt.cli(
             build_args(warehouse.dbt_vars(), config.full_refresh), context=context, raise_on_error=False
         )
@@ -106,6 +156,10 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
         target_dir = Path(project.project_dir, project.target_path)
         invocation_dir = Path(invocation.project_dir, invocation.target_path)
         keep_parse_state(target_dir, invocation_dir)
+        with retry_only_transient():
+            built = built_models(invocation_dir)
+            with warehouse.writer() as connection:
+                consume_changes(connection, claim, built)
         if invocation.is_successful():
             # In prod: what slim CI defers to. Only a complete build is published, so every
             # relation the manifest names exists in prod's warehouse.
@@ -125,3 +179,11 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
             )
 
     return dbt_models
+
+
+def _log_claim(context: dg.AssetExecutionContext, claim: Claim, full_refresh: bool) -> None:
+    if full_refresh:
+        context.log.info("full refresh: every incremental model rebuilds every day")
+        return
+    for model, days in sorted(claim.days.items()):
+        context.log.info(f"{model}: {days} changed day(s) to rebuild (an empty mart builds every day)")

@@ -1,6 +1,9 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='flight_date', on_schema_change='fail') }}
 -- Every departure, enriched with the airline, both airports, the aircraft and the weather at the
 -- origin in the scheduled departure hour. Left joins throughout: a flight is never dropped because
 -- its reference data is incomplete (see the relationship tests in _marts.yml for how often).
+-- Incremental by day: a new or re-delivered day (flights or weather) replaces that day's rows only;
+-- new reference data touches every day (macros/changed_days.sql).
 select
     f.flight_id,
     f.flight_date,
@@ -41,3 +44,4 @@ left join {{ ref('stg_airports') }} as d on f.dest = d.faa
 left join {{ ref('stg_planes') }} as p on f.tailnum = p.tailnum
 left join {{ ref('stg_weather') }} as w
     on f.origin = w.origin and f.sched_dep_hour_utc = w.observed_hour_utc
+{{ changed_days_only('f.flight_date') }}

@@ -1,3 +1,4 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='flight_date', on_schema_change='fail') }}
 -- On-time performance per carrier and day.
 select
     flight_date,
@@ -5,4 +6,5 @@ select
     any_value(carrier_name) as carrier_name,
     {{ performance_measures() }}
 from {{ ref('fct_flights') }}
+{{ changed_days_only('flight_date') }}
 group by flight_date, carrier

@@ -1,0 +1,122 @@
+"""Which days each incremental mart must rebuild: the deliveries it has not yet been built from.
+
+Every load commits one row per file to the load log (``meta.file_loads``) in the same transaction
+as the file's rows. Before a dbt build, ``claim_changes`` takes, for each incremental model, the
+load-log rows it has not consumed yet, and writes the days they touch to ``CHANGED_DAYS``, where
+the model's SQL reads them (dbt_project/macros/changed_days.sql). After the build,
+``consume_changes`` records the claimed rows as consumed for the models that succeeded.
+
+Why a claim and not a timestamp high-water mark: on the lake, loads commit concurrently, so a
+load can commit *after* a build with a ``loaded_at`` *older* than what the build saw; a mark would
+skip it forever. A claim is exact whatever the commit order: what a build did not see is not
+consumed, and the next build claims it. A failed build consumes nothing, so the next claims a
+superset, and each model consumes on its own, so a mart that failed catches up on its own days.
+
+What a delivery touches: a daily dataset's file changes its day (flights and weather share the
+local day of the hour they join on); a reference dataset's file changes every day, so a model
+reading it rebuilds everything, which is the work a new aircraft registry really is. A refused
+file (no rows loaded) touches nothing: the day keeps its previous rows.
+
+No Dagster here: the dbt asset calls these around its build; tests call them directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from ingestion.storage import LOAD_LOG, LOAD_LOG_DDL
+from resources.transactions import retry_conflicts, transaction
+
+CHANGED_DAYS = "meta.mart_changed_days"
+CONSUMED_LOADS = "meta.mart_consumed_loads"
+CHANGES_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {CHANGED_DAYS} (model VARCHAR NOT NULL, day DATE NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {CONSUMED_LOADS} (model VARCHAR NOT NULL, source_file VARCHAR NOT NULL,"
+    " loaded_at TIMESTAMPTZ NOT NULL, consumed_at TIMESTAMPTZ NOT NULL)",
+)
+CLAIM_SCHEMA = {"model": pl.String, "source_file": pl.String, "loaded_at": pl.Datetime("us", "UTC")}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The load-log rows each model is about to be built from, and how many days that is per model."""
+
+    loads: pl.DataFrame  # CLAIM_SCHEMA: one row per model and delivery not yet consumed
+    days: dict[str, int]  # model -> days it rebuilds (every day, for a model a reference file touched)
+
+    def for_models(self, models: set[str]) -> pl.DataFrame:
+        return self.loads.filter(pl.col("model").is_in(list(models)))
+
+
+def _pending_sql(models: Mapping[str, frozenset[str]]) -> str:
+    """Load-log rows of each model's datasets that the model has not consumed (one SELECT)."""
+    pairs = ", ".join(f"('{model}', '{dataset}')" for model, datasets in models.items() for dataset in datasets)
+    # Safe to interpolate: model names come from the dbt manifest, dataset names are validated
+    # identifiers (config/datasets.py); an incremental model reads at least one dataset.
+    return f"""
+        SELECT m.model, l.dataset, l.partition_date, l.source_file, l.loaded_at, l.rows_loaded
+        FROM (VALUES {pairs}) AS m(model, dataset)
+        JOIN {LOAD_LOG} AS l ON l.dataset = m.dataset
+        ANTI JOIN {CONSUMED_LOADS} AS c
+            ON c.model = m.model AND c.source_file = l.source_file AND c.loaded_at = l.loaded_at
+    """
+
+
+def claim_changes(connection: duckdb.DuckDBPyConnection, models: Mapping[str, frozenset[str]]) -> Claim:
+    """Write each model's changed days to CHANGED_DAYS; return what the build will have consumed.
+
+    ``models``: each incremental model's name and the raw datasets it reads (from the manifest).
+    """
+
+    def claim() -> Claim:
+        with transaction(connection):
+            for ddl in (LOAD_LOG_DDL, *CHANGES_DDL):
+                connection.execute(ddl)
+            connection.execute(f"DELETE FROM {CHANGED_DAYS}")
+            if not models:
+                return Claim(pl.DataFrame(schema=CLAIM_SCHEMA), {})
+            connection.execute(f"CREATE OR REPLACE TEMP TABLE _pending AS {_pending_sql(models)}")
+            connection.execute(
+                f"""
+                INSERT INTO {CHANGED_DAYS}
+                WITH everything AS (
+                    SELECT DISTINCT model FROM _pending WHERE partition_date IS NULL AND rows_loaded > 0
+                )
+                SELECT DISTINCT model, partition_date FROM _pending
+                WHERE partition_date IS NOT NULL AND rows_loaded > 0
+                    AND model NOT IN (SELECT model FROM everything)
+                UNION
+                SELECT DISTINCT e.model, l.partition_date FROM everything AS e, {LOAD_LOG} AS l
+                WHERE l.partition_date IS NOT NULL AND l.rows_loaded > 0
+                """
+            )
+            loads = connection.execute("SELECT model, source_file, loaded_at FROM _pending").pl()
+            days = dict(connection.execute(f"SELECT model, count(*) FROM {CHANGED_DAYS} GROUP BY ALL").fetchall())
+            connection.execute("DROP TABLE _pending")
+        return Claim(loads.cast(CLAIM_SCHEMA), {model: days.get(model, 0) for model in models})  # type: ignore[arg-type]
+
+    return retry_conflicts(claim)
+
+
+def consume_changes(connection: duckdb.DuckDBPyConnection, claim: Claim, built: set[str]) -> int:
+    """Record the claimed deliveries as consumed by the models in ``built``; returns the rows recorded."""
+    consumed = claim.for_models(built)
+    if consumed.is_empty():
+        return 0
+
+    def consume() -> int:
+        with transaction(connection):
+            connection.register("_consumed", consumed.to_arrow())
+            try:
+                connection.execute(
+                    f"INSERT INTO {CONSUMED_LOADS} SELECT model, source_file, loaded_at, now() FROM _consumed"
+                )
+            finally:
+                connection.unregister("_consumed")
+        return consumed.height
+
+    return retry_conflicts(consume)
