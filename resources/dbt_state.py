@@ -90,11 +90,13 @@ def deferred_build_args(state_dir: Path, warehouse_vars: Mapping[str, str], targ
     """`dbt build` of the change alone into this environment's warehouse, the rest read from prod.
 
     ``warehouse_vars``: where both warehouses are (WarehouseResource.slim_ci_vars); prod's is
-    attached read-only under the catalog name its manifest records.
+    attached read-only under the catalog name its manifest records. ``--full-refresh``: a changed
+    incremental model is built whole from its inputs, so the change is tested on every day and
+    not only on the days this environment last claimed (ingestion/changes.py).
     """
     variables = {**warehouse_vars, "prod_catalog": prod_catalog(state_dir)}
     return [
-        "build", "--select", "state:modified+", "--defer", "--state", str(state_dir),
+        "build", "--select", "state:modified+", "--defer", "--state", str(state_dir), "--full-refresh",
         "--target", target, "--target-path", SLIM_TARGET_PATH,
         "--vars", json.dumps(variables),
     ]  # fmt: skip
