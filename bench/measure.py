@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psutil
 
@@ -72,14 +73,19 @@ class TreeMemory:
         }
 
 
-def run_measured(command: Sequence[str], env: dict[str, str] | None = None) -> dict:
-    """Run a child that prints one JSON object last; add its wall time and tree memory to it."""
+def run_measured(command: Sequence[str], log: Path, env: dict[str, str] | None = None) -> dict:
+    """Run a child that prints one JSON object last; add its wall time and tree memory to it.
+
+    The child's stderr (Dagster's and dbt's logs) goes to ``log``, read only if it fails.
+    """
     started = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
-    with TreeMemory(child.pid) as memory:
-        output, _ = child.communicate()
+    with log.open("w") as errors:
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True, env=env)
+        with TreeMemory(child.pid) as memory:
+            output, _ = child.communicate()
     if child.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} exited with {child.returncode}")
+        tail = "".join(log.read_text().splitlines(keepends=True)[-40:])
+        raise RuntimeError(f"{' '.join(command)} exited with {child.returncode}; its log ends:\n{tail}")
     result = json.loads(output.strip().splitlines()[-1])
     result["wall_seconds"] = round(time.perf_counter() - started, 2)
     return {**result, **memory.figures()}

@@ -15,7 +15,10 @@ superset, and each model consumes on its own, so a mart that failed catches up o
 What a delivery touches: a daily dataset's file changes its day (flights and weather share the
 local day of the hour they join on); a reference dataset's file changes every day, so a model
 reading it rebuilds everything, which is the work a new aircraft registry really is. A refused
-file (no rows loaded) touches nothing: the day keeps its previous rows.
+file (no rows loaded) touches nothing: the day keeps its previous rows. Nor does a delivery of the
+same bytes as the one the model was last built from, loading the same rows (the same sha256 and
+counts): a `backfill` reloads the reference files every time, and that alone must not rebuild
+every day.
 
 No Dagster here: the dbt asset calls these around its build; tests call them directly.
 """
@@ -58,12 +61,32 @@ def _pending_sql(models: Mapping[str, frozenset[str]]) -> str:
     # Safe to interpolate: model names come from the dbt manifest, dataset names are validated
     # identifiers (config/datasets.py); an incremental model reads at least one dataset.
     return f"""
-        SELECT m.model, l.dataset, l.partition_date, l.source_file, l.loaded_at, l.rows_loaded
+        SELECT m.model, l.dataset, l.partition_date, l.source_file, l.loaded_at, l.sha256, l.rows_loaded,
+            l.rows_quarantined
         FROM (VALUES {pairs}) AS m(model, dataset)
         JOIN {LOAD_LOG} AS l ON l.dataset = m.dataset
         ANTI JOIN {CONSUMED_LOADS} AS c
             ON c.model = m.model AND c.source_file = l.source_file AND c.loaded_at = l.loaded_at
     """
+
+
+# Per model, dataset and day (NULL for reference data): the delivery the model was last built from.
+LAST_BUILT_SQL = f"""
+    SELECT c.model, l.dataset, l.partition_date, l.sha256, l.rows_loaded, l.rows_quarantined
+    FROM {CONSUMED_LOADS} AS c
+    JOIN {LOAD_LOG} AS l ON l.source_file = c.source_file AND l.loaded_at = c.loaded_at
+    QUALIFY row_number() OVER (PARTITION BY c.model, l.dataset, l.partition_date ORDER BY l.loaded_at DESC) = 1
+"""
+# Pending deliveries that change what their day holds: rows loaded, and not the same file with the
+# same outcome as the one the model was last built from.
+CHANGES_SQL = """
+    SELECT p.model, p.partition_date FROM _pending AS p
+    WHERE p.rows_loaded > 0 AND NOT EXISTS (
+        SELECT 1 FROM _last_built AS b
+        WHERE b.model = p.model AND b.dataset = p.dataset AND b.partition_date IS NOT DISTINCT FROM p.partition_date
+            AND b.sha256 = p.sha256 AND b.rows_loaded = p.rows_loaded AND b.rows_quarantined = p.rows_quarantined
+    )
+"""
 
 
 def claim_changes(connection: duckdb.DuckDBPyConnection, models: Mapping[str, frozenset[str]]) -> Claim:
@@ -80,15 +103,14 @@ def claim_changes(connection: duckdb.DuckDBPyConnection, models: Mapping[str, fr
             if not models:
                 return Claim(pl.DataFrame(schema=CLAIM_SCHEMA), {})
             connection.execute(f"CREATE OR REPLACE TEMP TABLE _pending AS {_pending_sql(models)}")
+            connection.execute(f"CREATE OR REPLACE TEMP TABLE _last_built AS {LAST_BUILT_SQL}")
+            connection.execute(f"CREATE OR REPLACE TEMP TABLE _changes AS {CHANGES_SQL}")
             connection.execute(
                 f"""
                 INSERT INTO {CHANGED_DAYS}
-                WITH everything AS (
-                    SELECT DISTINCT model FROM _pending WHERE partition_date IS NULL AND rows_loaded > 0
-                )
-                SELECT DISTINCT model, partition_date FROM _pending
-                WHERE partition_date IS NOT NULL AND rows_loaded > 0
-                    AND model NOT IN (SELECT model FROM everything)
+                WITH everything AS (SELECT DISTINCT model FROM _changes WHERE partition_date IS NULL)
+                SELECT DISTINCT model, partition_date FROM _changes
+                WHERE partition_date IS NOT NULL AND model NOT IN (SELECT model FROM everything)
                 UNION
                 SELECT DISTINCT e.model, l.partition_date FROM everything AS e, {LOAD_LOG} AS l
                 WHERE l.partition_date IS NOT NULL AND l.rows_loaded > 0
@@ -96,7 +118,8 @@ def claim_changes(connection: duckdb.DuckDBPyConnection, models: Mapping[str, fr
             )
             loads = connection.execute("SELECT model, source_file, loaded_at FROM _pending").pl()
             days = dict(connection.execute(f"SELECT model, count(*) FROM {CHANGED_DAYS} GROUP BY ALL").fetchall())
-            connection.execute("DROP TABLE _pending")
+            for temporary in ("_pending", "_last_built", "_changes"):
+                connection.execute(f"DROP TABLE {temporary}")
         return Claim(loads.cast(CLAIM_SCHEMA), {model: days.get(model, 0) for model in models})  # type: ignore[arg-type]
 
     return retry_conflicts(claim)
