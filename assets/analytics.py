@@ -3,12 +3,17 @@
 Each asset reads its marts read-only, computes in Polars, and writes one table to the
 ``analytics`` schema (so the result is queryable, not only visible in the UI), with the result
 as a table and a chart in its materialisation metadata.
+
+An analytics table over the fact table (one row per flight, every day of the history) is computed
+as partial aggregates of record batches streamed out of DuckDB, then combined: its memory follows
+the batch, never the history. One over a daily mart (a row per carrier and day) reads it whole.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import dagster as dg
+import duckdb
 import polars as pl
 
 from assets.automation import REFRESH_AFTER_CHECKS_PASS
@@ -61,8 +66,8 @@ def carrier_scorecard_frame(daily: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def weather_impact_frame(flights: pl.DataFrame) -> pl.DataFrame:
-    """Departure delay, on-time and cancellation rates by the weather at departure."""
+def weather_impact_partial(flights: pl.DataFrame) -> pl.DataFrame:
+    """Counts and sums by the weather at departure, for some of the flights: they add up across batches."""
     condition = pl.when(WEATHER_CONDITIONS[0][1]).then(pl.lit(WEATHER_CONDITIONS[0][0]))
     for label, test in WEATHER_CONDITIONS[1:]:
         condition = condition.when(test).then(pl.lit(label))
@@ -71,12 +76,32 @@ def weather_impact_frame(flights: pl.DataFrame) -> pl.DataFrame:
         .group_by("condition")
         .agg(
             flights=pl.len(),
-            avg_dep_delay_min=pl.col("dep_delay").mean().round(2),
-            on_time_rate=pl.col("is_on_time").mean().round(4),
-            cancellation_rate=pl.col("is_cancelled").mean().round(4),
+            dep_delay_sum=pl.col("dep_delay").cast(pl.Int64).sum(),
+            dep_delay_count=pl.col("dep_delay").count(),
+            on_time=pl.col("is_on_time").sum(),
+            cancelled=pl.col("is_cancelled").sum(),
         )
-        .sort("avg_dep_delay_min", descending=True, nulls_last=True)
     )
+
+
+def weather_impact_combine(partials: pl.DataFrame) -> pl.DataFrame:
+    """Departure delay, on-time and cancellation rates by the weather at departure, from the partials."""
+    totals = partials.group_by("condition").agg(pl.all().sum())
+    return totals.select(
+        "condition",
+        "flights",
+        # The mean of the flights that have a delay (a condition with none has no mean, not 0).
+        avg_dep_delay_min=pl.when(pl.col("dep_delay_count") > 0)
+        .then(pl.col("dep_delay_sum") / pl.col("dep_delay_count"))
+        .round(2),
+        on_time_rate=(pl.col("on_time") / pl.col("flights")).round(4),
+        cancellation_rate=(pl.col("cancelled") / pl.col("flights")).round(4),
+    ).sort("avg_dep_delay_min", descending=True, nulls_last=True)
+
+
+def weather_impact_frame(flights: pl.DataFrame) -> pl.DataFrame:
+    """Departure delay, on-time and cancellation rates by the weather at departure."""
+    return weather_impact_combine(weather_impact_partial(flights))
 
 
 @dataclass(frozen=True)
@@ -87,9 +112,28 @@ class AnalyticsSpec:
     deps: tuple[dg.AssetKey, ...]
     description: str
     query: str
-    compute: Callable[[pl.DataFrame], pl.DataFrame]
+    compute: Callable[[pl.DataFrame], pl.DataFrame]  # of the whole query, or of the combined partials
     chart_title: str
     chart: Callable[[pl.DataFrame], dg.MarkdownMetadataValue]
+    # Set for a query over the fact table: applied to each streamed batch; ``compute`` combines them.
+    partial: Callable[[pl.DataFrame], pl.DataFrame] | None = None
+
+
+# Rows of the fact table per streamed batch: a few tens of MB of the analytics' columns.
+BATCH_ROWS = 1_000_000
+
+
+def compute_analytics(
+    connection: duckdb.DuckDBPyConnection, spec: AnalyticsSpec, batch_rows: int = BATCH_ROWS
+) -> pl.DataFrame:
+    """Run ``spec`` on the warehouse: whole, or batch by batch when it has a partial step."""
+    if spec.partial is None:
+        return spec.compute(connection.sql(spec.query).pl())
+    reader = connection.execute(spec.query).to_arrow_reader(batch_rows)
+    partials = [spec.partial(pl.DataFrame(pl.from_arrow(batch))) for batch in reader]
+    if not partials:  # no flights at all: the partial of an empty frame, with the query's columns
+        partials = [spec.partial(pl.DataFrame(pl.from_arrow(reader.schema.empty_table())))]
+    return spec.compute(pl.concat(partials))
 
 
 def build_analytics_asset(spec: AnalyticsSpec, pool: str) -> dg.AssetsDefinition:
@@ -107,8 +151,7 @@ def build_analytics_asset(spec: AnalyticsSpec, pool: str) -> dg.AssetsDefinition
     def _asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
         with retry_only_transient():
             with warehouse.read_only() as connection:
-                source = connection.sql(spec.query).pl()
-            result = spec.compute(source)
+                result = compute_analytics(connection, spec)
             with warehouse.writer() as connection:
                 connection.register("_result", result.to_arrow())
                 # Safe to interpolate: spec names are constants in this module.
@@ -150,7 +193,8 @@ ANALYTICS_SPECS = [
         "and cancellation rates.",
         query="SELECT dep_delay, is_on_time, is_cancelled, has_weather, dep_visibility_mi, dep_precip_in, "
         "dep_wind_gust_mph, dep_temp_f FROM marts.fct_flights",
-        compute=weather_impact_frame,
+        partial=weather_impact_partial,
+        compute=weather_impact_combine,
         chart_title="avg_departure_delay_by_weather",
         chart=lambda frame: bar_chart(
             frame.get_column("condition").to_list(),
