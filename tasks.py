@@ -84,14 +84,11 @@ def dev() -> int:
 # The whole suite in two pytest sessions side by side, then a short third. The tests that start real
 # Dagster processes (`dagster dev`, `dagster-daemon` under them) mostly wait on them: sensor ticks,
 # run launches, the backfill daemon's fixed 30-second loop. Beside the rest, which keeps the CPUs
-# busy with dbt and DuckDB meanwhile, the wall time is the longer session's, not the sum. The rest
-# runs in two xdist workers, a module to a worker (its module-scoped pipeline is built once): alone,
-# it kept the machine about half busy (dbt's start-up, PostgreSQL round trips). Tests that need the
-# dbt project's target folder to themselves (they assert that dbt reused the previous build's parse,
-# which a build on the other session would replace) run after, alone.
+# busy with dbt and DuckDB meanwhile, the wall time is the longer session's, not the sum. Tests
+# that need the dbt project's target folder to themselves (they assert that dbt reused the previous
+# build's parse, which a build on the other session would replace) run after, alone.
 SERVER_TESTS = "e2e"
 ALONE_TESTS = "alone"
-REST_WORKERS = ["-n", "2", "--dist", "loadscope"]
 
 
 def test() -> int:
@@ -111,8 +108,7 @@ def test() -> int:
             )  # fmt: skip
         print(f"tasks: the `-m {SERVER_TESTS}` tests run beside these; their report follows", flush=True)
         try:
-            rest = run(uv, "pytest", "-m", f"not {SERVER_TESTS} and not {ALONE_TESTS}", *REST_WORKERS,
-                       "--basetemp", f"{scratch}/rest")  # fmt: skip
+            rest = run(uv, "pytest", "-m", f"not {SERVER_TESTS} and not {ALONE_TESTS}", "--basetemp", f"{scratch}/rest")
             servers.wait()
         finally:
             if servers.poll() is None:  # interrupted: stop that session too (pytest stops its servers)
