@@ -94,11 +94,9 @@ def _partition_date(landed: LandedFile) -> date | None:
     return date.fromisoformat(landed.partition_key) if landed.partition_key else None
 
 
-def _quarantine_rows(
-    raw: RawTable, failures: pl.DataFrame, file_reason: str | None, landed: LandedFile
-) -> pl.DataFrame:
-    """Quarantine records: structural rejects, rows with failed checks, or (on ERROR) every record."""
-    reasons = failures.group_by(ROW_NUMBER).agg(
+def _failure_reasons(failures: pl.DataFrame, *record: str) -> pl.DataFrame:
+    """Per record (the ``record`` key columns): the columns and checks it failed, and why, in words."""
+    return failures.group_by(*record).agg(
         failed_columns=pl.col("column").unique().sort(),
         failed_checks=pl.col("check").unique().sort(),
         reason=pl.concat_str(
@@ -111,6 +109,13 @@ def _quarantine_rows(
         .sort()
         .str.join("; "),
     )
+
+
+def _quarantine_rows(
+    raw: RawTable, failures: pl.DataFrame, file_reason: str | None, landed: LandedFile
+) -> pl.DataFrame:
+    """Quarantine records: structural rejects, rows with failed checks, or (on ERROR) every record."""
+    reasons = _failure_reasons(failures, ROW_NUMBER)
     record = pl.struct(raw.columns).struct.json_encode() if raw.columns else pl.lit("{}")
     parsed = raw.rows.select(ROW_NUMBER, raw_record=record)
     if file_reason is None:
@@ -284,19 +289,7 @@ def _batch_quarantine(
 ) -> pl.DataFrame:
     """Quarantine records of a batch: rows with failed checks, every record of a refused file,
     and the records that could not even be parsed, each with the reason (FILE_INDEX kept)."""
-    reasons = failures.group_by(FILE_INDEX, ROW_NUMBER).agg(
-        failed_columns=pl.col("column").unique().sort(),
-        failed_checks=pl.col("check").unique().sort(),
-        reason=pl.concat_str(
-            pl.col("column"),
-            pl.lit(": "),
-            pl.col("check"),
-            pl.format(" (value {})", "failure_case").fill_null(""),
-        )
-        .unique()
-        .sort()
-        .str.join("; "),
-    )
+    reasons = _failure_reasons(failures, FILE_INDEX, ROW_NUMBER)
     # The record as written, with the file's own columns (extra ones too): files with the same
     # columns are encoded together.
     by_columns: dict[tuple[str, ...], list[int]] = {}

@@ -1,10 +1,10 @@
 """Incremental marts equal a full refresh, row for row, after a realistic sequence of deliveries.
 
 Real files, real dbt and real Dagster runs on either backend. The sequence: three days; the same
-reference file again with a late day (day 5 before day 4) and a re-delivered day whose rows
-changed, left and failed validation; the missing day 4 with a re-delivered weather day; new
-reference data. After each build, the days each incremental model rebuilt are the ones the
-deliveries touched; at the end, a full refresh rebuilds the marts from scratch and nothing differs.
+reference file again, day 5, a re-delivered day whose rows changed, left and failed validation,
+and a re-delivered weather day; the late day 4 with new reference data. After each build, the
+days each incremental model rebuilt are the ones the deliveries touched; at the end, a full
+refresh rebuilds the marts from scratch and nothing differs.
 """
 
 from __future__ import annotations
@@ -136,36 +136,33 @@ def test_incremental_marts_equal_a_full_refresh_after_late_redelivered_and_refer
     pipeline.build()
     assert query(pipeline.settings, "SELECT count(DISTINCT flight_date) FROM marts.fct_flights") == [(3,)]
     # The same planes file again (as every `backfill` reloads it: the same rows, which rebuild
-    # nothing), a late day (day 5 lands before day 4), and day 2 re-delivered: rows changed and
-    # dropped, one quarantined. Only days 2 and 5 are rebuilt.
+    # nothing), day 5 (ahead of day 4), day 2 re-delivered with rows changed, dropped and one
+    # quarantined, and day 3's weather again, warmer. Only days 2, 3 and 5 are rebuilt.
     pipeline.deliver("planes", None, source_bytes("planes"))
     pipeline.load(["planes"])
     for name in ("flights", "weather"):
         pipeline.deliver(name, DAY[4], day_csv(name, DAY[4]))
     pipeline.deliver("flights", DAY[1], redelivered_day_2())
+    pipeline.deliver("weather", DAY[2], warmer_weather_day_3())
     pipeline.load(["flights", "weather"], [DAY[4]])
     pipeline.load(["flights"], [DAY[1]])
+    pipeline.load(["weather"], [DAY[2]])
     [(quarantined,)] = query(pipeline.settings, "SELECT count(*) FROM quarantine.flights")
     assert quarantined == 1
-    assert pipeline.build() == only([DAY[1], DAY[4]])
+    assert pipeline.build() == only([DAY[1], DAY[2], DAY[4]])
     real = pl.read_csv(day_csv("flights", DAY[1]), infer_schema=False).height
     assert query(pipeline.settings, "SELECT count(*) FROM marts.fct_flights WHERE flight_date = ?", [DAY[1]]) == [
         (real - len(DROPPED_ROWS) - 1,)
     ]
-
-    # The missing day 4, and day 3's weather again, warmer: its flights carry the new weather.
-    for name in ("flights", "weather"):
-        pipeline.deliver(name, DAY[3], day_csv(name, DAY[3]))
-    pipeline.deliver("weather", DAY[2], warmer_weather_day_3())
-    pipeline.load(["flights", "weather"], [DAY[3]])
-    pipeline.load(["weather"], [DAY[2]])
-    assert pipeline.build() == only([DAY[2], DAY[3]])
     [(warm,)] = query(pipeline.settings, "SELECT bool_and(dep_temp_f = 99) FROM marts.fct_flights "
                       "WHERE flight_date = ? AND has_weather", [DAY[2]])  # fmt: skip
     assert warm
 
-    # New reference data touches every day.
+    # The late day 4, and new reference data, which touches every day.
+    for name in ("flights", "weather"):
+        pipeline.deliver(name, DAY[3], day_csv(name, DAY[3]))
     pipeline.deliver("airlines", None, renamed_airline())
+    pipeline.load(["flights", "weather"], [DAY[3]])
     pipeline.load(["airlines"])
     assert pipeline.build() == only(DAY)
     names = query(pipeline.settings, "SELECT DISTINCT carrier_name FROM marts.mart_carrier_daily_performance "

@@ -21,7 +21,8 @@ from cli import dev_server, replay
 from resources.settings import Settings
 from tests.support.instance_db import IN_FLIGHT, pg_env, rows, run_selections
 
-pytestmark = pytest.mark.integration
+# e2e: `dagster-daemon run` does the work; the test mostly waits on its loops, beside the in-process tests.
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 # A ceiling, not an expectation: the wait ends as soon as the condition holds (under a minute idle).
 PIPELINE_TIMEOUT = 1500

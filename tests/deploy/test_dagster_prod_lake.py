@@ -37,7 +37,8 @@ from resources.warehouse import WarehouseResource
 from tests.support.instance_db import IN_FLIGHT, pg_env, rows, run_selections
 from tests.support.warehouse import query
 
-pytestmark = pytest.mark.integration
+# e2e: `dagster-daemon run` does the work; the test mostly waits on its loops, beside the in-process tests.
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 BACKFILL = (date(2013, 1, 1), date(2013, 1, 20))
 BURST = (date(2013, 1, 21), date(2013, 1, 25))  # lands while the backfill loads (held: commits_held)
