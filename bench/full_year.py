@@ -146,6 +146,7 @@ def child_pipeline(data_dir: Path, datasets_file: Path | None, overrides: dict) 
     home.mkdir(parents=True, exist_ok=True)
     with dg.DagsterInstance.local_temp(str(home)) as instance:
         report = run_backfill(settings, instance)
+        backfill_seconds = round(time.perf_counter() - started, 2)
         runs, materializations = {}, 0
         for label, result in report.results.items():
             stats = instance.get_run_stats(result.run_id)
@@ -153,14 +154,17 @@ def child_pipeline(data_dir: Path, datasets_file: Path | None, overrides: dict) 
             materializations += stats.materializations
         one_day = redeliver_last_day(settings, instance)
     with WarehouseResource.for_settings(settings).read_only() as connection:
+        # Records read by the delivery each day holds now (the last day was delivered twice).
         [(rows, flights_quarantined, weather_quarantined, read, loaded)] = connection.execute(
             "SELECT (SELECT count(*) FROM marts.fct_flights), (SELECT count(*) FROM quarantine.flights),"
             " (SELECT count(*) FROM quarantine.weather),"
-            " (SELECT sum(records_read) FROM meta.file_loads WHERE dataset = 'flights'),"
+            " (SELECT sum(records_read) FROM (SELECT records_read FROM meta.file_loads WHERE dataset = 'flights'"
+            "  QUALIFY row_number() OVER (PARTITION BY partition_date ORDER BY loaded_at DESC) = 1)),"
             " (SELECT count(*) FROM raw.flights)"
         ).fetchall()
     return {
         "seconds": round(time.perf_counter() - started, 2),
+        "backfill_seconds": backfill_seconds,  # imports, manifest and the backfill, not the one day after
         "import_seconds": round(imported - started, 2),
         "runs": runs,
         "materializations": materializations,
@@ -277,9 +281,12 @@ def main() -> int:
     ok = True
     for name in backends:
         found = results[name]
-        per_day = found["wall_seconds"] / max(history.flights_files, 1) * 1000
+        # The child's wall time less the one-day phase after the backfill: process start to backfill end.
+        backfill_wall = found["wall_seconds"] - (found["seconds"] - found["backfill_seconds"])
+        per_day = backfill_wall / max(history.flights_files, 1) * 1000
         print(
-            f"\n{name}: {found['wall_seconds'] / floor['wall_seconds']:.1f}x the pure-DuckDB wall time, "
+            f"\n{name}: backfill {backfill_wall:.1f} s, {backfill_wall / floor['wall_seconds']:.1f}x the pure-DuckDB "
+            "wall time; "
             f"{found['peak_tree_mb'] / floor['peak_tree_mb']:.1f}x its peak memory; {per_day:.1f} ms per day"
         )
         print(f"  imports and manifest {found['import_seconds']} s; runs (s): {found['runs']}")

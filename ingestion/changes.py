@@ -38,10 +38,22 @@ CHANGED_DAYS = "meta.mart_changed_days"
 CONSUMED_LOADS = "meta.mart_consumed_loads"
 CHANGES_DDL = (
     f"CREATE TABLE IF NOT EXISTS {CHANGED_DAYS} (model VARCHAR NOT NULL, day DATE NOT NULL)",
-    f"CREATE TABLE IF NOT EXISTS {CONSUMED_LOADS} (model VARCHAR NOT NULL, source_file VARCHAR NOT NULL,"
-    " loaded_at TIMESTAMPTZ NOT NULL, consumed_at TIMESTAMPTZ NOT NULL)",
+    # What each consumed delivery was (dataset, day, bytes and rows), kept here: a reload of the
+    # same archived file replaces its load-log row, and the next claim must still recognise it.
+    f"CREATE TABLE IF NOT EXISTS {CONSUMED_LOADS} (model VARCHAR NOT NULL, dataset VARCHAR NOT NULL,"
+    " partition_date DATE, source_file VARCHAR NOT NULL, loaded_at TIMESTAMPTZ NOT NULL, sha256 VARCHAR NOT NULL,"
+    " rows_loaded BIGINT NOT NULL, rows_quarantined BIGINT NOT NULL, consumed_at TIMESTAMPTZ NOT NULL)",
 )
-CLAIM_SCHEMA = {"model": pl.String, "source_file": pl.String, "loaded_at": pl.Datetime("us", "UTC")}
+CLAIM_SCHEMA = {
+    "model": pl.String,
+    "dataset": pl.String,
+    "partition_date": pl.Date,
+    "source_file": pl.String,
+    "loaded_at": pl.Datetime("us", "UTC"),
+    "sha256": pl.String,
+    "rows_loaded": pl.Int64,
+    "rows_quarantined": pl.Int64,
+}
 
 
 @dataclass(frozen=True)
@@ -72,10 +84,8 @@ def _pending_sql(models: Mapping[str, frozenset[str]]) -> str:
 
 # Per model, dataset and day (NULL for reference data): the delivery the model was last built from.
 LAST_BUILT_SQL = f"""
-    SELECT c.model, l.dataset, l.partition_date, l.sha256, l.rows_loaded, l.rows_quarantined
-    FROM {CONSUMED_LOADS} AS c
-    JOIN {LOAD_LOG} AS l ON l.source_file = c.source_file AND l.loaded_at = c.loaded_at
-    QUALIFY row_number() OVER (PARTITION BY c.model, l.dataset, l.partition_date ORDER BY l.loaded_at DESC) = 1
+    SELECT model, dataset, partition_date, sha256, rows_loaded, rows_quarantined FROM {CONSUMED_LOADS}
+    QUALIFY row_number() OVER (PARTITION BY model, dataset, partition_date ORDER BY loaded_at DESC) = 1
 """
 # Pending deliveries that change what their day holds: rows loaded, and not the same file with the
 # same outcome as the one the model was last built from.
@@ -116,7 +126,7 @@ def claim_changes(connection: duckdb.DuckDBPyConnection, models: Mapping[str, fr
                 WHERE l.partition_date IS NOT NULL AND l.rows_loaded > 0
                 """
             )
-            loads = connection.execute("SELECT model, source_file, loaded_at FROM _pending").pl()
+            loads = connection.execute(f"SELECT {', '.join(CLAIM_SCHEMA)} FROM _pending").pl()
             days = dict(connection.execute(f"SELECT model, count(*) FROM {CHANGED_DAYS} GROUP BY ALL").fetchall())
             for temporary in ("_pending", "_last_built", "_changes"):
                 connection.execute(f"DROP TABLE {temporary}")
@@ -136,7 +146,7 @@ def consume_changes(connection: duckdb.DuckDBPyConnection, claim: Claim, built: 
             connection.register("_consumed", consumed.to_arrow())
             try:
                 connection.execute(
-                    f"INSERT INTO {CONSUMED_LOADS} SELECT model, source_file, loaded_at, now() FROM _consumed"
+                    f"INSERT INTO {CONSUMED_LOADS} SELECT {', '.join(CLAIM_SCHEMA)}, now() FROM _consumed"
                 )
             finally:
                 connection.unregister("_consumed")
