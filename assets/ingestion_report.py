@@ -38,12 +38,13 @@ def _bullets(items: Sequence[str]) -> dg.MarkdownMetadataValue:
     return dg.MetadataValue.md("\n".join([*(f"- {item}" for item in shown), *more]) or "_none_")
 
 
-def _totals(summary: LoadSummary) -> dict[str, int]:
+def _totals(counted: LoadSummary | FileReport) -> dict[str, int]:
+    """The four counts of a whole load or of one file (both keep them under the same names)."""
     return {
-        "records_read": summary.records_read,
-        "records_failed": summary.records_failed,
-        "rows_loaded": summary.rows_loaded,
-        "rows_quarantined": summary.rows_quarantined,
+        "records_read": counted.records_read,
+        "records_failed": counted.records_failed,
+        "rows_loaded": counted.rows_loaded,
+        "rows_quarantined": counted.rows_quarantined,
     }
 
 
@@ -91,10 +92,7 @@ def file_metadata(report: FileReport) -> dict[str, object]:
     """Metadata of one file's partition (a load that fails some partitions records the others one by one)."""
     return {
         "dagster/row_count": report.rows_loaded,
-        "records_read": report.records_read,
-        "records_failed": report.records_failed,
-        "rows_loaded": report.rows_loaded,
-        "rows_quarantined": report.rows_quarantined,
+        **_totals(report),
         "files": [report.source_file],
         "severity": report.severity.value,
     }
