@@ -144,9 +144,9 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
         with retry_only_transient():
             warehouse.assert_writable()  # dbt opens the warehouse itself: hold it to the production guard first
             warehouse.prepare_for_dbt()
-            with warehouse.writer() as connection:
-                manifest = json.loads(Path(project.manifest_path).read_text())
-                claim = claim_changes(connection, incremental_models(manifest))
+            models = incremental_models(json.loads(Path(project.manifest_path).read_text()))
+            with warehouse.writer() as connection:  # the writer slot is held only for the claim itself
+                claim = claim_changes(connection, models)
         _log_claim(context, claim, config.full_refresh)
         invocation = dbt.cli(
             build_args(warehouse.dbt_vars(), config.full_refresh), context=context, raise_on_error=False

@@ -1,6 +1,6 @@
 """One load of a dataset's partitions, end to end: find the files, archive, ingest, commit, clean up.
 
-The files are taken in batches of about ``batch_bytes`` (ingestion/load.py's caller sets it), and
+The files are taken in batches of about ``batch_bytes`` (DATAOPS_LOAD_BATCH_MB, through the asset), and
 each batch goes through the whole cycle before the next is read, so a load's memory follows the
 batch, never the range: thirty years of daily files cost what one batch costs, thirty times over.
 Each batch:
