@@ -9,13 +9,16 @@ for a parse that would produce the same manifest.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import shutil
 import subprocess
 import sys
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
+from typing import Any
 
 from dagster_dbt import DbtCliResource, DbtProject
+from packaging import version
 
 from resources.settings import DBT_PROJECT_DIR, Settings
 
@@ -106,8 +109,29 @@ def ensure_manifest() -> Path:
     return prepare_manifest(dbt_project())
 
 
+class LockedDbtCliResource(DbtCliResource):
+    """``DbtCliResource`` without the two start-up costs it pays before every dbt command.
+
+    Before each invocation dagster-dbt (0.29) runs ``dbt --version`` in a subprocess to learn
+    which engine it drives, and builds a dbt adapter in-process for its optional row-count and
+    column metadata. Together they cost ~2 s of every build (a third of a one-day refresh), and
+    ``dbt --version`` also asks PyPI for the newest release, which stalls on a host without
+    internet. Here the executable is the venv's own dbt, so its version is dbt-core's installed
+    version; and the adapter is never used (assets/dbt_assets.py profiles the tables itself).
+    These override private members of dagster-dbt: tests/resources/test_dbt.py fails if an
+    upgrade renames them, rather than letting the costs come back unnoticed.
+    """
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        return version.parse(importlib.metadata.version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args: Any) -> None:  # type: ignore[override]
+        return None
+
+
 def dbt_resource(settings: Settings) -> DbtCliResource:
-    return DbtCliResource(
+    return LockedDbtCliResource(
         project_dir=dbt_project(),
         profiles_dir=str(DBT_PROJECT_DIR),
         target=settings.dbt_target,
