@@ -22,8 +22,9 @@ MIN_DELAY_MIN = -120
 class Flights(DailyDatasetModel):
     """A departure. Cancelled flights have no dep_time / arr_time / delays: that is not an error."""
 
-    # Calendar date of the scheduled departure (local time); must match the file's day (checked below).
-    year: pl.Int32 = pa.Field(in_range={"min_value": 2000, "max_value": 2100})
+    # Calendar date of the scheduled departure (local time); must match the file's day (checked
+    # below). Which days are admissible at all is the dataset's `dates` in config/datasets.yaml.
+    year: pl.Int32
     month: pl.Int32 = pa.Field(in_range={"min_value": 1, "max_value": 12})
     day: pl.Int32 = pa.Field(in_range={"min_value": 1, "max_value": 31})
     # Clock times are hhmm integers; 2400 is how the feed writes a departure at midnight.

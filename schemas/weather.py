@@ -16,7 +16,8 @@ class Weather(DailyDatasetModel):
     """An hourly observation. Sensors drop out: most measurements may be missing."""
 
     origin: str = pa.Field(isin=NYC_AIRPORTS)
-    year: pl.Int32 = pa.Field(in_range={"min_value": 2000, "max_value": 2100})
+    # Must match the file's day (DailyDatasetModel); admissible days: `dates` in config/datasets.yaml.
+    year: pl.Int32
     month: pl.Int32 = pa.Field(in_range={"min_value": 1, "max_value": 12})
     day: pl.Int32 = pa.Field(in_range={"min_value": 1, "max_value": 31})
     hour: pl.Int32 = pa.Field(in_range={"min_value": 0, "max_value": 23})
