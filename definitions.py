@@ -13,6 +13,7 @@ from assets.dbt_assets import build_dbt_assets
 from assets.ingestion_factory import build_ingestion_assets
 from assets.operations import OPERATIONS_SPECS, build_operations_jobs
 from config.datasets import load_datasets
+from jobs.landing import build_ingest_job, build_land_and_refresh_job, refresh_targets
 from resources.alerts import AlertsResource
 from resources.dbt import dbt_project, dbt_resource
 from resources.dbt_state import DbtStateResource
@@ -24,30 +25,31 @@ from resources.warehouse import PROD, WarehouseResource
 from schedules.operations import build_operations_schedules
 from sensors.alerts import check_failure_alerts, run_failure_alerts
 from sensors.automation import automation_sensor
-from sensors.landing import build_ingest_job, build_landing_sensor
+from sensors.landing import build_landing_sensor
 from sensors.run_watchdog import run_worker_watchdog
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     datasets = load_datasets(settings.datasets_file)
-    ingest_job = build_ingest_job(datasets)
     pools = writer_pools(settings)
     data_assets = [
         *build_ingestion_assets(datasets, pools.load),
         build_dbt_assets(dbt_project(), pools.transform),
         *build_analytics_assets(pools.transform),
     ]
+    refresh = refresh_targets(data_assets, datasets)
+    landing_jobs = [build_ingest_job(datasets), build_land_and_refresh_job(datasets, refresh)]
     operations_jobs = build_operations_jobs(data_assets, pools.maintenance)
     return dg.Definitions(
         assets=[*data_assets, *OPERATIONS_SPECS],
-        jobs=[ingest_job, *operations_jobs],
+        jobs=[*landing_jobs, *operations_jobs],
         schedules=build_operations_schedules(operations_jobs),
         # Steps run in the run's own process. The default multiprocess executor starts one more
         # Python per step, paying the imports and definition loading (seconds) a second time;
         # parallelism comes from several runs (resources/pools.py), not from steps within one.
         executor=dg.in_process_executor,
         sensors=[
-            build_landing_sensor(datasets, ingest_job),
+            build_landing_sensor(datasets, landing_jobs, refresh),
             automation_sensor,
             run_failure_alerts,
             check_failure_alerts,

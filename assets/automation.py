@@ -26,7 +26,7 @@ from datetime import datetime
 
 import dagster as dg
 
-from assets.ingestion_factory import INGEST_JOB
+from jobs.names import LOAD_JOBS
 
 AC = dg.AutomationCondition
 # Statuses of a run that has not ended: it may still write what it targets.
@@ -56,13 +56,16 @@ def _loads_in_flight(instance: dg.DagsterInstance, evaluation_time: datetime) ->
     fresh and no `ingest` run is going: without this, automation started the dbt source tests the
     backfill was about to run (tests/test_dagster_dev.py, seen on the lake).
     """
-    loads = instance.get_runs_count(filters=dg.RunsFilter(job_name=INGEST_JOB, statuses=UNFINISHED_RUN_STATUSES))
+    loads = sum(
+        instance.get_runs_count(filters=dg.RunsFilter(job_name=job, statuses=UNFINISHED_RUN_STATUSES))
+        for job in LOAD_JOBS
+    )
     backfills = instance.get_backfills(limit=BACKFILLS_LOOKED_AT)
     return loads + sum(backfill.status.value in UNFINISHED_BACKFILL_STATUSES for backfill in backfills)
 
 
 class NoLoadInFlight(dg.AutomationCondition):
-    """True while no run of the load job is queued or running, and no backfill is in progress: the raw
+    """True while no run of a load job is queued or running, and no backfill is in progress: the raw
     layer is settled.
 
     Dagster's operands see one asset at a time; whether *any* load is still going on is a question
@@ -76,7 +79,8 @@ class NoLoadInFlight(dg.AutomationCondition):
 
     @property
     def description(self) -> str:
-        return f"no `{INGEST_JOB}` run is queued or running, and no backfill is in progress"
+        jobs = " or ".join(f"`{job}`" for job in LOAD_JOBS)
+        return f"no {jobs} run is queued or running, and no backfill is in progress"
 
     def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
         loads = _loads_in_flight(context.asset_graph_view.instance, context.evaluation_time)

@@ -50,10 +50,6 @@ LINEAGE_COLUMNS: dict[str, tuple[pl.DataType, str]] = {
 }
 
 
-# The one job that runs the raw assets: every load, whatever the datasets (sensors/landing.py).
-INGEST_JOB = "ingest"
-
-
 def raw_asset_key(dataset_name: str) -> dg.AssetKey:
     return dg.AssetKey([RAW, dataset_name])
 

@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 import dagster as dg  # noqa: E402
 
-from assets.ingestion_factory import INGEST_JOB  # noqa: E402
 from cli import dev_server, replay  # noqa: E402
+from jobs.names import LAND_AND_REFRESH_JOB, LOAD_JOBS  # noqa: E402
 from resources.settings import Settings  # noqa: E402
 
 POLL_SECONDS = 0.5
@@ -46,9 +46,10 @@ def land_and_wait(settings: Settings, days: list[str], timeout: float) -> tuple[
 
 
 def finished_runs(home: Path, landed_at: float, timeout: float = 180) -> tuple[list, list]:
-    """The load runs and dbt runs started after ``landed_at``, once at least one of each has ended.
+    """The load runs and dbt runs started after ``landed_at``, once they have ended: a load run and
+    a dbt run, or one land-and-refresh run (a single day: load and refresh in one run).
 
-    The day shows in the marts before its dbt run has ended (the analytics run after the marts),
+    The day shows in the marts before its dbt step has ended (the analytics run after the marts),
     so this waits for the run records to be complete rather than reading them at once.
     """
     deadline = time.monotonic() + timeout
@@ -56,22 +57,45 @@ def finished_runs(home: Path, landed_at: float, timeout: float = 180) -> tuple[l
         with dg.DagsterInstance.from_config(str(home)) as instance:
             runs = [r for r in instance.get_run_records() if r.create_timestamp.timestamp() >= landed_at - 1]
         done = sorted((r for r in runs if r.start_time and r.end_time), key=lambda r: r.create_timestamp)
-        loads = [r for r in done if r.dagster_run.job_name == INGEST_JOB]
-        builds = [r for r in done if r.dagster_run.job_name != INGEST_JOB]
-        if (loads and builds) or time.monotonic() > deadline:
+        loads = [r for r in done if r.dagster_run.job_name in LOAD_JOBS]
+        builds = [r for r in done if r.dagster_run.job_name not in LOAD_JOBS]
+        refreshed = bool(loads) and loads[-1].dagster_run.job_name == LAND_AND_REFRESH_JOB
+        if (loads and (builds or refreshed)) or time.monotonic() > deadline:
             return loads, builds
         time.sleep(POLL_SECONDS)
+
+
+def step_seconds(home: Path, run_id: str) -> dict[str, float]:
+    """Seconds per step of a run, the loads summed: where a land-and-refresh run spends its time."""
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        stats = instance.get_run_step_stats(run_id)
+    steps: dict[str, float] = {}
+    for step in stats:
+        if step.start_time and step.end_time:
+            name = "load steps" if step.step_key.startswith("raw__") else f"{step.step_key} step"
+            steps[name] = steps.get(name, 0.0) + step.end_time - step.start_time
+    return steps
 
 
 def breakdown(home: Path, landed_at: float) -> dict[str, float]:
     """Seconds spent per phase after ``landed_at``, from the runs the instance recorded."""
     loads, builds = finished_runs(home, landed_at)
-    if not loads or not builds:
+    if not loads:
         return {}
-    first_load, last_load, build = loads[0], max(loads, key=lambda r: r.end_time), builds[0]
-    return {
+    first_load, last_load = loads[0], max(loads, key=lambda r: r.end_time)
+    phases = {
         "sensor pick-up": first_load.create_timestamp.timestamp() - landed_at,
         "load queue+launch": first_load.start_time - first_load.create_timestamp.timestamp(),
+    }
+    if not builds:  # one land-and-refresh run
+        return {
+            **phases,
+            "load-and-refresh run": last_load.end_time - first_load.start_time,
+            **step_seconds(home, last_load.dagster_run.run_id),
+        }
+    build = builds[0]
+    return {
+        **phases,
         "load runs": last_load.end_time - first_load.start_time,
         "automation pick-up": build.create_timestamp.timestamp() - last_load.end_time,
         "dbt queue+launch": build.start_time - build.create_timestamp.timestamp(),

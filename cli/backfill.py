@@ -21,15 +21,11 @@ import dagster as dg
 # Not exported by dagster; caught narrowly so a broken dagster.yaml is not mistaken for "no home".
 from dagster._core.errors import DagsterHomeNotSetError
 
-from assets.ingestion_factory import ingestion_check_keys, raw_asset_key
-from assets.layers import ANALYTICS, MARTS, STAGING
 from assets.partitions import DAYS, day_problem, group_loads, partition_changes
 from config.datasets import DatasetConfig, load_datasets
 from ingestion.landing import landed_days
+from jobs.landing import RANGE_END_TAG, RANGE_START_TAG, ingest_job_for, refresh_targets
 from resources.settings import Settings, get_settings
-from sensors.landing import RANGE_END_TAG, RANGE_START_TAG, ingest_job_for
-
-DOWNSTREAM_LAYERS = (STAGING, MARTS, ANALYTICS)
 
 
 @dataclass
@@ -51,16 +47,6 @@ def register_days(
     if changes.add:
         instance.add_dynamic_partitions(DAYS.name, changes.add)
     return changes.order
-
-
-def downstream_selection(datasets: Mapping[str, DatasetConfig]) -> dg.AssetSelection:
-    """dbt models, analytics, and the dbt source tests on the raw tables (not the raw loads)."""
-    raw = [raw_asset_key(name) for name in datasets]
-    ingestion = dg.AssetSelection.checks(
-        *(key for dataset in datasets.values() for key in ingestion_check_keys(dataset))
-    )
-    downstream = dg.AssetSelection.key_prefixes(*([layer] for layer in DOWNSTREAM_LAYERS))
-    return downstream | (dg.AssetSelection.checks_for_assets(*raw) - ingestion)
 
 
 def run_backfill(
@@ -103,7 +89,7 @@ def run_backfill(
              {RANGE_START_TAG: segment[0], RANGE_END_TAG: segment[-1]})  # fmt: skip
     report.results["downstream"] = dg.materialize(
         list(defs.assets or []),
-        selection=downstream_selection(datasets),
+        selection=refresh_targets(defs.assets or [], datasets).selection,
         instance=instance,
         resources=defs.resources,
         raise_on_error=False,

@@ -4,9 +4,11 @@ One sensor watches every dataset's folder (one toggle in the UI, one cursor). Pe
 one run per contiguous range of new days, shared by the datasets that delivered that range, with
 the tick's reference files in the first: a burst of 60 files (30 days of flights and weather) is
 one single-run range, not 60 runs, and a cold start (reference data and the first days) is one
-run, not two (each run worker start costs seconds, and each finished load triggers a dbt build).
-Every run key names exactly its files' contents, so a restart never requests the
-same delivery twice. See landing_plan.py for the rules.
+run, not two (each run worker start costs seconds). A run of a single day, or of reference files
+only, also refreshes everything downstream (the land-and-refresh job, jobs/landing.py): the day is in
+the marts without waiting for the automation sensor to start a dbt run of its own. Every run key
+names exactly its files' contents, so a restart never requests the same delivery twice. See
+landing_plan.py for the rules.
 """
 
 import time
@@ -17,10 +19,12 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from assets.automation import UNFINISHED_RUN_STATUSES
-from assets.ingestion_factory import INGEST_JOB, ingestion_check_keys, raw_asset_key
+from assets.ingestion_factory import raw_asset_key
 from assets.partitions import DAYS
 from config.datasets import DatasetConfig
 from ingestion.rejection import RejectedFile, reject_file
+from jobs.landing import RANGE_END_TAG, RANGE_START_TAG, RefreshTargets, ingest_targets
+from jobs.names import INGEST_JOB, LAND_AND_REFRESH_JOB
 from resources.alerts import Alert, AlertsResource
 from resources.landing import LandingZoneResource
 from sensors.landing_plan import Cursor, PlannedRun, Rejection, RunInfo, RunState, plan_tick, requested_run_keys
@@ -28,57 +32,34 @@ from sensors.landing_plan import Cursor, PlannedRun, Rejection, RunInfo, RunStat
 if TYPE_CHECKING:  # define_asset_job's return type is not exported; only needed for the hints
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-# Short enough that a dropped file starts loading within seconds in the demo; each tick is a
-# directory listing, so polling this often costs nothing measurable.
-LANDING_SENSOR_INTERVAL_SECONDS = 5
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
+# Short enough that a dropped file starts loading within seconds (file-to-mart latency,
+# bench/latency.py); each tick is a directory listing and a few instance queries.
+LANDING_SENSOR_INTERVAL_SECONDS = 2
 
 
-def ingest_targets(members: Sequence[DatasetConfig]) -> tuple[list[dg.AssetKey], list[dg.AssetCheckKey]]:
-    """The raw assets and checks of a load of ``members``.
+def run_request(planned: PlannedRun, datasets: Mapping[str, DatasetConfig], refresh: RefreshTargets) -> dg.RunRequest:
+    """A load run; a run of one day (or of reference files only) refreshes downstream too.
 
-    The checks are the ones the loads report themselves, not the dbt source tests on the raw
-    tables (checks of these assets too): running those costs a dbt start-up per load; they run
-    with the next dbt build instead (assets/dbt_translator.py).
+    A range (a burst, a cold start) only loads: the automation sensor builds once when every load
+    has ended, instead of a dbt build per run.
     """
-    assets = [raw_asset_key(dataset.name) for dataset in members]
-    return assets, [key for dataset in members for key in ingestion_check_keys(dataset)]
-
-
-def build_ingest_job(datasets: Mapping[str, DatasetConfig]) -> "UnresolvedAssetJobDefinition":
-    """The one load job: a run of it loads any subset of the datasets (the sensor selects those that
-    landed), a range of days for the daily ones and the reference files alongside, as one run."""
-    assets, checks = ingest_targets(list(datasets.values()))
-    selection = dg.AssetSelection.assets(*assets).without_checks() | dg.AssetSelection.checks(*checks)
-    return dg.define_asset_job(
-        INGEST_JOB, selection=selection, description=f"Load landed files ({', '.join(datasets)}) into the raw schema."
-    )
-
-
-def ingest_job_for(defs: dg.Definitions, members: Sequence[DatasetConfig]) -> dg.JobDefinition:
-    """The ingest job narrowed to ``members``, exactly as a sensor run of them: for in-process runs.
-
-    Narrowing by assets alone would add every check on them, the dbt source tests included.
-    """
-    assets, checks = ingest_targets(members)
-    return defs.resolve_job_def(INGEST_JOB).get_subset(asset_selection=set(assets), asset_check_selection=set(checks))
-
-
-def run_request(planned: PlannedRun, datasets: Mapping[str, DatasetConfig]) -> dg.RunRequest:
     assets, checks = ingest_targets([datasets[name] for name in planned.datasets])
+    keys = planned.partition_keys
+    job_name = INGEST_JOB
+    if len(keys) <= 1:
+        job_name = LAND_AND_REFRESH_JOB
+        assets, checks = [*assets, *refresh.assets], [*checks, *refresh.checks]
     tags = {
         "datasets": ",".join(planned.datasets),
         "trigger": "landing_zone_sensor",
         "files": ",".join(planned.files)[:1000],
         "attempt": str(planned.attempt),
     }
-    keys = planned.partition_keys
     if len(keys) > 1:  # a contiguous range, loaded in one run (the assets' single-run backfill policy)
         tags |= {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
     return dg.RunRequest(
         run_key=planned.run_key,
-        job_name=INGEST_JOB,
+        job_name=job_name,
         asset_selection=assets,
         asset_check_keys=checks,
         partition_key=keys[0] if len(keys) == 1 else None,
@@ -163,14 +144,16 @@ def _reject_files(
 
 
 def build_landing_sensor(
-    datasets: Mapping[str, DatasetConfig], job: "UnresolvedAssetJobDefinition"
+    datasets: Mapping[str, DatasetConfig],
+    jobs: Sequence["UnresolvedAssetJobDefinition"],
+    refresh: RefreshTargets,
 ) -> dg.SensorDefinition:
     @dg.sensor(
         name="landing_zone_sensor",
         description="Starts a load for every new or changed file in the landing zone "
         "(<landing>/<dataset>/<file>), starts it again if its run ended without loading it, and moves "
         "files it cannot use to the rejected folder with a note and an alert.",
-        job=job,
+        jobs=list(jobs),
         minimum_interval_seconds=LANDING_SENSOR_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
@@ -198,7 +181,7 @@ def build_landing_sensor(
             context.log.warning(retry)
         if plan.waiting:
             context.log.info(f"{len(plan.waiting)} file(s) waiting: " + "; ".join(plan.waiting[:5]))
-        requests = [run_request(planned, datasets) for planned in plan.runs]
+        requests = [run_request(planned, datasets, refresh) for planned in plan.runs]
         partition_requests: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest] = []
         if plan.removed_partitions:
             partition_requests.append(DAYS.build_delete_request(plan.removed_partitions))

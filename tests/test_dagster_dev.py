@@ -81,6 +81,35 @@ def test_landed_files_reach_the_marts_in_one_load_and_one_build(dagster_dev):
     assert sorted(run.job_name for run in dev_server.runs(server.home)) == ["__ASSET_JOB", "ingest"]
 
 
+def test_a_single_landed_day_reaches_the_marts_in_one_run(dagster_dev):
+    """After the cold start, a day that lands alone is loaded and refreshed by one land-and-refresh
+    run (jobs/landing.py); the automation sensor starts no second build for it."""
+    settings, server = dagster_dev
+    before = {run.run_id for run in dev_server.runs(server.home)}
+    replay.main(["--from", "2013-01-04", "--to", "2013-01-04"], settings=settings)
+    dev_server.wait_for(
+        "the landed day in the marts and no run in flight",
+        lambda: "2013-01-04" in marts_days(settings) and all(run.is_finished for run in dev_server.runs(server.home)),
+        PIPELINE_TIMEOUT,
+        every=2,
+        in_flight=lambda: dev_server.runs_in_flight(server.home),
+    )
+    with dg.DagsterInstance.from_config(str(server.home)) as instance:
+        [run] = [run for run in instance.get_runs() if run.run_id not in before]
+        automation = next(state for state in instance.all_instigator_state() if state.name == "automation_sensor")
+        end = instance.get_run_record_by_id(run.run_id).end_time
+        # The absence of a second run is only evidence once automation has looked after the run ended.
+        dev_server.wait_for(
+            "two automation ticks after the run",
+            lambda: len(instance.get_ticks(automation.instigator_origin_id, automation.selector_id, after=end)) >= 2,
+            ALERT_TIMEOUT,
+        )
+        after = [r.job_name for r in instance.get_runs() if r.run_id not in before]
+    assert (run.job_name, run.status) == ("land_and_refresh", dg.DagsterRunStatus.SUCCESS)
+    assert after == ["land_and_refresh"], "no second run for the same day"
+    assert latest_materialization(server.home, SCORECARD).run_id == run.run_id, "the analytics came in the same run"
+
+
 def test_the_ui_opens_readable_with_real_charts(dagster_dev, tmp_path):
     """In a real browser: the lineage graph shows every asset (no collapsed groups), "Materialize all"
     counts the data assets only (not the operations), and a chart is a rendered PNG image."""
@@ -170,5 +199,5 @@ def test_a_bad_file_raises_an_alert_and_is_not_published(dagster_dev):
     check_alert = next(alert for alert in alerts(settings) if alert["kind"] == "check_failure")
     assert check_alert["asset"] == "raw/flights"
     assert "missing column(s) ['carrier']" in check_alert["details"]
-    assert marts_days(settings) == {"2013-01-01", "2013-01-02"}, "the bad day was not published"
+    assert "2013-01-03" not in marts_days(settings), "the bad day was not published"
     assert list(settings.archive.rglob("*__flights_2013-01-03.csv")), "the bad file is kept"

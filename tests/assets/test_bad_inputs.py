@@ -19,9 +19,9 @@ from cli import replay
 from cli.backfill import run_backfill
 from cli.nycflights import day_csv
 from definitions import build_definitions
+from jobs.landing import ingest_job_for
 from resources.settings import Settings
 from resources.warehouse import WarehouseResource
-from sensors.landing import ingest_job_for
 from sensors.landing_plan import Cursor, plan_tick
 from tests.support.warehouse import query
 
@@ -293,7 +293,7 @@ def test_a_compressed_file_under_a_csv_name_is_refused_as_what_it_is(world):
 
 
 def test_a_backfill_over_a_junk_partition_key_loads_the_real_days(world):
-    from sensors.landing import RANGE_END_TAG, RANGE_START_TAG
+    from jobs.landing import RANGE_END_TAG, RANGE_START_TAG
 
     world.instance.add_dynamic_partitions("days", ["../../x"])  # typed into the UI, after the real days
     job = ingest_job_for(world.defs, [world._datasets()["flights"]])
@@ -351,8 +351,8 @@ def test_a_bad_day_publishes_nothing_and_the_others_still_refresh(world):
 
 def test_a_failed_blocking_dbt_test_stops_the_python_analytics(world):
     """Valid-looking reference data that breaks a relationship: airlines.csv without United."""
-    from cli.backfill import downstream_selection
     from cli.nycflights import source_bytes
+    from jobs.landing import refresh_targets
 
     airlines = pl.read_csv(source_bytes("airlines"), infer_schema=False).filter(pl.col("carrier") != "UA")
     world.land(airlines.write_csv().encode(), name="airlines.csv", dataset="airlines")
@@ -361,9 +361,12 @@ def test_a_failed_blocking_dbt_test_stops_the_python_analytics(world):
     scorecard_before = world.query("SELECT * FROM analytics.carrier_scorecard ORDER BY rank")
 
     result = dg.materialize(
-        list(world.defs.assets), selection=downstream_selection(world._datasets()), instance=world.instance,
-        resources=world.defs.resources, raise_on_error=False,
-    )  # fmt: skip
+        list(world.defs.assets),
+        selection=refresh_targets(world.defs.assets, world._datasets()).selection,
+        instance=world.instance,
+        resources=world.defs.resources,
+        raise_on_error=False,
+    )
     assert not result.success
     relationship = world.check(result, "relationships_fct_flights_carrier__carrier__ref_stg_airlines_")
     assert not relationship.passed and relationship.severity == dg.AssetCheckSeverity.ERROR

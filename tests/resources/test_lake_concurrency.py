@@ -18,9 +18,10 @@ import dagster as dg
 import pytest
 
 from cli import replay
-from cli.backfill import downstream_selection, register_days, run_backfill
+from cli.backfill import register_days, run_backfill
 from config.datasets import load_datasets
 from definitions import build_definitions
+from jobs.landing import refresh_targets
 from resources.settings import Settings
 from resources.warehouse import WarehouseResource
 from tests.support import lake_worker
@@ -119,7 +120,7 @@ def test_two_loads_and_a_build_write_the_lake_at_once_while_a_reader_is_never_bl
     # And the next build catches up with everything loaded.
     defs = build_definitions(settings)
     rebuild = dg.materialize(
-        list(defs.assets or []), selection=downstream_selection(datasets), instance=instance,
+        list(defs.assets or []), selection=refresh_targets(defs.assets or [], datasets).selection, instance=instance,
         resources=defs.resources, raise_on_error=False,
     )  # fmt: skip
     failures = [str(event.step_failure_data.error) for event in rebuild.all_events if event.is_step_failure]

@@ -9,7 +9,17 @@ from resources.settings import PROJECT_ROOT, Settings
 
 # Code that runs the pipeline; tasks.py and cli/dev_server.py start processes and pass them an
 # environment, which is not reading configuration.
-PIPELINE_PACKAGES = ("assets", "config", "ingestion", "operations", "resources", "schedules", "schemas", "sensors")
+PIPELINE_PACKAGES = (
+    "assets",
+    "config",
+    "ingestion",
+    "jobs",
+    "operations",
+    "resources",
+    "schedules",
+    "schemas",
+    "sensors",
+)
 
 
 def documented_variables() -> set[str]:

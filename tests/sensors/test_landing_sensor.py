@@ -9,7 +9,7 @@ import dagster as dg
 
 from cli import replay
 from definitions import build_definitions
-from sensors.landing import RANGE_END_TAG, RANGE_START_TAG
+from jobs.landing import RANGE_END_TAG, RANGE_START_TAG
 
 
 def age_files(folder: Path, seconds: float = 60) -> None:
@@ -112,3 +112,20 @@ def test_a_late_day_is_inserted_in_date_order_and_junk_keys_removed(settings, db
     assert instance.get_dynamic_partitions("days") == ["2013-01-01", "2013-01-02", "2013-01-03"]
     [alert] = [json.loads(line) for line in settings.alerts.read_text().splitlines()]
     assert alert["kind"] == "invalid_partition" and "'../../x' is not a day" in alert["details"]
+
+
+def test_a_single_landed_day_is_loaded_and_refreshed_in_one_run(settings, dbt_manifest):
+    """One day alone needs no second run: the land-and-refresh job builds downstream in the same run."""
+    replay.main(["--from", "2013-01-03", "--to", "2013-01-03"], settings=settings)
+    defs = build_definitions(settings)
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("days", ["2013-01-01", "2013-01-02"])
+    age_files(settings.landing)
+    result, _ = evaluate(defs, instance)
+    [run] = result.run_requests
+    assert run.job_name == "land_and_refresh" and run.partition_key == "2013-01-03"
+    selected = {key.to_user_string() for key in run.asset_selection}
+    assert {"raw/flights", "raw/weather", "marts/fct_flights", "analytics/weather_delay_impact"} <= selected
+    assert not {"raw/airlines", "raw/planes"} & selected, "only the datasets that delivered are loaded"
+    checks = {key.name for key in run.asset_check_keys}
+    assert {"pandera_validation", "unique_fct_flights_flight_id", "source_unique_raw_planes_tailnum"} <= checks

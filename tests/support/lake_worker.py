@@ -21,11 +21,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from cli.backfill import downstream_selection
 from config.datasets import load_datasets
 from definitions import build_definitions
+from jobs.landing import RANGE_END_TAG, RANGE_START_TAG, ingest_job_for, refresh_targets
 from resources.settings import PROJECT_ROOT, get_settings
-from sensors.landing import RANGE_END_TAG, RANGE_START_TAG, ingest_job_for
 
 BARRIER_TIMEOUT = 600
 # What must never reach a run: the file lock, or a commit conflict the warehouse did not resolve.
@@ -75,7 +74,7 @@ def main(argv: list[str]) -> None:
     else:
         result = dg.materialize(
             list(defs.assets or []),
-            selection=downstream_selection(datasets),
+            selection=refresh_targets(defs.assets or [], datasets).selection,
             instance=instance,
             resources=defs.resources,
             raise_on_error=False,
