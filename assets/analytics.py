@@ -4,9 +4,9 @@ Each asset reads its marts read-only, computes in Polars, and writes one table t
 ``analytics`` schema (so the result is queryable, not only visible in the UI), with the result
 as a table and a chart in its materialisation metadata.
 
-An analytics table over the fact table (one row per flight, every day of the history) is computed
-as partial aggregates of record batches streamed out of DuckDB, then combined: its memory follows
-the batch, never the history. One over a daily mart (a row per carrier and day) reads it whole.
+Both read per-day aggregates (a row per carrier and day, per weather condition and day), never
+the fact table: those marts rebuild only the days that changed, and what the analytics read is
+a few rows per day, so their cost stays small however long the history grows.
 """
 
 from collections.abc import Callable
@@ -23,19 +23,9 @@ from assets.metadata import null_counts, table_metadata
 from resources.warehouse import WRITER_RETRY, WarehouseResource, retry_only_transient
 
 CARRIER_PERFORMANCE = dg.AssetKey(["marts", "mart_carrier_daily_performance"])
-FACT_FLIGHTS = dg.AssetKey(["marts", "fct_flights"])
-
-# Weather at the origin in the scheduled hour, most severe first: a flight falls in the first
-# condition that holds. Thresholds follow aviation practice (IFR below 3 miles visibility; 25 mph
-# gusts are where crosswind limits start to bite for regional jets).
-WEATHER_CONDITIONS: list[tuple[str, pl.Expr]] = [
-    ("low visibility (< 3 mi)", pl.col("dep_visibility_mi") < 3),
-    ("precipitation", pl.col("dep_precip_in") > 0),
-    ("strong wind (gusts >= 25 mph)", pl.col("dep_wind_gust_mph") >= 25),
-    ("freezing (< 32 F)", pl.col("dep_temp_f") < 32),
-    ("clear", pl.col("has_weather")),
-]
-NO_WEATHER = "no observation"
+# The conditions themselves (most severe first) are defined where flights are put in them:
+# dbt_project/models/marts/mart_weather_daily_impact.sql.
+WEATHER_DAILY_IMPACT = dg.AssetKey(["marts", "mart_weather_daily_impact"])
 
 
 # On-time rate first, then fewer cancellations, then more flights; the code breaks any tie left.
@@ -66,27 +56,12 @@ def carrier_scorecard_frame(daily: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def weather_impact_partial(flights: pl.DataFrame) -> pl.DataFrame:
-    """Counts and sums by the weather at departure, for some of the flights: they add up across batches."""
-    condition = pl.when(WEATHER_CONDITIONS[0][1]).then(pl.lit(WEATHER_CONDITIONS[0][0]))
-    for label, test in WEATHER_CONDITIONS[1:]:
-        condition = condition.when(test).then(pl.lit(label))
-    return (
-        flights.with_columns(condition=condition.otherwise(pl.lit(NO_WEATHER)))
-        .group_by("condition")
-        .agg(
-            flights=pl.len(),
-            dep_delay_sum=pl.col("dep_delay").cast(pl.Int64).sum(),
-            dep_delay_count=pl.col("dep_delay").count(),
-            on_time=pl.col("is_on_time").sum(),
-            cancelled=pl.col("is_cancelled").sum(),
-        )
+def weather_impact_frame(daily: pl.DataFrame) -> pl.DataFrame:
+    """Departure delay, on-time and cancellation rates by the weather at departure, from the
+    per-day counts and sums of mart_weather_daily_impact."""
+    totals = daily.group_by(condition="weather_condition").agg(
+        pl.col("flights", "dep_delay_sum", "dep_delay_count", "flights_on_time", "flights_cancelled").sum()
     )
-
-
-def weather_impact_combine(partials: pl.DataFrame) -> pl.DataFrame:
-    """Departure delay, on-time and cancellation rates by the weather at departure, from the partials."""
-    totals = partials.group_by("condition").agg(pl.all().sum())
     return totals.select(
         "condition",
         "flights",
@@ -94,14 +69,9 @@ def weather_impact_combine(partials: pl.DataFrame) -> pl.DataFrame:
         avg_dep_delay_min=pl.when(pl.col("dep_delay_count") > 0)
         .then(pl.col("dep_delay_sum") / pl.col("dep_delay_count"))
         .round(2),
-        on_time_rate=(pl.col("on_time") / pl.col("flights")).round(4),
-        cancellation_rate=(pl.col("cancelled") / pl.col("flights")).round(4),
+        on_time_rate=(pl.col("flights_on_time") / pl.col("flights")).round(4),
+        cancellation_rate=(pl.col("flights_cancelled") / pl.col("flights")).round(4),
     ).sort("avg_dep_delay_min", descending=True, nulls_last=True)
-
-
-def weather_impact_frame(flights: pl.DataFrame) -> pl.DataFrame:
-    """Departure delay, on-time and cancellation rates by the weather at departure."""
-    return weather_impact_combine(weather_impact_partial(flights))
 
 
 @dataclass(frozen=True)
@@ -112,28 +82,14 @@ class AnalyticsSpec:
     deps: tuple[dg.AssetKey, ...]
     description: str
     query: str
-    compute: Callable[[pl.DataFrame], pl.DataFrame]  # of the whole query, or of the combined partials
+    compute: Callable[[pl.DataFrame], pl.DataFrame]  # of the query's result
     chart_title: str
     chart: Callable[[pl.DataFrame], dg.MarkdownMetadataValue]
-    # Set for a query over the fact table: applied to each streamed batch; ``compute`` combines them.
-    partial: Callable[[pl.DataFrame], pl.DataFrame] | None = None
 
 
-# Rows of the fact table per streamed batch: a few tens of MB of the analytics' columns.
-BATCH_ROWS = 1_000_000
-
-
-def compute_analytics(
-    connection: duckdb.DuckDBPyConnection, spec: AnalyticsSpec, batch_rows: int = BATCH_ROWS
-) -> pl.DataFrame:
-    """Run ``spec`` on the warehouse: whole, or batch by batch when it has a partial step."""
-    if spec.partial is None:
-        return spec.compute(connection.sql(spec.query).pl())
-    reader = connection.execute(spec.query).to_arrow_reader(batch_rows)
-    partials = [spec.partial(pl.DataFrame(pl.from_arrow(batch))) for batch in reader]
-    if not partials:  # no flights at all: the partial of an empty frame, with the query's columns
-        partials = [spec.partial(pl.DataFrame(pl.from_arrow(reader.schema.empty_table())))]
-    return spec.compute(pl.concat(partials))
+def compute_analytics(connection: duckdb.DuckDBPyConnection, spec: AnalyticsSpec) -> pl.DataFrame:
+    """Run ``spec`` on the warehouse: its query's result, computed in Polars."""
+    return spec.compute(connection.sql(spec.query).pl())
 
 
 def build_analytics_asset(spec: AnalyticsSpec, pool: str) -> dg.AssetsDefinition:
@@ -188,13 +144,11 @@ ANALYTICS_SPECS = [
     ),
     AnalyticsSpec(
         name="weather_delay_impact",
-        deps=(FACT_FLIGHTS,),
+        deps=(WEATHER_DAILY_IMPACT,),
         description="How the weather at the origin in the departure hour relates to departure delay, on-time "
         "and cancellation rates.",
-        query="SELECT dep_delay, is_on_time, is_cancelled, has_weather, dep_visibility_mi, dep_precip_in, "
-        "dep_wind_gust_mph, dep_temp_f FROM marts.fct_flights",
-        partial=weather_impact_partial,
-        compute=weather_impact_combine,
+        query="SELECT * FROM marts.mart_weather_daily_impact",
+        compute=weather_impact_frame,
         chart_title="avg_departure_delay_by_weather",
         chart=lambda frame: bar_chart(
             frame.get_column("condition").to_list(),

@@ -62,7 +62,7 @@ SELECT flight_date, origin, count(*) AS flights, avg(is_on_time::int) AS on_time
 FROM marts.fct_flights GROUP BY ALL;
 CREATE TABLE marts.mart_route_delays AS
 SELECT origin, dest, count(*) AS flights, avg(arr_delay) AS delay, quantile_cont(arr_delay, 0.9) AS p90
-FROM marts.fct_flights GROUP BY ALL;
+FROM marts.fct_flights WHERE flight_date > (SELECT max(flight_date) FROM marts.fct_flights) - 365 GROUP BY ALL;
 """
 
 
@@ -266,7 +266,7 @@ def main() -> int:
             if name == "lake":
                 from bench.servers import Server
 
-                server = server or Server(workdir)
+                server = server or Server()
                 overrides = server.new_lake(folder)
             results[name] = run_child("pipeline", folder, history.datasets_file, overrides)
     finally:

@@ -18,6 +18,7 @@ MARTS = {
     "marts/mart_carrier_daily_performance",
     "marts/mart_origin_daily_performance",
     "marts/mart_route_delays",
+    "marts/mart_weather_daily_impact",
 }
 ANALYTICS = {"analytics/carrier_scorecard", "analytics/weather_delay_impact"}
 OPERATIONS = {"operations/warehouse_backup", "operations/lifecycle_cleanup", "operations/pipeline_performance_report"}
@@ -47,7 +48,8 @@ def test_lineage_runs_from_raw_files_to_analytics(graph):
     assert parents("staging/stg_flights") == {"raw/flights"}
     assert parents("marts/fct_flights") == STAGING
     assert parents("analytics/carrier_scorecard") == {"marts/mart_carrier_daily_performance"}
-    assert parents("analytics/weather_delay_impact") == {"marts/fct_flights"}
+    assert parents("analytics/weather_delay_impact") == {"marts/mart_weather_daily_impact"}
+    assert parents("marts/mart_weather_daily_impact") == {"marts/fct_flights"}
 
 
 def test_every_asset_has_a_description_one_group_and_its_layer(graph):

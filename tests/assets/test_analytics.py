@@ -1,18 +1,15 @@
 """The analytics computations on small frames whose answers are known."""
 
-import dataclasses
+import json
 from datetime import date
 
-import duckdb
 import polars as pl
+import pytest
 
-from assets.analytics import (
-    ANALYTICS_SPECS,
-    NO_WEATHER,
-    carrier_scorecard_frame,
-    compute_analytics,
-    weather_impact_frame,
-)
+from assets.analytics import ANALYTICS_SPECS, carrier_scorecard_frame, weather_impact_frame
+from resources.dbt import dbt_resource
+from resources.warehouse import WarehouseResource
+from tests.support.warehouse import query
 
 
 def daily(carrier, flights, on_time, cancelled, delay, day=date(2013, 1, 1)):
@@ -48,34 +45,52 @@ def few_flights() -> pl.DataFrame:
     })  # fmt: skip
 
 
-def test_weather_impact_puts_each_flight_in_its_most_severe_condition():
-    impact = {row["condition"]: row for row in weather_impact_frame(few_flights()).iter_rows(named=True)}
-    assert impact["low visibility (< 3 mi)"]["flights"] == 1  # also rainy, counted once, as the worse
-    assert impact["precipitation"]["flights"] == 1
-    assert impact["strong wind (gusts >= 25 mph)"]["cancellation_rate"] == 1.0
-    assert impact["clear"]["flights"] == 1
-    assert impact[NO_WEATHER]["flights"] == 1
+@pytest.mark.integration
+def test_the_weather_mart_puts_each_flight_in_its_most_severe_condition(settings, dbt_manifest):
+    """The real model, built by dbt over a fact table of five flights whose conditions are known."""
+    warehouse = WarehouseResource.for_settings(settings)
+    with warehouse.writer() as connection:
+        connection.execute("CREATE SCHEMA IF NOT EXISTS marts")
+        connection.register("_flights", few_flights().to_arrow())
+        connection.execute("CREATE TABLE marts.fct_flights AS SELECT DATE '2013-01-01' AS flight_date, * FROM _flights")
+    invocation = dbt_resource(settings).cli(
+        ["run", "--select", "mart_weather_daily_impact", "--vars", json.dumps(warehouse.dbt_vars())],
+        manifest=dbt_manifest,
+        raise_on_error=False,
+    )
+    assert invocation.wait().is_successful(), invocation.get_error()
+    rows = query(settings, "SELECT weather_condition, flights, dep_delay_sum, flights_cancelled "
+                           "FROM marts.mart_weather_daily_impact ORDER BY ALL")  # fmt: skip
+    assert rows == [
+        ("clear", 1, 0, 0),
+        ("low visibility (< 3 mi)", 1, 60, 0),  # also rainy: counted once, as the worse
+        ("no observation", 1, 5, 0),
+        ("precipitation", 1, 10, 0),
+        ("strong wind (gusts >= 25 mph)", 1, None, 1),  # and freezing: wind is the more severe
+    ]
 
 
-def test_weather_impact_streamed_in_batches_equals_the_whole_computation():
-    """The fact table is read in record batches (memory follows the batch): the result is the same."""
-    spec = next(spec for spec in ANALYTICS_SPECS if spec.name == "weather_delay_impact")
-    assert spec.partial is not None
-    batch_sizes: list[int] = []
+def daily_weather(day: int, condition: str, flights: int, delay_sum: int, delays: int, on_time: int) -> dict:
+    return {"flight_date": date(2013, 1, day), "weather_condition": condition, "flights": flights,
+            "dep_delay_sum": delay_sum, "dep_delay_count": delays, "flights_on_time": on_time,
+            "flights_cancelled": flights - delays}  # fmt: skip
 
-    def partial(batch: pl.DataFrame) -> pl.DataFrame:
-        batch_sizes.append(batch.height)
-        return spec.partial(batch)
 
-    counted = dataclasses.replace(spec, partial=partial)
-    flights = pl.concat([few_flights().with_columns(dep_delay=pl.col("dep_delay") + n % 7) for n in range(4000)])
-    with duckdb.connect() as connection:
-        connection.execute("CREATE SCHEMA marts")
-        connection.register("_flights", flights.to_arrow())
-        connection.execute("CREATE TABLE marts.fct_flights AS SELECT * FROM _flights")
-        streamed = compute_analytics(connection, counted, batch_rows=2048)
-        connection.execute("DELETE FROM marts.fct_flights")
-        empty = compute_analytics(connection, spec)
-    assert len(batch_sizes) > 1 and max(batch_sizes) <= 2048 and sum(batch_sizes) == flights.height
-    assert streamed.equals(weather_impact_frame(flights))
-    assert empty.is_empty()
+def test_weather_impact_adds_up_the_days_before_dividing():
+    daily = pl.DataFrame([
+        daily_weather(1, "clear", 100, 500, 100, 90), daily_weather(2, "clear", 300, 4500, 300, 210),
+        daily_weather(1, "precipitation", 10, 300, 8, 2), daily_weather(2, "no observation", 2, 0, 0, 0),
+    ])  # fmt: skip
+    impact = {row["condition"]: row for row in weather_impact_frame(daily).iter_rows(named=True)}
+    assert impact["clear"]["flights"] == 400
+    assert impact["clear"]["avg_dep_delay_min"] == 12.5  # (500 + 4500) / 400, not the mean of 5 and 15
+    assert impact["clear"]["on_time_rate"] == 0.75
+    assert impact["precipitation"]["cancellation_rate"] == 0.2
+    assert impact["no observation"]["avg_dep_delay_min"] is None, "no delay at all: no mean, not 0"
+    assert list(impact) == ["precipitation", "clear", "no observation"], "worst delay first, no mean last"
+
+
+def test_every_analytics_table_reads_per_day_aggregates_not_the_fact_table():
+    """What keeps the analytics' cost flat in the history: a few rows per day, never one per flight."""
+    for spec in ANALYTICS_SPECS:
+        assert "fct_flights" not in spec.query and all(key.path[-1] != "fct_flights" for key in spec.deps)

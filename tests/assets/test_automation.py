@@ -6,13 +6,13 @@ import pytest
 from cli import replay
 from config.datasets import load_datasets
 from definitions import build_definitions
+from jobs.landing import ingest_job_for, land_and_refresh_job_for, refresh_targets
 from resources.settings import Settings
-from sensors.landing import ingest_job_for
 
 RAW = ["raw/flights", "raw/weather", "raw/airlines", "raw/airports", "raw/planes"]
 VIEWS = {f"staging/stg_{name}" for name in ("flights", "weather", "airlines", "airports", "planes")}
 TABLES = {"marts/fct_flights", "marts/mart_carrier_daily_performance", "marts/mart_origin_daily_performance",
-          "marts/mart_route_delays"}  # fmt: skip
+          "marts/mart_route_delays", "marts/mart_weather_daily_impact"}  # fmt: skip
 ANALYTICS = {"analytics/carrier_scorecard", "analytics/weather_delay_impact"}
 
 
@@ -90,6 +90,30 @@ def test_nothing_refreshes_while_a_load_is_running(world):
     assert automation.last_checks == set()
     instance.delete_run(running.run_id)  # the load is over
     assert automation.tick() == VIEWS | TABLES | ANALYTICS
+
+
+def test_a_day_loaded_and_refreshed_in_one_run_leaves_automation_nothing_to_do(world):
+    """The landing sensor's run of a single day builds downstream itself (jobs/landing.py): the
+    automation sensor must not start a second dbt build for the same day, nor one while it runs."""
+    defs, instance, automation = world
+    datasets = load_datasets(Settings().datasets_file)
+    refresh = refresh_targets(defs.assets, datasets)
+    for key in RAW:
+        load(defs, instance, key, "2013-01-01" if key in ("raw/flights", "raw/weather") else None)
+    automation.tick()
+    dg.materialize(list(defs.assets), selection=refresh.selection, instance=instance, resources=defs.resources)
+    assert automation.tick() == set()
+
+    job = land_and_refresh_job_for(defs, [datasets["flights"], datasets["weather"]], refresh)
+    running = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED)
+    assert automation.tick() == set(), "a land-and-refresh run in flight is a load in flight"
+    instance.delete_run(running.run_id)
+    result = job.execute_in_process(instance=instance, partition_key="2013-01-02")
+    assert result.success
+    built = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+    assert built >= {"raw/flights", "raw/weather"} | TABLES | ANALYTICS
+    assert automation.tick() == set(), "the run refreshed downstream itself"
+    assert automation.last_checks == set()
 
 
 def test_views_wait_for_their_input_and_tables_for_all_of_theirs(world):

@@ -19,19 +19,24 @@ import pytest
 from assets.dbt_assets import DBT_ASSETS_NAME
 from assets.layers import ANALYTICS
 from cli import replay
-from cli.backfill import downstream_selection, register_days
+from cli.backfill import register_days
 from cli.nycflights import day_csv, source_bytes
 from config.datasets import load_datasets
 from definitions import build_definitions
 from ingestion.changes import CHANGED_DAYS
 from ingestion.landing import dataset_landing_dir
+from jobs.landing import RANGE_END_TAG, RANGE_START_TAG, ingest_job_for, refresh_targets
 from resources.settings import Settings
-from sensors.landing import RANGE_END_TAG, RANGE_START_TAG, ingest_job_for
 from tests.support.warehouse import query
 
 pytestmark = [pytest.mark.integration, pytest.mark.backends]
 
-INCREMENTAL = ("fct_flights", "mart_carrier_daily_performance", "mart_origin_daily_performance")
+INCREMENTAL = (
+    "fct_flights",
+    "mart_carrier_daily_performance",
+    "mart_origin_daily_performance",
+    "mart_weather_daily_impact",
+)
 MARTS = (*INCREMENTAL, "mart_route_delays")
 DAY = [date(2013, 1, n) for n in range(1, 6)]
 # On 2013-01-02, three real flights are re-delivered with a minute more air time, two are no
@@ -67,10 +72,11 @@ class Pipeline:
 
     def build(self, full_refresh: bool = False) -> dict[str, list[date]]:
         """Build downstream; returns the days each incremental model was given to rebuild."""
+        refresh = refresh_targets(self.defs.assets or [], self.datasets)
         result = dg.materialize(
             list(self.defs.assets or []),
             # The dbt models and the source tests; the analytics (full rebuilds) are not under test.
-            selection=downstream_selection(self.datasets) - dg.AssetSelection.key_prefixes([ANALYTICS]),
+            selection=refresh.selection - dg.AssetSelection.key_prefixes([ANALYTICS]),
             instance=self.instance,
             resources=self.defs.resources,
             run_config={"ops": {DBT_ASSETS_NAME: {"config": {"full_refresh": full_refresh}}}},

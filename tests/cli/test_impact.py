@@ -47,7 +47,13 @@ def test_impact_lists_the_changed_model_and_everything_downstream(prod, working_
 def test_the_graph_names_the_models_and_assets_downstream_of_a_change(dbt_manifest, tmp_path):
     defs = build_definitions(Settings(env="dev", data_dir=tmp_path / "data"))
     found = impact.dagster_impact(defs, ["stg_flights"])
-    marts = ["fct_flights", "mart_carrier_daily_performance", "mart_origin_daily_performance", "mart_route_delays"]
+    marts = [
+        "fct_flights",
+        "mart_carrier_daily_performance",
+        "mart_origin_daily_performance",
+        "mart_route_delays",
+        "mart_weather_daily_impact",
+    ]
     assert found.changed == ["staging/stg_flights"]
     assert found.downstream_models == marts
     assert found.downstream_assets == sorted(
