@@ -179,7 +179,7 @@ def main() -> int:
     sys.stdout.reconfigure(line_buffering=True)  # figures appear as they are measured, even when piped
     per_writer = min(MOST_DAYS_PER_WRITER, args.days // max(WRITERS))
     workdir = Path(tempfile.mkdtemp(prefix="bench-lake-"))
-    server = Server(workdir)
+    server = Server()
     try:
         source = workdir / "source"
         if args.days >= 365:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from tests.support import postgres
@@ -11,8 +13,11 @@ from tests.support import postgres
 class Server:
     """DATAOPS_TEST_POSTGRES if set, else a server started from Debian's packages for this run."""
 
-    def __init__(self, workdir: Path) -> None:
-        self.own = workdir / "postgres" if not os.environ.get("DATAOPS_TEST_POSTGRES") else None
+    def __init__(self) -> None:
+        # Its own folder directly under the temporary root: run as root, the server runs as the
+        # `postgres` user, who cannot enter a benchmark's private (0700) working folder.
+        own = not os.environ.get("DATAOPS_TEST_POSTGRES")
+        self.own = Path(tempfile.mkdtemp(prefix="bench-postgres-")) if own else None
         self.dsn = os.environ.get("DATAOPS_TEST_POSTGRES") or postgres.start(self.own)  # type: ignore[arg-type]
         # As production passes it: the catalog's password is an environment variable, never a setting.
         os.environ["DATAOPS_LAKE_CATALOG_PASSWORD"] = postgres.PASSWORD
@@ -26,3 +31,4 @@ class Server:
     def stop(self) -> None:
         if self.own is not None:
             postgres.stop(self.own)
+            shutil.rmtree(self.own, ignore_errors=True)

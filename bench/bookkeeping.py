@@ -1,0 +1,157 @@
+"""Benchmark: where a backfill's time goes, Dagster's bookkeeping against the pipeline's own work.
+
+    python3 tasks.py run python bench/bookkeeping.py              # one year of history
+    python3 tasks.py run python bench/bookkeeping.py --years 10
+
+Runs `backfill` (cli/backfill.py, with a SQLite instance on disk as `dagster dev` keeps it) over
+generated history (bench/history.py) under py-spy, which samples the process's stacks 100 times a
+second; dbt's own processes are sampled too. Each sample of the backfill's process is put in the
+first category that matches, looking from the innermost frame outwards:
+
+- imports: Python importing modules
+- event storage: Dagster writing or reading its event log and run storage (materialisations,
+  check evaluations, step events: the per-partition bookkeeping)
+- logging: Dagster's log handlers (the run log)
+- partitions: Dagster resolving partition keys, ranges and subsets
+- pipeline work: this project's code (ingestion, assets, resources) and the Polars, Pandera and
+  DuckDB work it calls
+- waiting for dbt: the backfill waiting on the dbt subprocess (dbt's own samples are counted apart)
+- other Dagster: planning and launching runs, building definitions, executing steps
+
+Bookkeeping is event storage, logging, partitions and other Dagster: the issue asks for it to be
+at most 20% of a backfill.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.history import write_history  # noqa: E402
+
+SAMPLE_RATE = 100
+PROJECT_PACKAGES = ("assets", "cli", "config", "ingestion", "jobs", "resources", "schemas", "sensors")
+# (category, frame test): the first match from the innermost frame outwards wins.
+RULES: list[tuple[str, tuple[str, ...]]] = [
+    ("imports", ("<frozen importlib._bootstrap", "importlib/__init__.py")),
+    ("event storage", ("dagster/_core/storage/",)),
+    ("logging", ("logging/__init__.py", "dagster/_core/log_manager.py", "dagster/_loggers")),
+    ("partitions", ("dagster/_core/definitions/partitions/",)),
+    ("waiting for dbt", ("dagster_dbt/core/dbt_cli_invocation.py", "dagster_dbt/core/dbt_event_iterator.py")),
+]
+WORK_LIBRARIES = ("polars/", "pandera/", "duckdb/", "pyarrow/")
+BOOKKEEPING = ("event storage", "logging", "partitions", "other Dagster")
+
+
+def categorise(stack: list[str]) -> str:
+    """``stack``: frames from the outermost to the innermost, as py-spy writes them."""
+    for frame in reversed(stack):
+        for category, needles in RULES:
+            if any(needle in frame for needle in needles):
+                return category
+        if any(f"/{package}/" in frame or f"({package}/" in frame for package in PROJECT_PACKAGES):
+            return "pipeline work"
+        if any(library in frame for library in WORK_LIBRARIES):
+            return "pipeline work"
+    return "other Dagster"
+
+
+def child(data_dir: Path, datasets_file: Path) -> None:
+    """The profiled process: a backfill of everything landed under ``data_dir``."""
+    import dagster as dg
+
+    from cli.backfill import run_backfill
+    from resources.dbt import ensure_manifest
+    from resources.settings import Settings
+
+    ensure_manifest()
+    settings = Settings(env="test", data_dir=data_dir, datasets_file=datasets_file)
+    with dg.DagsterInstance.local_temp(str(data_dir / "dagster_home")) as instance:
+        report = run_backfill(settings, instance)
+        stats = {label: instance.get_run_stats(result.run_id) for label, result in report.results.items()}
+    print(
+        json.dumps(
+            {
+                "success": report.success,
+                "materializations": sum(stat.materializations for stat in stats.values()),
+                "runs": {label: round(stat.end_time - stat.start_time, 2) for label, stat in stats.items()},
+            }
+        )
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--child", nargs=2, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--years", type=int, default=1, help="years of history, ending with 2013 (default 1)")
+    parser.add_argument("--keep", action="store_true", help="keep the data folder and the raw samples")
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return 0
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    workdir = Path(tempfile.mkdtemp(prefix="bench-bookkeeping-"))
+    try:
+        history = write_history(workdir / "source", args.years)
+        data_dir = workdir / "file"
+        data_dir.mkdir()
+        history.landing.rename(data_dir / "landing")
+        samples = workdir / "samples.txt"
+        py_spy = Path(sys.executable).with_name("py-spy")
+        command = [str(py_spy), "record", "--format", "raw", "--rate", str(SAMPLE_RATE), "--subprocesses",
+                   "--output", str(samples), "--", sys.executable, __file__, "--child", str(data_dir),
+                   str(history.datasets_file)]  # fmt: skip
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+        wall = time.perf_counter() - started
+        if done.returncode != 0:
+            print(done.stdout[-3000:], done.stderr[-3000:])
+            return 1
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        report(samples, wall, history.flights_files, result)
+        return 0 if result["success"] else 1
+    finally:
+        if args.keep:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def report(samples: Path, wall: float, days: int, result: dict) -> None:
+    by_process: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    for line in samples.read_text().splitlines():
+        stack_text, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        frames = stack_text.split(";")
+        # py-spy's raw format starts a stack with its process, after its parents' ("process N:...").
+        processes = [frame for frame in frames if frame.startswith("process ")]
+        process = processes[-1] if processes else "?"
+        by_process[process][categorise(frames[len(processes) :])] += int(count)
+    # The backfill's own process is the one with the most samples; dbt's are the others.
+    main_process = max(by_process, key=lambda name: sum(by_process[name].values()))
+    counts = by_process.pop(main_process)
+    dbt_samples = sum(sum(counter.values()) for counter in by_process.values())
+    total = sum(counts.values())
+    print(f"backfill of {days:,} days: {wall:.1f} s wall, {result['materializations']} materialisation events")
+    print(f"runs (s): {result['runs']}")
+    print(f"\nwhere the backfill process's time goes ({total} samples at {SAMPLE_RATE}/s):")
+    for category, count in counts.most_common():
+        print(f"  {category:20}{count / SAMPLE_RATE:8.1f} s {count / total:7.1%}")
+    bookkeeping = sum(counts[category] for category in BOOKKEEPING)
+    print(f"  {'bookkeeping':20}{bookkeeping / SAMPLE_RATE:8.1f} s {bookkeeping / total:7.1%}  (target: at most 20%)")
+    print(f"dbt's own processes: {dbt_samples / SAMPLE_RATE:.1f} s of samples")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
