@@ -87,8 +87,10 @@ def table_profile(connection: duckdb.DuckDBPyConnection, relation: str) -> dict[
 
 
 def _relation(manifest: Mapping[str, Any], unique_id: str) -> str | None:
+    """The table a model built, to profile; None for a view, which holds no rows of its own
+    (counting them would scan the whole raw table behind it on every build: 1.8 s at 30 years)."""
     node = manifest["nodes"].get(unique_id)
-    if node is None or node["resource_type"] != "model":
+    if node is None or node["resource_type"] != "model" or node["config"].get("materialized") == "view":
         return None
     return f"{node['schema']}.{node['alias']}"
 
