@@ -29,10 +29,19 @@ PIPELINE_TIMEOUT = 1500
 FLIGHTS_PER_DAY = {"2013-01-01": 842, "2013-01-02": 943}  # counted from the package's flights.csv
 
 
+def deployed_variable(name: str) -> str:
+    """A variable as the systemd units' environment file sets it (deploy/systemd/)."""
+    env_file = Path(__file__).resolve().parents[2] / "deploy" / "systemd" / "flights-dataops.env.example"
+    [value] = [line.split("=", 1)[1] for line in env_file.read_text().splitlines() if line.startswith(f"{name}=")]
+    return value
+
+
 def test_the_daemon_runs_the_pipeline_on_the_postgres_backed_production_instance(tmp_path, database, dbt_manifest):
     home, data_dir = tmp_path / "dagster_home", tmp_path / "data"
     env = {**os.environ, **pg_env(database), "DAGSTER_HOME": str(home), "DATAOPS_ENV": "prod",
-           "DATAOPS_DATA_DIR": str(data_dir)}  # fmt: skip
+           "DATAOPS_DATA_DIR": str(data_dir),
+           # As the deploy sets it: a ranged load's materialisations written in batches.
+           "DAGSTER_EVENT_BATCH_SIZE": deployed_variable("DAGSTER_EVENT_BATCH_SIZE")}  # fmt: skip
     tasks.prepare_dagster_home(home, [sys.executable], env, instance_config="dagster.prod.yaml")
     settings = Settings(env="prod", data_dir=data_dir)
     daemon = [str(Path(dev_server.DAGSTER[0]).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"]
