@@ -2,11 +2,17 @@
 
     python3 tasks.py run python bench/bookkeeping.py              # one year of history
     python3 tasks.py run python bench/bookkeeping.py --years 10
+    python3 tasks.py run python bench/bookkeeping.py --storage postgres --event-batch 1000
 
-Runs `backfill` (cli/backfill.py, with a SQLite instance on disk as `dagster dev` keeps it) over
-generated history (bench/history.py) under py-spy, which samples the process's stacks 100 times a
-second; dbt's own processes are sampled too. Each sample of the backfill's process is put in the
-first category that matches, looking from the innermost frame outwards:
+Runs `backfill` (cli/backfill.py) over generated history (bench/history.py), recorded in a SQLite
+instance on disk as `dagster dev` keeps it, or with ``--storage postgres`` in the production
+instance config (deploy/dagster.prod.yaml) on a PostgreSQL server (DATAOPS_TEST_POSTGRES, or one
+started from Debian's packages). ``--event-batch N`` sets DAGSTER_EVENT_BATCH_SIZE: Dagster then
+writes the materialisations of a ranged run N at a time (PostgreSQL's event storage inserts a
+batch in one statement; SQLite's stores them one by one regardless). It runs under py-spy,
+which samples the process's stacks 100 times a second, idle or not; dbt's own processes are sampled too. Each
+sample of the backfill's process is put in the first category that matches, looking from the
+innermost frame outwards:
 
 - imports: Python importing modules
 - event storage: Dagster writing or reading its event log and run storage (materialisations,
@@ -27,17 +33,23 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import tasks  # noqa: E402
 from bench.history import write_history  # noqa: E402
+from bench.servers import Server  # noqa: E402
+from tests.support import postgres  # noqa: E402
+from tests.support.instance_db import pg_env  # noqa: E402
 
 SAMPLE_RATE = 100
 PROJECT_PACKAGES = ("assets", "cli", "config", "ingestion", "jobs", "resources", "schemas", "sensors")
@@ -66,8 +78,9 @@ def categorise(stack: list[str]) -> str:
     return "other Dagster"
 
 
-def child(data_dir: Path, datasets_file: Path) -> None:
-    """The profiled process: a backfill of everything landed under ``data_dir``."""
+def child(data_dir: Path, datasets_file: Path, home: Path) -> None:
+    """The profiled process: a backfill of everything landed under ``data_dir``, recorded in the
+    instance configured in ``home`` (an instance of SQLite files there if it has no config)."""
     import dagster as dg
 
     from cli.backfill import run_backfill
@@ -76,7 +89,9 @@ def child(data_dir: Path, datasets_file: Path) -> None:
 
     ensure_manifest()
     settings = Settings(env="test", data_dir=data_dir, datasets_file=datasets_file)
-    with dg.DagsterInstance.local_temp(str(data_dir / "dagster_home")) as instance:
+    configured = (home / "dagster.yaml").exists()
+    opened = dg.DagsterInstance.from_config(str(home)) if configured else dg.DagsterInstance.local_temp(str(home))
+    with opened as instance:
         report = run_backfill(settings, instance)
         stats = {label: instance.get_run_stats(result.run_id) for label, result in report.results.items()}
     print(
@@ -92,8 +107,10 @@ def child(data_dir: Path, datasets_file: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--child", nargs=2, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=3, type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--years", type=int, default=1, help="years of history, ending with 2013 (default 1)")
+    parser.add_argument("--storage", choices=["sqlite", "postgres"], default="sqlite", help="default: sqlite")
+    parser.add_argument("--event-batch", type=int, default=0, help="DAGSTER_EVENT_BATCH_SIZE (default 0: off)")
     parser.add_argument("--keep", action="store_true", help="keep the data folder and the raw samples")
     args = parser.parse_args()
     if args.child:
@@ -101,26 +118,42 @@ def main() -> int:
         return 0
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     workdir = Path(tempfile.mkdtemp(prefix="bench-bookkeeping-"))
+    server = None
     try:
         history = write_history(workdir / "source", args.years)
         data_dir = workdir / "file"
         data_dir.mkdir()
         history.landing.rename(data_dir / "landing")
+        home = data_dir / "dagster_home"
+        home.mkdir()
+        env = {**os.environ, "DAGSTER_EVENT_BATCH_SIZE": str(args.event_batch), "DAGSTER_HOME": str(home)}
+        if args.storage == "postgres":
+            server = Server()
+            database = postgres.create_database(server.dsn, prefix="bench_dagster")
+            env |= pg_env(urlsplit(server.dsn)._replace(path=f"/{database}").geturl())
+            tasks.prepare_dagster_home(home, [sys.executable], env, instance_config="dagster.prod.yaml")
         samples = workdir / "samples.txt"
         py_spy = Path(sys.executable).with_name("py-spy")
-        command = [str(py_spy), "record", "--format", "raw", "--rate", str(SAMPLE_RATE), "--subprocesses",
+        # --idle: a thread waiting (on SQLite's or PostgreSQL's disk writes, on dbt's output) is
+        # sampled too, so the shares are of wall time, not only of time on the CPU.
+        command = [str(py_spy), "record", "--format", "raw", "--rate", str(SAMPLE_RATE), "--subprocesses", "--idle",
                    "--output", str(samples), "--", sys.executable, __file__, "--child", str(data_dir),
-                   str(history.datasets_file)]  # fmt: skip
+                   str(history.datasets_file), str(home)]  # fmt: skip
         started = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
         wall = time.perf_counter() - started
-        if done.returncode != 0:
+        # The child's last JSON line (dbt and Dagster write their logs to the same output).
+        found = [line for line in done.stdout.splitlines() if line.startswith('{"success"')]
+        if done.returncode != 0 or not found:
             print(done.stdout[-3000:], done.stderr[-3000:])
             return 1
-        result = json.loads(done.stdout.strip().splitlines()[-1])
+        result = json.loads(found[-1])
+        print(f"instance storage: {args.storage}; DAGSTER_EVENT_BATCH_SIZE={args.event_batch}")
         report(samples, wall, history.flights_files, result)
         return 0 if result["success"] else 1
     finally:
+        if server is not None:
+            server.stop()
         if args.keep:
             print(f"kept {workdir}")
         else:
