@@ -18,6 +18,7 @@ def test_the_incremental_marts_read_every_dataset_through_fct_flights(dbt_manife
         "fct_flights": every_dataset,
         "mart_carrier_daily_performance": every_dataset,
         "mart_origin_daily_performance": every_dataset,
+        "mart_weather_daily_impact": every_dataset,
     }
 
 

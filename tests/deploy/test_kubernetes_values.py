@@ -57,6 +57,7 @@ def test_every_pod_that_touches_data_shares_one_volume_node_and_settings():
     claim = next(r for r in resources if r["kind"] == "PersistentVolumeClaim")
     assert config_map["data"]["DATAOPS_ENV"] == "prod"
     assert {"name": config_map["metadata"]["name"]} in code["envConfigMaps"]
+    assert {"name": "DAGSTER_EVENT_BATCH_SIZE", "value": "1000"} in code["env"], "a ranged load's events batched"
     [volume] = code["volumes"]
     assert volume["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
     assert claim["spec"]["accessModes"] == ["ReadWriteOnce"], "DuckDB's lock needs a local filesystem"
@@ -90,6 +91,7 @@ def test_on_the_lake_no_pod_is_pinned_and_secrets_come_from_a_secret():
     assert set(settings) <= fields
     assert not {LAKE_PASSWORD_VARIABLE, S3_SECRET_VARIABLE, PROD_LAKE_PASSWORD_VARIABLE} & set(settings)
     assert {"name": config_map["metadata"]["name"]} in code["envConfigMaps"]
+    assert {"name": "DAGSTER_EVENT_BATCH_SIZE", "value": "1000"} in code["env"], "a ranged load's events batched"
     assert code["envSecrets"], "the catalog's password and the object store's key come from a Secret"
     # The only volume holds plain files (landing, archive), never the warehouse: many nodes mount it.
     claim = next(r for r in resources if r["kind"] == "PersistentVolumeClaim")
