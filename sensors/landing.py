@@ -183,8 +183,15 @@ def build_landing_sensor(
             context.log.info(f"{len(plan.waiting)} file(s) waiting: " + "; ".join(plan.waiting[:5]))
         requests = [run_request(planned, datasets, refresh) for planned in plan.runs]
         partition_requests: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest] = []
-        if plan.removed_partitions:
-            partition_requests.append(DAYS.build_delete_request(plan.removed_partitions))
+        # A late day is put in date order by deleting the later days and adding them back after it.
+        # Dagster refuses a result that deletes and adds the same key, so those are deleted here,
+        # before the result adds them back (if the tick failed after this, the next tick re-adds them).
+        readded = set(plan.removed_partitions) & set(plan.new_partitions)
+        for key in plan.removed_partitions:
+            if key in readded:
+                context.instance.delete_dynamic_partition(DAYS.name, key)
+        if junk := [key for key in plan.removed_partitions if key not in readded]:
+            partition_requests.append(DAYS.build_delete_request(junk))
         if plan.new_partitions:
             partition_requests.append(DAYS.build_add_request(plan.new_partitions))
         skip_reason = None
