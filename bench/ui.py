@@ -47,7 +47,7 @@ def backfill_history(workdir: Path, years: int) -> tuple[Path, Path]:
 
     history = write_history(workdir / "source", years)
     data_dir = workdir / "file"
-    (data_dir / "landing").parent.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True)
     history.landing.rename(data_dir / "landing")
     ensure_manifest()
     settings = Settings(env="test", data_dir=data_dir, datasets_file=history.datasets_file)

@@ -38,6 +38,11 @@ def ingest_targets(members: Sequence[DatasetConfig]) -> tuple[list[dg.AssetKey],
     return assets, [key for dataset in members for key in ingestion_check_keys(dataset)]
 
 
+def _selection(assets: Iterable[dg.AssetKey], checks: Iterable[dg.AssetCheckKey]) -> dg.AssetSelection:
+    """Exactly these assets and these checks (selecting an asset alone would add all its checks)."""
+    return dg.AssetSelection.assets(*assets).without_checks() | dg.AssetSelection.checks(*checks)
+
+
 @dataclass(frozen=True)
 class RefreshTargets:
     """Everything a refresh builds: downstream assets and their checks, and dbt's tests of the raw tables."""
@@ -47,7 +52,7 @@ class RefreshTargets:
 
     @property
     def selection(self) -> dg.AssetSelection:
-        return dg.AssetSelection.assets(*self.assets).without_checks() | dg.AssetSelection.checks(*self.checks)
+        return _selection(self.assets, self.checks)
 
 
 def refresh_targets(
@@ -70,10 +75,10 @@ def refresh_targets(
 def build_ingest_job(datasets: Mapping[str, DatasetConfig]) -> UnresolvedAssetJobDefinition:
     """The load job: a run of it loads any subset of the datasets (the sensor selects those that
     landed), a range of days for the daily ones and the reference files alongside, as one run."""
-    assets, checks = ingest_targets(list(datasets.values()))
-    selection = dg.AssetSelection.assets(*assets).without_checks() | dg.AssetSelection.checks(*checks)
     return dg.define_asset_job(
-        INGEST_JOB, selection=selection, description=f"Load landed files ({', '.join(datasets)}) into the raw schema."
+        INGEST_JOB,
+        selection=_selection(*ingest_targets(list(datasets.values()))),
+        description=f"Load landed files ({', '.join(datasets)}) into the raw schema.",
     )
 
 
@@ -86,13 +91,19 @@ def build_land_and_refresh_job(
     sensor, which would wait a tick for the load to end and then start a run of its own (each run
     start pays seconds of imports and definition loading).
     """
-    assets, checks = ingest_targets(list(datasets.values()))
-    loads = dg.AssetSelection.assets(*assets).without_checks() | dg.AssetSelection.checks(*checks)
     return dg.define_asset_job(
         LAND_AND_REFRESH_JOB,
-        selection=loads | refresh.selection,
+        selection=_selection(*land_and_refresh_targets(list(datasets.values()), refresh)),
         description="Load a landed day (or reference files) and refresh the dbt models and analytics in the same run.",
     )
+
+
+def land_and_refresh_targets(
+    members: Sequence[DatasetConfig], refresh: RefreshTargets
+) -> tuple[list[dg.AssetKey], list[dg.AssetCheckKey]]:
+    """The assets and checks of a land-and-refresh run of ``members``: their loads, then the refresh."""
+    assets, checks = ingest_targets(members)
+    return [*assets, *refresh.assets], [*checks, *refresh.checks]
 
 
 def ingest_job_for(defs: dg.Definitions, members: Sequence[DatasetConfig]) -> dg.JobDefinition:
@@ -108,7 +119,7 @@ def land_and_refresh_job_for(
     defs: dg.Definitions, members: Sequence[DatasetConfig], refresh: RefreshTargets
 ) -> dg.JobDefinition:
     """The land-and-refresh job narrowed to ``members``, exactly as a sensor run of them."""
-    assets, checks = ingest_targets(members)
+    assets, checks = land_and_refresh_targets(members, refresh)
     return defs.resolve_job_def(LAND_AND_REFRESH_JOB).get_subset(
-        asset_selection={*assets, *refresh.assets}, asset_check_selection={*checks, *refresh.checks}
+        asset_selection=set(assets), asset_check_selection=set(checks)
     )

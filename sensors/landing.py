@@ -23,7 +23,7 @@ from assets.ingestion_factory import raw_asset_key
 from assets.partitions import DAYS
 from config.datasets import DatasetConfig
 from ingestion.rejection import RejectedFile, reject_file
-from jobs.landing import RANGE_END_TAG, RANGE_START_TAG, RefreshTargets, ingest_targets
+from jobs.landing import RANGE_END_TAG, RANGE_START_TAG, RefreshTargets, ingest_targets, land_and_refresh_targets
 from jobs.names import INGEST_JOB, LAND_AND_REFRESH_JOB
 from resources.alerts import Alert, AlertsResource
 from resources.landing import LandingZoneResource
@@ -43,12 +43,11 @@ def run_request(planned: PlannedRun, datasets: Mapping[str, DatasetConfig], refr
     A range (a burst, a cold start) only loads: the automation sensor builds once when every load
     has ended, instead of a dbt build per run.
     """
-    assets, checks = ingest_targets([datasets[name] for name in planned.datasets])
+    members = [datasets[name] for name in planned.datasets]
     keys = planned.partition_keys
-    job_name = INGEST_JOB
+    job_name, (assets, checks) = INGEST_JOB, ingest_targets(members)
     if len(keys) <= 1:
-        job_name = LAND_AND_REFRESH_JOB
-        assets, checks = [*assets, *refresh.assets], [*checks, *refresh.checks]
+        job_name, (assets, checks) = LAND_AND_REFRESH_JOB, land_and_refresh_targets(members, refresh)
     tags = {
         "datasets": ",".join(planned.datasets),
         "trigger": "landing_zone_sensor",
