@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import tasks  # noqa: E402
-from bench.history import write_history  # noqa: E402
+from bench.history import history_in_data_folder  # noqa: E402
 from bench.servers import Server  # noqa: E402
 from tests.support import postgres  # noqa: E402
 from tests.support.instance_db import pg_env  # noqa: E402
@@ -120,10 +120,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-bookkeeping-"))
     server = None
     try:
-        history = write_history(workdir / "source", args.years)
-        data_dir = workdir / "file"
-        data_dir.mkdir()
-        history.landing.rename(data_dir / "landing")
+        history, data_dir = history_in_data_folder(workdir, args.years)
         home = data_dir / "dagster_home"
         home.mkdir()
         env = {**os.environ, "DAGSTER_EVENT_BATCH_SIZE": str(args.event_batch), "DAGSTER_HOME": str(home)}

@@ -109,3 +109,13 @@ def write_datasets_file(target: Path, first_year: int) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(yaml.safe_dump(config, sort_keys=False))
     return target
+
+
+def history_in_data_folder(workdir: Path, years: int) -> tuple[History, Path]:
+    """``years`` of history written under ``workdir``, its landing zone moved into a pipeline data
+    folder (``workdir/file``) as the pipeline's landing: (what was generated, the data folder)."""
+    history = write_history(workdir / "source", years)
+    data_dir = workdir / "file"
+    data_dir.mkdir(parents=True)
+    history.landing.rename(data_dir / "landing")
+    return history, data_dir

@@ -178,9 +178,7 @@ def main() -> int:
     print(f"\nfile landed -> day in marts, {args.days} days one at a time: "
           f"p50 {statistics.median(latencies):.1f} s, max {max(latencies):.1f} s")  # fmt: skip
     print(f"burst of {args.burst} days at once: caught up in {burst:.1f} s")
-    print("\nwhere the time goes (median over the single days, seconds):")
-    for phase in next((p for p in phases if p), {}):
-        print(f"  {phase:24}{statistics.median(p[phase] for p in phases if p):>8.1f}")
+    print_phases("\nwhere the time goes (median over the single days, seconds):", phases)
     print(f"burst: {', '.join(f'{k} {v:.1f}' for k, v in burst_phases.items())}")
     return 0
 
@@ -202,10 +200,15 @@ def on_kept_history(data_dir: Path, days: int) -> int:
             print(f"  {day}: {seconds:.1f} s", flush=True)
     print(f"\ncorrected day re-delivered -> in the marts, {days} days: "
           f"p50 {statistics.median(latencies):.1f} s, max {max(latencies):.1f} s")  # fmt: skip
-    print("where the time goes (median, seconds):")
+    print_phases("where the time goes (median, seconds):", phases)
+    return 0
+
+
+def print_phases(title: str, phases: list[dict[str, float]]) -> None:
+    """The median of each phase over the days measured (a phase a day did not have counts 0)."""
+    print(title)
     for phase in next((p for p in phases if p), {}):
         print(f"  {phase:24}{statistics.median(p.get(phase, 0.0) for p in phases if p):>8.1f}")
-    return 0
 
 
 if __name__ == "__main__":

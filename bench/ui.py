@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.history import write_history  # noqa: E402
+from bench.history import history_in_data_folder  # noqa: E402
 from cli import dev_server  # noqa: E402
 from resources.settings import Settings  # noqa: E402
 from tests.support.browser import browser_page, dismiss_welcome  # noqa: E402
@@ -45,10 +45,7 @@ def backfill_history(workdir: Path, years: int) -> tuple[Path, Path]:
     from cli.backfill import run_backfill
     from resources.dbt import ensure_manifest
 
-    history = write_history(workdir / "source", years)
-    data_dir = workdir / "file"
-    data_dir.mkdir(parents=True)
-    history.landing.rename(data_dir / "landing")
+    history, data_dir = history_in_data_folder(workdir, years)
     ensure_manifest()
     settings = Settings(env="test", data_dir=data_dir, datasets_file=history.datasets_file)
     started = time.perf_counter()
