@@ -1,16 +1,23 @@
-"""The dbt models (staging and marts) as Dagster assets, built with one ``dbt build``.
+"""The dbt models (staging and marts) as Dagster assets, built with one ``dbt build``: write, audit, publish.
 
-dbt runs as a subprocess that holds the DuckDB file read-write until it exits. So the asset first
-lets dbt finish, then opens the warehouse read-only to add row and null counts to each model's
-materialisation (dagster-dbt's own row counting would query while dbt still holds the lock).
+dbt writes the marts into the audit schema and tests them there; readers never look there. Only
+when the whole build passed does the asset publish them, all at once, in one transaction
+(publishing/marts.py). When an error-severity test (or a model) fails, nothing is published: the
+readers' marts stay as they were, what the build wrote is kept as ``audit_failed_<run>``, and the
+step fails naming it, as do the failed check and the alert.
 
-The incremental marts rebuild only the days their inputs changed on. Before dbt starts, the asset
-claims each incremental model's unconsumed deliveries (ingestion/changes.py); after it, the models
-that built successfully consume them, so a failed model catches up on the next build.
+dbt runs as a subprocess that holds the DuckDB file read-write until it exits, so the asset lets
+dbt finish before it touches the warehouse: then it publishes, and adds to each mart's
+materialisation the version published, whether its audit passed, and row and null counts.
+
+The per-day marts rebuild only the days their inputs changed on. Before dbt starts, the asset
+claims the deliveries they have not been built from (ingestion/changes.py); publishing consumes
+them in its own transaction, so a failed or killed build leaves them for the next one.
 """
 
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +26,27 @@ import duckdb
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from assets.dbt_translator import FlightsDbtTranslator
-from ingestion.changes import CHANGED_DAYS, Claim, claim_changes, consume_changes
+from ingestion.changes import CHANGED_DAYS, Claim, claim_changes
+from publishing.marts import (
+    AuditedModel,
+    Publication,
+    PublishError,
+    audited_models,
+    keep_failed,
+    publish,
+    published_version,
+    table_exists,
+    tidy,
+)
 from resources.dbt import keep_parse_state, prune_invocations
 from resources.dbt_state import DbtStateResource
 from resources.warehouse import WRITER_RETRY, WarehouseResource, is_lock_message, retry_only_transient
 
 # The op that runs `dbt build`; also how `impact` finds the dbt assets in the code location.
 DBT_ASSETS_NAME = "dbt_models"
-
-
 RAW_SOURCE = "raw"  # the dbt source of the ingested tables: its table names are the dataset names
+# Where README explains what a kept failed version is and how to fix or discard it.
+README_SECTION = "README, 'Write, audit, publish'"
 
 
 def build_args(warehouse_vars: Mapping[str, str], full_refresh: bool = False) -> list[str]:
@@ -40,8 +58,8 @@ def build_args(warehouse_vars: Mapping[str, str], full_refresh: bool = False) ->
     return args
 
 
-def incremental_models(manifest: Mapping[str, Any]) -> dict[str, frozenset[str]]:
-    """Each incremental model's name and the raw datasets it reads, directly or through other models."""
+def per_day_models(manifest: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """Each per-day audited model's name and the raw datasets it reads, directly or through other models."""
     nodes, sources = manifest["nodes"], manifest["sources"]
 
     def datasets(unique_id: str, seen: set[str]) -> set[str]:
@@ -56,24 +74,35 @@ def incremental_models(manifest: Mapping[str, Any]) -> dict[str, frozenset[str]]
             return set()
         return set().union(*(datasets(parent, seen) for parent in node["depends_on"]["nodes"]))
 
+    by_day = {name for name, model in audited_models(manifest).items() if model.day_column}
     return {
         node["name"]: frozenset(datasets(unique_id, set()))
         for unique_id, node in nodes.items()
-        if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"
+        if node["resource_type"] == "model" and node["name"] in by_day
     }
 
 
-def built_models(invocation_dir: Path) -> set[str]:
-    """Models that dbt built successfully in an invocation (none if dbt did not get to write
-    run_results.json: it failed before running anything)."""
+def _results(invocation_dir: Path) -> list[dict[str, Any]]:
+    """dbt's run results (none if dbt did not get to write run_results.json: it failed before running anything)."""
     path = invocation_dir / "run_results.json"
-    if not path.exists():
-        return set()
-    run_results = json.loads(path.read_text())
+    return json.loads(path.read_text())["results"] if path.exists() else []
+
+
+def built_models(invocation_dir: Path) -> set[str]:
+    """Models that dbt built successfully in an invocation."""
     return {
         result["unique_id"].split(".")[-1]
-        for result in run_results["results"]
+        for result in _results(invocation_dir)
         if result["unique_id"].startswith("model.") and result["status"] == "success"
+    }
+
+
+def failed_tests(invocation_dir: Path) -> set[str]:
+    """Tests of an invocation that failed at error severity, or could not run (a warning is not a failure)."""
+    return {
+        result["unique_id"].split(".")[2]
+        for result in _results(invocation_dir)
+        if result["unique_id"].startswith("test.") and result["status"] in ("fail", "error")
     }
 
 
@@ -86,36 +115,103 @@ def table_profile(connection: duckdb.DuckDBPyConnection, relation: str) -> dict[
     return {"dagster/row_count": int(row[0]), "null_counts": dict(zip(columns, map(int, row[1:]), strict=True))}
 
 
-def _relation(manifest: Mapping[str, Any], unique_id: str) -> str | None:
-    """The table a model built, to profile; None for a view, which holds no rows of its own
-    (counting them would scan the whole raw table behind it on every build: 1.8 s at 30 years)."""
-    node = manifest["nodes"].get(unique_id)
-    if node is None or node["resource_type"] != "model" or node["config"].get("materialized") == "view":
-        return None
-    return f"{node['schema']}.{node['alias']}"
+@dataclass(frozen=True)
+class BuildOutcome:
+    """What became of a build's new version: published, or kept aside because it failed."""
+
+    published: int | None  # the version readers see now (the new one, or the one before a failure)
+    publication: Publication | None = None
+    kept_as: str | None = None
+    # Per audited model: rows it holds as published, and null counts of the rows this build wrote.
+    profiles: Mapping[str, Mapping[str, Any]] | None = None
+
+    def metadata(self, model: AuditedModel) -> dict[str, Any]:
+        published = {"published_version": self.published if self.published is not None else "none yet"}
+        if self.publication is None:
+            return {**published, "audit": "failed: not published", "kept_as": f"{self.kept_as}.{model.name}"}
+        days = self.publication.days_replaced.get(model.name)
+        return {
+            **published,
+            "audit": "passed",
+            "published_as": model.published_table,
+            "days_published": days if days is not None else "all (replaced whole)",
+            **(self.profiles or {}).get(model.name, {}),
+        }
 
 
-def _with_profiles(events: list[Any], manifest: Mapping[str, Any], warehouse: WarehouseResource) -> Iterator[Any]:
-    with warehouse.read_only() as connection:
-        for event in events:
+def _profile(connection: duckdb.DuckDBPyConnection, model: AuditedModel) -> dict[str, Any]:
+    """Rows in the published table, and null counts of the rows this build wrote (no rescan of the history)."""
+    [(rows,)] = connection.execute(f"SELECT count(*) FROM {model.published_table}").fetchall()
+    written = table_profile(connection, model.audit_table)
+    return {
+        "dagster/row_count": int(rows),
+        "rows_written": written["dagster/row_count"],
+        "null_counts_of_rows_written": written["null_counts"],
+    }
+
+
+def _publish_or_keep(
+    connection: duckdb.DuckDBPyConnection,
+    models: list[AuditedModel],
+    run_id: str,
+    claim: Claim,
+    succeeded: bool,
+    failed: set[str],
+    full_refresh: bool,
+) -> tuple[BuildOutcome, str | None]:
+    """Publish a build that passed; keep one that failed. Returns the outcome and why it failed."""
+    if succeeded:
+        try:
+            publication = publish(connection, models, run_id, claim, full_refresh)
+        except PublishError as error:
+            why: str | None = str(error)
+        else:
+            profiles = {model.name: _profile(connection, model) for model in models}
+            tidy(connection, models)
+            return BuildOutcome(publication.version, publication, profiles=profiles), None
+    else:
+        why = None
+    kept_as = keep_failed(connection, models, run_id, failed, full_refresh) if models else None
+    return BuildOutcome(published_version(connection), kept_as=kept_as), why
+
+
+def _annotated(
+    events: list[Any], manifest: Mapping[str, Any], audited: Mapping[str, AuditedModel], outcome: BuildOutcome
+) -> Iterator[Any]:
+    """dbt's events, each mart's Output saying what was published, a failed check naming the kept version."""
+    for event in events:
+        if isinstance(event, dg.Output):
             # dagster-dbt tags each model's Output with its dbt unique_id (a TextMetadataValue).
-            unique_id = event.metadata.get("unique_id") if isinstance(event, dg.Output) else None
-            relation = _relation(manifest, unique_id.value) if unique_id is not None else None
-            if relation is None:
-                yield event
-                continue
-            try:
-                profile = table_profile(connection, relation)
-            except duckdb.Error:
-                yield event  # the model failed and has no table; dbt's own event says why
-                continue
-            yield dg.Output(
-                value=event.value,
-                output_name=event.output_name,
-                metadata={**event.metadata, **profile},
-                data_version=event.data_version,
-                tags=event.tags,
+            unique_id = event.metadata.get("unique_id")
+            node = manifest["nodes"].get(unique_id.value) if unique_id is not None else None
+            model = audited.get(node["name"]) if node is not None else None
+            if model is not None:
+                event = dg.Output(
+                    value=event.value,
+                    output_name=event.output_name,
+                    metadata={**event.metadata, **outcome.metadata(model)},
+                    data_version=event.data_version,
+                    tags=event.tags,
+                )
+        elif (
+            isinstance(event, dg.AssetCheckResult)
+            and not event.passed
+            and event.severity == dg.AssetCheckSeverity.ERROR
+            and outcome.kept_as is not None
+        ):
+            event = dg.AssetCheckResult(
+                passed=False,
+                asset_key=event.asset_key,
+                check_name=event.check_name,
+                severity=event.severity,
+                metadata={**event.metadata, "kept_as": outcome.kept_as},
+                description=(
+                    f"dbt test {event.check_name} failed on the new version: it was not published (readers "
+                    f"still see version {outcome.published}); it is kept as schema {outcome.kept_as} "
+                    f"({README_SECTION})"
+                ),
             )
+        yield event
 
 
 class DbtBuildConfig(dg.Config):
@@ -143,12 +239,16 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
         warehouse: WarehouseResource,
         dbt_state: DbtStateResource,
     ) -> Iterator[Any]:
+        manifest = json.loads(Path(project.manifest_path).read_text())
+        audited = audited_models(manifest)
         with retry_only_transient():
             warehouse.assert_writable()  # dbt opens the warehouse itself: hold it to the production guard first
             warehouse.prepare_for_dbt()
-            models = incremental_models(json.loads(Path(project.manifest_path).read_text()))
             with warehouse.writer() as connection:  # the writer slot is held only for the claim itself
-                claim = claim_changes(connection, models)
+                unpublished = frozenset(
+                    name for name, model in audited.items() if not table_exists(connection, model.published_table)
+                )
+                claim = claim_changes(connection, per_day_models(manifest), unpublished)
         _log_claim(context, claim, config.full_refresh)
         invocation = dbt.cli(
             build_args(warehouse.dbt_vars(), config.full_refresh), context=context, raise_on_error=False
@@ -158,24 +258,36 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
         target_dir = Path(project.project_dir, project.target_path)
         invocation_dir = Path(invocation.project_dir, invocation.target_path)
         keep_parse_state(target_dir, invocation_dir)
-        with retry_only_transient():
-            built = built_models(invocation_dir)
-            with warehouse.writer() as connection:
-                consume_changes(connection, claim, built)
-        if invocation.is_successful():
+        models = [audited[name] for name in sorted(built_models(invocation_dir) & audited.keys())]
+        failed = failed_tests(invocation_dir)
+        with retry_only_transient(), warehouse.writer() as connection:
+            outcome, unpublishable = _publish_or_keep(
+                connection, models, context.run.run_id, claim, invocation.is_successful(), failed, config.full_refresh
+            )
+        if outcome.publication is not None:
+            publication = outcome.publication
+            context.log.info(
+                f"published version {publication.version} ({', '.join(publication.models) or 'no marts'}) "
+                f"in {publication.seconds:.2f} s"
+            )
             # In prod: what slim CI defers to. Only a complete build is published, so every
             # relation the manifest names exists in prod's warehouse.
             dbt_state.publish_manifest(invocation_dir)
         prune_invocations(target_dir)
         with retry_only_transient():
-            yield from _with_profiles(events, invocation.manifest, warehouse)
-            if invocation.is_successful() and (copy := warehouse.publish_reader_copy()):
+            yield from _annotated(events, invocation.manifest, audited, outcome)
+            if outcome.publication is not None and (copy := warehouse.publish_reader_copy()):
                 context.log.info(f"readers' copy of the warehouse published at {copy}")
-        if not invocation.is_successful():
-            error = str(invocation.get_error())
+        if outcome.publication is None:
+            error = unpublishable or str(invocation.get_error())
+            kept = f"; what it wrote is kept as schema {outcome.kept_as}" if outcome.kept_as else ""
+            tests = f" (failed: {', '.join(sorted(failed))})" if failed else ""
             raise dg.Failure(
-                description=f"dbt build failed: {error}",
-                metadata={"dbt_command": " ".join(invocation.dbt_command)},
+                description=(
+                    f"dbt build failed{tests}: {error}. Nothing was published: readers still see version "
+                    f"{outcome.published if outcome.published is not None else '(none yet)'}{kept} ({README_SECTION})"
+                ),
+                metadata={"dbt_command": " ".join(invocation.dbt_command), "kept_as": outcome.kept_as or ""},
                 # A failed test or a SQL error fails the same way again; only the lock is worth a retry.
                 allow_retries=is_lock_message(error),
             )
@@ -185,7 +297,7 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
 
 def _log_claim(context: dg.AssetExecutionContext, claim: Claim, full_refresh: bool) -> None:
     if full_refresh:
-        context.log.info("full refresh: every incremental model rebuilds every day")
+        context.log.info("full refresh: every per-day mart rebuilds every day")
         return
     for model, days in sorted(claim.days.items()):
-        context.log.info(f"{model}: {days} changed day(s) to rebuild (an empty mart builds every day)")
+        context.log.info(f"{model}: {days} changed day(s) to rebuild (an unpublished mart builds every day)")

@@ -3,14 +3,15 @@
 Every load commits one row per file to the load log (``meta.file_loads``) in the same transaction
 as the file's rows. Before a dbt build, ``claim_changes`` takes, for each incremental model, the
 load-log rows it has not consumed yet, and writes the days they touch to ``CHANGED_DAYS``, where
-the model's SQL reads them (dbt_project/macros/changed_days.sql). After the build,
-``consume_changes`` records the claimed rows as consumed for the models that succeeded.
+the model's SQL reads them (dbt_project/macros/changed_days.sql). Once the build is published,
+``record_consumed`` records the claimed rows as consumed, in the publishing transaction itself
+(publishing/marts.py): a version is consumed exactly when readers can see it.
 
 Why a claim and not a timestamp high-water mark: on the lake, loads commit concurrently, so a
 load can commit *after* a build with a ``loaded_at`` *older* than what the build saw; a mark would
 skip it forever. A claim is exact whatever the commit order: what a build did not see is not
-consumed, and the next build claims it. A failed build consumes nothing, so the next claims a
-superset, and each model consumes on its own, so a mart that failed catches up on its own days.
+consumed, and the next build claims it. A failed or unpublished build consumes nothing, so
+the next claims a superset. A model that is not published yet claims every loaded day.
 
 What a delivery touches: a daily dataset's file changes its day (flights and weather share the
 local day of the hour they join on); a reference dataset's file changes every day, so a model
@@ -99,11 +100,17 @@ CHANGES_SQL = """
 """
 
 
-def claim_changes(connection: duckdb.DuckDBPyConnection, models: Mapping[str, frozenset[str]]) -> Claim:
+def claim_changes(
+    connection: duckdb.DuckDBPyConnection,
+    models: Mapping[str, frozenset[str]],
+    unpublished: frozenset[str] = frozenset(),
+) -> Claim:
     """Write each model's changed days to CHANGED_DAYS; return what the build will have consumed.
 
-    ``models``: each incremental model's name and the raw datasets it reads (from the manifest).
+    ``models``: each per-day model's name and the raw datasets it reads (from the manifest);
+    ``unpublished``: those with no published table yet, which build every loaded day.
     """
+    unpublished_rows = ", ".join(f"('{model}')" for model in sorted(unpublished & models.keys()))
 
     def claim() -> Claim:
         with transaction(connection):
@@ -118,7 +125,10 @@ def claim_changes(connection: duckdb.DuckDBPyConnection, models: Mapping[str, fr
             connection.execute(
                 f"""
                 INSERT INTO {CHANGED_DAYS}
-                WITH everything AS (SELECT DISTINCT model FROM _changes WHERE partition_date IS NULL)
+                WITH everything AS (
+                    SELECT DISTINCT model FROM _changes WHERE partition_date IS NULL
+                    {f"UNION SELECT * FROM (VALUES {unpublished_rows}) AS u(model)" if unpublished_rows else ""}
+                )
                 SELECT DISTINCT model, partition_date FROM _changes
                 WHERE partition_date IS NOT NULL AND model NOT IN (SELECT model FROM everything)
                 UNION
@@ -135,21 +145,15 @@ def claim_changes(connection: duckdb.DuckDBPyConnection, models: Mapping[str, fr
     return retry_conflicts(claim)
 
 
-def consume_changes(connection: duckdb.DuckDBPyConnection, claim: Claim, built: set[str]) -> int:
-    """Record the claimed deliveries as consumed by the models in ``built``; returns the rows recorded."""
-    consumed = claim.for_models(built)
+def record_consumed(connection: duckdb.DuckDBPyConnection, claim: Claim, models: set[str]) -> int:
+    """Record the claimed deliveries of ``models`` as consumed, in the caller's open transaction
+    (the one that publishes what they were built into); returns the rows recorded."""
+    consumed = claim.for_models(models)
     if consumed.is_empty():
         return 0
-
-    def consume() -> int:
-        with transaction(connection):
-            connection.register("_consumed", consumed.to_arrow())
-            try:
-                connection.execute(
-                    f"INSERT INTO {CONSUMED_LOADS} SELECT {', '.join(CLAIM_SCHEMA)}, now() FROM _consumed"
-                )
-            finally:
-                connection.unregister("_consumed")
-        return consumed.height
-
-    return retry_conflicts(consume)
+    connection.register("_consumed", consumed.to_arrow())
+    try:
+        connection.execute(f"INSERT INTO {CONSUMED_LOADS} SELECT {', '.join(CLAIM_SCHEMA)}, now() FROM _consumed")
+    finally:
+        connection.unregister("_consumed")
+    return consumed.height

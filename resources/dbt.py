@@ -27,9 +27,10 @@ MANIFEST_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests
 FINGERPRINT_FILE = "manifest.fingerprint"
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 # The dbt installed next to this Python (the project's locked environment), so a process started
-# without the venv on PATH (`.venv/bin/dagster dev`, an IDE's test runner) still finds it.
-_VENV_DBT = Path(sys.executable).with_name("dbt")
-DBT_EXECUTABLE = str(_VENV_DBT) if _VENV_DBT.exists() else "dbt"
+# without the venv on PATH (`.venv/bin/dagster dev`, an IDE's test runner) still finds it. It is
+# the project's leashed entry point: dbt dies with the process that started it (resources/dbt_leash.py).
+_VENV_DBT = Path(sys.executable).with_name("flights-dbt")
+DBT_EXECUTABLE = str(_VENV_DBT) if _VENV_DBT.exists() else "flights-dbt"
 # dagster-dbt gives every invocation its own target folder (named after the asset definition);
 # the newest few are kept for debugging (compiled SQL, run_results.json), the rest removed.
 INVOCATION_PREFIX = "dbt_models-"

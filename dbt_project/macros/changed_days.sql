@@ -1,13 +1,36 @@
-{#- The incremental marts rebuild only the days their inputs changed on: the days the dbt asset
-    claimed for this model before the build (ingestion/changes.py writes them to
-    meta.mart_changed_days). `where <column> in (those days)` on an incremental run; nothing on a
-    full build (first run, --full-refresh), which takes every day. With delete+insert on the day,
-    a changed day's rows are replaced whole, so rows that left a re-delivered file leave the mart. -#}
+{#- The per-day marts (`publish_by_day`) build only the days their inputs changed on: the days the
+    dbt asset claimed for the model before the build (ingestion/changes.py writes them to
+    meta.mart_changed_days; every day when the model is not published yet). What dbt writes into
+    the audit schema is then just those days, all of each: publishing replaces them whole, so rows
+    that left a re-delivered file leave the mart. A full refresh (`--full-refresh`) builds every day. -#}
 {% macro changed_days_only(day_column) -%}
-    {%- if is_incremental() %}
-where {{ day_column }} in (
-    select day from {{ target.database }}.{{ var('changed_days_relation', 'meta.mart_changed_days') }}
-    where model = '{{ this.identifier }}'
-)
+    {%- if not flags.FULL_REFRESH %}
+where {{ day_column }} in ({{ changed_days(this.identifier) }})
     {%- endif %}
+{%- endmacro %}
+
+{% macro changed_days(model_name) -%}
+select day from {{ target.database }}.{{ var('changed_days_relation', 'meta.mart_changed_days') }}
+where model = '{{ model_name }}'
+{%- endmacro %}
+
+{#- The whole new version of a per-day model, for what needs more than the changed days (the route
+    profile's year, its test): the published days that did not change, and the days this build
+    wrote into audit. Where the ref already is the published table (the model is not built in this
+    invocation, or slim CI deferred it to prod), or the audit table holds everything (a full
+    refresh, a first build), it is the ref itself. Use it as `from {{ current_version(ref('x')) }} as x`. -#}
+{% macro current_version(relation) -%}
+    {%- set published_schema = publish_schema_of(relation.identifier) -%}
+    {%- set day_column = publish_day_column_of(relation.identifier) -%}
+    {%- set published = none -%}
+    {%- if execute and not flags.FULL_REFRESH and published_schema and day_column and relation.schema != published_schema -%}
+        {%- set published = adapter.get_relation(database=relation.database, schema=published_schema, identifier=relation.identifier) -%}
+    {%- endif -%}
+    {%- if published is none -%}
+{{ relation }}
+    {%- else -%}
+(select * from {{ published }} where {{ day_column }} not in ({{ changed_days(relation.identifier) }})
+ union all by name
+ select * from {{ relation }})
+    {%- endif -%}
 {%- endmacro %}

@@ -1,12 +1,15 @@
 {{ config(meta={'dagster': {'ref': {'name': 'mart_route_delays'}}}) }}
 -- mart_route_delays profiles exactly the latest `route_profile_days` days of fct_flights: every
 -- flight of that window is counted, and no day before it is. A row here is the mismatch.
-with newest as (
-    select max(flight_date) as day from {{ ref('fct_flights') }}
+with flights as (
+    select flight_date from {{ current_version(ref('fct_flights')) }} as f
+),
+newest as (
+    select max(flight_date) as day from flights
 ),
 in_window as (
     select count(*) as flights
-    from {{ ref('fct_flights') }}, newest
+    from flights, newest
     where flight_date > newest.day - {{ var('route_profile_days') }}
 ),
 profiled as (

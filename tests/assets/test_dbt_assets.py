@@ -1,18 +1,19 @@
-"""The dbt asset's pure helpers, on the project's real manifest: which models are incremental and
-what they read, which models an invocation built, and the build's command line."""
+"""The dbt asset's pure helpers, on the project's real manifest: which marts are audited and
+published by day and what they read, which models an invocation built and which tests failed, and
+the build's command line."""
 
 import json
 
-from assets.dbt_assets import build_args, built_models, incremental_models
+from assets.dbt_assets import build_args, built_models, failed_tests, per_day_models
 from config.datasets import load_datasets
 from ingestion.changes import CHANGED_DAYS
 from resources.dbt import dbt_project
 from resources.settings import Settings
 
 
-def test_the_incremental_marts_read_every_dataset_through_fct_flights(dbt_manifest):
+def test_the_per_day_marts_read_every_dataset_through_fct_flights(dbt_manifest):
     manifest = json.loads(dbt_project().manifest_path.read_text())
-    models = incremental_models(manifest)
+    models = per_day_models(manifest)
     every_dataset = frozenset(load_datasets(Settings().datasets_file))
     assert models == {
         "fct_flights": every_dataset,
@@ -32,6 +33,19 @@ def test_only_models_that_succeeded_count_as_built(tmp_path):
     ]
     (tmp_path / "run_results.json").write_text(json.dumps({"results": results}))
     assert built_models(tmp_path) == {"fct_flights"}
+
+
+def test_a_failed_or_erroring_test_fails_the_audit_and_a_warning_does_not(tmp_path):
+    assert failed_tests(tmp_path) == set()
+    results = [
+        {"unique_id": "test.flights.unique_fct_flights_flight_id.abc", "status": "fail"},
+        {"unique_id": "test.flights.not_null_fct_flights_carrier.def", "status": "error"},
+        {"unique_id": "test.flights.relationships_fct_flights_tailnum.123", "status": "warn"},
+        {"unique_id": "test.flights.unique_combination_of_columns_x.456", "status": "pass"},
+        {"unique_id": "model.flights.fct_flights", "status": "error"},
+    ]
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": results}))
+    assert failed_tests(tmp_path) == {"unique_fct_flights_flight_id", "not_null_fct_flights_carrier"}
 
 
 def test_every_build_tells_dbt_where_the_changed_days_are():

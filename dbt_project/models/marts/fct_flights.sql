@@ -1,8 +1,8 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='flight_date', on_schema_change='fail') }}
+{{ config(meta={'publish_by_day': 'flight_date'}) }}
 -- Every departure, enriched with the airline, both airports, the aircraft and the weather at the
 -- origin in the scheduled departure hour. Left joins throughout: a flight is never dropped because
 -- its reference data is incomplete (see the relationship tests in _marts.yml for how often).
--- Incremental by day: a new or re-delivered day (flights or weather) replaces that day's rows only;
+-- By day: a new or re-delivered day (flights or weather) rebuilds and republishes that day only;
 -- new reference data touches every day (macros/changed_days.sql).
 select
     f.flight_id,

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='flight_date', on_schema_change='fail') }}
+{{ config(meta={'publish_by_day': 'flight_date'}) }}
 -- On-time performance per NYC origin airport and day.
 select
     flight_date,

@@ -3,10 +3,11 @@
 -- network planning asks for, and it costs the same however long the history grows (a percentile
 -- does not add up across days, so an all-history p90 would rescan every flight on every build).
 -- The window's first day is read before the build, so the scan filters on a constant and reads
--- only the row groups (files, on the lake) of that year.
+-- only the row groups (files, on the lake) of that year. It reads the new version of fct_flights
+-- whole (macros/changed_days.sql), not only the days this build changed.
 {%- set first_day = none %}
 {%- if execute %}
-    {%- set newest = run_query("select max(flight_date) from " ~ ref('fct_flights')).columns[0].values()[0] %}
+    {%- set newest = run_query("select max(flight_date) from " ~ current_version(ref('fct_flights')) ~ " as f").columns[0].values()[0] %}
     {%- if newest is not none %}
         {%- set first_day = (newest - modules.datetime.timedelta(days=var('route_profile_days') - 1)).isoformat() %}
     {%- endif %}
@@ -22,6 +23,6 @@ select
     min(flight_date) as first_day,
     max(flight_date) as last_day,
     {{ performance_measures() }}
-from {{ ref('fct_flights') }}
+from {{ current_version(ref('fct_flights')) }} as f
 where {% if first_day is none %}false{% else %}flight_date >= date '{{ first_day }}'{% endif %}
 group by origin, dest

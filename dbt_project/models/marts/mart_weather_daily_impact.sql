@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='flight_date', on_schema_change='fail') }}
+{{ config(meta={'publish_by_day': 'flight_date'}) }}
 -- Departures per day by the weather at the origin in the scheduled hour, as counts and sums that
 -- add up across days: the weather analytics (assets/analytics.py) combine these instead of reading
 -- every flight of the history, and a changed day rebuilds only its own rows.
