@@ -1,0 +1,177 @@
+"""A build killed at each step leaves readers the old version or the new one, never a mix, and
+never leaves dbt running: real builds in a process of their own, killed with SIGKILL, on both
+backends.
+
+- while writing: dbt is building a mart into the audit schema;
+- while auditing: dbt is running a test on the new version;
+- while publishing: the publishing transaction has written every mart and not yet committed.
+
+To kill at a chosen point, the test follows dbt's log and stops dbt (SIGSTOP) once a model or a
+test of the wanted kind is in progress, then kills the run's process, as the OOM killer would. dbt
+must die with it (resources/dbt_leash.py): before, it went on holding the file's write lock after
+the run was marked failed. Then the next build publishes the new version whole.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import psutil
+import pytest
+
+from cli.nycflights import day_csv, source_bytes
+from resources.settings import PROJECT_ROOT, Settings
+from resources.warehouse import WarehouseResource
+from tests.support.pipeline import Pipeline, audited_marts
+from tests.support.warehouse import query
+
+pytestmark = [pytest.mark.integration, pytest.mark.backends]
+
+FIRST_DAYS = [date(2013, 1, n) for n in range(1, 4)]
+# Each phase lands its own new day, so every kill has a real change to (not) publish.
+PHASES = {"writing": date(2013, 1, 4), "auditing": date(2013, 1, 5), "publishing": date(2013, 1, 6)}
+# dbt's log: "3 of 21 START sql table model audit.fct_flights ..." / "3 of 21 OK created ...".
+STEP = re.compile(r"\b(\d+) of \d+ (START|OK|PASS|WARN|FAIL|ERROR|SKIP)\b(.*)")
+IN_PROGRESS = {"writing": "sql table model audit.", "auditing": "test "}
+# Generous on a busy 2-core machine; each wait ends as soon as its condition holds.
+PHASE_TIMEOUT, EXIT_TIMEOUT = 300, 60
+
+
+def in_progress(log: Path) -> list[str]:
+    """What dbt has started and not finished, from its log."""
+    started: dict[str, str] = {}
+    if not log.exists():
+        return []
+    for line in log.read_text(errors="replace").splitlines():
+        match = STEP.search(line)
+        if match is None:
+            continue
+        index, status, rest = match.groups()
+        if status == "START":
+            started[index] = rest.strip()
+        else:
+            started.pop(index, None)
+    return list(started.values())
+
+
+def dbt_child(worker: psutil.Process) -> psutil.Process | None:
+    for child in worker.children(recursive=True):
+        try:
+            if any("flights-dbt" in part for part in child.cmdline()):
+                return child
+        except psutil.NoSuchProcess:
+            continue
+    return None
+
+
+def stop_dbt_while(phase: str, worker: psutil.Process) -> psutil.Process:
+    """Stop dbt once something of ``phase`` is in progress, and return it, stopped."""
+    deadline = time.monotonic() + PHASE_TIMEOUT
+    log = None
+    while time.monotonic() < deadline:
+        assert worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE, "the build ended before the phase"
+        dbt = dbt_child(worker)
+        if dbt is not None and log is None:
+            # dagster-dbt gives each invocation its own folder, and dbt's log is in it.
+            log = Path(dbt.cwd(), dbt.environ()["DBT_LOG_PATH"], "dbt.log")  # relative to dbt's folder
+        if dbt is not None and log is not None and any(IN_PROGRESS[phase] in step for step in in_progress(log)):
+            dbt.send_signal(signal.SIGSTOP)
+            # Stopped: the log is final now. Still in the phase, or did dbt finish it meanwhile?
+            if any(IN_PROGRESS[phase] in step for step in in_progress(log)):
+                return dbt
+            dbt.send_signal(signal.SIGCONT)
+        time.sleep(0.005)
+    raise TimeoutError(f"dbt never reached {phase} within {PHASE_TIMEOUT} s (log: {log})")
+
+
+def wait_for(path: Path, worker: psutil.Process) -> None:
+    deadline = time.monotonic() + PHASE_TIMEOUT
+    while not path.exists():
+        assert worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE, "the build ended before publishing"
+        assert time.monotonic() < deadline, f"publishing never started within {PHASE_TIMEOUT} s"
+        time.sleep(0.01)
+
+
+def published_days(settings: Settings) -> dict[str, list[date]]:
+    """Per per-day mart, the days readers see."""
+    return {
+        name: [day for (day,) in query(settings, f"SELECT DISTINCT {column} FROM marts.{name} ORDER BY 1")]
+        for name, column in audited_marts().items()
+        if column
+    }
+
+
+@pytest.fixture(scope="module")
+def pipeline(dbt_manifest, tmp_path_factory, backend_overrides) -> Pipeline:
+    settings = Settings(env="test", data_dir=tmp_path_factory.mktemp("data"), **backend_overrides())
+    pipeline = Pipeline(settings)
+    for name in ("airlines", "airports", "planes"):
+        pipeline.deliver(name, None, source_bytes(name))
+    pipeline.load(["airlines", "airports", "planes"])
+    for day in FIRST_DAYS:
+        for name in ("flights", "weather"):
+            pipeline.deliver(name, day, day_csv(name, day))
+    pipeline.load(["flights", "weather"], FIRST_DAYS)
+    assert pipeline.run_build().success
+    return pipeline
+
+
+@pytest.mark.parametrize("phase", list(PHASES))
+def test_a_build_killed_at_any_step_leaves_the_old_version_whole_and_no_dbt_behind(pipeline, phase, tmp_path):
+    settings, day = pipeline.settings, PHASES[phase]
+    for name in ("flights", "weather"):
+        pipeline.deliver(name, day, day_csv(name, day))
+    pipeline.load(["flights", "weather"], [day])
+    old = pipeline.marts()
+    days_before = published_days(settings)
+    assert all(day not in days for days in days_before.values())
+
+    marker = tmp_path / "publishing"
+    hold = ["--hold-publish", str(marker)] if phase == "publishing" else []
+    env = {**os.environ, **settings.environment()}
+    with (tmp_path / "worker.log").open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.build_worker", *hold],
+            cwd=PROJECT_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    worker = psutil.Process(process.pid)
+    try:
+        if phase == "publishing":
+            wait_for(marker, worker)
+            dbt = None  # dbt has exited: publishing starts after it
+        else:
+            dbt = stop_dbt_while(phase, worker)
+        worker.kill()  # SIGKILL: nothing in the worker runs after this
+        process.wait(timeout=EXIT_TIMEOUT)
+        if dbt is not None:
+            _, alive = psutil.wait_procs([dbt], timeout=EXIT_TIMEOUT)
+            assert not alive, f"dbt (pid {dbt.pid}) outlived its killed run worker"
+    finally:
+        for child in psutil.Process(process.pid).children(recursive=True) if process.poll() is None else []:
+            child.kill()
+        if process.poll() is None:
+            process.kill()
+
+    # Readers see the old version, row for row, in every mart; readers of the file see it in their copy too.
+    now = pipeline.marts()
+    for name, frame in old.items():
+        assert now[name].equals(frame), f"{name} changed after a build killed while {phase}"
+    if not settings.uses_lake:
+        with duckdb.connect(str(WarehouseResource.for_settings(settings).reader_copy), read_only=True) as reader:
+            assert reader.execute("SELECT count(*) FROM marts.fct_flights WHERE flight_date = ?", [day]).fetchall() == [
+                (0,)
+            ]
+
+    # The next build publishes the new version, whole: every per-day mart has the new day.
+    assert pipeline.run_build().success
+    after = published_days(settings)
+    for name, days in after.items():
+        assert days == sorted([*days_before[name], day]), name
