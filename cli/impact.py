@@ -2,9 +2,10 @@
 
     impact            list the dbt models changed (compared with prod's manifest), the models
                       downstream of them, and every Dagster asset downstream (analytics included)
-    impact --build    also build just those models into this environment's own warehouse
-                      (dbt build --defer --state): unchanged refs are read from prod's warehouse,
-                      attached read-only
+    impact --build    also build and audit just those models in this environment's own warehouse
+                      (dbt build --defer --state): unchanged refs are read from prod's published
+                      marts, attached read-only. The change is written and tested in the audit
+                      schema and never published: not into prod, and not into this warehouse
 
 Prod's manifest comes from DATAOPS_DBT_STATE_DIR (prod publishes it after every dbt build; copy
 that folder to a developer machine or CI). Prod's warehouse is DATAOPS_PROD_WAREHOUSE_PATH.
@@ -117,7 +118,10 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
                "--profiles-dir", str(args.project_dir)]  # fmt: skip
     prod = settings.prod_lake_catalog if settings.uses_lake else settings.prod_warehouse
     print(f"impact: building into {warehouse.location}, reading the rest from prod's {prod} (read-only)", flush=True)
-    return subprocess.run(command, cwd=args.project_dir).returncode
+    code = subprocess.run(command, cwd=args.project_dir).returncode
+    outcome = "its tests passed" if code == 0 else "it failed (see above)"
+    print(f"impact: the change is built and audited in the audit schema, not published: {outcome}")
+    return code
 
 
 if __name__ == "__main__":

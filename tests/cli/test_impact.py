@@ -11,7 +11,7 @@ from cli.backfill import run_backfill
 from definitions import build_definitions
 from resources.dbt_state import MANIFEST
 from resources.settings import Settings
-from tests.cli.conftest import copy_of_dbt_project, slim_build_outcome
+from tests.cli.conftest import CHANGED_TABLE, copy_of_dbt_project, slim_build_outcome
 
 pytestmark = pytest.mark.integration
 
@@ -80,8 +80,9 @@ def test_slim_build_builds_only_the_change_reading_the_rest_from_prod(prod, work
     assert impact.main(["--project-dir", str(working_copy), "--build"], settings=dev) == 0
 
     tables, built = slim_build_outcome(dev)
-    # Only the changed mart exists in the developer's warehouse; fct_flights was read from prod.
-    assert tables == [("marts.mart_carrier_daily_performance",)]
+    # Only the changed mart exists in the developer's warehouse, audited and not published (no
+    # marts schema); fct_flights was read from prod's published marts.
+    assert tables == [(CHANGED_TABLE,)]
     with duckdb.connect(str(prod_copy), read_only=True) as connection:
         [(prod_rows,)] = connection.execute("SELECT count(*) FROM marts.mart_carrier_daily_performance").fetchall()
     assert built == [(prod_rows, 1)]

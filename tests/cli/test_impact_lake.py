@@ -9,7 +9,7 @@ import pytest
 from cli import impact, replay
 from cli.backfill import run_backfill
 from resources.settings import PROD_LAKE_PASSWORD_VARIABLE, Settings
-from tests.cli.conftest import slim_build_outcome
+from tests.cli.conftest import CHANGED_TABLE, slim_build_outcome
 from tests.support import postgres
 from tests.support.warehouse import query
 
@@ -49,8 +49,9 @@ def test_slim_build_on_the_lake_builds_only_the_change_reading_prod_read_only(
     assert impact.main(["--project-dir", str(working_copy), "--build"], settings=dev) == 0
 
     tables, built = slim_build_outcome(dev)
-    # Only the changed mart is in dev's lake; fct_flights was read from prod's.
-    assert tables == [("marts.mart_carrier_daily_performance",)]
+    # Only the changed mart is in dev's lake, audited and not published; fct_flights was read from
+    # prod's published marts.
+    assert tables == [(CHANGED_TABLE,)]
     [(prod_rows,)] = query(prod, "SELECT count(*) FROM marts.mart_carrier_daily_performance")
     assert built == [(prod_rows, 1)]
     assert query(prod, "SELECT count(*) FROM ducklake_snapshots('prod')") == [(snapshots_before,)], "prod only read"

@@ -19,7 +19,7 @@ from definitions import build_definitions
 from ingestion.changes import CHANGED_DAYS
 from ingestion.landing import dataset_landing_dir
 from jobs.landing import RANGE_END_TAG, RANGE_START_TAG, ingest_job_for, refresh_targets
-from publishing.marts import audited_models
+from publishing.marts import AuditedModel, audited_models
 from resources.dbt import dbt_project
 from resources.settings import Settings
 from tests.support.warehouse import query
@@ -29,6 +29,10 @@ def audited_marts() -> dict[str, str | None]:
     """Each audited mart and the day column it is published by (None: replaced whole), from the manifest."""
     manifest = json.loads(dbt_project().manifest_path.read_text())
     return {name: model.day_column for name, model in sorted(audited_models(manifest).items())}
+
+
+def audited_model(name: str) -> AuditedModel:
+    return audited_models(json.loads(dbt_project().manifest_path.read_text()))[name]
 
 
 class Pipeline:
