@@ -135,6 +135,7 @@ def _cleanup(
             "warehouse_files": len(plan.of_kind("warehouse file")),
             "archived_files": len(plan.of_kind("archived file")),
             "quarantine_rows": plan.rows,
+            "failed_audit_versions": len(plan.of_kind("failed audit version")),
             "lake_files": len(plan.of_kind("lake file")),
             "bytes": plan.size_bytes,
             ("would_remove" if config.dry_run else "removed"): table_metadata(removals),

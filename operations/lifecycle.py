@@ -7,15 +7,17 @@ Three things age out, each after its own number of days (``LifecyclePolicy``, fr
   that is open in another process.
 - archived deliveries older than ``archive_retention_days``, except the newest delivery of each
   partition: that one is the source of the published rows, which a re-run reads again.
-- quarantined rows loaded more than ``quarantine_retention_days`` ago.
+- quarantined rows loaded more than ``quarantine_retention_days`` ago, and for as long the
+  versions of the marts that failed their audit (``audit_failed_<run>``, publishing/marts.py):
+  both are the evidence of bad data. The next good build drops kept versions anyway.
 - on the lake: snapshots older than ``lake_snapshot_retention_days`` (DuckLake expires them; time
   travel reaches back that far), the data files that only expired snapshots used, and orphaned
   files in the data path that no snapshot knows (an aborted write's). Files younger than
   ``LAKE_FILE_GRACE`` stay: a reader may still be on an older snapshot, a writer may be mid-commit.
 
 Published tables (raw, staging, marts, analytics) are never touched: the only rows deleted are
-in the ``quarantine`` schema, and through the warehouse's guarded writer, so a dev process cannot
-delete from prod's quarantine either.
+in the ``quarantine`` schema or in a kept failed version, which was never published, and through
+the warehouse's guarded writer, so a dev process cannot delete from prod's either.
 """
 
 from __future__ import annotations
@@ -31,9 +33,12 @@ import duckdb
 from ingestion.landing import parse_archived_name
 from ingestion.pipeline import LOADED_AT
 from ingestion.storage import QUARANTINE_SCHEMA
+from publishing.marts import drop_kept, kept_versions
 from resources.warehouse import PROD, WarehouseResource, is_lock_error, is_same_file, recorded_environment
 
-Kind = Literal["warehouse file", "archived file", "quarantine rows", "lake snapshots", "lake file"]
+Kind = Literal[
+    "warehouse file", "archived file", "quarantine rows", "failed audit version", "lake snapshots", "lake file"
+]
 LAKE_FILE_GRACE = timedelta(hours=1)
 # DuckLake's functions that delete the files it no longer needs, and what such a file is.
 LAKE_FILE_CLEANUPS = (
@@ -169,6 +174,19 @@ def old_quarantine_rows(
                 plan.removals.append(Removal("quarantine rows", f"{QUARANTINE_SCHEMA}.{table}", reason, rows=rows))
 
 
+def old_failed_audits(policy: LifecyclePolicy, warehouse: WarehouseResource, now: datetime, plan: CleanupPlan) -> None:
+    """Failed versions of the marts kept for inspection for longer than quarantined rows are."""
+    if not warehouse.exists():
+        return
+    cutoff = quarantine_cutoff(policy, now)
+    with warehouse.read_only() as connection:
+        for version in kept_versions(connection):
+            if version.recorded_at < cutoff:
+                tests = ", ".join(version.failed_tests) or "a failed build"
+                reason = f"version {version.version} failed its audit ({tests}) on {version.recorded_at:%Y-%m-%d}"
+                plan.removals.append(Removal("failed audit version", version.kept_as, reason))
+
+
 def _lake_file_removals(connection: duckdb.DuckDBPyConnection, catalog: str, now: datetime) -> list[Removal]:
     """Files the lake may delete now (a dry run of DuckLake's own clean-up): freed and orphaned."""
     removals = []
@@ -205,15 +223,16 @@ def plan_cleanup(policy: LifecyclePolicy, warehouse: WarehouseResource, now: dat
     idle_warehouses(policy, now, plan)
     old_archived_files(policy, now, plan)
     old_quarantine_rows(policy, warehouse, now, plan)
+    old_failed_audits(policy, warehouse, now, plan)
     lake_housekeeping(policy, warehouse, now, plan)
     return plan
 
 
 def apply_cleanup(plan: CleanupPlan, policy: LifecyclePolicy, warehouse: WarehouseResource, now: datetime) -> None:
     """Delete what ``plan`` lists; pass the ``now`` the plan was made with (the quarantine cut-off)."""
-    quarantined = plan.of_kind("quarantine rows")
+    quarantined, failed_audits = plan.of_kind("quarantine rows"), plan.of_kind("failed audit version")
     lake_work = plan.of_kind("lake snapshots") or plan.of_kind("lake file")
-    if quarantined or lake_work:
+    if quarantined or failed_audits or lake_work:
         warehouse.assert_writable()  # refuse before deleting anything, not half-way through
     for removal in plan.of_kind("warehouse file"):
         for file in _warehouse_files(Path(removal.target)):
@@ -227,6 +246,10 @@ def apply_cleanup(plan: CleanupPlan, policy: LifecyclePolicy, warehouse: Warehou
                 schema, table = removal.target.split(".")
                 assert schema == QUARANTINE_SCHEMA, removal  # the policy never deletes published rows
                 connection.execute(f'DELETE FROM {schema}."{table}" WHERE {LOADED_AT} < ?', [cutoff])
+    if failed_audits:
+        with warehouse.writer() as connection:
+            for removal in failed_audits:
+                drop_kept(connection, removal.target)  # refuses anything not named as a kept version
     if lake_work:
         _clean_lake(policy, warehouse, now)
 

@@ -113,7 +113,8 @@ def table_exists(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 def published_version(connection: duckdb.DuckDBPyConnection) -> int | None:
     """The version readers see (None before the first publish)."""
-    ensure_versions_table(connection)
+    if not table_exists(connection, VERSIONS):
+        return None
     [(version,)] = connection.execute(f"SELECT max(version) FROM {VERSIONS} WHERE outcome = ?", [PUBLISHED]).fetchall()
     return version
 
@@ -226,8 +227,9 @@ def _record(
 
 
 def kept_versions(connection: duckdb.DuckDBPyConnection) -> list[KeptVersion]:
-    """The failed versions still kept for inspection, oldest first."""
-    ensure_versions_table(connection)
+    """The failed versions still kept for inspection, oldest first (read-only: it creates nothing)."""
+    if not table_exists(connection, VERSIONS):
+        return []
     rows = connection.execute(
         f"SELECT version, run_id, kept_as, failed_tests, recorded_at FROM {VERSIONS}"
         " WHERE outcome = ? AND kept_as IS NOT NULL AND tidied_at IS NULL ORDER BY version",

@@ -12,6 +12,7 @@ from assets.operations import CLEANUP
 from cli import cleanup
 from definitions import build_definitions
 from operations.lifecycle import apply_cleanup, plan_cleanup
+from publishing.marts import VERSIONS, AuditedModel, keep_failed
 from resources.operations import OperationsResource
 from resources.settings import Settings
 from resources.warehouse import WarehouseResource
@@ -63,12 +64,32 @@ def staged(built_copy: Settings):
                    'x', CASE WHEN n <= 3 THEN ?::TIMESTAMPTZ ELSE now() END, 'test'
             FROM range(1, 6) AS t(n)
         """, [LONG_AGO])  # fmt: skip
+        old_audit, recent_audit = keep_failed_versions(connection)
     return settings, {"old_dev": old_dev, "fresh_dev": fresh_dev, "old_prod_copy": old_prod_copy,
-                      "superseded": superseded, "newest": renamed_newest}  # fmt: skip
+                      "superseded": superseded, "newest": renamed_newest}, (old_audit, recent_audit)  # fmt: skip
+
+
+def keep_failed_versions(connection: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    """Two versions of fct_flights that failed their audit, kept: one long ago, one just now."""
+    model = AuditedModel("fct_flights", "audit", "marts", "flight_date")
+    connection.execute("CREATE SCHEMA IF NOT EXISTS audit")
+    connection.execute("CREATE TABLE audit.fct_flights AS SELECT * FROM marts.fct_flights LIMIT 10")
+    old = keep_failed(connection, [model], "0ld00000-run", ["unique_fct_flights_flight_id"])
+    recent = keep_failed(connection, [model], "12ece000-run", ["unique_fct_flights_flight_id"])
+    connection.execute(f"UPDATE {VERSIONS} SET recorded_at = ? WHERE kept_as = ?", [LONG_AGO, old])
+    connection.execute("DROP TABLE audit.fct_flights")
+    return old, recent
+
+
+def schemas(path):
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return {
+            name for (name,) in connection.execute("SELECT schema_name FROM information_schema.schemata").fetchall()
+        }
 
 
 def test_the_plan_lists_exactly_what_the_policy_lets_go(staged):
-    settings, paths = staged
+    settings, paths, (old_audit, _) = staged
     policy = OperationsResource.from_settings(settings).lifecycle_policy()
     warehouse = WarehouseResource.for_settings(settings)
 
@@ -78,13 +99,15 @@ def test_the_plan_lists_exactly_what_the_policy_lets_go(staged):
     assert {r.target for r in plan.of_kind("archived file")} == {str(paths["superseded"])}
     [quarantine] = plan.of_kind("quarantine rows")
     assert (quarantine.target, quarantine.rows) == ("quarantine.flights", 3)
+    [failed_audit] = plan.of_kind("failed audit version")
+    assert failed_audit.target == old_audit and "unique_fct_flights_flight_id" in failed_audit.reason
     kept = "\n".join(plan.kept)
     assert f"{settings.prod_warehouse}: the production warehouse" in kept
     assert f"{paths['old_prod_copy']}: records environment prod" in kept
 
 
 def test_a_dry_run_deletes_nothing_and_the_real_run_only_what_was_listed(staged, capsys):
-    settings, paths = staged
+    settings, paths, (old_audit, recent_audit) = staged
     published_before = counts(settings.warehouse, PUBLISHED)
     quarantined_before = counts(settings.warehouse, ["quarantine.flights"])["quarantine.flights"]
 
@@ -93,6 +116,7 @@ def test_a_dry_run_deletes_nothing_and_the_real_run_only_what_was_listed(staged,
     assert f"would remove: warehouse file {paths['old_dev']}" in out and "dry run" in out
     assert all(path.exists() for path in paths.values())
     assert counts(settings.warehouse, ["quarantine.flights"])["quarantine.flights"] == quarantined_before
+    assert {old_audit, recent_audit} <= schemas(settings.warehouse)
 
     assert cleanup.main(["--apply"], settings=settings) == 0
     assert not paths["old_dev"].exists() and not paths["superseded"].exists()
@@ -100,10 +124,11 @@ def test_a_dry_run_deletes_nothing_and_the_real_run_only_what_was_listed(staged,
     assert settings.prod_warehouse.exists()
     assert counts(settings.warehouse, ["quarantine.flights"])["quarantine.flights"] == quarantined_before - 3
     assert counts(settings.warehouse, PUBLISHED) == published_before
+    assert old_audit not in schemas(settings.warehouse) and recent_audit in schemas(settings.warehouse)
 
 
 def test_the_scheduled_asset_cleans_and_records_what_it_removed(staged):
-    settings, paths = staged
+    settings, paths, _ = staged
     defs = build_definitions(settings)
     schedule = next(s for s in defs.schedules if s.job_name == "lifecycle_cleanup_job")
     run_config = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=NOW)).run_requests[0]
@@ -117,12 +142,13 @@ def test_the_scheduled_asset_cleans_and_records_what_it_removed(staged):
     assert metadata["dry_run"].value is False
     assert (metadata["warehouse_files"].value, metadata["archived_files"].value) == (1, 1)
     assert metadata["quarantine_rows"].value == 3
+    assert metadata["failed_audit_versions"].value == 1
     assert str(paths["old_dev"]) in {record.data["target"] for record in metadata["removed"].value.records}
     assert not paths["old_dev"].exists()
 
 
 def test_a_dev_process_cannot_delete_quarantine_rows_from_prod(staged):
-    settings, paths = staged
+    settings, paths, _ = staged
     prod = WarehouseResource(path=str(settings.prod_warehouse), env="prod")
     with prod.writer() as connection:
         connection.execute("CREATE TABLE quarantine.flights AS SELECT ?::TIMESTAMPTZ AS _loaded_at", [LONG_AGO])
