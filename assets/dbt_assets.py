@@ -134,6 +134,7 @@ class BuildOutcome:
             **published,
             "audit": "passed",
             "published_as": model.published_table,
+            "publish_seconds": round(self.publication.seconds, 3),
             "days_published": days if days is not None else "all (replaced whole)",
             **(self.profiles or {}).get(model.name, {}),
         }
@@ -159,7 +160,14 @@ def _publish_or_keep(
     failed: set[str],
     full_refresh: bool,
 ) -> tuple[BuildOutcome, str | None]:
-    """Publish a build that passed; keep one that failed. Returns the outcome and why it failed."""
+    """Publish a build that passed; keep one that failed. Returns the outcome and why it failed.
+
+    A build that wrote no mart (the source tests alone, the staging views) has nothing to publish:
+    the version stays, and nothing is recorded.
+    """
+    if succeeded and not models:
+        current = published_version(connection)
+        return BuildOutcome(current, Publication(current or 0, (), {}, 0.0)), None
     if succeeded:
         try:
             publication = publish(connection, models, run_id, claim, full_refresh)
@@ -267,8 +275,10 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
         if outcome.publication is not None:
             publication = outcome.publication
             context.log.info(
-                f"published version {publication.version} ({', '.join(publication.models) or 'no marts'}) "
+                f"published version {publication.version} ({', '.join(publication.models)}) "
                 f"in {publication.seconds:.2f} s"
+                if publication.models
+                else f"no mart was built, so nothing to publish: readers keep version {outcome.published}"
             )
             # In prod: what slim CI defers to. Only a complete build is published, so every
             # relation the manifest names exists in prod's warehouse.
@@ -276,7 +286,8 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
         prune_invocations(target_dir)
         with retry_only_transient():
             yield from _annotated(events, invocation.manifest, audited, outcome)
-            if outcome.publication is not None and (copy := warehouse.publish_reader_copy()):
+            # After a failure too: the marts in it are unchanged, and the kept version is there to inspect.
+            if (outcome.publication is not None or outcome.kept_as) and (copy := warehouse.publish_reader_copy()):
                 context.log.info(f"readers' copy of the warehouse published at {copy}")
         if outcome.publication is None:
             error = unpublishable or str(invocation.get_error())

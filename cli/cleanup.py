@@ -1,7 +1,10 @@
 """`cleanup`: apply the lifecycle policy (operations/lifecycle.py) from a terminal.
 
-    cleanup            list what the policy would remove now (a dry run: nothing is deleted)
-    cleanup --apply    remove it
+    cleanup                        list what the policy would remove now (a dry run: nothing is deleted)
+    cleanup --apply                remove it
+    cleanup --kept                 list the kept versions of the marts that failed their audit
+    cleanup --discard audit_failed_<run>
+                                   drop one of them now
 
 The same policy and settings as the lifecycle_cleanup asset that the weekly schedule runs.
 """
@@ -13,7 +16,10 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+import duckdb
+
 from operations.lifecycle import apply_cleanup, plan_cleanup
+from publishing.marts import drop_kept, kept_versions
 from resources.operations import OperationsResource
 from resources.settings import Settings, get_settings
 from resources.warehouse import WarehouseResource
@@ -22,10 +28,16 @@ from resources.warehouse import WarehouseResource
 def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cleanup", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--apply", action="store_true", help="delete what the policy lists (default: dry run)")
+    parser.add_argument("--kept", action="store_true", help="list the kept failed versions of the marts")
+    parser.add_argument("--discard", metavar="KEPT_VERSION", help="drop a kept failed version (audit_failed_<run>)")
     args = parser.parse_args(argv)
     settings = settings or get_settings()
-    policy = OperationsResource.from_settings(settings).lifecycle_policy()
     warehouse = WarehouseResource.for_settings(settings)
+    if args.kept:
+        return list_kept(warehouse)
+    if args.discard:
+        return discard(warehouse, args.discard)
+    policy = OperationsResource.from_settings(settings).lifecycle_policy()
     now = datetime.now(UTC)
 
     plan = plan_cleanup(policy, warehouse, now)
@@ -39,6 +51,48 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         apply_cleanup(plan, policy, warehouse, now)
     print(f"cleanup: {len(plan.removals)} item(s) {verb}, {plan.size_bytes / 1e6:.2f} MB, {plan.rows:,} quarantine rows"
           + ("" if args.apply else " (dry run: rerun with --apply to delete)"))  # fmt: skip
+    return 0
+
+
+def list_kept(warehouse: WarehouseResource) -> int:
+    """Each kept failed version: why it failed, when, and what it holds."""
+    if not warehouse.exists():
+        print("cleanup: no warehouse yet, so no kept versions")
+        return 0
+    with warehouse.read_only() as connection:
+        kept = kept_versions(connection)
+        for version in kept:
+            tables = connection.execute(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_catalog = current_database() AND table_schema = ? ORDER BY 1",
+                [version.kept_as],
+            ).fetchall()
+            held = ", ".join(
+                f"{table} ({_rows(connection, f'{version.kept_as}.{table}'):,} rows)" for (table,) in tables
+            )
+            failed = ", ".join(version.failed_tests) or "a model"
+            when = f"{version.recorded_at:%Y-%m-%d %H:%M %Z}"
+            print(f"{version.kept_as}: version {version.version} of run {version.run_id} at {when}; failed {failed}")
+            print(f"  holds {held}")
+    print(f"cleanup: {len(kept)} kept failed version(s)")
+    return 0
+
+
+def _rows(connection: duckdb.DuckDBPyConnection, table: str) -> int:
+    [(rows,)] = connection.execute(f"SELECT count(*) FROM {table}").fetchall()
+    return int(rows)
+
+
+def discard(warehouse: WarehouseResource, kept_as: str) -> int:
+    """Drop one kept failed version through the guarded writer (never a published table)."""
+    with warehouse.writer() as connection:
+        known = {version.kept_as for version in kept_versions(connection)}
+        if kept_as not in known:
+            listed = ", ".join(sorted(known)) or "none"
+            print(f"cleanup: {kept_as} is not a kept failed version (kept now: {listed})", file=sys.stderr)
+            return 1
+        drop_kept(connection, kept_as)
+    print(f"cleanup: dropped {kept_as}")
     return 0
 
 

@@ -9,6 +9,7 @@ import pytest
 from assets.analytics import ANALYTICS_SPECS, carrier_scorecard_frame, weather_impact_frame
 from resources.dbt import dbt_resource
 from resources.warehouse import WarehouseResource
+from tests.support.pipeline import audited_model
 from tests.support.warehouse import query
 
 
@@ -47,20 +48,23 @@ def few_flights() -> pl.DataFrame:
 
 @pytest.mark.integration
 def test_the_weather_mart_puts_each_flight_in_its_most_severe_condition(settings, dbt_manifest):
-    """The real model, built by dbt over a fact table of five flights whose conditions are known."""
+    """The real model, built by dbt over a published fact table of five flights whose conditions are
+    known (a full build: every day), read where dbt writes it before publishing."""
     warehouse = WarehouseResource.for_settings(settings)
     with warehouse.writer() as connection:
         connection.execute("CREATE SCHEMA IF NOT EXISTS marts")
         connection.register("_flights", few_flights().to_arrow())
         connection.execute("CREATE TABLE marts.fct_flights AS SELECT DATE '2013-01-01' AS flight_date, * FROM _flights")
     invocation = dbt_resource(settings).cli(
-        ["run", "--select", "mart_weather_daily_impact", "--vars", json.dumps(warehouse.dbt_vars())],
+        ["run", "--select", "mart_weather_daily_impact", "--full-refresh", "--vars", json.dumps(warehouse.dbt_vars())],
         manifest=dbt_manifest,
         raise_on_error=False,
     )
     assert invocation.wait().is_successful(), invocation.get_error()
-    rows = query(settings, "SELECT weather_condition, flights, dep_delay_sum, flights_cancelled "
-                           "FROM marts.mart_weather_daily_impact ORDER BY ALL")  # fmt: skip
+    written = audited_model("mart_weather_daily_impact").audit_table
+    rows = query(
+        settings, f"SELECT weather_condition, flights, dep_delay_sum, flights_cancelled FROM {written} ORDER BY ALL"
+    )
     assert rows == [
         ("clear", 1, 0, 0),
         ("low visibility (< 3 mi)", 1, 60, 0),  # also rainy: counted once, as the worse

@@ -126,6 +126,17 @@ def test_a_dry_run_deletes_nothing_and_the_real_run_only_what_was_listed(staged,
     assert counts(settings.warehouse, PUBLISHED) == published_before
     assert old_audit not in schemas(settings.warehouse) and recent_audit in schemas(settings.warehouse)
 
+    # Kept versions are listed, and one can be discarded at once; nothing else can be dropped that way.
+    assert cleanup.main(["--kept"], settings=settings) == 0
+    listed = capsys.readouterr().out
+    assert f"{recent_audit}: version" in listed and "failed unique_fct_flights_flight_id" in listed
+    assert "holds fct_flights (10 rows)" in listed and old_audit not in listed
+    assert cleanup.main(["--discard", "marts"], settings=settings) == 1
+    assert f"marts is not a kept failed version (kept now: {recent_audit})" in capsys.readouterr().err
+    assert cleanup.main(["--discard", recent_audit], settings=settings) == 0
+    assert recent_audit not in schemas(settings.warehouse)
+    assert counts(settings.warehouse, PUBLISHED) == published_before
+
 
 def test_the_scheduled_asset_cleans_and_records_what_it_removed(staged):
     settings, paths, _ = staged
