@@ -36,7 +36,7 @@ from tests.support.warehouse import query
 pytestmark = [pytest.mark.integration, pytest.mark.backends]
 
 FIRST_DAYS = [date(2013, 1, n) for n in range(1, 4)]
-# Each phase lands its own new day, so every kill has a real change to (not) publish.
+# Each kill has a new day of its own to (not) publish.
 PHASES = {"writing": date(2013, 1, 4), "auditing": date(2013, 1, 5), "publishing": date(2013, 1, 6)}
 # dbt's log: "3 of 21 START sql table model audit.fct_flights ..." / "3 of 21 OK created ...".
 STEP = re.compile(r"\b(\d+) of \d+ (START|OK|PASS|WARN|FAIL|ERROR|SKIP)\b(.*)")
@@ -124,20 +124,12 @@ def pipeline(dbt_manifest, tmp_path_factory, backend_overrides) -> Pipeline:
     return pipeline
 
 
-@pytest.mark.parametrize("phase", list(PHASES))
-def test_a_build_killed_at_any_step_leaves_the_old_version_whole_and_no_dbt_behind(pipeline, phase, tmp_path):
-    settings, day = pipeline.settings, PHASES[phase]
-    for name in ("flights", "weather"):
-        pipeline.deliver(name, day, day_csv(name, day))
-    pipeline.load(["flights", "weather"], [day])
-    old = pipeline.marts()
-    days_before = published_days(settings)
-    assert all(day not in days for days in days_before.values())
-
-    marker = tmp_path / "publishing"
+def kill_build(pipeline: Pipeline, phase: str, workdir: Path) -> None:
+    """Start a build in a process of its own and SIGKILL it in ``phase``; dbt must not outlive it."""
+    marker = workdir / f"publishing-{phase}"
     hold = ["--hold-publish", str(marker)] if phase == "publishing" else []
-    env = {**os.environ, **settings.environment()}
-    with (tmp_path / "worker.log").open("w") as output:
+    env = {**os.environ, **pipeline.settings.environment()}
+    with (workdir / f"worker-{phase}.log").open("w") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "tests.support.build_worker", *hold],
             cwd=PROJECT_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
@@ -153,25 +145,37 @@ def test_a_build_killed_at_any_step_leaves_the_old_version_whole_and_no_dbt_behi
         process.wait(timeout=EXIT_TIMEOUT)
         if dbt is not None:
             _, alive = psutil.wait_procs([dbt], timeout=EXIT_TIMEOUT)
-            assert not alive, f"dbt (pid {dbt.pid}) outlived its killed run worker"
+            assert not alive, f"dbt (pid {dbt.pid}) outlived its run worker, killed while {phase}"
     finally:
-        for child in psutil.Process(process.pid).children(recursive=True) if process.poll() is None else []:
-            child.kill()
         if process.poll() is None:
+            for child in worker.children(recursive=True):
+                child.kill()
             process.kill()
 
-    # Readers see the old version, row for row, in every mart; readers of the file see it in their copy too.
-    now = pipeline.marts()
-    for name, frame in old.items():
-        assert now[name].equals(frame), f"{name} changed after a build killed while {phase}"
-    if not settings.uses_lake:
-        with duckdb.connect(str(WarehouseResource.for_settings(settings).reader_copy), read_only=True) as reader:
-            assert reader.execute("SELECT count(*) FROM marts.fct_flights WHERE flight_date = ?", [day]).fetchall() == [
-                (0,)
-            ]
 
-    # The next build publishes the new version, whole: every per-day mart has the new day.
+def test_a_build_killed_at_any_step_leaves_the_old_version_whole_and_no_dbt_behind(pipeline, tmp_path):
+    settings = pipeline.settings
+    old = pipeline.marts()
+    days_before = published_days(settings)
+    for phase, day in PHASES.items():
+        for name in ("flights", "weather"):
+            pipeline.deliver(name, day, day_csv(name, day))
+        pipeline.load(["flights", "weather"], [day])
+        kill_build(pipeline, phase, tmp_path)
+        # Readers see the old version, row for row, in every mart; readers of the file in their copy too.
+        now = pipeline.marts()
+        for name, frame in old.items():
+            assert now[name].equals(frame), f"{name} changed after a build killed while {phase}"
+        if not settings.uses_lake:
+            copy = WarehouseResource.for_settings(settings).reader_copy
+            with duckdb.connect(str(copy), read_only=True) as reader:
+                [(rows,)] = reader.execute(
+                    "SELECT count(*) FROM marts.fct_flights WHERE flight_date = ?", [day]
+                ).fetchall()
+            assert rows == 0, f"the readers' copy has {day} after a build killed while {phase}"
+
+    # Nothing of the killed builds was consumed: the next build publishes every new day, whole.
     assert pipeline.run_build().success
     after = published_days(settings)
     for name, days in after.items():
-        assert days == sorted([*days_before[name], day]), name
+        assert days == sorted([*days_before[name], *PHASES.values()]), name
