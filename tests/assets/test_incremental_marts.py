@@ -16,7 +16,7 @@ import pytest
 
 from cli.nycflights import day_csv, source_bytes
 from resources.settings import Settings
-from tests.support.pipeline import Pipeline, audited_marts
+from tests.support.pipeline import Pipeline, audited_marts, audited_model
 from tests.support.warehouse import query
 
 pytestmark = [pytest.mark.integration, pytest.mark.backends]
@@ -109,8 +109,13 @@ def test_incremental_marts_equal_a_full_refresh_after_late_redelivered_and_refer
     assert names == [(NEW_NAME,)]
 
     incremental = pipeline.marts()
-    pipeline.build(full_refresh=True)
+    pipeline.build(full_refresh=True)  # audited and published like any build, each mart whole
     full = pipeline.marts()
+    audit_tables = (
+        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = ?"
+    )
+    audit_schema = audited_model("fct_flights").audit_schema
+    assert query(pipeline.settings, audit_tables, [audit_schema]) == [(0,)], "a whole copy is not left behind"
     for name in audited_marts():
         assert incremental[name].height == full[name].height > 0, name
         assert incremental[name].equals(full[name]), name

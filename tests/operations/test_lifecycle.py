@@ -127,6 +127,7 @@ def test_a_dry_run_deletes_nothing_and_the_real_run_only_what_was_listed(staged,
     assert old_audit not in schemas(settings.warehouse) and recent_audit in schemas(settings.warehouse)
 
     # Kept versions are listed, and one can be discarded at once; nothing else can be dropped that way.
+    capsys.readouterr()
     assert cleanup.main(["--kept"], settings=settings) == 0
     listed = capsys.readouterr().out
     assert f"{recent_audit}: version" in listed and "failed unique_fct_flights_flight_id" in listed

@@ -33,7 +33,7 @@ from resources.warehouse import WarehouseResource
 from tests.support.pipeline import Pipeline, audited_marts
 from tests.support.warehouse import query
 
-pytestmark = [pytest.mark.integration, pytest.mark.backends]
+pytestmark = [pytest.mark.integration, pytest.mark.backends, pytest.mark.e2e]
 
 FIRST_DAYS = [date(2013, 1, n) for n in range(1, 4)]
 # Each kill has a new day of its own to (not) publish.

@@ -155,17 +155,3 @@ def test_a_failed_audit_publishes_nothing_keeps_the_version_and_fixing_the_data_
         assert materialization.metadata["audit"].value == "passed"
         assert materialization.metadata["published_version"].value == version_now
     assert not pipeline.table("analytics", "carrier_scorecard").equals(analytics_before["carrier_scorecard"])
-
-
-def test_a_full_refresh_is_audited_and_published_like_any_build(pipeline):
-    before = pipeline.marts()
-    result = pipeline.run_build(full_refresh=True)
-    assert result.success
-    for name, frame in pipeline.marts().items():
-        assert frame.equals(before[name]), name
-    # Published whole, and the audit tables (a whole copy on a full refresh) are gone.
-    audit_tables = (
-        "SELECT count(*) FROM information_schema.tables"
-        " WHERE table_catalog = current_database() AND table_schema = 'audit'"
-    )
-    assert query(pipeline.settings, audit_tables) == [(0,)]
