@@ -35,9 +35,9 @@ from publishing.marts import (
     keep_failed,
     publish,
     published_version,
-    table_exists,
     tidy,
 )
+from resources.catalog import table_exists
 from resources.dbt import keep_parse_state, prune_invocations
 from resources.dbt_state import DbtStateResource
 from resources.warehouse import WRITER_RETRY, WarehouseResource, is_lock_message, retry_only_transient

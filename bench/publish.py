@@ -38,17 +38,10 @@ NEWEST = WEEK[-1]
 
 def build_first_week(settings) -> None:
     """The real pipeline over the real first week: loads, dbt build, publish."""
-    from cli.nycflights import day_csv, source_bytes
     from tests.support.pipeline import Pipeline
 
     pipeline = Pipeline(settings)
-    for name in ("airlines", "airports", "planes"):
-        pipeline.deliver(name, None, source_bytes(name))
-    pipeline.load(["airlines", "airports", "planes"])
-    for day in WEEK:
-        for name in ("flights", "weather"):
-            pipeline.deliver(name, day, day_csv(name, day))
-    pipeline.load(["flights", "weather"], WEEK)
+    pipeline.land_real_days(WEEK)
     assert pipeline.run_build().success, "the first week did not build"
 
 

@@ -20,6 +20,7 @@ import duckdb
 
 from operations.lifecycle import apply_cleanup, plan_cleanup
 from publishing.marts import drop_kept, kept_versions
+from resources.catalog import tables_in
 from resources.operations import OperationsResource
 from resources.settings import Settings, get_settings
 from resources.warehouse import WarehouseResource
@@ -62,14 +63,8 @@ def list_kept(warehouse: WarehouseResource) -> int:
     with warehouse.read_only() as connection:
         kept = kept_versions(connection)
         for version in kept:
-            tables = connection.execute(
-                "SELECT table_name FROM information_schema.tables"
-                " WHERE table_catalog = current_database() AND table_schema = ? ORDER BY 1",
-                [version.kept_as],
-            ).fetchall()
-            held = ", ".join(
-                f"{table} ({_rows(connection, f'{version.kept_as}.{table}'):,} rows)" for (table,) in tables
-            )
+            tables = tables_in(connection, version.kept_as)
+            held = ", ".join(f"{table} ({_rows(connection, f'{version.kept_as}.{table}'):,} rows)" for table in tables)
             failed = ", ".join(version.failed_tests) or "a model"
             when = f"{version.recorded_at:%Y-%m-%d %H:%M %Z}"
             print(f"{version.kept_as}: version {version.version} of run {version.run_id} at {when}; failed {failed}")

@@ -34,6 +34,7 @@ from ingestion.landing import parse_archived_name
 from ingestion.pipeline import LOADED_AT
 from ingestion.storage import QUARANTINE_SCHEMA
 from publishing.marts import drop_kept, kept_versions
+from resources.catalog import tables_in
 from resources.warehouse import PROD, WarehouseResource, is_lock_error, is_same_file, recorded_environment
 
 Kind = Literal[
@@ -160,12 +161,7 @@ def old_quarantine_rows(
         return
     cutoff = quarantine_cutoff(policy, now)
     with warehouse.read_only() as connection:
-        tables = connection.execute(
-            "SELECT table_name FROM information_schema.tables"
-            " WHERE table_catalog = current_database() AND table_schema = ? ORDER BY 1",
-            [QUARANTINE_SCHEMA],
-        ).fetchall()
-        for (table,) in tables:
+        for table in tables_in(connection, QUARANTINE_SCHEMA):
             [(rows,)] = connection.execute(
                 f'SELECT count(*) FROM {QUARANTINE_SCHEMA}."{table}" WHERE {LOADED_AT} < ?', [cutoff]
             ).fetchall()

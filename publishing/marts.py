@@ -31,6 +31,7 @@ from typing import Any
 import duckdb
 
 from ingestion.changes import CHANGED_DAYS, Claim, record_consumed
+from resources.catalog import table_exists, tables_in
 from resources.transactions import retry_conflicts, transaction
 
 VERSIONS = "meta.mart_versions"
@@ -99,16 +100,6 @@ class KeptVersion:
 
 def ensure_versions_table(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(VERSIONS_DDL)
-
-
-def table_exists(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    [(found,)] = connection.execute(
-        "SELECT count(*) FROM information_schema.tables"
-        " WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
-        [schema, name],
-    ).fetchall()
-    return bool(found)
 
 
 def published_version(connection: duckdb.DuckDBPyConnection) -> int | None:
@@ -270,11 +261,6 @@ def tidy(connection: duckdb.DuckDBPyConnection, published: Sequence[AuditedModel
 
 def _drop_schema(connection: duckdb.DuckDBPyConnection, schema: str) -> None:
     # Table by table, then the schema: DuckLake has no DROP SCHEMA ... CASCADE.
-    tables = connection.execute(
-        "SELECT table_name FROM information_schema.tables"
-        " WHERE table_catalog = current_database() AND table_schema = ?",
-        [schema],
-    ).fetchall()
-    for (table,) in tables:
+    for table in tables_in(connection, schema):
         connection.execute(f"DROP TABLE {schema}.{table}")
     connection.execute(f"DROP SCHEMA IF EXISTS {schema}")

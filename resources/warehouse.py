@@ -23,6 +23,7 @@ import dagster as dg
 import duckdb
 from pydantic import SecretStr
 
+from resources.catalog import table_exists
 from resources.lake import (
     S3_SETTINGS,
     LakeConnectionError,
@@ -472,13 +473,7 @@ def _create_layout(connection: duckdb.DuckDBPyConnection, env: str) -> None:
 def recorded_environment(connection: duckdb.DuckDBPyConnection) -> str | None:
     """The environment that created the warehouse (None for one built before it was recorded)."""
     # fetchall, not fetchone: DuckDB 2.0 refuses further work on a connection with a result left open.
-    schema, table = ENVIRONMENT_TABLE.split(".")
-    [(exists,)] = connection.execute(
-        "SELECT count(*) FROM information_schema.tables"
-        " WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
-        [schema, table],
-    ).fetchall()
-    if not exists:
+    if not table_exists(connection, ENVIRONMENT_TABLE):
         return None
     rows = connection.execute(f"SELECT environment FROM {ENVIRONMENT_TABLE}").fetchall()
     return rows[0][0] if rows else None

@@ -62,13 +62,7 @@ def test_incremental_marts_equal_a_full_refresh_after_late_redelivered_and_refer
     def only(days: list[date]) -> dict[str, list[date]]:
         return {model: days for model, day_column in audited_marts().items() if day_column}
 
-    for name in ("airlines", "airports", "planes"):
-        pipeline.deliver(name, None, source_bytes(name))
-    pipeline.load(["airlines", "airports", "planes"])
-    for day in DAY[:3]:
-        for name in ("flights", "weather"):
-            pipeline.deliver(name, day, day_csv(name, day))
-    pipeline.load(["flights", "weather"], DAY[:3])
+    pipeline.land_real_days(DAY[:3])
     # The first build has empty marts to fill: a full build, whatever was claimed.
     pipeline.build()
     assert query(pipeline.settings, "SELECT count(DISTINCT flight_date) FROM marts.fct_flights") == [(3,)]

@@ -27,7 +27,6 @@ import duckdb
 import psutil
 import pytest
 
-from cli.nycflights import day_csv, source_bytes
 from resources.settings import PROJECT_ROOT, Settings
 from resources.warehouse import WarehouseResource
 from tests.support.pipeline import Pipeline, audited_marts
@@ -113,13 +112,7 @@ def published_days(settings: Settings) -> dict[str, list[date]]:
 def pipeline(dbt_manifest, tmp_path_factory, backend_overrides) -> Pipeline:
     settings = Settings(env="test", data_dir=tmp_path_factory.mktemp("data"), **backend_overrides())
     pipeline = Pipeline(settings)
-    for name in ("airlines", "airports", "planes"):
-        pipeline.deliver(name, None, source_bytes(name))
-    pipeline.load(["airlines", "airports", "planes"])
-    for day in FIRST_DAYS:
-        for name in ("flights", "weather"):
-            pipeline.deliver(name, day, day_csv(name, day))
-    pipeline.load(["flights", "weather"], FIRST_DAYS)
+    pipeline.land_real_days(FIRST_DAYS)
     assert pipeline.run_build().success
     return pipeline
 
@@ -158,9 +151,7 @@ def test_a_build_killed_at_any_step_leaves_the_old_version_whole_and_no_dbt_behi
     old = pipeline.marts()
     days_before = published_days(settings)
     for phase, day in PHASES.items():
-        for name in ("flights", "weather"):
-            pipeline.deliver(name, day, day_csv(name, day))
-        pipeline.load(["flights", "weather"], [day])
+        pipeline.land_real_days([day], reference=False)
         kill_build(pipeline, phase, tmp_path)
         # Readers see the old version, row for row, in every mart; readers of the file in their copy too.
         now = pipeline.marts()

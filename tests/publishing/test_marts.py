@@ -15,7 +15,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from cli.nycflights import day_csv, source_bytes
+from cli.nycflights import source_bytes
 from publishing.marts import FAILED, PUBLISHED, VERSIONS, failed_name
 from resources.alerts import AlertsResource
 from resources.settings import Settings
@@ -26,7 +26,6 @@ from tests.support.warehouse import query
 pytestmark = [pytest.mark.integration, pytest.mark.backends]
 
 DAYS = [date(2013, 1, n) for n in range(1, 5)]
-REFERENCE = ("airlines", "airports", "planes")
 CARRIER_TEST = "relationships_fct_flights_carrier__carrier__ref_stg_airlines_"
 ANALYTICS_TABLES = ("carrier_scorecard", "weather_delay_impact")
 
@@ -51,13 +50,7 @@ def analytics(pipeline: Pipeline) -> dict[str, pl.DataFrame]:
 def pipeline(dbt_manifest, tmp_path_factory, backend_overrides) -> Pipeline:
     settings = Settings(env="test", data_dir=tmp_path_factory.mktemp("data"), **backend_overrides())
     pipeline = Pipeline(settings)
-    for name in REFERENCE:
-        pipeline.deliver(name, None, source_bytes(name))
-    pipeline.load(list(REFERENCE))
-    for day in DAYS[:3]:
-        for name in ("flights", "weather"):
-            pipeline.deliver(name, day, day_csv(name, day))
-    pipeline.load(["flights", "weather"], DAYS[:3])
+    pipeline.land_real_days(DAYS[:3])
     assert pipeline.run_build(analytics=True).success
     return pipeline
 
@@ -68,10 +61,8 @@ def test_a_failed_audit_publishes_nothing_keeps_the_version_and_fixing_the_data_
     [(version_before,)] = query(settings, f"SELECT max(version) FROM {VERSIONS} WHERE outcome = ?", [PUBLISHED])
 
     # Day 4 lands, and the airlines file is re-delivered without VX: both load (Pandera passes).
-    for name in ("flights", "weather"):
-        pipeline.deliver(name, DAYS[3], day_csv(name, DAYS[3]))
+    pipeline.land_real_days([DAYS[3]], reference=False)
     pipeline.deliver("airlines", None, airlines_without_virgin_america())
-    pipeline.load(["flights", "weather"], [DAYS[3]])
     pipeline.load(["airlines"])
     assert query(settings, "SELECT count(*) FROM raw.airlines WHERE carrier = 'VX'") == [(0,)]
 

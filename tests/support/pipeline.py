@@ -14,6 +14,7 @@ from assets.dbt_assets import DBT_ASSETS_NAME
 from assets.layers import ANALYTICS
 from cli import replay
 from cli.backfill import register_days
+from cli.nycflights import day_csv, source_bytes
 from config.datasets import load_datasets
 from definitions import build_definitions
 from ingestion.changes import CHANGED_DAYS
@@ -23,6 +24,8 @@ from publishing.marts import AuditedModel, audited_models
 from resources.dbt import dbt_project
 from resources.settings import Settings
 from tests.support.warehouse import query
+
+REFERENCE, DAILY = ("airlines", "airports", "planes"), ("flights", "weather")
 
 
 def audited_marts() -> dict[str, str | None]:
@@ -59,6 +62,18 @@ class Pipeline:
             register_days(self.instance, self.datasets, keys, date(2013, 12, 31))
             tags |= {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
         assert job.execute_in_process(instance=self.instance, tags=tags, raise_on_error=False).success
+
+    def land_real_days(self, days: Sequence[date], reference: bool = True) -> None:
+        """Deliver and load the real files: the reference data (unless told not to), then the
+        flights and weather of ``days`` in one load run."""
+        if reference:
+            for name in REFERENCE:
+                self.deliver(name, None, source_bytes(name))
+            self.load(list(REFERENCE))
+        for day in days:
+            for name in DAILY:
+                self.deliver(name, day, day_csv(name, day))
+        self.load(list(DAILY), days)
 
     def run_build(self, full_refresh: bool = False, analytics: bool = False) -> dg.ExecuteInProcessResult:
         """One run building downstream: the dbt models and the source tests, and the analytics if asked."""
