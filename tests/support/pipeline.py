@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import date
+from functools import cache
 
 import dagster as dg
 import polars as pl
@@ -28,14 +29,19 @@ from tests.support.warehouse import query
 REFERENCE, DAILY = ("airlines", "airports", "planes"), ("flights", "weather")
 
 
+@cache
+def _audited() -> dict[str, AuditedModel]:
+    """The audited models of the session's manifest (read once: tests ask for them on every read of the marts)."""
+    return audited_models(json.loads(dbt_project().manifest_path.read_text()))
+
+
 def audited_marts() -> dict[str, str | None]:
     """Each audited mart and the day column it is published by (None: replaced whole), from the manifest."""
-    manifest = json.loads(dbt_project().manifest_path.read_text())
-    return {name: model.day_column for name, model in sorted(audited_models(manifest).items())}
+    return {name: model.day_column for name, model in sorted(_audited().items())}
 
 
 def audited_model(name: str) -> AuditedModel:
-    return audited_models(json.loads(dbt_project().manifest_path.read_text()))[name]
+    return _audited()[name]
 
 
 class Pipeline:
