@@ -56,7 +56,7 @@ PROJECT_PACKAGES = ("assets", "cli", "config", "ingestion", "jobs", "resources",
 # (category, frame test): the first match from the innermost frame outwards wins.
 RULES: list[tuple[str, tuple[str, ...]]] = [
     ("imports", ("<frozen importlib._bootstrap", "importlib/__init__.py")),
-    ("event storage", ("dagster/_core/storage/",)),
+    ("event storage", ("dagster/_core/storage/", "instance/storage.py")),
     ("logging", ("logging/__init__.py", "dagster/_core/log_manager.py", "dagster/_loggers")),
     ("partitions", ("dagster/_core/definitions/partitions/",)),
     ("waiting for dbt", ("dagster_dbt/core/dbt_cli_invocation.py", "dagster_dbt/core/dbt_event_iterator.py")),
@@ -78,20 +78,25 @@ def categorise(stack: list[str]) -> str:
     return "other Dagster"
 
 
+def deployed_event_batch_size() -> str:
+    """DAGSTER_EVENT_BATCH_SIZE as the production deploys set it."""
+    env_file = ROOT / "deploy" / "systemd" / "flights-dataops.env.example"
+    lines = env_file.read_text().splitlines()
+    [value] = [line.split("=", 1)[1] for line in lines if line.startswith("DAGSTER_EVENT_BATCH_SIZE=")]
+    return value.strip()
+
+
 def child(data_dir: Path, datasets_file: Path, home: Path) -> None:
     """The profiled process: a backfill of everything landed under ``data_dir``, recorded in the
-    instance configured in ``home`` (an instance of SQLite files there if it has no config)."""
-    import dagster as dg
-
+    instance configured in ``home`` (the dev config, as `dagster dev` keeps it, if it has none)."""
     from cli.backfill import run_backfill
+    from instance.local import open_local_instance
     from resources.dbt import ensure_manifest
     from resources.settings import Settings
 
     ensure_manifest()
     settings = Settings(env="test", data_dir=data_dir, datasets_file=datasets_file)
-    configured = (home / "dagster.yaml").exists()
-    opened = dg.DagsterInstance.from_config(str(home)) if configured else dg.DagsterInstance.local_temp(str(home))
-    with opened as instance:
+    with open_local_instance(home) as instance:
         report = run_backfill(settings, instance)
         stats = {label: instance.get_run_stats(result.run_id) for label, result in report.results.items()}
     print(
@@ -110,7 +115,7 @@ def main() -> int:
     parser.add_argument("--child", nargs=3, type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--years", type=int, default=1, help="years of history, ending with 2013 (default 1)")
     parser.add_argument("--storage", choices=["sqlite", "postgres"], default="sqlite", help="default: sqlite")
-    parser.add_argument("--event-batch", type=int, default=0, help="DAGSTER_EVENT_BATCH_SIZE (default 0: off)")
+    parser.add_argument("--event-batch", type=int, help="DAGSTER_EVENT_BATCH_SIZE (default: as configured)")
     parser.add_argument("--keep", action="store_true", help="keep the data folder and the raw samples")
     args = parser.parse_args()
     if args.child:
@@ -123,7 +128,11 @@ def main() -> int:
         history, data_dir = history_in_data_folder(workdir, args.years)
         home = data_dir / "dagster_home"
         home.mkdir()
-        env = {**os.environ, "DAGSTER_EVENT_BATCH_SIZE": str(args.event_batch), "DAGSTER_HOME": str(home)}
+        env = {**os.environ, "DAGSTER_HOME": str(home)}
+        if args.event_batch is not None:
+            env["DAGSTER_EVENT_BATCH_SIZE"] = str(args.event_batch)
+        elif args.storage == "postgres":
+            env["DAGSTER_EVENT_BATCH_SIZE"] = deployed_event_batch_size()
         if args.storage == "postgres":
             server = Server()
             database = postgres.create_database(server.dsn, prefix="bench_dagster")
@@ -145,7 +154,8 @@ def main() -> int:
             print(done.stdout[-3000:], done.stderr[-3000:])
             return 1
         result = json.loads(found[-1])
-        print(f"instance storage: {args.storage}; DAGSTER_EVENT_BATCH_SIZE={args.event_batch}")
+        batch = env.get("DAGSTER_EVENT_BATCH_SIZE", "as configured")
+        print(f"instance storage: {args.storage}; DAGSTER_EVENT_BATCH_SIZE={batch}")
         report(samples, wall, history.flights_files, result)
         return 0 if result["success"] else 1
     finally:
@@ -159,6 +169,7 @@ def main() -> int:
 
 def report(samples: Path, wall: float, days: int, result: dict) -> None:
     by_process: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    roots: set[str] = set()
     for line in samples.read_text().splitlines():
         stack_text, _, count = line.rpartition(" ")
         if not count.isdigit():
@@ -167,9 +178,11 @@ def report(samples: Path, wall: float, days: int, result: dict) -> None:
         # py-spy's raw format starts a stack with its process, after its parents' ("process N:...").
         processes = [frame for frame in frames if frame.startswith("process ")]
         process = processes[-1] if processes else "?"
+        roots.add(processes[0] if processes else "?")
         by_process[process][categorise(frames[len(processes) :])] += int(count)
-    # The backfill's own process is the one with the most samples; dbt's are the others.
-    main_process = max(by_process, key=lambda name: sum(by_process[name].values()))
+    # The backfill's own process is the root of every sampled tree; dbt's are its descendants (an
+    # idle dbt's thread pool can outnumber the backfill's samples, so not "the one with the most").
+    [main_process] = roots
     counts = by_process.pop(main_process)
     dbt_samples = sum(sum(counter.values()) for counter in by_process.values())
     total = sum(counts.values())

@@ -132,9 +132,8 @@ def write_baseline_sql(data_dir: Path) -> None:
 def child_pipeline(data_dir: Path, datasets_file: Path | None, overrides: dict) -> dict:
     """The backfill on the settings' backend, recorded in a SQLite instance under ``data_dir``."""
     started = time.perf_counter()
-    import dagster as dg
-
     from cli.backfill import run_backfill
+    from instance.local import open_local_instance
     from resources.dbt import ensure_manifest
     from resources.settings import Settings
     from resources.warehouse import WarehouseResource
@@ -145,7 +144,7 @@ def child_pipeline(data_dir: Path, datasets_file: Path | None, overrides: dict) 
     imported = time.perf_counter()
     home = data_dir / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
-    with dg.DagsterInstance.local_temp(str(home)) as instance:
+    with open_local_instance(home) as instance:
         report = run_backfill(settings, instance)
         backfill_seconds = round(time.perf_counter() - started, 2)
         runs, materializations = {}, 0

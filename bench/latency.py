@@ -27,10 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import dagster as dg  # noqa: E402
 import duckdb  # noqa: E402
 
 from cli import dev_server, replay  # noqa: E402
+from instance.local import open_local_instance  # noqa: E402
 from jobs.names import LAND_AND_REFRESH_JOB, LOAD_JOBS  # noqa: E402
 from resources.lake import LakeConnectionError  # noqa: E402
 from resources.settings import Settings  # noqa: E402
@@ -94,7 +94,7 @@ def finished_runs(home: Path, landed_at: float, timeout: float = 180) -> tuple[l
     """
     deadline = time.monotonic() + timeout
     while True:
-        with dg.DagsterInstance.from_config(str(home)) as instance:
+        with open_local_instance(home) as instance:
             runs = [r for r in instance.get_run_records() if r.create_timestamp.timestamp() >= landed_at - 1]
         done = sorted((r for r in runs if r.start_time and r.end_time), key=lambda r: r.create_timestamp)
         loads = [r for r in done if r.dagster_run.job_name in LOAD_JOBS]
@@ -107,7 +107,7 @@ def finished_runs(home: Path, landed_at: float, timeout: float = 180) -> tuple[l
 
 def step_seconds(home: Path, run_id: str) -> dict[str, float]:
     """Seconds per step of a run, the loads summed: where a land-and-refresh run spends its time."""
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with open_local_instance(home) as instance:
         stats = instance.get_run_step_stats(run_id)
     steps: dict[str, float] = {}
     for step in stats:

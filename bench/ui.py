@@ -40,25 +40,24 @@ PAGE_TIMEOUT_MS = 300_000  # generous: a busy 2-core machine; a page slower than
 
 def backfill_history(workdir: Path, years: int) -> tuple[Path, Path]:
     """Generate ``years`` of history and backfill it in this process into workdir's instance."""
-    import dagster as dg
-
     from cli.backfill import run_backfill
+    from instance.local import open_local_instance
     from resources.dbt import ensure_manifest
 
     history, data_dir = history_in_data_folder(workdir, years)
     ensure_manifest()
     settings = Settings(env="test", data_dir=data_dir, datasets_file=history.datasets_file)
     started = time.perf_counter()
-    with dg.DagsterInstance.local_temp(str(data_dir / "dagster_home")) as instance:
+    with open_local_instance(data_dir / "dagster_home") as instance:
         report = run_backfill(settings, instance)
     print(f"backfilled {years} year(s) in {time.perf_counter() - started:.0f} s: success {report.success}")
     return data_dir, history.datasets_file
 
 
 def partition_count(home: Path) -> int:
-    import dagster as dg
+    from instance.local import open_local_instance
 
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with open_local_instance(home) as instance:
         return len(instance.get_dynamic_partitions("days"))
 
 

@@ -76,9 +76,10 @@ def wait_for(
 
 def runs(home: Path) -> list:
     """Every run of the instance in ``home``, newest first."""
-    import dagster as dg  # only in tests and benchmarks that ask: the polls themselves need no Dagster
+    # Only in tests and benchmarks that ask: the polls themselves need no Dagster.
+    from instance.local import open_local_instance
 
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with open_local_instance(home) as instance:
         return list(instance.get_runs())
 
 

@@ -15,6 +15,7 @@ import pytest
 from cli import dev_server, replay
 from cli.nycflights import day_csv
 from definitions import build_definitions
+from instance.local import open_local_instance
 from resources.settings import Settings
 from tests.support.browser import browser_page, dismiss_welcome
 
@@ -33,13 +34,13 @@ SCORECARD = dg.AssetKey(["analytics", "carrier_scorecard"])
 
 
 def latest_materialization(home, key: dg.AssetKey):
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with open_local_instance(home) as instance:
         return instance.get_latest_materialization_event(key)
 
 
 def finished_backfill(home):
     """The backfill, once it has finished (None while there is none or it is still going)."""
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with open_local_instance(home) as instance:
         backfills = instance.get_backfills()
     return backfills[0] if backfills and backfills[0].status.value != "REQUESTED" else None
 
@@ -94,7 +95,7 @@ def test_a_single_landed_day_reaches_the_marts_in_one_run(dagster_dev):
         every=2,
         in_flight=lambda: dev_server.runs_in_flight(server.home),
     )
-    with dg.DagsterInstance.from_config(str(server.home)) as instance:
+    with open_local_instance(server.home) as instance:
         [run] = [run for run in instance.get_runs() if run.run_id not in before]
         automation = next(state for state in instance.all_instigator_state() if state.name == "automation_sensor")
         end = instance.get_run_record_by_id(run.run_id).end_time
@@ -157,7 +158,7 @@ def test_materialize_all_in_the_ui_is_the_data(dagster_dev):
         in_flight=lambda: dev_server.runs_in_flight(server.home),
     )
     assert backfill.status.value == "COMPLETED_SUCCESS"
-    with dg.DagsterInstance.from_config(str(server.home)) as instance:
+    with open_local_instance(server.home) as instance:
         backfilled = instance.get_run_records(filters=dg.RunsFilter(tags={"dagster/backfill": backfill.backfill_id}))
         done_at = max(record.end_time or 0 for record in backfilled)
         # The absence of a run is only evidence once automation has looked: two of its ticks after the end.

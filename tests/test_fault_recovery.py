@@ -16,6 +16,7 @@ import pytest
 
 from cli import dev_server, replay
 from cli.nycflights import daily_table
+from instance.local import open_local_instance
 from resources.lake import LakeConnectionError
 from resources.settings import Settings
 from tests.support.warehouse import query
@@ -83,7 +84,7 @@ def test_a_killed_process_tree_is_recovered_with_every_day_loaded_once(tmp_path,
         )
         assert raw_days(settings)[1] == 0, "no day loaded twice"
 
-    with dg.DagsterInstance.from_config(str(server.home)) as instance:
+    with open_local_instance(server.home) as instance:
         failure = instance.get_records_for_run(victim, of_type=dg.DagsterEventType.RUN_FAILURE).records[-1]
     assert "run worker (pid" in failure.event_log_entry.dagster_event.message
     alerts = [json.loads(line) for line in settings.alerts.read_text().splitlines()]
