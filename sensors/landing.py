@@ -164,6 +164,14 @@ def build_landing_sensor(
         existing = context.instance.get_dynamic_partitions(DAYS.name)
         now = time.time()
         plan = plan_tick(datasets, landing_zone.landing, cursor, existing, now=now, run_states=states)
+        if plan.settles_in:
+            # Files that landed within the last second: wait here until they have been still long
+            # enough, rather than for the next tick, which the sensor daemon's loop makes at least
+            # 5 s away whatever the sensor's interval (dagster/_daemon/sensor.py). A file that is
+            # still changing then simply waits for that next tick, as before.
+            time.sleep(plan.settles_in)
+            now = time.time()
+            plan = plan_tick(datasets, landing_zone.landing, cursor, existing, now=now, run_states=states)
 
         rejected = _reject_files(context, plan.rejections, landing_zone, alerts, datetime.fromtimestamp(now, UTC))
         for invalid in plan.invalid_partitions:

@@ -147,6 +147,7 @@ class TickPlan:
     partition_order: list[str] = field(default_factory=list)  # every day, in order, once the changes apply
     rejections: list[Rejection] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)  # "<file>: <why>"
+    settles_in: float = 0.0  # seconds until the last file still settling has been still long enough
     retries: list[str] = field(default_factory=list)  # files requested again, and why
     cursor: Cursor = field(default_factory=Cursor)
 
@@ -256,8 +257,9 @@ def plan_tick(
                 else:
                     pending.setdefault(dataset.name, []).append(_Pending(matched, state, attempt))
                 continue
-            if now - state.mtime_ns / 1e9 < settle_seconds:
+            if (still_for := now - state.mtime_ns / 1e9) < settle_seconds:
                 plan.waiting.append(f"{relative}: still changing (waiting {settle_seconds:g} s for it to settle)")
+                plan.settles_in = max(plan.settles_in, settle_seconds - max(still_for, 0.0))
                 if previous is not None:
                     plan.cursor.requested[relative] = previous
                 continue

@@ -1,6 +1,8 @@
 import os
 import time
 
+import pytest
+
 from sensors.landing_plan import (
     LAUNCH_GRACE_SECONDS,
     MAX_ATTEMPTS,
@@ -119,14 +121,17 @@ def test_a_changed_file_is_requested_again_with_a_new_run_key(datasets, tmp_path
 def test_half_written_files_are_not_picked_up(datasets, tmp_path):
     land(tmp_path, "flights", ".flights_2013-01-01.csv.tmp")
     land(tmp_path, "flights", "flights_2013-01-02.csv.part")
-    land(tmp_path, "flights", "flights_2013-01-03.csv", age=0.1)  # still changing: not settled
-    plan = tick(datasets, tmp_path)
+    changing = land(tmp_path, "flights", "flights_2013-01-03.csv", age=0.1)  # still changing: not settled
+    written = changing.stat().st_mtime_ns / 1e9
+    plan = tick(datasets, tmp_path, now=written + 0.5)
     assert plan.runs == []
     assert plan.reports == []
     assert plan.waiting == ["flights/flights_2013-01-03.csv: still changing (waiting 2 s for it to settle)"]
+    assert plan.settles_in == pytest.approx(1.5)  # the sensor waits that long within its tick, then asks again
     # Once it has been still for the settle time, it is taken.
     later = plan_tick(datasets, tmp_path, plan.cursor, {}, now=time.time() + LATER)
     assert [run.files for run in later.runs] == [("flights/flights_2013-01-03.csv",)]
+    assert later.settles_in == 0
 
 
 def test_unknown_files_are_rejected_once_and_never_requested(datasets, tmp_path):

@@ -57,6 +57,19 @@ def test_replayed_days_become_partitions_and_ranged_runs(settings, dbt_manifest)
     assert again.skip_reason and "has not started yet" in again.skip_reason.skip_message
 
 
+def test_files_landed_within_the_settle_time_are_requested_in_the_same_tick(settings, dbt_manifest):
+    """The sensor daemon ticks every 5 s at best: a file renamed into place a moment before a tick
+    is waited for within it (under a second), not left for the next tick."""
+    replay.main(["--days", "1"], settings=settings)
+    defs = build_definitions(settings)
+    instance = dg.DagsterInstance.ephemeral()
+    age_files(settings.landing, seconds=0)  # written this instant, as if renamed into place just before the tick
+    result, _ = evaluate(defs, instance)
+    [run] = result.run_requests
+    assert run.partition_key == "2013-01-01"
+    assert set(run.tags["files"].split(",")) == {"flights/flights_2013-01-01.csv", "weather/weather_2013-01-01.csv"}
+
+
 def test_files_it_cannot_use_move_to_rejected_with_a_note_an_alert_and_an_asset_event(settings, dbt_manifest):
     defs = build_definitions(settings)
     instance = dg.DagsterInstance.ephemeral()
