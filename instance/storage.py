@@ -125,16 +125,18 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         own helper. The asset's row keeps only its latest event of each kind, so it is written once
         per asset and kind, with the last one, in the order they came.
         """
-        for run_id, of_run in itertools.groupby(events, key=lambda event: event.run_id):
+        # Each event serialised once (the costly part: a ranged run's metadata is in every one of
+        # them), then the same rows inserted in both databases, one executemany each.
+        rows = [self._event_to_row(event) for event in events]
+        for run_id, of_run in itertools.groupby(rows, key=lambda row: row["run_id"]):
             with self.run_connection(run_id) as connection:
-                connection.execute(self.prepare_insert_event_batch(list(of_run)))
+                connection.execute(SqlEventLogStorageTable.insert(), list(of_run))
         with self.index_transaction() as connection:
             inserted = connection.execute(
-                self.prepare_insert_event_batch(events).returning(SqlEventLogStorageTable.c.id)
+                SqlEventLogStorageTable.insert().returning(SqlEventLogStorageTable.c.id, sort_by_parameter_order=True),
+                rows,
             )
-            # SQLite numbers the rows of one insert consecutively (the batch holds the database's
-            # write lock); RETURNING may list them in any order.
-            event_ids = sorted(row[0] for row in inserted)
+            event_ids = [row[0] for row in inserted]
             self._store_asset_event_tags(connection, events, event_ids)
             latest = {
                 (event.dagster_event_type, event.get_dagster_event().asset_key): (event, event_id)
