@@ -25,7 +25,7 @@ import polars as pl
 from config.datasets import DatasetConfig
 from ingestion.casting import SchemaDrift, cast_to_model, compare_columns, model_dtypes
 from ingestion.landing import LandedFile
-from ingestion.reading import ROW_NUMBER, RawTable, UnreadableFileError, read_table
+from ingestion.reading import ROW_NUMBER, RawTable, UnreadableFileError, read_tables
 from ingestion.validation import build_schema, empty_failure_cases, validate_rows
 
 PARTITION_DATE = "_partition_date"  # the day the file name names (daily datasets)
@@ -185,8 +185,11 @@ def ingest_files(
     dtypes = model_dtypes(dataset.schema_class)
     finished: dict[int, FileIngestion] = {}
     prepared: dict[int, _Prepared] = {}
-    for index, delivery in enumerate(deliveries):
-        outcome = _prepare(dataset, delivery, dtypes, loaded_at, run_id)
+    contents = [delivery.landed.path.read_bytes() for delivery in deliveries]
+    named = [(data, delivery.landed.name) for data, delivery in zip(contents, deliveries, strict=True)]
+    tables = read_tables(named, dataset.format, dataset.null_values, dataset.compression)
+    for index, (delivery, data, table) in enumerate(zip(deliveries, contents, tables, strict=True)):
+        outcome = _prepare(dataset, delivery, data, table, dtypes, loaded_at, run_id)
         if isinstance(outcome, FileIngestion):
             finished[index] = outcome
         else:
@@ -352,20 +355,23 @@ def _split(frame: pl.DataFrame, prepared: dict[int, _Prepared]) -> dict[int, pl.
 
 
 def _prepare(
-    dataset: DatasetConfig, delivery: Delivery, dtypes: dict[str, pl.DataType], loaded_at: datetime, run_id: str
+    dataset: DatasetConfig,
+    delivery: Delivery,
+    data: bytes,
+    raw: RawTable | UnreadableFileError,
+    dtypes: dict[str, pl.DataType],
+    loaded_at: datetime,
+    run_id: str,
 ) -> FileIngestion | _Prepared:
-    """Read one file and check its columns; a file-level fault finishes it here."""
+    """Check one file's columns (``data``: its bytes, ``raw``: as read); a file-level fault finishes it here."""
     landed = delivery.landed
-    data = landed.path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     problems: list[str] = []
-    try:
-        raw = read_table(landed.path, dataset.format, dataset.null_values, dataset.compression, landed.name)
-    except UnreadableFileError as error:
+    if isinstance(raw, UnreadableFileError):
         return _finish(
             dataset, delivery, digest, len(data), loaded_at, run_id,
             raw=RawTable(columns=[], rows=pl.DataFrame(schema={ROW_NUMBER: pl.Int64})),
-            drift=SchemaDrift((), ()), problems=[str(error)], file_error=str(error),
+            drift=SchemaDrift((), ()), problems=[str(raw)], file_error=str(raw),
         )  # fmt: skip
     problems.extend(raw.warnings)
     drift = compare_columns(raw.columns, dtypes)

@@ -8,20 +8,28 @@ Why not ``pl.read_csv`` alone: it pads a short row with nulls silently, and it s
 long row or unbalanced quote. Files without quote characters (the common case) are split with
 vectorised Polars string operations, where one record is one line; files with quotes go through
 the standard ``csv`` module, which understands quoting but costs ~10x more.
+
+A load reads its files a batch at a time (``read_tables``): the unquoted files with the same header
+are split in one pass of Polars expressions, whose cost is mostly per call, and then cut back into
+one table per file. Each file's faults stay its own: its record numbers, rejects and warnings are
+exactly what reading it alone gives.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from ingestion.sniffing import Compression, WrongFormatError, read_delivery
+from ingestion.sniffing import Compression, WrongFormatError, open_delivery
 
 ROW_NUMBER = "_row_number"  # 1-based record number in the file, header excluded
+_FILE = "_file"  # which file of a batch a line came from (reading only)
 REPLACEMENT_CHAR = "\ufffd"
 
 
@@ -59,14 +67,40 @@ def read_table(
     The file's first bytes are checked first (ingestion/sniffing.py): a file that is not the
     declared format is refused whole, with what it really is, before any byte becomes a "record".
     """
-    name = name or path.name  # messages name the file as delivered, not its archived copy
-    try:
-        data = read_delivery(path, file_format, compression, name)
-    except WrongFormatError as error:
-        raise UnreadableFileError(str(error)) from error
+    [table] = read_tables([(path.read_bytes(), name or path.name)], file_format, null_values, compression)
+    if isinstance(table, UnreadableFileError):
+        raise table
+    return table
+
+
+def read_tables(
+    deliveries: Sequence[tuple[bytes, str]],
+    file_format: str,
+    null_values: tuple[str, ...],
+    compression: Compression | None = None,
+) -> list[RawTable | UnreadableFileError]:
+    """Each delivery's bytes as landed, and its name (messages name the file as delivered), read as
+    text columns: a table per file, or why that file as a whole cannot be read."""
+    opened: list[bytes | UnreadableFileError] = []
+    for data, name in deliveries:
+        try:
+            opened.append(open_delivery(data, file_format, compression, name))
+        except WrongFormatError as error:
+            opened.append(UnreadableFileError(str(error)))
+    readable = [(i, data) for i, data in enumerate(opened) if not isinstance(data, UnreadableFileError)]
     if file_format == "parquet":
-        return _read_parquet(data, name)
-    return read_csv_bytes(data, null_values, source=name)
+        tables = {i: _parquet_or_error(data, deliveries[i][1]) for i, data in readable}
+    else:
+        texts = [(data, deliveries[i][1]) for i, data in readable]
+        tables = dict(zip((i for i, _ in readable), read_csv_batch(texts, null_values), strict=True))
+    return [tables.get(i, item) for i, item in enumerate(opened)]  # type: ignore[misc]
+
+
+def _parquet_or_error(data: bytes, source: str) -> RawTable | UnreadableFileError:
+    try:
+        return _read_parquet(data, source)
+    except UnreadableFileError as error:
+        return error
 
 
 def _read_parquet(data: bytes, source: str) -> RawTable:
@@ -93,14 +127,45 @@ def _decode(data: bytes, source: str) -> tuple[str, list[str]]:
 
 def read_csv_bytes(data: bytes, null_values: tuple[str, ...], source: str = "<bytes>") -> RawTable:
     """Parse CSV bytes (header on the first line, comma-separated) into a RawTable."""
-    if not data.strip():
-        raise UnreadableFileError(f"{source}: file is empty (0 bytes or only whitespace): no header, no rows")
-    text, warnings = _decode(data, source)
-    table = _read_quoted(text, source) if '"' in text else _read_unquoted(text, source)
-    table.warnings[:0] = warnings
-    table.rows = _nullify(table.rows, table.columns, null_values)
-    # Replacement characters come from decoding bad bytes: a file that decoded cleanly has none to reject.
-    return _reject_undecodable(table) if warnings else table
+    [table] = read_csv_batch([(data, source)], null_values)
+    if isinstance(table, UnreadableFileError):
+        raise table
+    return table
+
+
+def read_csv_batch(
+    sources: Sequence[tuple[bytes, str]], null_values: tuple[str, ...]
+) -> list[RawTable | UnreadableFileError]:
+    """Parse each file's CSV bytes (header on the first line, comma-separated): a RawTable per file,
+    or why it cannot be read. Files without quotes that share a header are split together."""
+    tables: dict[int, RawTable | UnreadableFileError] = {}
+    warnings: dict[int, list[str]] = {}
+    unquoted: dict[tuple[str, ...], list[tuple[int, list[str]]]] = {}  # header -> (file, body lines)
+    for i, (data, source) in enumerate(sources):
+        if not data.strip():
+            tables[i] = UnreadableFileError(f"{source}: file is empty (0 bytes or only whitespace): no header, no rows")
+            continue
+        text, warnings[i] = _decode(data, source)
+        try:
+            if '"' in text:
+                table = _read_quoted(text, source)
+                table.rows = _nullify(table.rows, table.columns, null_values)
+                tables[i] = table
+            else:
+                lines = text.splitlines()
+                header = _check_header(lines[0].split(","), source)
+                unquoted.setdefault(tuple(header), []).append((i, lines[1:]))
+        except UnreadableFileError as error:
+            tables[i] = error
+    for header, files in unquoted.items():
+        tables |= _read_unquoted(list(header), files, null_values)
+    for i, file_warnings in warnings.items():
+        table = tables[i]
+        if isinstance(table, RawTable) and file_warnings:
+            table.warnings[:0] = file_warnings
+            # Replacement characters come from decoding bad bytes: a file that decoded cleanly has none.
+            tables[i] = _reject_undecodable(table)
+    return [tables[i] for i in range(len(sources))]
 
 
 def _check_header(header: list[str], source: str) -> list[str]:
@@ -113,25 +178,40 @@ def _check_header(header: list[str], source: str) -> list[str]:
     return header
 
 
-def _read_unquoted(text: str, source: str) -> RawTable:
-    lines = pl.Series("line", text.splitlines())
-    header = _check_header(lines[0].split(","), source)
+def _read_unquoted(
+    header: list[str], files: Sequence[tuple[int, list[str]]], null_values: tuple[str, ...]
+) -> dict[int, RawTable]:
+    """Files with this header and no quote characters, one record a line, split in one pass."""
     body = (
-        pl.DataFrame({"line": lines[1:]})
-        .with_row_index(ROW_NUMBER, offset=1)
-        .cast({ROW_NUMBER: pl.Int64})
+        pl.DataFrame(
+            {
+                _FILE: list(itertools.chain.from_iterable(itertools.repeat(i, len(lines)) for i, lines in files)),
+                "line": list(itertools.chain.from_iterable(lines for _, lines in files)),
+            },
+            schema={_FILE: pl.Int64, "line": pl.String},
+        )
+        .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over(_FILE).alias(ROW_NUMBER))
         .filter(pl.col("line").str.strip_chars() != "")  # blank lines hold no record
         .with_columns(fields=pl.col("line").str.split(","))
     )
     width = pl.col("fields").list.len()
-    good = body.filter(width == len(header))
-    rows = good.select(ROW_NUMBER, *[pl.col("fields").list.get(i).alias(name) for i, name in enumerate(header)])
+    rows = body.filter(width == len(header)).select(
+        _FILE, ROW_NUMBER, *[pl.col("fields").list.get(i).alias(name) for i, name in enumerate(header)]
+    )
     bad = body.filter(width != len(header)).select(
+        _FILE,
         ROW_NUMBER,
         reason=pl.format("malformed row: {} fields, the header has {}", width, pl.lit(len(header))),
         raw=pl.col("line"),
     )
-    return RawTable(header, rows, bad)
+    rows_by_file = _by_file(_nullify(rows, header, null_values))
+    bad_by_file = _by_file(bad)
+    empty_rows, empty_bad = rows.clear().drop(_FILE), empty_rejects()
+    return {i: RawTable(list(header), rows_by_file.get(i, empty_rows), bad_by_file.get(i, empty_bad)) for i, _ in files}
+
+
+def _by_file(frame: pl.DataFrame) -> dict[int, pl.DataFrame]:
+    return {key: part for (key,), part in frame.partition_by(_FILE, as_dict=True, include_key=False).items()}
 
 
 def _read_quoted(text: str, source: str) -> RawTable:

@@ -79,7 +79,11 @@ def check_format(name: str, head: bytes, file_format: str, compression: Compress
 
 def read_delivery(path: Path, file_format: str, compression: Compression | None, name: str) -> bytes:
     """The file's content as the dataset's format, decompressed if declared; checked before it is parsed."""
-    data = path.read_bytes()
+    return open_delivery(path.read_bytes(), file_format, compression, name)
+
+
+def open_delivery(data: bytes, file_format: str, compression: Compression | None, name: str) -> bytes:
+    """``data``, a delivery's bytes as landed, checked to be the dataset's format and decompressed if declared."""
     check_format(name, data[:SNIFF_BYTES], file_format, compression)
     if compression == "gzip":
         try:

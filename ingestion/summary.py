@@ -26,10 +26,13 @@ SAMPLE_COLUMNS = ("_source_file", ROW_NUMBER, "reason", "raw_record")
 LINEAGE_NOT_PROFILED = ("_source_file", "_loaded_at", "_run_id")  # the same in every row: no null count
 
 
+NO_FAILURES = pl.DataFrame(schema=FAILURES_SCHEMA)
+
+
 def summarize_failures(failure_cases: pl.DataFrame) -> pl.DataFrame:
     """Failed checks by column, with how many records and a few example values (FAILURES_SCHEMA)."""
-    if failure_cases.is_empty():
-        return pl.DataFrame(schema=FAILURES_SCHEMA)
+    if failure_cases.is_empty():  # most files: no Polars call at all (a load has thousands of them)
+        return NO_FAILURES
     return (
         failure_cases.group_by("column", "check")
         .agg(
@@ -54,7 +57,7 @@ def combine_failures(summaries: Iterable[pl.DataFrame]) -> pl.DataFrame:
     """Per-file failure summaries added up: records summed, the first file's examples kept."""
     frames = [frame for frame in summaries if not frame.is_empty()]
     if not frames:
-        return pl.DataFrame(schema=FAILURES_SCHEMA)
+        return NO_FAILURES
     return (
         pl.concat(frames)
         .group_by("column", "check", maintain_order=True)
@@ -65,6 +68,8 @@ def combine_failures(summaries: Iterable[pl.DataFrame]) -> pl.DataFrame:
 
 def retyped_columns(failure_cases: pl.DataFrame, records_read: int) -> dict[str, str]:
     """Columns of a file whose values mostly fail to parse as declared: the feed changed their type."""
+    if failure_cases.is_empty():
+        return {}
     casts = failure_cases.filter(pl.col("check").str.starts_with("dtype("))
     counts = casts.group_by("column", "check").agg(records=pl.len(), example=pl.col("failure_case").first())
     return {
@@ -126,20 +131,21 @@ class LoadSummary:
         self.files.extend(reports)
         for result in results:
             self._sample(result)
+        # Null counts over the batch's loaded rows at once, not file by file.
+        loaded = [result.loaded for result in results if result.loaded is not None and not result.loaded.is_empty()]
+        if loaded:
+            batch = pl.concat(loaded, how="diagonal_relaxed").drop(LINEAGE_NOT_PROFILED, strict=False)
+            for column, nulls in batch.null_count().row(0, named=True).items():
+                self.null_counts[column] = self.null_counts.get(column, 0) + int(nulls)
         return reports
 
     def _sample(self, result: FileIngestion) -> None:
         if self.failure_samples.height < SAMPLE_SIZE and not result.quarantined.is_empty():
             rows = result.quarantined.select(SAMPLE_COLUMNS).head(SAMPLE_SIZE - self.failure_samples.height)
             self.failure_samples = pl.concat([self.failure_samples, rows]) if self.failure_samples.width else rows
-        if result.loaded is None or result.loaded.is_empty():
-            return
-        if self.preview.height < PREVIEW_ROWS:
+        if result.loaded is not None and not result.loaded.is_empty() and self.preview.height < PREVIEW_ROWS:
             rows = result.loaded.head(PREVIEW_ROWS - self.preview.height)
             self.preview = pl.concat([self.preview, rows], how="diagonal_relaxed") if self.preview.width else rows
-        counts = result.loaded.drop(LINEAGE_NOT_PROFILED, strict=False).null_count().row(0, named=True)
-        for column, nulls in counts.items():
-            self.null_counts[column] = self.null_counts.get(column, 0) + int(nulls)
 
     @property
     def records_read(self) -> int:
