@@ -293,25 +293,39 @@ def _batch_quarantine(
     """Quarantine records of a batch: rows with failed checks, every record of a refused file,
     and the records that could not even be parsed, each with the reason (FILE_INDEX kept)."""
     reasons = _failure_reasons(failures, FILE_INDEX, ROW_NUMBER)
-    # The record as written, with the file's own columns (extra ones too): files with the same
-    # columns are encoded together.
+    # The record as written, with the file's own columns (extra ones too), for the records that go
+    # to quarantine only: those with a failed check, and every record of a refused file. Files with
+    # the same columns are encoded together.
+    quarantining = set(reasons.get_column(FILE_INDEX).unique().to_list()) | set(file_errors)
     by_columns: dict[tuple[str, ...], list[int]] = {}
     for i, item in prepared.items():
-        by_columns.setdefault(tuple(item.raw.columns), []).append(i)
-    records = pl.concat(
-        [
-            pl.concat(
-                [
-                    prepared[i]
-                    .raw.rows.select(ROW_NUMBER, *columns)
-                    .with_columns(pl.lit(i, pl.Int64).alias(FILE_INDEX))
-                    for i in files
-                ]
-            ).select(
+        if i in quarantining:
+            by_columns.setdefault(tuple(item.raw.columns), []).append(i)
+    failed_keys = reasons.select(FILE_INDEX, ROW_NUMBER)
+    refused_file = pl.col(FILE_INDEX).is_in(list(file_errors))
+    parts = []
+    for columns, files in by_columns.items():
+        rows = pl.concat(
+            [
+                prepared[i].raw.rows.select(ROW_NUMBER, *columns).with_columns(pl.lit(i, pl.Int64).alias(FILE_INDEX))
+                for i in files
+            ]
+        )
+        kept = pl.concat(
+            [
+                rows.filter(refused_file),
+                rows.filter(~refused_file).join(failed_keys, on=[FILE_INDEX, ROW_NUMBER], how="semi"),
+            ]
+        )
+        parts.append(
+            kept.select(
                 FILE_INDEX, ROW_NUMBER, raw_record=pl.struct(columns).struct.json_encode() if columns else pl.lit("{}")
             )
-            for columns, files in by_columns.items()
-        ]
+        )
+    records = (
+        pl.concat(parts)
+        if parts
+        else pl.DataFrame(schema={FILE_INDEX: pl.Int64, ROW_NUMBER: pl.Int64, "raw_record": pl.String})
     )
     refused = pl.DataFrame(
         {FILE_INDEX: list(file_errors), "file_error": list(file_errors.values())},
