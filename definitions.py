@@ -12,6 +12,7 @@ from assets.analytics import build_analytics_assets
 from assets.dbt_assets import build_dbt_assets
 from assets.ingestion_factory import build_ingestion_assets
 from assets.operations import OPERATIONS_SPECS, build_operations_jobs
+from assets.readers_copy import build_readers_copy_asset, read_by_readers
 from config.datasets import load_datasets
 from jobs.landing import build_ingest_job, build_land_and_refresh_job, refresh_targets
 from resources.alerts import AlertsResource
@@ -37,6 +38,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         build_dbt_assets(dbt_project(), pools.transform),
         *build_analytics_assets(pools.transform),
     ]
+    if not settings.uses_lake:  # the file's readers read a copy of it; the lake's read the lake
+        data_assets.append(build_readers_copy_asset(read_by_readers(data_assets), pools.transform))
     refresh = refresh_targets(data_assets, datasets)
     landing_jobs = [build_ingest_job(datasets), build_land_and_refresh_job(datasets, refresh)]
     operations_jobs = build_operations_jobs(data_assets, pools.maintenance)

@@ -112,7 +112,6 @@ def build_analytics_asset(spec: AnalyticsSpec, pool: str) -> dg.AssetsDefinition
                 connection.register("_result", result.to_arrow())
                 # Safe to interpolate: spec names are constants in this module.
                 connection.execute(f"CREATE OR REPLACE TABLE {ANALYTICS}.{spec.name} AS SELECT * FROM _result")
-            warehouse.publish_reader_copy()
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": result.height,

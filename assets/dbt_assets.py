@@ -284,11 +284,7 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
             # relation the manifest names exists in prod's warehouse.
             dbt_state.publish_manifest(invocation_dir)
         prune_invocations(target_dir)
-        with retry_only_transient():
-            yield from _annotated(events, invocation.manifest, audited, outcome)
-            # After a failure too: the marts in it are unchanged, and the kept version is there to inspect.
-            if (outcome.publication is not None or outcome.kept_as) and (copy := warehouse.publish_reader_copy()):
-                context.log.info(f"readers' copy of the warehouse published at {copy}")
+        yield from _annotated(events, invocation.manifest, audited, outcome)
         if outcome.publication is None:
             error = unpublishable or str(invocation.get_error())
             kept = f"; what it wrote is kept as schema {outcome.kept_as}" if outcome.kept_as else ""

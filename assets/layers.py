@@ -12,5 +12,6 @@ RAW = "raw"
 STAGING = "staging"
 MARTS = "marts"
 ANALYTICS = "analytics"
+READERS = "readers"  # the file backend's copy for readers (assets/readers_copy.py)
 OPERATIONS = "operations"
-LAYERS = (RAW, STAGING, MARTS, ANALYTICS, OPERATIONS)
+LAYERS = (RAW, STAGING, MARTS, ANALYTICS, READERS, OPERATIONS)

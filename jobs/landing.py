@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from assets.ingestion_factory import ingestion_check_keys, raw_asset_key
-from assets.layers import ANALYTICS, MARTS, STAGING
+from assets.layers import ANALYTICS, MARTS, READERS, STAGING
 from config.datasets import DatasetConfig
 from jobs.names import INGEST_JOB, LAND_AND_REFRESH_JOB
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # define_asset_job's return type is not exported; only needed
 # Dagster's tags for a run over a range of partitions (the raw assets' single-run backfill policy).
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
-DOWNSTREAM_LAYERS = (STAGING, MARTS, ANALYTICS)
+DOWNSTREAM_LAYERS = (STAGING, MARTS, ANALYTICS, READERS)
 
 
 def ingest_targets(members: Sequence[DatasetConfig]) -> tuple[list[dg.AssetKey], list[dg.AssetCheckKey]]:

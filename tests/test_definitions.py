@@ -21,6 +21,7 @@ MARTS = {
     "marts/mart_weather_daily_impact",
 }
 ANALYTICS = {"analytics/carrier_scorecard", "analytics/weather_delay_impact"}
+READERS = {"readers/warehouse_copy"}  # the file backend's copy for readers
 OPERATIONS = {"operations/warehouse_backup", "operations/lifecycle_cleanup", "operations/pipeline_performance_report"}
 OPERATIONS_JOBS = ("warehouse_backup_job", "lifecycle_cleanup_job", "performance_report_job")
 
@@ -37,7 +38,15 @@ def keys(graph) -> set[str]:
 
 
 def test_the_graph_has_every_layer(graph):
-    assert keys(graph) == RAW | STAGING | MARTS | ANALYTICS | OPERATIONS
+    assert keys(graph) == RAW | STAGING | MARTS | ANALYTICS | READERS | OPERATIONS
+
+
+def test_the_readers_copy_waits_for_every_table_readers_read_and_exists_on_the_file_backend_only(graph, tmp_path):
+    parents = graph.get(dg.AssetKey.from_user_string("readers/warehouse_copy")).parent_keys
+    assert {parent.to_user_string() for parent in parents} == MARTS | ANALYTICS
+    # Loading the definitions connects to nothing: a catalog that does not exist will do.
+    lake = Settings(env="test", data_dir=tmp_path, backend="ducklake", lake_catalog="dbname=lake_not_there")
+    assert keys(build_definitions(lake).resolve_asset_graph()) == RAW | STAGING | MARTS | ANALYTICS | OPERATIONS
 
 
 def test_lineage_runs_from_raw_files_to_analytics(graph):

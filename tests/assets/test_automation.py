@@ -14,6 +14,7 @@ VIEWS = {f"staging/stg_{name}" for name in ("flights", "weather", "airlines", "a
 TABLES = {"marts/fct_flights", "marts/mart_carrier_daily_performance", "marts/mart_origin_daily_performance",
           "marts/mart_route_delays", "marts/mart_weather_daily_impact"}  # fmt: skip
 ANALYTICS = {"analytics/carrier_scorecard", "analytics/weather_delay_impact"}
+READERS_COPY = {"readers/warehouse_copy"}  # after them, in the same run (file backend)
 
 
 class Automation:
@@ -70,7 +71,7 @@ def test_once_every_input_exists_one_tick_builds_views_tables_and_analytics(worl
     defs, instance, automation = world
     for key in RAW:
         load(defs, instance, key, "2013-01-01" if key in ("raw/flights", "raw/weather") else None)
-    assert automation.tick() == VIEWS | TABLES | ANALYTICS
+    assert automation.tick() == VIEWS | TABLES | ANALYTICS | READERS_COPY
     # ...and the raw tables' dbt source tests join that tick: one dbt run in all.
     assert {
         "source_unique_raw_planes_tailnum",
@@ -89,7 +90,7 @@ def test_nothing_refreshes_while_a_load_is_running(world):
     assert automation.tick() == set()
     assert automation.last_checks == set()
     instance.delete_run(running.run_id)  # the load is over
-    assert automation.tick() == VIEWS | TABLES | ANALYTICS
+    assert automation.tick() == VIEWS | TABLES | ANALYTICS | READERS_COPY
 
 
 def test_a_day_loaded_and_refreshed_in_one_run_leaves_automation_nothing_to_do(world):
@@ -128,13 +129,13 @@ def test_new_data_refreshes_tables_but_not_views(world):
     for key in RAW:
         load(defs, instance, key, "2013-01-01" if key in ("raw/flights", "raw/weather") else None)
     automation.tick()
-    dg.materialize(list(defs.assets), selection=dg.AssetSelection.key_prefixes(["staging"], ["marts"], ["analytics"]),
-                   instance=instance, resources=defs.resources)  # fmt: skip
+    downstream = dg.AssetSelection.key_prefixes(["staging"], ["marts"], ["analytics"], ["readers"])
+    dg.materialize(list(defs.assets), selection=downstream, instance=instance, resources=defs.resources)
     assert automation.tick() == set(), "nothing changed since the build"
 
     load(defs, instance, "raw/flights", "2013-01-02")
-    # The views are current by construction: only the tables behind them and analytics refresh.
-    assert automation.tick() == TABLES | ANALYTICS
+    # The views are current by construction: only the tables behind them, analytics and the copy refresh.
+    assert automation.tick() == TABLES | ANALYTICS | READERS_COPY
 
 
 def test_source_tests_run_after_a_load(world):
