@@ -17,6 +17,8 @@ class LandingZoneResource(dg.ConfigurableResource):
     rejected_dir: str
     # MB of landed files a load takes at a time (Settings.load_batch_mb).
     batch_mb: int = 64
+    # Seconds a landing sensor tick watches for a file when there is none (Settings.landing_watch_seconds).
+    watch_seconds: float = 0.0
 
     @classmethod
     def for_settings(cls, settings: Settings) -> LandingZoneResource:
@@ -25,6 +27,7 @@ class LandingZoneResource(dg.ConfigurableResource):
             archive_dir=str(settings.archive),
             rejected_dir=str(settings.rejected),
             batch_mb=settings.load_batch_mb,
+            watch_seconds=settings.landing_watch_seconds,
         )
 
     @property

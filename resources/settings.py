@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     # How much of the landed files (MB of file) a load reads, validates and commits at a time: a
     # load's memory follows this, not the number of days it covers (ingestion/load.py).
     load_batch_mb: int = Field(default=64, ge=1)
+    # How long each tick of the landing sensor keeps watching the landing zone for a file when it
+    # finds none (sensors/landing.py): Dagster's sensor daemon starts a tick every 5 s at best, so
+    # without watching a file waits 2.5 s on average before anyone looks. Keep it under 5 s; 0
+    # looks once per tick.
+    landing_watch_seconds: float = Field(default=3.5, ge=0, lt=5)
     # The production warehouse. Only a process with env=prod may write it (resources/warehouse.py);
     # dev and test read it, never write it, and write their own warehouse_path.
     prod_warehouse_path: Path | None = None

@@ -12,7 +12,7 @@ landing_plan.py for the rules.
 """
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -27,14 +27,50 @@ from jobs.landing import RANGE_END_TAG, RANGE_START_TAG, RefreshTargets, ingest_
 from jobs.names import INGEST_JOB, LAND_AND_REFRESH_JOB
 from resources.alerts import Alert, AlertsResource
 from resources.landing import LandingZoneResource
-from sensors.landing_plan import Cursor, PlannedRun, Rejection, RunInfo, RunState, plan_tick, requested_run_keys
+from sensors.landing_plan import (
+    DEFAULT_SETTLE_SECONDS,
+    Cursor,
+    PlannedRun,
+    Rejection,
+    RunInfo,
+    RunState,
+    TickPlan,
+    plan_tick,
+    requested_run_keys,
+)
 
 if TYPE_CHECKING:  # define_asset_job's return type is not exported; only needed for the hints
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 # Short enough that a dropped file starts loading within seconds (file-to-mart latency,
-# bench/latency.py); each tick is a directory listing and a few instance queries.
+# bench/latency.py); each tick is a directory listing and a few instance queries. Dagster's sensor
+# daemon starts ticks every 5 s at best whatever this says: a tick watches meanwhile (watch_landing).
 LANDING_SENSOR_INTERVAL_SECONDS = 2
+# How often a watching tick looks again: a directory listing and a stat per landed file.
+WATCH_POLL_SECONDS = 0.2
+
+
+def watch_landing(plan_at: Callable[[float], TickPlan], watch_seconds: float) -> tuple[float, TickPlan]:
+    """Plan the tick; while it has nothing to do, look again for up to ``watch_seconds``.
+
+    A file that lands during the watch is taken once it has settled, in this tick, instead of
+    waiting for the next one (the daemon's 5-second loop: 2.5 s on average, bench/latency.py). A
+    file still settling is waited for even without a watch (under a second): the next tick is far.
+    Returns when the plan was made and the plan.
+    """
+    started = time.monotonic()
+    while True:
+        now = time.time()
+        plan = plan_at(now)
+        if plan.runs or plan.rejections:
+            return now, plan
+        elapsed = time.monotonic() - started
+        if plan.settles_in and elapsed + plan.settles_in <= max(watch_seconds, DEFAULT_SETTLE_SECONDS):
+            time.sleep(plan.settles_in)  # a file about to settle (one still being written goes past the bound)
+        elif elapsed < watch_seconds:
+            time.sleep(min(WATCH_POLL_SECONDS, watch_seconds - elapsed))
+        else:
+            return now, plan
 
 
 def run_request(planned: PlannedRun, datasets: Mapping[str, DatasetConfig], refresh: RefreshTargets) -> dg.RunRequest:
@@ -162,16 +198,10 @@ def build_landing_sensor(
         cursor = Cursor.parse(context.cursor)
         states = run_states(context.instance, requested_run_keys(landing_zone.landing, cursor))
         existing = context.instance.get_dynamic_partitions(DAYS.name)
-        now = time.time()
-        plan = plan_tick(datasets, landing_zone.landing, cursor, existing, now=now, run_states=states)
-        if plan.settles_in:
-            # Files that landed within the last second: wait here until they have been still long
-            # enough, rather than for the next tick, which the sensor daemon's loop makes at least
-            # 5 s away whatever the sensor's interval (dagster/_daemon/sensor.py). A file that is
-            # still changing then simply waits for that next tick, as before.
-            time.sleep(plan.settles_in)
-            now = time.time()
-            plan = plan_tick(datasets, landing_zone.landing, cursor, existing, now=now, run_states=states)
+        now, plan = watch_landing(
+            lambda at: plan_tick(datasets, landing_zone.landing, cursor, existing, now=at, run_states=states),
+            landing_zone.watch_seconds,
+        )
 
         rejected = _reject_files(context, plan.rejections, landing_zone, alerts, datetime.fromtimestamp(now, UTC))
         for invalid in plan.invalid_partitions:

@@ -2,14 +2,24 @@
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
+import sensors.landing
 from cli import replay
 from definitions import build_definitions
 from jobs.landing import RANGE_END_TAG, RANGE_START_TAG
+from sensors import landing_plan
+
+
+@pytest.fixture
+def settings(make_settings):
+    """Each tick looks once: a tick with nothing to do would watch for the full window (tested below)."""
+    return make_settings(landing_watch_seconds=0)
 
 
 def age_files(folder: Path, seconds: float = 60) -> None:
@@ -68,6 +78,47 @@ def test_files_landed_within_the_settle_time_are_requested_in_the_same_tick(sett
     [run] = result.run_requests
     assert run.partition_key == "2013-01-01"
     assert set(run.tags["files"].split(",")) == {"flights/flights_2013-01-01.csv", "weather/weather_2013-01-01.csv"}
+
+
+def test_a_file_landing_while_a_tick_watches_is_requested_by_that_tick(make_settings, dbt_manifest, monkeypatch):
+    """The daemon starts a tick every 5 s at best: a tick with nothing to do keeps watching the
+    landing zone for a while, so a file that lands meanwhile is loaded without waiting for the next."""
+    settings = make_settings(landing_watch_seconds=4.0)
+    defs = build_definitions(settings)
+    instance = dg.DagsterInstance.ephemeral()
+    outcome: dict[str, object] = {}
+    looked = threading.Event()
+
+    def plan_and_say(*args, **kwargs):
+        plan = landing_plan.plan_tick(*args, **kwargs)
+        looked.set()
+        return plan
+
+    monkeypatch.setattr(sensors.landing, "plan_tick", plan_and_say)
+
+    def tick() -> None:
+        started = time.monotonic()
+        outcome["result"], _ = evaluate(defs, instance)
+        outcome["seconds"] = time.monotonic() - started
+
+    watching = threading.Thread(target=tick)
+    watching.start()
+    assert looked.wait(timeout=120), "the tick looked at the landing zone"  # empty: it watches now
+    replay.main(["--days", "1"], settings=settings)
+    watching.join(timeout=120)
+    [run] = outcome["result"].run_requests
+    assert run.partition_key == "2013-01-01"
+    assert outcome["seconds"] < 4.0 + 1.0, "the tick returned once the file had settled, not at the watch's end"
+
+
+def test_a_tick_with_nothing_to_do_watches_for_its_window_then_skips(make_settings, dbt_manifest):
+    settings = make_settings(landing_watch_seconds=1.5)
+    defs = build_definitions(settings)
+    started = time.monotonic()
+    result, _ = evaluate(defs, dg.DagsterInstance.ephemeral())
+    assert result.run_requests == []
+    assert result.skip_reason and "no new files" in result.skip_reason.skip_message
+    assert time.monotonic() - started >= 1.5
 
 
 def test_files_it_cannot_use_move_to_rejected_with_a_note_an_alert_and_an_asset_event(settings, dbt_manifest):
