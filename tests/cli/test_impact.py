@@ -41,7 +41,10 @@ def test_impact_lists_the_changed_model_and_everything_downstream(prod, working_
     out = capsys.readouterr().out
     assert "dbt models changed (as Dagster assets) (1):\n  marts/mart_carrier_daily_performance" in out
     assert "dbt models downstream (0):" in out
-    assert "Dagster assets downstream (to rematerialise after deploying) (1):\n  analytics/carrier_scorecard" in out
+    assert (
+        "Dagster assets downstream (to rematerialise after deploying) (2):\n  analytics/carrier_scorecard\n"
+        "  readers/warehouse_copy" in out
+    )
 
 
 def test_the_graph_names_the_models_and_assets_downstream_of_a_change(dbt_manifest, tmp_path):
@@ -57,7 +60,8 @@ def test_the_graph_names_the_models_and_assets_downstream_of_a_change(dbt_manife
     assert found.changed == ["staging/stg_flights"]
     assert found.downstream_models == marts
     assert found.downstream_assets == sorted(
-        [f"marts/{name}" for name in marts] + ["analytics/carrier_scorecard", "analytics/weather_delay_impact"]
+        [f"marts/{name}" for name in marts]
+        + ["analytics/carrier_scorecard", "analytics/weather_delay_impact", "readers/warehouse_copy"]
     )
 
 
