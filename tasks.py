@@ -96,6 +96,9 @@ def test() -> int:
     sync(uv)
     if len(sys.argv) > 2:  # pytest's own arguments: one session, exactly as asked
         return run(uv, "pytest", *sys.argv[2:])
+    # Style first, in seconds: ruff owns the formatting (no `fmt: skip` anywhere) and the lint rules.
+    if run(uv, "ruff", "check", ".") != 0 or run(uv, "ruff", "format", "--check", ".") != 0:
+        return 1
     # The dbt manifest before the sessions start, so they do not both write it.
     if run(uv, "python", "-c", "from resources.dbt import ensure_manifest; ensure_manifest()") != 0:
         return 1
@@ -104,8 +107,10 @@ def test() -> int:
         with log.open("w") as output:  # a file, not a pipe: nobody reads a pipe until the end
             servers = subprocess.Popen(
                 [*uv, "run", "--frozen", "pytest", "-m", SERVER_TESTS, "--basetemp", f"{scratch}/servers"],
-                cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                cwd=ROOT,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
         print(f"tasks: the `-m {SERVER_TESTS}` tests run beside these; their report follows", flush=True)
         try:
             rest = run(uv, "pytest", "-m", f"not {SERVER_TESTS} and not {ALONE_TESTS}", "--basetemp", f"{scratch}/rest")

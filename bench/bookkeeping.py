@@ -142,9 +142,25 @@ def main() -> int:
         py_spy = Path(sys.executable).with_name("py-spy")
         # --idle: a thread waiting (on SQLite's or PostgreSQL's disk writes, on dbt's output) is
         # sampled too, so the shares are of wall time, not only of time on the CPU.
-        command = [str(py_spy), "record", "--format", "raw", "--rate", str(SAMPLE_RATE), "--subprocesses", "--idle",
-                   "--output", str(samples), "--", sys.executable, __file__, "--child", str(data_dir),
-                   str(history.datasets_file), str(home)]  # fmt: skip
+        command = [
+            str(py_spy),
+            "record",
+            "--format",
+            "raw",
+            "--rate",
+            str(SAMPLE_RATE),
+            "--subprocesses",
+            "--idle",
+            "--output",
+            str(samples),
+            "--",
+            sys.executable,
+            __file__,
+            "--child",
+            str(data_dir),
+            str(history.datasets_file),
+            str(home),
+        ]
         started = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
         wall = time.perf_counter() - started

@@ -214,8 +214,10 @@ def main() -> int:
             row = [results[name].get(key, "-") for name in ("file", "lake", "baseline")]
             print(f"{label:30}{row[0]:>10}{row[1]:>10}{row[2]:>13}")
         for name in ("file", "lake"):
-            print(f"ratio {name} / pure DuckDB (wall time): {results[name]['wall_seconds'] / floor:.1f}x; "
-                  f"runs (s): {results[name]['runs']}; ok: {results[name]['success']}")  # fmt: skip
+            print(
+                f"ratio {name} / pure DuckDB (wall time): {results[name]['wall_seconds'] / floor:.1f}x; "
+                f"runs (s): {results[name]['runs']}; ok: {results[name]['success']}"
+            )
         print(
             f"ratio lake / file (wall time): {results['lake']['wall_seconds'] / results['file']['wall_seconds']:.2f}x\n"
         )
@@ -227,18 +229,25 @@ def main() -> int:
             found = writers_throughput(server, source / "landing", workdir, writers, per_writer)
             single = single or found["days_per_second"]
             speedup = found["days_per_second"] / single
-            print(f"{found['writers']:>8}{found['days']:>6}{found['seconds']:>9}{found['days_per_second']:>8}"
-                  f"{found['all_ok']!s:>8}   ({speedup:.2f}x one writer)", flush=True)  # fmt: skip
+            print(
+                f"{found['writers']:>8}{found['days']:>6}{found['seconds']:>9}{found['days_per_second']:>8}"
+                f"{found['all_ok']!s:>8}   ({speedup:.2f}x one writer)",
+                flush=True,
+            )
             for line in found["trouble"]:
                 print(f"         trouble: {line}")
 
-        print(f"\n3. a reader opening the warehouse and counting fct_flights, through a {READER_LOAD_DAYS}-day "
-              "load and build")  # fmt: skip
+        print(
+            f"\n3. a reader opening the warehouse and counting fct_flights, through a {READER_LOAD_DAYS}-day "
+            "load and build"
+        )
         print(f"{'backend':>8}{'queries':>9}{'median wait (s)':>17}{'max wait (s)':>14}{'load+build (s)':>16}")
         for name, overrides in (("file", {}), ("lake", lake)):
             found = reader_waits(overrides, dirs[name], workdir, name)
-            print(f"{name:>8}{found['queries']:>9}{found['median_wait_s']:>17}{found['max_wait_s']:>14}"
-                  f"{found['load_seconds']:>16}")  # fmt: skip
+            print(
+                f"{name:>8}{found['queries']:>9}{found['median_wait_s']:>17}{found['max_wait_s']:>14}"
+                f"{found['load_seconds']:>16}"
+            )
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -48,8 +48,9 @@ def land_and_wait(settings: Settings, days: list[str], timeout: float) -> tuple[
     landed_at = time.time()
     replay.main(["--from", days[0], "--to", days[-1]], settings=settings)
     started = time.monotonic()
-    dev_server.wait_for(f"{days[0]}..{days[-1]} in the marts", lambda: marts_days(settings) >= set(days), timeout,
-                        every=POLL_SECONDS)  # fmt: skip
+    dev_server.wait_for(
+        f"{days[0]}..{days[-1]} in the marts", lambda: marts_days(settings) >= set(days), timeout, every=POLL_SECONDS
+    )
     return landed_at, time.monotonic() - started
 
 
@@ -175,8 +176,10 @@ def main() -> int:
         time.sleep(15)
         landed_at, burst = land_and_wait(settings, burst_days, 1800)
         burst_phases = breakdown(server.home, landed_at)
-    print(f"\nfile landed -> day in marts, {args.days} days one at a time: "
-          f"p50 {statistics.median(latencies):.1f} s, max {max(latencies):.1f} s")  # fmt: skip
+    print(
+        f"\nfile landed -> day in marts, {args.days} days one at a time: "
+        f"p50 {statistics.median(latencies):.1f} s, max {max(latencies):.1f} s"
+    )
     print(f"burst of {args.burst} days at once: caught up in {burst:.1f} s")
     print_phases("\nwhere the time goes (median over the single days, seconds):", phases)
     print(f"burst: {', '.join(f'{k} {v:.1f}' for k, v in burst_phases.items())}")
@@ -198,8 +201,10 @@ def on_kept_history(data_dir: Path, days: int) -> int:
             latencies.append(seconds)
             phases.append(breakdown(server.home, landed_at))
             print(f"  {day}: {seconds:.1f} s", flush=True)
-    print(f"\ncorrected day re-delivered -> in the marts, {days} days: "
-          f"p50 {statistics.median(latencies):.1f} s, max {max(latencies):.1f} s")  # fmt: skip
+    print(
+        f"\ncorrected day re-delivered -> in the marts, {days} days: "
+        f"p50 {statistics.median(latencies):.1f} s, max {max(latencies):.1f} s"
+    )
     print_phases("where the time goes (median, seconds):", phases)
     return 0
 

@@ -81,8 +81,10 @@ def main() -> int:
         snapshot = snapshots[-1]
         rows = sum(snapshot.tables.values())
         print(f"{'warehouse file':34}{settings.warehouse.stat().st_size / 1e6:>10.1f} MB")
-        print(f"{'snapshot (Parquet, zstd)':34}{snapshot.size_bytes / 1e6:>10.1f} MB  "
-              f"{len(snapshot.tables)} tables, {rows:,} rows")  # fmt: skip
+        print(
+            f"{'snapshot (Parquet, zstd)':34}{snapshot.size_bytes / 1e6:>10.1f} MB  "
+            f"{len(snapshot.tables)} tables, {rows:,} rows"
+        )
         print(f"{'backup (median of 3)':34}{backup_s:>10.2f} s")
         print(f"{'restore + verify (median of 3)':34}{restore_s:>10.2f} s")
         print(f"{'clean-up plan (median of 3)':34}{cleanup_s:>10.2f} s")

@@ -25,8 +25,11 @@ class Server:
     def new_lake(self, data_dir: Path) -> dict[str, str]:
         """Settings for a new, empty lake: its catalog a new database, its files under ``data_dir``."""
         name = postgres.create_database(self.dsn, prefix="bench_lake")
-        return {"backend": "ducklake", "lake_catalog": postgres.conninfo(self.dsn, name),
-                "lake_data_path": f"{data_dir / 'lake'}/"}  # fmt: skip
+        return {
+            "backend": "ducklake",
+            "lake_catalog": postgres.conninfo(self.dsn, name),
+            "lake_data_path": f"{data_dir / 'lake'}/",
+        }
 
     def stop(self) -> None:
         if self.own is not None:

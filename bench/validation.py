@@ -90,8 +90,10 @@ def best_of(function, repeats: int = REPEATS) -> tuple[float, Any]:
 
 def import_seconds(module: str) -> float:
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
-            for _ in range(3)]  # fmt: skip
+    runs = [
+        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+        for _ in range(3)
+    ]
     return statistics.median(runs)
 
 
@@ -108,8 +110,10 @@ def main() -> int:
         pandera_rows = {number - 1 for number in outcome.failure_cases.get_column("_row_number").to_list()}
         same = pandera_rows == set(failing.to_list())
         agree &= same
-        print(f"{name:10}{frame.height:>10}{pandera_time:>14.3f}{polars_time:>12.3f}{pandera_time / polars_time:>8.1f}x"
-              f"{len(pandera_rows):>10}  {same}")  # fmt: skip
+        print(
+            f"{name:10}{frame.height:>10}{pandera_time:>14.3f}{polars_time:>12.3f}{pandera_time / polars_time:>8.1f}x"
+            f"{len(pandera_rows):>10}  {same}"
+        )
     pandera_import, polars_import = import_seconds("pandera.polars"), import_seconds("polars")
     pandas = "with pandas" if importlib.util.find_spec("pandas") else "no pandas installed"
     print(f"\nimport pandera.polars: {pandera_import:.2f} s ({pandas}); import polars: {polars_import:.2f} s")

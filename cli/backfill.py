@@ -85,8 +85,11 @@ def run_backfill(
     # A day outside the datasets' bounds is no partition: the landing sensor rejects its file.
     days = {name: [day for day in dataset_days if day in order] for name, dataset_days in days.items()}
     for names, segment in group_loads(order, days):
-        load(names, f"{'+'.join(names)} {segment[0]}..{segment[-1]}",
-             {RANGE_START_TAG: segment[0], RANGE_END_TAG: segment[-1]})  # fmt: skip
+        load(
+            names,
+            f"{'+'.join(names)} {segment[0]}..{segment[-1]}",
+            {RANGE_START_TAG: segment[0], RANGE_END_TAG: segment[-1]},
+        )
     report.results["downstream"] = dg.materialize(
         list(defs.assets or []),
         selection=refresh_targets(defs.assets or [], datasets).selection,

@@ -50,8 +50,10 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         print(f"kept: {line}")
     if args.apply:
         apply_cleanup(plan, policy, warehouse, now)
-    print(f"cleanup: {len(plan.removals)} item(s) {verb}, {plan.size_bytes / 1e6:.2f} MB, {plan.rows:,} quarantine rows"
-          + ("" if args.apply else " (dry run: rerun with --apply to delete)"))  # fmt: skip
+    print(
+        f"cleanup: {len(plan.removals)} item(s) {verb}, {plan.size_bytes / 1e6:.2f} MB, {plan.rows:,} quarantine rows"
+        + ("" if args.apply else " (dry run: rerun with --apply to delete)")
+    )
     return 0
 
 

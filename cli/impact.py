@@ -54,9 +54,10 @@ class Impact:
 def dagster_impact(defs: dg.Definitions, modified: Sequence[str]) -> Impact:
     """Where the modified dbt models sit in the code location's graph, and what depends on them."""
     [dbt_assets] = [
-        assets for assets in defs.assets or []
+        assets
+        for assets in defs.assets or []
         if isinstance(assets, dg.AssetsDefinition) and assets.node_def.name == DBT_ASSETS_NAME
-    ]  # fmt: skip
+    ]
     changed = {get_asset_key_for_model([dbt_assets], name) for name in modified}
     below = downstream_assets(defs, changed) - changed
     # dagster-dbt records each model's dbt unique_id ("model.<project>.<name>") on its asset spec.
@@ -104,8 +105,10 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     warehouse = WarehouseResource.for_settings(settings)
     if settings.env == PROD or warehouse.catalog == catalog:
         why = f"not named {catalog}.duckdb (prod's catalog name: the two would clash)"
-        print(f"impact: --build writes this environment's own warehouse; run it in dev or test, with a file {why}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"impact: --build writes this environment's own warehouse; run it in dev or test, with a file {why}",
+            file=sys.stderr,
+        )
         return 1
     try:
         warehouse.assert_writable()
@@ -114,8 +117,12 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     except (ProductionWriteError, LakeConnectionError) as error:
         print(f"impact: {error}", file=sys.stderr)
         return 1
-    command = [DBT_EXECUTABLE, *deferred_build_args(settings.dbt_state, variables, warehouse.slim_ci_target),
-               "--profiles-dir", str(args.project_dir)]  # fmt: skip
+    command = [
+        DBT_EXECUTABLE,
+        *deferred_build_args(settings.dbt_state, variables, warehouse.slim_ci_target),
+        "--profiles-dir",
+        str(args.project_dir),
+    ]
     prod = settings.prod_lake_catalog if settings.uses_lake else settings.prod_warehouse
     print(f"impact: building into {warehouse.location}, reading the rest from prod's {prod} (read-only)", flush=True)
     code = subprocess.run(command, cwd=args.project_dir).returncode

@@ -383,10 +383,17 @@ def _prepare(
     problems: list[str] = []
     if isinstance(raw, UnreadableFileError):
         return _finish(
-            dataset, delivery, digest, len(data), loaded_at, run_id,
+            dataset,
+            delivery,
+            digest,
+            len(data),
+            loaded_at,
+            run_id,
             raw=RawTable(columns=[], rows=pl.DataFrame(schema={ROW_NUMBER: pl.Int64})),
-            drift=SchemaDrift((), ()), problems=[str(raw)], file_error=str(raw),
-        )  # fmt: skip
+            drift=SchemaDrift((), ()),
+            problems=[str(raw)],
+            file_error=str(raw),
+        )
     problems.extend(raw.warnings)
     drift = compare_columns(raw.columns, dtypes)
     file_error: str | None = None
@@ -398,9 +405,17 @@ def _prepare(
         problems.append(f"{landed.name}: schema drift, {drift.describe()}; they are not loaded")
     if file_error:
         return _finish(
-            dataset, delivery, digest, len(data), loaded_at, run_id,
-            raw=raw, drift=drift, problems=[*problems, file_error], file_error=file_error,
-        )  # fmt: skip
+            dataset,
+            delivery,
+            digest,
+            len(data),
+            loaded_at,
+            run_id,
+            raw=raw,
+            drift=drift,
+            problems=[*problems, file_error],
+            file_error=file_error,
+        )
     return _Prepared(delivery, digest, len(data), raw, drift, problems)
 
 

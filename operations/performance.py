@@ -23,14 +23,25 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 RECORD_PAGE = 1000
 
 JOB_SCHEMA = {
-    "job": pl.String, "runs": pl.Int64, "succeeded": pl.Int64, "failed": pl.Int64, "success_rate": pl.Float64,
-    "p50_duration_s": pl.Float64, "max_duration_s": pl.Float64,
-}  # fmt: skip
+    "job": pl.String,
+    "runs": pl.Int64,
+    "succeeded": pl.Int64,
+    "failed": pl.Int64,
+    "success_rate": pl.Float64,
+    "p50_duration_s": pl.Float64,
+    "max_duration_s": pl.Float64,
+}
 ASSET_SCHEMA = {
-    "asset": pl.String, "materializations": pl.Int64, "rows_processed": pl.Int64, "checks_run": pl.Int64,
-    "checks_passed": pl.Int64, "check_pass_rate": pl.Float64, "last_materialized": pl.String,
-    "age_hours": pl.Float64, "freshness": pl.String,
-}  # fmt: skip
+    "asset": pl.String,
+    "materializations": pl.Int64,
+    "rows_processed": pl.Int64,
+    "checks_run": pl.Int64,
+    "checks_passed": pl.Int64,
+    "check_pass_rate": pl.Float64,
+    "last_materialized": pl.String,
+    "age_hours": pl.Float64,
+    "freshness": pl.String,
+}
 
 
 @dataclass(frozen=True)
@@ -139,17 +150,19 @@ def asset_stats(
         last = datetime.fromtimestamp(latest.timestamp, UTC) if latest else None
         age = now - last if last else None
         completed, passed = _check_results(instance, [c for c in checks if c.asset_key == spec.key], since)
-        rows.append({
-            "asset": spec.key.to_user_string(),
-            "materializations": len(materializations),
-            "rows_processed": int(sum(row_counts.values())),
-            "checks_run": completed,
-            "checks_passed": passed,
-            "check_pass_rate": round(passed / completed, 4) if completed else None,
-            "last_materialized": last.isoformat(timespec="seconds") if last else None,
-            "age_hours": round(age.total_seconds() / 3600, 2) if age else None,
-            "freshness": freshness_status(spec.freshness_policy, age),
-        })  # fmt: skip
+        rows.append(
+            {
+                "asset": spec.key.to_user_string(),
+                "materializations": len(materializations),
+                "rows_processed": int(sum(row_counts.values())),
+                "checks_run": completed,
+                "checks_passed": passed,
+                "check_pass_rate": round(passed / completed, 4) if completed else None,
+                "last_materialized": last.isoformat(timespec="seconds") if last else None,
+                "age_hours": round(age.total_seconds() / 3600, 2) if age else None,
+                "freshness": freshness_status(spec.freshness_policy, age),
+            }
+        )
     return pl.DataFrame(rows, schema=ASSET_SCHEMA)
 
 

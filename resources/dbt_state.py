@@ -67,9 +67,21 @@ def modified_models(project_dir: Path, state_dir: Path) -> list[str]:
             "(set DATAOPS_DBT_STATE_DIR to a copy of prod's folder)"
         )
     output = _dbt(
-        project_dir, "ls", "--select", "state:modified", "--state", str(state_dir), "--resource-type", "model",
-        "--output", "json", "--output-keys", "name", "--target-path", IMPACT_TARGET_PATH,
-    )  # fmt: skip
+        project_dir,
+        "ls",
+        "--select",
+        "state:modified",
+        "--state",
+        str(state_dir),
+        "--resource-type",
+        "model",
+        "--output",
+        "json",
+        "--output-keys",
+        "name",
+        "--target-path",
+        IMPACT_TARGET_PATH,
+    )
     return sorted(json.loads(line)["name"] for line in output.splitlines() if line.startswith("{"))
 
 
@@ -96,7 +108,17 @@ def deferred_build_args(state_dir: Path, warehouse_vars: Mapping[str, str], targ
     """
     variables = {**warehouse_vars, "prod_catalog": prod_catalog(state_dir)}
     return [
-        "build", "--select", "state:modified+", "--defer", "--state", str(state_dir), "--full-refresh",
-        "--target", target, "--target-path", SLIM_TARGET_PATH,
-        "--vars", json.dumps(variables),
-    ]  # fmt: skip
+        "build",
+        "--select",
+        "state:modified+",
+        "--defer",
+        "--state",
+        str(state_dir),
+        "--full-refresh",
+        "--target",
+        target,
+        "--target-path",
+        SLIM_TARGET_PATH,
+        "--vars",
+        json.dumps(variables),
+    ]

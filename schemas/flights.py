@@ -10,8 +10,23 @@ from schemas._checks import hhmm_minutes, same_minute_of_day, valid_hhmm
 # Carriers that flew from NYC in 2013 (see airlines.csv). A new carrier is a reviewed change to
 # this list, so an unknown code in a feed is caught as it arrives rather than as a broken join.
 KNOWN_CARRIERS = [
-    "9E", "AA", "AS", "B6", "DL", "EV", "F9", "FL", "HA", "MQ", "OO", "UA", "US", "VX", "WN", "YV",
-]  # fmt: skip
+    "9E",
+    "AA",
+    "AS",
+    "B6",
+    "DL",
+    "EV",
+    "F9",
+    "FL",
+    "HA",
+    "MQ",
+    "OO",
+    "UA",
+    "US",
+    "VX",
+    "WN",
+    "YV",
+]
 NYC_AIRPORTS = ["EWR", "JFK", "LGA"]
 # Delays are minutes. The worst real departure delay in 2013 was 1,301 min (under a day); an
 # early departure of more than two hours is not a real schedule. Outside that is corruption.

@@ -116,9 +116,10 @@ def copy_warehouse(request: pytest.FixtureRequest) -> Callable[[Settings, Path],
         settings = Settings(env=built.env, data_dir=root / "data", **copied)
         postgres.psql(
             request.getfixturevalue("postgres_server"),
-            "-c", f"UPDATE ducklake_metadata SET value = '{settings.lake_data_path}' WHERE key = 'data_path'",
+            "-c",
+            f"UPDATE ducklake_metadata SET value = '{settings.lake_data_path}' WHERE key = 'data_path'",
             database=postgres.database_of(settings.lake_catalog or ""),
-        )  # fmt: skip
+        )
         return settings
 
     return copy

@@ -176,10 +176,12 @@ def test_materialize_all_in_the_ui_is_the_data(dagster_dev):
         )
     assert len(backfilled) >= 2, "the backfill loaded and built"
     started_by_automation = [
-        (sorted(key.to_user_string() for key in run.asset_selection or ()),
-         sorted(key.name for key in run.asset_check_selection or ()))
+        (
+            sorted(key.to_user_string() for key in run.asset_selection or ()),
+            sorted(key.name for key in run.asset_check_selection or ()),
+        )
         for run in automated
-    ]  # fmt: skip
+    ]
     assert started_by_automation == [], "automation left the backfilled loads to the backfill's own dbt run"
 
 

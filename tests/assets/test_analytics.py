@@ -14,15 +14,27 @@ from tests.support.warehouse import query
 
 
 def daily(carrier, flights, on_time, cancelled, delay, day=date(2013, 1, 1)):
-    return {"flight_date": day, "carrier": carrier, "carrier_name": f"{carrier} Airways", "flights_scheduled": flights,
-            "flights_on_time": on_time, "flights_cancelled": cancelled, "avg_arr_delay_min": delay}  # fmt: skip
+    return {
+        "flight_date": day,
+        "carrier": carrier,
+        "carrier_name": f"{carrier} Airways",
+        "flights_scheduled": flights,
+        "flights_on_time": on_time,
+        "flights_cancelled": cancelled,
+        "avg_arr_delay_min": delay,
+    }
 
 
 def test_scorecard_weights_days_by_flights_and_breaks_ties_deterministically():
-    frame = pl.DataFrame([
-        daily("AA", 100, 90, 0, 10.0), daily("AA", 300, 210, 3, 30.0, date(2013, 1, 2)),
-        daily("ZZ", 10, 10, 0, 0.0), daily("YY", 10, 10, 0, 5.0), daily("XX", 20, 20, 0, 5.0),
-    ])  # fmt: skip
+    frame = pl.DataFrame(
+        [
+            daily("AA", 100, 90, 0, 10.0),
+            daily("AA", 300, 210, 3, 30.0, date(2013, 1, 2)),
+            daily("ZZ", 10, 10, 0, 0.0),
+            daily("YY", 10, 10, 0, 5.0),
+            daily("XX", 20, 20, 0, 5.0),
+        ]
+    )
     scorecard = carrier_scorecard_frame(frame)
     aa = scorecard.filter(pl.col("carrier") == "AA").row(0, named=True)
     assert aa["flights"] == 400
@@ -34,16 +46,18 @@ def test_scorecard_weights_days_by_flights_and_breaks_ties_deterministically():
 
 
 def few_flights() -> pl.DataFrame:
-    return pl.DataFrame({
-        "dep_delay": [60, 10, 0, None, 5],
-        "is_on_time": [False, True, True, False, True],
-        "is_cancelled": [False, False, False, True, False],
-        "has_weather": [True, True, True, True, False],
-        "dep_visibility_mi": [1.0, 10.0, 10.0, 10.0, None],
-        "dep_precip_in": [0.2, 0.1, 0.0, 0.0, None],
-        "dep_wind_gust_mph": [None, None, None, 30.0, None],
-        "dep_temp_f": [50.0, 50.0, 50.0, 20.0, None],
-    })  # fmt: skip
+    return pl.DataFrame(
+        {
+            "dep_delay": [60, 10, 0, None, 5],
+            "is_on_time": [False, True, True, False, True],
+            "is_cancelled": [False, False, False, True, False],
+            "has_weather": [True, True, True, True, False],
+            "dep_visibility_mi": [1.0, 10.0, 10.0, 10.0, None],
+            "dep_precip_in": [0.2, 0.1, 0.0, 0.0, None],
+            "dep_wind_gust_mph": [None, None, None, 30.0, None],
+            "dep_temp_f": [50.0, 50.0, 50.0, 20.0, None],
+        }
+    )
 
 
 @pytest.mark.integration
@@ -75,16 +89,26 @@ def test_the_weather_mart_puts_each_flight_in_its_most_severe_condition(settings
 
 
 def daily_weather(day: int, condition: str, flights: int, delay_sum: int, delays: int, on_time: int) -> dict:
-    return {"flight_date": date(2013, 1, day), "weather_condition": condition, "flights": flights,
-            "dep_delay_sum": delay_sum, "dep_delay_count": delays, "flights_on_time": on_time,
-            "flights_cancelled": flights - delays}  # fmt: skip
+    return {
+        "flight_date": date(2013, 1, day),
+        "weather_condition": condition,
+        "flights": flights,
+        "dep_delay_sum": delay_sum,
+        "dep_delay_count": delays,
+        "flights_on_time": on_time,
+        "flights_cancelled": flights - delays,
+    }
 
 
 def test_weather_impact_adds_up_the_days_before_dividing():
-    daily = pl.DataFrame([
-        daily_weather(1, "clear", 100, 500, 100, 90), daily_weather(2, "clear", 300, 4500, 300, 210),
-        daily_weather(1, "precipitation", 10, 300, 8, 2), daily_weather(2, "no observation", 2, 0, 0, 0),
-    ])  # fmt: skip
+    daily = pl.DataFrame(
+        [
+            daily_weather(1, "clear", 100, 500, 100, 90),
+            daily_weather(2, "clear", 300, 4500, 300, 210),
+            daily_weather(1, "precipitation", 10, 300, 8, 2),
+            daily_weather(2, "no observation", 2, 0, 0, 0),
+        ]
+    )
     impact = {row["condition"]: row for row in weather_impact_frame(daily).iter_rows(named=True)}
     assert impact["clear"]["flights"] == 400
     assert impact["clear"]["avg_dep_delay_min"] == 12.5  # (500 + 4500) / 400, not the mean of 5 and 15

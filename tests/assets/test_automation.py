@@ -11,8 +11,13 @@ from resources.settings import Settings
 
 RAW = ["raw/flights", "raw/weather", "raw/airlines", "raw/airports", "raw/planes"]
 VIEWS = {f"staging/stg_{name}" for name in ("flights", "weather", "airlines", "airports", "planes")}
-TABLES = {"marts/fct_flights", "marts/mart_carrier_daily_performance", "marts/mart_origin_daily_performance",
-          "marts/mart_route_delays", "marts/mart_weather_daily_impact"}  # fmt: skip
+TABLES = {
+    "marts/fct_flights",
+    "marts/mart_carrier_daily_performance",
+    "marts/mart_origin_daily_performance",
+    "marts/mart_route_delays",
+    "marts/mart_weather_daily_impact",
+}
 ANALYTICS = {"analytics/carrier_scorecard", "analytics/weather_delay_impact"}
 READERS_COPY = {"readers/warehouse_copy"}  # after them, in the same run (file backend)
 
@@ -161,8 +166,12 @@ def test_a_refresh_of_the_tables_alone_runs_their_relationship_tests(world):
     everything = dg.AssetSelection.key_prefixes(["staging"], ["marts"])
     assert dg.materialize(list(defs.assets), selection=everything, instance=instance, resources=defs.resources).success
     load(defs, instance, "raw/flights", "2013-01-02")
-    result = dg.materialize(list(defs.assets), selection=dg.AssetSelection.key_prefixes(["marts"]), instance=instance,
-                            resources=defs.resources)  # fmt: skip
+    result = dg.materialize(
+        list(defs.assets),
+        selection=dg.AssetSelection.key_prefixes(["marts"]),
+        instance=instance,
+        resources=defs.resources,
+    )
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     relationships = {name for name in evaluations if name.startswith("relationships_fct_flights")}
     assert len(relationships) == 4, sorted(evaluations)

@@ -76,8 +76,9 @@ class World:
         return query(self.settings, sql)
 
     def partition(self, day: str = DAY):
-        return self.query(f"SELECT count(*), sum(dep_delay), min(_source_file) FROM raw.flights "
-                          f"WHERE _partition_date = '{day}'")  # fmt: skip
+        return self.query(
+            f"SELECT count(*), sum(dep_delay), min(_source_file) FROM raw.flights WHERE _partition_date = '{day}'"
+        )
 
     def quarantine(self, day: str = DAY) -> pl.DataFrame:
         with WarehouseResource.for_settings(self.settings).read_only() as connection:

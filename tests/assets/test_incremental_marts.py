@@ -87,8 +87,11 @@ def test_incremental_marts_equal_a_full_refresh_after_late_redelivered_and_refer
     assert query(pipeline.settings, "SELECT count(*) FROM marts.fct_flights WHERE flight_date = ?", [DAY[1]]) == [
         (real - len(DROPPED_ROWS) - 1,)
     ]
-    [(warm,)] = query(pipeline.settings, "SELECT bool_and(dep_temp_f = 99) FROM marts.fct_flights "
-                      "WHERE flight_date = ? AND has_weather", [DAY[2]])  # fmt: skip
+    [(warm,)] = query(
+        pipeline.settings,
+        "SELECT bool_and(dep_temp_f = 99) FROM marts.fct_flights WHERE flight_date = ? AND has_weather",
+        [DAY[2]],
+    )
     assert warm
 
     # The late day 4, and new reference data, which touches every day.
@@ -98,8 +101,9 @@ def test_incremental_marts_equal_a_full_refresh_after_late_redelivered_and_refer
     pipeline.load(["flights", "weather"], [DAY[3]])
     pipeline.load(["airlines"])
     assert pipeline.build() == only(DAY)
-    names = query(pipeline.settings, "SELECT DISTINCT carrier_name FROM marts.mart_carrier_daily_performance "
-                  "WHERE carrier = 'VX'")  # fmt: skip
+    names = query(
+        pipeline.settings, "SELECT DISTINCT carrier_name FROM marts.mart_carrier_daily_performance WHERE carrier = 'VX'"
+    )
     assert names == [(NEW_NAME,)]
 
     incremental = pipeline.marts()

@@ -17,8 +17,22 @@ from tests.support.warehouse import query
 pytestmark = [pytest.mark.integration, pytest.mark.backends]
 
 # Flights per carrier on 2013-01-01, counted straight from the package's flights.csv.
-FLIGHTS_2013_01_01 = {"9E": 28, "AA": 94, "AS": 2, "B6": 163, "DL": 112, "EV": 116, "F9": 2, "FL": 10,
-                      "HA": 1, "MQ": 78, "UA": 165, "US": 32, "VX": 12, "WN": 27}  # fmt: skip
+FLIGHTS_2013_01_01 = {
+    "9E": 28,
+    "AA": 94,
+    "AS": 2,
+    "B6": 163,
+    "DL": 112,
+    "EV": 116,
+    "F9": 2,
+    "FL": 10,
+    "HA": 1,
+    "MQ": 78,
+    "UA": 165,
+    "US": 32,
+    "VX": 12,
+    "WN": 27,
+}
 FLIGHTS_FIRST_THREE_DAYS = 842 + 943 + 914
 
 
@@ -40,14 +54,18 @@ def test_every_run_succeeds_with_one_load_for_the_days_and_one_for_reference(pip
 
 def test_the_marts_hold_the_real_counts(pipeline):
     settings, *_ = pipeline
-    rows = query(settings, "SELECT carrier, flights_scheduled FROM marts.mart_carrier_daily_performance "
-                           "WHERE flight_date = DATE '2013-01-01'")  # fmt: skip
+    rows = query(
+        settings,
+        "SELECT carrier, flights_scheduled FROM marts.mart_carrier_daily_performance "
+        "WHERE flight_date = DATE '2013-01-01'",
+    )
     assert dict(rows) == FLIGHTS_2013_01_01
     assert query(settings, "SELECT count(*) FROM marts.fct_flights") == [(FLIGHTS_FIRST_THREE_DAYS,)]
     assert query(settings, "SELECT count(DISTINCT flight_date) FROM marts.mart_origin_daily_performance") == [(3,)]
     # The known gap: tail numbers missing from the registry are kept, not dropped.
-    [(missing_plane,)] = query(settings, "SELECT count(*) FROM marts.fct_flights WHERE tailnum IS NOT NULL "
-                                         "AND plane_model IS NULL")  # fmt: skip
+    [(missing_plane,)] = query(
+        settings, "SELECT count(*) FROM marts.fct_flights WHERE tailnum IS NOT NULL AND plane_model IS NULL"
+    )
     assert missing_plane > 0
 
 
@@ -56,8 +74,10 @@ def test_analytics_are_published_with_metadata(pipeline):
     flights = daily_table("flights").filter(pl.col("_day") <= date(2013, 1, 3))
     carriers = flights.get_column("carrier").n_unique()
     assert query(settings, "SELECT count(*) FROM analytics.carrier_scorecard") == [(carriers,)]
-    ranked = query(settings, "SELECT rank, on_time_rate, cancellation_rate, flights, carrier "
-                             "FROM analytics.carrier_scorecard ORDER BY rank")  # fmt: skip
+    ranked = query(
+        settings,
+        "SELECT rank, on_time_rate, cancellation_rate, flights, carrier FROM analytics.carrier_scorecard ORDER BY rank",
+    )
     assert [row[0] for row in ranked] == list(range(1, carriers + 1))
     keys = [(-rate, cancelled, -flights, carrier) for _, rate, cancelled, flights, carrier in ranked]
     assert keys == sorted(keys), "ranked by on-time rate, then cancellations, volume and code"
@@ -79,8 +99,10 @@ def test_raw_materialisations_record_counts_files_and_the_check(pipeline):
     assert metadata["rows_quarantined"].value == 0
     assert len(metadata["files"].value) == 3
     assert instance.get_materialized_partitions(dg.AssetKey(["raw", "flights"])) == {
-        "2013-01-01", "2013-01-02", "2013-01-03"
-    }  # fmt: skip
+        "2013-01-01",
+        "2013-01-02",
+        "2013-01-03",
+    }
 
 
 def test_dbt_models_record_row_and_null_counts(pipeline):
@@ -110,9 +132,12 @@ def test_reloading_a_partition_is_idempotent(pipeline):
     before = query(settings, "SELECT count(*), sum(dep_delay) FROM raw.flights")
     for _ in range(2):
         result = dg.materialize(
-            list(defs.assets), selection=["raw/flights"], partition_key="2013-01-02",
-            instance=instance, resources=defs.resources,
-        )  # fmt: skip
+            list(defs.assets),
+            selection=["raw/flights"],
+            partition_key="2013-01-02",
+            instance=instance,
+            resources=defs.resources,
+        )
         assert result.success
     assert query(settings, "SELECT count(*), sum(dep_delay) FROM raw.flights") == before
     assert query(settings, "SELECT count(*) FROM raw.flights WHERE _partition_date = '2013-01-02'") == [(943,)]
@@ -122,9 +147,13 @@ def test_a_partition_without_a_file_fails_naming_the_expected_file(pipeline):
     settings, instance, defs, _ = pipeline
     instance.add_dynamic_partitions("days", ["2013-06-01"])
     result = dg.materialize(
-        list(defs.assets), selection=["raw/flights"], partition_key="2013-06-01",
-        instance=instance, resources=defs.resources, raise_on_error=False,
-    )  # fmt: skip
+        list(defs.assets),
+        selection=["raw/flights"],
+        partition_key="2013-06-01",
+        instance=instance,
+        resources=defs.resources,
+        raise_on_error=False,
+    )
     assert not result.success
     [failure] = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
     assert "flights_2013-06-01.csv" in failure.step_failure_data.user_failure_data.description
@@ -154,7 +183,9 @@ def test_every_loaded_file_is_fully_accounted_for(pipeline):
     """
     settings, *_ = pipeline
     for dataset in ("flights", "weather", "airlines", "airports", "planes"):
-        mismatches = query(settings, f"""
+        mismatches = query(
+            settings,
+            f"""
             SELECT log.source_file, log.records_read, coalesce(r.n, 0), coalesce(q.n, 0)
             FROM (SELECT * FROM meta.file_loads WHERE dataset = '{dataset}'
                   QUALIFY row_number() OVER (PARTITION BY partition_date ORDER BY loaded_at DESC) = 1) AS log
@@ -163,7 +194,8 @@ def test_every_loaded_file_is_fully_accounted_for(pipeline):
             LEFT JOIN (SELECT _source_file, count(*) AS n FROM quarantine.{dataset} GROUP BY 1) AS q
                 ON q._source_file = log.source_file
             WHERE log.records_read != coalesce(r.n, 0) + coalesce(q.n, 0)
-        """)  # fmt: skip
+        """,
+        )
         assert mismatches == [], dataset
     assert query(settings, "SELECT count(DISTINCT (dataset, partition_date)) FROM meta.file_loads") == [(9,)]
 

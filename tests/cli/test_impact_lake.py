@@ -32,17 +32,21 @@ def test_slim_build_on_the_lake_builds_only_the_change_reading_prod_read_only(
     prod = Settings(env="prod", data_dir=tmp_path / "data", **lake_catalogs(), **store)
     replay.main(["--reference", "--days", "1"], settings=prod)
     assert run_backfill(prod, dg.DagsterInstance.ephemeral()).success
-    reader_catalog = postgres.create_lake_reader(postgres_server, postgres.database_of(prod.lake_catalog or ""),
-                                                 READER_PASSWORD)  # fmt: skip
+    reader_catalog = postgres.create_lake_reader(
+        postgres_server, postgres.database_of(prod.lake_catalog or ""), READER_PASSWORD
+    )
     monkeypatch.setenv(PROD_LAKE_PASSWORD_VARIABLE, READER_PASSWORD)
     # Same data folder (prod's published dbt state is where settings say), dev's own lake.
     # Dev's own files stay in its folder; it reaches prod's bucket (if any) with the store's settings.
     store.pop("lake_data_path", None)
     dev = Settings(
-        env="dev", data_dir=prod.data_dir, **lake_catalogs(), **store,
+        env="dev",
+        data_dir=prod.data_dir,
+        **lake_catalogs(),
+        **store,
         prod_lake_catalog=reader_catalog,
         prod_lake_data_path=prod.lake_data_path,
-    )  # fmt: skip
+    )
     [(snapshots_before,)] = query(prod, "SELECT count(*) FROM ducklake_snapshots('prod')")
     files_before = bucket_keys()
 

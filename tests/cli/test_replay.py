@@ -49,8 +49,12 @@ def test_seed_delivers_reference_data_and_first_days_only_once(settings, capsys)
 def test_bad_arguments_are_refused(settings, capsys):
     import pytest
 
-    for argv in (["--days", "1", "--from", "2013-01-01", "--to", "2013-01-02"], ["--from", "2013-01-01"], [],
-                 ["--from", "2014-01-01", "--to", "2014-01-02"]):  # fmt: skip
+    for argv in (
+        ["--days", "1", "--from", "2013-01-01", "--to", "2013-01-02"],
+        ["--from", "2013-01-01"],
+        [],
+        ["--from", "2014-01-01", "--to", "2014-01-02"],
+    ):
         with pytest.raises(SystemExit):
             replay.main(argv, settings=settings)
     assert "replay" in capsys.readouterr().err

@@ -38,10 +38,15 @@ def deployed_variable(name: str) -> str:
 
 def test_the_daemon_runs_the_pipeline_on_the_postgres_backed_production_instance(tmp_path, database, dbt_manifest):
     home, data_dir = tmp_path / "dagster_home", tmp_path / "data"
-    env = {**os.environ, **pg_env(database), "DAGSTER_HOME": str(home), "DATAOPS_ENV": "prod",
-           "DATAOPS_DATA_DIR": str(data_dir),
-           # As the deploy sets it: a ranged load's materialisations written in batches.
-           "DAGSTER_EVENT_BATCH_SIZE": deployed_variable("DAGSTER_EVENT_BATCH_SIZE")}  # fmt: skip
+    env = {
+        **os.environ,
+        **pg_env(database),
+        "DAGSTER_HOME": str(home),
+        "DATAOPS_ENV": "prod",
+        "DATAOPS_DATA_DIR": str(data_dir),
+        # As the deploy sets it: a ranged load's materialisations written in batches.
+        "DAGSTER_EVENT_BATCH_SIZE": deployed_variable("DAGSTER_EVENT_BATCH_SIZE"),
+    }
     tasks.prepare_dagster_home(home, [sys.executable], env, instance_config="dagster.prod.yaml")
     settings = Settings(env="prod", data_dir=data_dir)
     daemon = [str(Path(dev_server.DAGSTER[0]).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"]
@@ -69,20 +74,28 @@ def test_the_daemon_runs_the_pipeline_on_the_postgres_backed_production_instance
     assert jobs == {"ingest": 1, "__ASSET_JOB": 1}, run_selections(database)
     assert rows(database, "SELECT DISTINCT status FROM runs") == [("SUCCESS",)]
     # Every run went through the queue: enqueued, then dequeued by the daemon's coordinator.
-    [(enqueued,)] = rows(database, "SELECT count(DISTINCT run_id) FROM event_logs "
-                                   "WHERE dagster_event_type = 'PIPELINE_ENQUEUED'")  # fmt: skip
+    [(enqueued,)] = rows(
+        database, "SELECT count(DISTINCT run_id) FROM event_logs WHERE dagster_event_type = 'PIPELINE_ENQUEUED'"
+    )
     assert enqueued == sum(jobs.values())
     daemons = {row[0] for row in rows(database, "SELECT daemon_type FROM daemon_heartbeats")}
     assert {"SENSOR", "QUEUED_RUN_COORDINATOR", "ASSET"} <= daemons, daemons
 
-    materialized = {key for (key,) in rows(database, "SELECT DISTINCT asset_key FROM event_logs "
-                                                     "WHERE dagster_event_type = 'ASSET_MATERIALIZATION'")}  # fmt: skip
+    materialized = {
+        key
+        for (key,) in rows(
+            database, "SELECT DISTINCT asset_key FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'"
+        )
+    }
     for asset in ('["raw", "flights"]', '["raw", "planes"]', '["marts", "fct_flights"]'):
         assert asset in materialized
     checks = dict(rows(database, "SELECT execution_status, count(*) FROM asset_check_executions GROUP BY 1"))
     assert checks.get("SUCCEEDED", 0) > 0, checks
-    [(pandera,)] = rows(database, "SELECT count(*) FROM asset_check_executions WHERE check_name = "
-                                  "'pandera_validation' AND asset_key = '[\"raw\", \"flights\"]'")  # fmt: skip
+    [(pandera,)] = rows(
+        database,
+        "SELECT count(*) FROM asset_check_executions WHERE check_name = "
+        "'pandera_validation' AND asset_key = '[\"raw\", \"flights\"]'",
+    )
     assert pandera == 1
     [(ticks,)] = rows(database, "SELECT count(*) FROM job_ticks")
     assert ticks > 0, "sensor ticks are kept in PostgreSQL too"

@@ -117,8 +117,11 @@ def test_the_daemon_runs_loads_side_by_side_on_a_lake_in_object_storage(
             deliver(settings, BACKFILL, "--reference")
             wait("the backfill's load run started", lambda: rows(database, loads_started)[0][0] >= 1, START_TIMEOUT)
             deliver(settings, BURST)
-            wait("the burst's load run started beside it", lambda: rows(database, loads_started)[0][0] >= 2,
-                 START_TIMEOUT)  # fmt: skip
+            wait(
+                "the burst's load run started beside it",
+                lambda: rows(database, loads_started)[0][0] >= 2,
+                START_TIMEOUT,
+            )
 
         def settled() -> bool:
             in_flight = rows(database, f"SELECT count(*) FROM runs WHERE status IN {IN_FLIGHT}")[0][0]

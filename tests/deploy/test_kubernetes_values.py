@@ -30,8 +30,10 @@ def test_the_chart_values_render_the_production_instance_rules():
     daemon = values["dagsterDaemon"]
     coordinator = daemon["runCoordinator"]
     assert coordinator["type"] == instance["run_coordinator"]["class"] == "QueuedRunCoordinator"
-    assert (coordinator["config"]["queuedRunCoordinator"]["dequeueIntervalSeconds"]
-            == instance["run_coordinator"]["config"]["dequeue_interval_seconds"])  # fmt: skip
+    assert (
+        coordinator["config"]["queuedRunCoordinator"]["dequeueIntervalSeconds"]
+        == instance["run_coordinator"]["config"]["dequeue_interval_seconds"]
+    )
     assert values["concurrency"]["pools"] == {
         "defaultLimit": instance["concurrency"]["pools"]["default_limit"],
         "granularity": instance["concurrency"]["pools"]["granularity"],

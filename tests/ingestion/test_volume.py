@@ -25,9 +25,11 @@ def test_real_holidays_are_flagged():
     counts = real_daily_counts()
     report = volume_report(counts, [date(2013, 7, 4), date(2013, 11, 28), date(2013, 12, 25), date(2013, 11, 21)])
     assert dict(report.select("day", "status").iter_rows()) == {
-        date(2013, 7, 4): "anomaly", date(2013, 11, 28): "anomaly", date(2013, 12, 25): "anomaly",
+        date(2013, 7, 4): "anomaly",
+        date(2013, 11, 28): "anomaly",
+        date(2013, 12, 25): "anomaly",
         date(2013, 11, 21): "ok",  # the Thursday before Thanksgiving is an ordinary Thursday
-    }  # fmt: skip
+    }
 
 
 def test_over_the_whole_year_only_a_few_days_are_flagged():
@@ -42,9 +44,7 @@ def test_a_truncated_delivery_is_an_anomaly_and_early_days_are_judged_by_the_rat
         rows=pl.when(pl.col("day") == date(2013, 6, 12)).then(300).otherwise(pl.col("rows"))
     )
     report = volume_report(counts, [date(2013, 6, 12), date(2013, 1, 3)])
-    assert dict(report.select("day", "status").iter_rows()) == {
-        date(2013, 6, 12): "anomaly", date(2013, 1, 3): "ok"
-    }  # fmt: skip
+    assert dict(report.select("day", "status").iter_rows()) == {date(2013, 6, 12): "anomaly", date(2013, 1, 3): "ok"}
     assert volume_report(counts, [date(2013, 1, 1) + timedelta(days=30)]).get_column("history")[0] == 4
 
 

@@ -57,16 +57,28 @@ def staged(built_copy: Settings):
     newest.rename(renamed_newest)  # old too, but the newest delivery: the published rows' source
 
     with WarehouseResource(path=str(settings.warehouse), env="test").writer() as connection:
-        connection.execute("""
+        connection.execute(
+            """
             INSERT INTO quarantine.flights (_partition_date, _source_file, _row_number, failed_columns, failed_checks,
                                             reason, raw_record, _loaded_at, _run_id)
             SELECT DATE '2013-01-01', 'flights_2013-01-01.csv', n, ['dep_delay'], ['in_range'], 'staged for the test',
                    'x', CASE WHEN n <= 3 THEN ?::TIMESTAMPTZ ELSE now() END, 'test'
             FROM range(1, 6) AS t(n)
-        """, [LONG_AGO])  # fmt: skip
+        """,
+            [LONG_AGO],
+        )
         old_audit, recent_audit = keep_failed_versions(connection)
-    return settings, {"old_dev": old_dev, "fresh_dev": fresh_dev, "old_prod_copy": old_prod_copy,
-                      "superseded": superseded, "newest": renamed_newest}, (old_audit, recent_audit)  # fmt: skip
+    return (
+        settings,
+        {
+            "old_dev": old_dev,
+            "fresh_dev": fresh_dev,
+            "old_prod_copy": old_prod_copy,
+            "superseded": superseded,
+            "newest": renamed_newest,
+        },
+        (old_audit, recent_audit),
+    )
 
 
 def keep_failed_versions(connection: duckdb.DuckDBPyConnection) -> tuple[str, str]:

@@ -125,8 +125,11 @@ def kill_build(pipeline: Pipeline, phase: str, workdir: Path) -> None:
     with (workdir / f"worker-{phase}.log").open("w") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "tests.support.build_worker", *hold],
-            cwd=PROJECT_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     worker = psutil.Process(process.pid)
     try:
         if phase == "publishing":

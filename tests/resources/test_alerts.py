@@ -2,8 +2,14 @@ import json
 
 from resources.alerts import Alert, AlertsResource
 
-ALERT = Alert(kind="check_failure", title="check pandera_validation failed on raw/flights", details="missing column",
-              run_id="r1", asset="raw/flights", check="pandera_validation")  # fmt: skip
+ALERT = Alert(
+    kind="check_failure",
+    title="check pandera_validation failed on raw/flights",
+    details="missing column",
+    run_id="r1",
+    asset="raw/flights",
+    check="pandera_validation",
+)
 
 
 def test_every_alert_is_a_json_line_in_the_alerts_file(tmp_path):

@@ -48,8 +48,10 @@ def test_only_the_newest_invocation_folders_are_kept(tmp_path):
     removed = prune_invocations(tmp_path, keep=2)
     assert sorted(path.name for path in removed) == [f"{INVOCATION_PREFIX}{age}" for age in (2, 3, 4)]
     assert sorted(path.name for path in tmp_path.iterdir()) == [
-        f"{INVOCATION_PREFIX}0", f"{INVOCATION_PREFIX}1", "manifest.json"
-    ]  # fmt: skip
+        f"{INVOCATION_PREFIX}0",
+        f"{INVOCATION_PREFIX}1",
+        "manifest.json",
+    ]
 
 
 def test_each_environment_has_its_dbt_target_fed_the_warehouse_by_the_settings(tmp_path, dbt_manifest):
@@ -71,9 +73,14 @@ def test_the_lake_backend_has_its_dbt_targets_fed_the_lake_by_the_settings(tmp_p
     catalog = "host=db dbname=lake_test user=pipeline"
     local = Settings(env="test", data_dir=tmp_path, backend="ducklake", lake_catalog=catalog)
     remote = Settings(
-        env="test", data_dir=tmp_path, backend="ducklake", lake_catalog=catalog,
-        lake_data_path="s3://lake/test/", s3_access_key_id="key", s3_endpoint="127.0.0.1:9000",
-    )  # fmt: skip
+        env="test",
+        data_dir=tmp_path,
+        backend="ducklake",
+        lake_catalog=catalog,
+        lake_data_path="s3://lake/test/",
+        s3_access_key_id="key",
+        s3_endpoint="127.0.0.1:9000",
+    )
     assert (local.dbt_target, remote.dbt_target) == ("lake", "lake_s3")
     for target in ("lake", "lake_s3"):
         [attachment] = profile[target]["attach"]

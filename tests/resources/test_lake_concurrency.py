@@ -120,9 +120,12 @@ def test_two_loads_and_a_build_write_the_lake_at_once_while_a_reader_is_never_bl
     # And the next build catches up with everything loaded.
     defs = build_definitions(settings)
     rebuild = dg.materialize(
-        list(defs.assets or []), selection=refresh_targets(defs.assets or [], datasets).selection, instance=instance,
-        resources=defs.resources, raise_on_error=False,
-    )  # fmt: skip
+        list(defs.assets or []),
+        selection=refresh_targets(defs.assets or [], datasets).selection,
+        instance=instance,
+        resources=defs.resources,
+        raise_on_error=False,
+    )
     failures = [str(event.step_failure_data.error) for event in rebuild.all_events if event.is_step_failure]
     assert rebuild.success, failures
     assert query(settings, "SELECT count(*) FROM marts.fct_flights") == [(sum(FLIGHTS.values()),)]

@@ -62,8 +62,9 @@ def test_the_prod_guard_is_never_retried():
 READER_PASSWORD = "reader-test-only"
 
 
-def test_on_the_lake_postgresql_itself_refuses_a_write_from_dev_to_prod(tmp_path, postgres_server, lake_catalogs,
-                                                                       monkeypatch):  # fmt: skip
+def test_on_the_lake_postgresql_itself_refuses_a_write_from_dev_to_prod(
+    tmp_path, postgres_server, lake_catalogs, monkeypatch
+):
     prod_settings = Settings(env="prod", data_dir=tmp_path / "prod", **lake_catalogs())
     with WarehouseResource.for_settings(prod_settings).writer() as connection:
         connection.execute("CREATE TABLE raw.published AS SELECT range AS answer FROM range(1000)")
@@ -71,9 +72,12 @@ def test_on_the_lake_postgresql_itself_refuses_a_write_from_dev_to_prod(tmp_path
     reader_catalog = postgres.create_lake_reader(postgres_server, prod_database, READER_PASSWORD)
     monkeypatch.setenv(PROD_LAKE_PASSWORD_VARIABLE, READER_PASSWORD)
     dev_settings = Settings(
-        env="dev", data_dir=tmp_path / "dev", **lake_catalogs(),
-        prod_lake_catalog=reader_catalog, prod_lake_data_path=prod_settings.lake_data_path,
-    )  # fmt: skip
+        env="dev",
+        data_dir=tmp_path / "dev",
+        **lake_catalogs(),
+        prod_lake_catalog=reader_catalog,
+        prod_lake_data_path=prod_settings.lake_data_path,
+    )
     dev = WarehouseResource.for_settings(dev_settings)
     with dev.read_prod() as connection:
         assert connection.execute("SELECT count(*) FROM raw.published").fetchall() == [(1000,)]

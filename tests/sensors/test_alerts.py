@@ -45,9 +45,12 @@ def alerts_in_file(settings):
 def run_status_context(instance, result, alerts, status):
     [record] = instance.get_records_for_run(result.run_id, of_type=status).records
     return dg.build_run_status_sensor_context(
-        sensor_name="alerts", dagster_event=record.event_log_entry.dagster_event, dagster_instance=instance,
-        dagster_run=instance.get_run_by_id(result.run_id), resources={"alerts": alerts},
-    )  # fmt: skip
+        sensor_name="alerts",
+        dagster_event=record.event_log_entry.dagster_event,
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(result.run_id),
+        resources={"alerts": alerts},
+    )
 
 
 def test_a_failed_run_raises_an_alert_with_its_reason_and_failed_checks(failed_load):

@@ -66,9 +66,11 @@ def test_datasets_delivering_the_same_days_load_in_one_run(datasets, tmp_path):
     [run] = tick(datasets, tmp_path).runs
     assert (run.datasets, run.partition_keys) == (("flights", "weather"), ("2013-01-01", "2013-01-02"))
     assert sorted(run.files) == [
-        "flights/flights_2013-01-01.csv", "flights/flights_2013-01-02.csv",
-        "weather/weather_2013-01-01.csv", "weather/weather_2013-01-02.csv",
-    ]  # fmt: skip
+        "flights/flights_2013-01-01.csv",
+        "flights/flights_2013-01-02.csv",
+        "weather/weather_2013-01-01.csv",
+        "weather/weather_2013-01-02.csv",
+    ]
 
 
 def test_reference_files_join_the_first_run_of_days_of_their_tick(datasets, tmp_path):

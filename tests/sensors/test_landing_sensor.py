@@ -169,10 +169,18 @@ def test_a_late_day_is_inserted_in_date_order_and_junk_keys_removed(settings, db
     result, _ = evaluate(defs, instance)
     # Dagster refuses a result that deletes and adds the same key: the re-added days were deleted
     # by the sensor itself, and the result deletes only the junk.
-    deleted = {key for r in result.dynamic_partitions_requests if isinstance(r, dg.DeleteDynamicPartitionsRequest)
-               for key in r.partition_keys}  # fmt: skip
-    added = {key for r in result.dynamic_partitions_requests if isinstance(r, dg.AddDynamicPartitionsRequest)
-             for key in r.partition_keys}  # fmt: skip
+    deleted = {
+        key
+        for r in result.dynamic_partitions_requests
+        if isinstance(r, dg.DeleteDynamicPartitionsRequest)
+        for key in r.partition_keys
+    }
+    added = {
+        key
+        for r in result.dynamic_partitions_requests
+        if isinstance(r, dg.AddDynamicPartitionsRequest)
+        for key in r.partition_keys
+    }
     assert deleted == {"../../x"} and added == {"2013-01-02", "2013-01-03"}
     for request in result.dynamic_partitions_requests:
         if isinstance(request, dg.DeleteDynamicPartitionsRequest):

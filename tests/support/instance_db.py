@@ -16,9 +16,12 @@ IN_FLIGHT = tuple(status.value for status in UNFINISHED_RUN_STATUSES)
 def pg_env(dsn: str) -> dict[str, str]:
     url = urlsplit(dsn)
     return {
-        "DAGSTER_PG_HOST": url.hostname, "DAGSTER_PG_PORT": str(url.port), "DAGSTER_PG_DB": url.path.lstrip("/"),
-        "DAGSTER_PG_USER": url.username, "DAGSTER_PG_PASSWORD": url.password,
-    }  # fmt: skip
+        "DAGSTER_PG_HOST": url.hostname,
+        "DAGSTER_PG_PORT": str(url.port),
+        "DAGSTER_PG_DB": url.path.lstrip("/"),
+        "DAGSTER_PG_USER": url.username,
+        "DAGSTER_PG_PASSWORD": url.password,
+    }
 
 
 def rows(dsn: str, sql: str) -> list[tuple]:

@@ -46,8 +46,11 @@ def start(barrier: Path, parties: int, role: list[str], env: dict[str, str], log
     with log.open("w") as output:
         return subprocess.Popen(
             [sys.executable, "-m", "tests.support.lake_worker", str(barrier), str(parties), *role],
-            cwd=PROJECT_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def outcome(process: subprocess.Popen, log: Path, timeout: float) -> dict:
@@ -87,8 +90,20 @@ def main(argv: list[str]) -> None:
         if event.dagster_event_type in (dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.STEP_UP_FOR_RETRY)
         or TROUBLE.search(event.message or "")
     ]
-    print(json.dumps({"role": role, "day": day, "started": started, "ended": ended, "success": result.success,
-                      "run_id": result.run_id, "trouble": trouble}), flush=True)  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "role": role,
+                "day": day,
+                "started": started,
+                "ended": ended,
+                "success": result.success,
+                "run_id": result.run_id,
+                "trouble": trouble,
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -29,9 +29,12 @@ class ObjectStoreServer:
 
     def client(self):
         return boto3.client(
-            "s3", endpoint_url=f"http://{self.endpoint}", aws_access_key_id=ACCESS_KEY_ID,
-            aws_secret_access_key=SECRET_ACCESS_KEY, region_name=REGION,
-        )  # fmt: skip
+            "s3",
+            endpoint_url=f"http://{self.endpoint}",
+            aws_access_key_id=ACCESS_KEY_ID,
+            aws_secret_access_key=SECRET_ACCESS_KEY,
+            region_name=REGION,
+        )
 
     def create_bucket(self, name: str) -> str:
         self.client().create_bucket(Bucket=name)
@@ -67,8 +70,9 @@ def running(log: Path) -> Iterator[ObjectStoreServer]:
     with log.open("w") as output:
         process = subprocess.Popen(
             [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
         try:
             deadline = time.monotonic() + START_TIMEOUT_SECONDS
             while True:

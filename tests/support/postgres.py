@@ -66,10 +66,25 @@ def psql(server_dsn: str, *arguments: str, database: str | None = None) -> None:
     """psql (from the same Debian package) as the server's owner, stopping at the first error."""
     url = urlsplit(server_dsn)
     subprocess.run(
-        [str(bin_dir() / "psql"), "-h", url.hostname or "127.0.0.1", "-p", str(url.port), "-U", url.username or USER,
-         "-d", database or url.path.lstrip("/") or DATABASE, "-v", "ON_ERROR_STOP=1", "-q", *arguments],
-        check=True, env={**os.environ, "PGPASSWORD": url.password or PASSWORD}, capture_output=True,
-    )  # fmt: skip
+        [
+            str(bin_dir() / "psql"),
+            "-h",
+            url.hostname or "127.0.0.1",
+            "-p",
+            str(url.port),
+            "-U",
+            url.username or USER,
+            "-d",
+            database or url.path.lstrip("/") or DATABASE,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            *arguments,
+        ],
+        check=True,
+        env={**os.environ, "PGPASSWORD": url.password or PASSWORD},
+        capture_output=True,
+    )
 
 
 def _admin(server_dsn: str, sql: str) -> None:
@@ -123,25 +138,49 @@ def start(data_dir: Path) -> str:
         shutil.chown(data_dir, "postgres")
         shutil.chown(password_file, "postgres")
     subprocess.run(
-        _as_server_user([
-            str(binaries / "initdb"), "-D", str(cluster), "--username", USER, f"--pwfile={password_file}",
-            "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--no-sync",
-        ]),
-        check=True, capture_output=True,
-    )  # fmt: skip
+        _as_server_user(
+            [
+                str(binaries / "initdb"),
+                "-D",
+                str(cluster),
+                "--username",
+                USER,
+                f"--pwfile={password_file}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--encoding=UTF8",
+                "--no-sync",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
     port = _free_port()
     options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={data_dir} -c fsync=off"
     subprocess.run(
-        _as_server_user([
-            str(binaries / "pg_ctl"), "-D", str(cluster), "-o", options, "-l", str(data_dir / "server.log"),
-            "-w", "-t", str(START_TIMEOUT_SECONDS), "start",
-        ]),
-        check=True, capture_output=True,
-    )  # fmt: skip
+        _as_server_user(
+            [
+                str(binaries / "pg_ctl"),
+                "-D",
+                str(cluster),
+                "-o",
+                options,
+                "-l",
+                str(data_dir / "server.log"),
+                "-w",
+                "-t",
+                str(START_TIMEOUT_SECONDS),
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
     subprocess.run(
         [str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", USER, DATABASE],
-        check=True, env={**os.environ, "PGPASSWORD": PASSWORD},
-    )  # fmt: skip
+        check=True,
+        env={**os.environ, "PGPASSWORD": PASSWORD},
+    )
     return dsn(port)
 
 
@@ -151,8 +190,9 @@ def stop(data_dir: Path) -> None:
         return
     subprocess.run(
         _as_server_user([str(bin_dir() / "pg_ctl"), "-D", str(cluster), "-m", "fast", "-w", "stop"]),
-        check=True, capture_output=True,
-    )  # fmt: skip
+        check=True,
+        capture_output=True,
+    )
 
 
 if __name__ == "__main__":
