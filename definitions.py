@@ -22,12 +22,13 @@ from resources.landing import LandingZoneResource
 from resources.operations import OperationsResource
 from resources.pools import writer_pools
 from resources.settings import Settings, get_settings
-from resources.warehouse import PROD, WarehouseResource
+from resources.warehouse import WarehouseResource
 from schedules.operations import build_operations_schedules
 from sensors.alerts import check_failure_alerts, run_failure_alerts
 from sensors.automation import automation_sensor
 from sensors.landing import build_landing_sensor
 from sensors.run_watchdog import run_worker_watchdog
+from warehouse.environment import PROD
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

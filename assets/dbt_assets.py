@@ -37,10 +37,11 @@ from publishing.marts import (
     published_version,
     tidy,
 )
-from resources.catalog import table_exists
 from resources.dbt import keep_parse_state, prune_invocations
 from resources.dbt_state import DbtStateResource
-from resources.warehouse import WRITER_RETRY, WarehouseResource, is_lock_message, retry_only_transient
+from resources.warehouse import WRITER_RETRY, WarehouseResource, retry_only_transient
+from warehouse.catalog import table_exists
+from warehouse.locks import is_lock_message
 
 # The op that runs `dbt build`; also how `impact` finds the dbt assets in the code location.
 DBT_ASSETS_NAME = "dbt_models"

@@ -21,8 +21,7 @@ from assets.automation import (
     RUN_SOURCE_TESTS,
     RUN_WITH_MODEL,
 )
-from assets.ingestion_factory import raw_asset_key
-from assets.layers import PIPELINE_GROUP, RAW
+from assets.layers import PIPELINE_GROUP, RAW, raw_asset_key
 
 RAW_SOURCE = "raw"
 

@@ -15,7 +15,6 @@ from collections.abc import Iterator, Mapping
 from datetime import timedelta
 
 import dagster as dg
-import polars as pl
 
 from assets.ingestion_report import (
     LISTED,
@@ -29,29 +28,17 @@ from assets.ingestion_report import (
     validation_check,
     volume_check,
 )
-from assets.layers import PIPELINE_GROUP, RAW
+from assets.layers import PIPELINE_GROUP, RAW, raw_asset_key
 from assets.metadata import column_schema
 from assets.partitions import partitions_for
 from config.datasets import DatasetConfig
 from ingestion.casting import model_dtypes
+from ingestion.lineage import lineage_columns, raw_columns
 from ingestion.load import load_partitions
 from ingestion.pipeline import Severity
-from ingestion.storage import raw_table
 from resources.landing import LandingZoneResource
 from resources.warehouse import WRITER_RETRY, WarehouseResource, retry_only_transient
-
-# Columns ingestion adds to every raw row, so each row can be traced to its file and run.
-LINEAGE_COLUMNS: dict[str, tuple[pl.DataType, str]] = {
-    "_partition_date": (pl.Date(), "Day named by the file (daily datasets only)"),
-    "_row_number": (pl.Int64(), "Record number in the source file (1 = first row after the header)"),
-    "_source_file": (pl.String(), "Archived file the row came from, relative to the archive root"),
-    "_loaded_at": (pl.Datetime("us", "UTC"), "When the row was loaded"),
-    "_run_id": (pl.String(), "Dagster run that loaded the row"),
-}
-
-
-def raw_asset_key(dataset_name: str) -> dg.AssetKey:
-    return dg.AssetKey([RAW, dataset_name])
+from warehouse.layout import quarantine_table, raw_table
 
 
 def _freshness(dataset: DatasetConfig) -> dg.FreshnessPolicy | None:
@@ -64,15 +51,11 @@ def _freshness(dataset: DatasetConfig) -> dg.FreshnessPolicy | None:
 
 
 def _spec_metadata(dataset: DatasetConfig) -> Mapping[str, object]:
-    lineage = {
-        name: dtype
-        for name, (dtype, _) in LINEAGE_COLUMNS.items()
-        if dataset.kind == "daily" or name != "_partition_date"
-    }
-    descriptions = {name: description for name, (_, description) in LINEAGE_COLUMNS.items()}
+    lineage = lineage_columns(daily=dataset.kind == "daily")
+    columns = raw_columns(model_dtypes(dataset.schema_class), daily=dataset.kind == "daily")
     return {
-        "dagster/column_schema": column_schema({**model_dtypes(dataset.schema_class), **lineage}, descriptions),
-        "dagster/table_name": raw_table(dataset),
+        "dagster/column_schema": column_schema(columns, {column.name: column.description for column in lineage}),
+        "dagster/table_name": raw_table(dataset.name),
         "file_pattern": dataset.file_pattern,
         "primary_key": list(dataset.primary_key),
         "pandera_schema": f"schemas/{dataset.schema_ref.replace('.', '.py:')}",
@@ -128,7 +111,7 @@ def _ingest(
         description=f"{dataset.name}: {len(failed) + len(missing)} of {len(keys)} partition(s) not loaded: "
         + " | ".join(reasons[:LISTED])
         + more,
-        metadata={"problems": reasons[:LISTED], "quarantine_table": f"quarantine.{dataset.name}"},
+        metadata={"problems": reasons[:LISTED], "quarantine_table": quarantine_table(dataset.name)},
         allow_retries=False,
     )
 
@@ -175,7 +158,7 @@ def build_ingestion_asset(dataset: DatasetConfig, pool: str) -> dg.AssetsDefinit
         key=key,
         group_name=PIPELINE_GROUP,
         description=f"{dataset.description}\n\nLoaded from `{dataset.file_pattern}` files in the landing zone, "
-        f"validated by `{dataset.schema_ref}`; rejected rows go to `quarantine.{dataset.name}`.",
+        f"validated by `{dataset.schema_ref}`; rejected rows go to `{quarantine_table(dataset.name)}`.",
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run() if partitions else None,
         check_specs=_check_specs(dataset, key),

@@ -6,12 +6,19 @@ groups on purpose: the lineage graph opens every group collapsed when there is m
 one group (``nyc_flights``) is what makes the whole pipeline visible at a glance, left to right.
 """
 
+import dagster as dg
+
+# Each data layer is named after the warehouse schema its assets write (warehouse/layout.py).
+from warehouse.layout import ANALYTICS, MARTS, RAW, STAGING
+
 PIPELINE_GROUP = "nyc_flights"
 
-RAW = "raw"
-STAGING = "staging"
-MARTS = "marts"
-ANALYTICS = "analytics"
 READERS = "readers"  # the file backend's copy for readers (assets/readers_copy.py)
 OPERATIONS = "operations"
 LAYERS = (RAW, STAGING, MARTS, ANALYTICS, READERS, OPERATIONS)
+
+
+def raw_asset_key(dataset: str) -> dg.AssetKey:
+    """The raw asset of a dataset: the Python asset that writes ``raw.<dataset>``, and the asset key
+    its dbt source carries (``meta.dagster.asset_key`` in the generated _sources.yml), so lineage joins."""
+    return dg.AssetKey([RAW, dataset])

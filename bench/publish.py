@@ -84,7 +84,7 @@ def stage_corrected_day(connection, models) -> None:
 def publish_whole(connection, models) -> None:
     """The floor that grows with history: every mart rewritten whole from its new version."""
     from ingestion.changes import CHANGED_DAYS
-    from resources.transactions import transaction
+    from warehouse.transactions import transaction
 
     with transaction(connection):
         for model in models:

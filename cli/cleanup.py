@@ -20,10 +20,10 @@ import duckdb
 
 from operations.lifecycle import apply_cleanup, plan_cleanup
 from publishing.marts import drop_kept, kept_versions
-from resources.catalog import tables_in
 from resources.operations import OperationsResource
 from resources.settings import Settings, get_settings
 from resources.warehouse import WarehouseResource
+from warehouse.catalog import tables_in
 
 
 def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:

@@ -28,7 +28,8 @@ from resources.dbt import DBT_EXECUTABLE
 from resources.dbt_state import StateError, deferred_build_args, modified_models, prod_catalog
 from resources.lake import LakeConnectionError
 from resources.settings import DBT_PROJECT_DIR, Settings, get_settings
-from resources.warehouse import PROD, ProductionWriteError, WarehouseResource
+from resources.warehouse import ProductionWriteError, WarehouseResource
+from warehouse.environment import PROD
 
 
 def downstream_assets(defs: dg.Definitions, roots: Iterable[dg.AssetKey]) -> set[dg.AssetKey]:

@@ -13,10 +13,13 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+if TYPE_CHECKING:  # imported when a schema is resolved, not with the config (pandera takes a second)
+    import pandera.polars as pa
 
 # Lower-case identifiers only: safe as DuckDB table names, dbt source names and folder names.
 SAFE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -199,12 +202,12 @@ class DatasetConfig(BaseModel):
         return self.date_problem(day, today)
 
     @property
-    def schema_class(self) -> Any:
+    def schema_class(self) -> type[pa.DataFrameModel]:
         """The Pandera ``DataFrameModel`` class named by ``schema`` (resolved and checked on load)."""
         return resolve_schema(self.schema_ref)
 
 
-def resolve_schema(ref: str) -> Any:
+def resolve_schema(ref: str) -> type[pa.DataFrameModel]:
     """Import ``schemas.<module>`` and return its ``<Class>``, or raise ValueError saying what is missing."""
     module_name, _, class_name = ref.rpartition(".")
     if not module_name or not SAFE_NAME.match(module_name) or not class_name.isidentifier():

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from ingestion.reading import ROW_NUMBER
+from ingestion.lineage import ROW_NUMBER
+
+if TYPE_CHECKING:
+    import pandera.polars as pa
 
 # Timestamp spellings accepted for Datetime columns, tried in order.
 DATETIME_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
@@ -47,7 +50,7 @@ class CastResult:
     failures: pl.DataFrame  # ROW_NUMBER, column, check, failure_case
 
 
-def model_dtypes(model: Any) -> dict[str, pl.DataType]:
+def model_dtypes(model: type[pa.DataFrameModel]) -> dict[str, pl.DataType]:
     """Column name -> Polars dtype, as the Pandera model declares them."""
     return {name: column.dtype.type for name, column in model.to_schema().columns.items()}
 

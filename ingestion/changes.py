@@ -32,11 +32,13 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from ingestion.lineage import TIMESTAMP
 from ingestion.storage import LOAD_LOG, LOAD_LOG_DDL
-from resources.transactions import retry_conflicts, transaction
+from warehouse.layout import meta_table
+from warehouse.transactions import retry_conflicts, transaction
 
-CHANGED_DAYS = "meta.mart_changed_days"
-CONSUMED_LOADS = "meta.mart_consumed_loads"
+CHANGED_DAYS = meta_table("mart_changed_days")
+CONSUMED_LOADS = meta_table("mart_consumed_loads")
 CHANGES_DDL = (
     f"CREATE TABLE IF NOT EXISTS {CHANGED_DAYS} (model VARCHAR NOT NULL, day DATE NOT NULL)",
     # What each consumed delivery was (dataset, day, bytes and rows), kept here: a reload of the
@@ -50,7 +52,7 @@ CLAIM_SCHEMA = {
     "dataset": pl.String,
     "partition_date": pl.Date,
     "source_file": pl.String,
-    "loaded_at": pl.Datetime("us", "UTC"),
+    "loaded_at": TIMESTAMP,
     "sha256": pl.String,
     "rows_loaded": pl.Int64,
     "rows_quarantined": pl.Int64,

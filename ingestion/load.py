@@ -39,10 +39,12 @@ from ingestion.landing import (
     locate_partition_file,
     remove_from_landing,
 )
+from ingestion.lineage import PARTITION_DATE
 from ingestion.pipeline import Delivery, FileIngestion, ingest_files
-from ingestion.storage import commit_results, raw_table
+from ingestion.storage import commit_results
 from ingestion.summary import FileReport, LoadSummary
 from ingestion.volume import VolumePolicy, volume_report
+from warehouse.layout import raw_table
 
 Writer = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 Progress = Callable[[Sequence[FileReport]], None]
@@ -154,8 +156,8 @@ def _volume_report(
         return None
     policy = VolumePolicy(max_ratio=dataset.volume.max_ratio)
     counts = connection.execute(
-        f"SELECT _partition_date AS day, count(*) AS rows FROM {raw_table(dataset)}"
-        " WHERE _partition_date BETWEEN ? AND ? GROUP BY ALL",
+        f"SELECT {PARTITION_DATE} AS day, count(*) AS rows FROM {raw_table(dataset.name)}"
+        f" WHERE {PARTITION_DATE} BETWEEN ? AND ? GROUP BY ALL",
         [loaded[0] - timedelta(days=policy.lookback_days), loaded[-1]],
     ).pl()
     return volume_report(counts, loaded, policy)

@@ -25,14 +25,11 @@ import polars as pl
 from config.datasets import DatasetConfig
 from ingestion.casting import SchemaDrift, cast_to_model, compare_columns, model_dtypes
 from ingestion.landing import LandedFile
-from ingestion.reading import ROW_NUMBER, RawTable, UnreadableFileError, read_tables
+from ingestion.lineage import LOADED_AT, PARTITION_DATE, ROW_NUMBER, RUN_ID, SOURCE_FILE, TIMESTAMP
+from ingestion.reading import RawTable, UnreadableFileError, read_tables
 from ingestion.validation import build_schema, empty_failure_cases, validate_rows
 
-PARTITION_DATE = "_partition_date"  # the day the file name names (daily datasets)
-SOURCE_FILE = "_source_file"
-LOADED_AT = "_loaded_at"
-RUN_ID = "_run_id"
-QUARANTINE_SCHEMA = {
+QUARANTINE_COLUMNS = {
     PARTITION_DATE: pl.Date,
     SOURCE_FILE: pl.String,
     ROW_NUMBER: pl.Int64,
@@ -40,7 +37,7 @@ QUARANTINE_SCHEMA = {
     "failed_checks": pl.List(pl.String),
     "reason": pl.String,
     "raw_record": pl.String,
-    LOADED_AT: pl.Datetime("us", "UTC"),
+    LOADED_AT: TIMESTAMP,
     RUN_ID: pl.String,
 }
 
@@ -85,7 +82,7 @@ class FileIngestion:
 def _lineage(frame: pl.DataFrame, source_file: str, loaded_at: datetime, run_id: str) -> pl.DataFrame:
     return frame.with_columns(
         pl.lit(source_file).alias(SOURCE_FILE),
-        pl.lit(loaded_at).cast(QUARANTINE_SCHEMA[LOADED_AT]).alias(LOADED_AT),
+        pl.lit(loaded_at).cast(QUARANTINE_COLUMNS[LOADED_AT]).alias(LOADED_AT),
         pl.lit(run_id).alias(RUN_ID),
     )
 
@@ -111,25 +108,17 @@ def _failure_reasons(failures: pl.DataFrame, *record: str) -> pl.DataFrame:
     )
 
 
-def _quarantine_rows(
-    raw: RawTable, failures: pl.DataFrame, file_reason: str | None, landed: LandedFile
-) -> pl.DataFrame:
-    """Quarantine records: structural rejects, rows with failed checks, or (on ERROR) every record."""
-    reasons = _failure_reasons(failures, ROW_NUMBER)
+def _refused_records(raw: RawTable, reason: str, landed: LandedFile) -> pl.DataFrame:
+    """Quarantine records of a refused file: every record as written, with the file's reason (and the
+    records that could not even be parsed, with theirs)."""
     record = pl.struct(raw.columns).struct.json_encode() if raw.columns else pl.lit("{}")
-    parsed = raw.rows.select(ROW_NUMBER, raw_record=record)
-    if file_reason is None:
-        parsed = parsed.join(reasons, on=ROW_NUMBER, how="inner")
-    else:
-        parsed = parsed.join(reasons, on=ROW_NUMBER, how="left").with_columns(
-            failed_columns=pl.col("failed_columns").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-            failed_checks=pl.concat_list(
-                pl.lit(["file_rejected"]), pl.col("failed_checks").fill_null(pl.lit([], pl.List(pl.String)))
-            ),
-            reason=pl.concat_str(
-                [pl.lit(f"file rejected: {file_reason}"), pl.col("reason")], separator="; ", ignore_nulls=True
-            ),
-        )
+    parsed = raw.rows.select(
+        ROW_NUMBER,
+        raw_record=record,
+        failed_columns=pl.lit([], dtype=pl.List(pl.String)),
+        failed_checks=pl.lit(["file_rejected"]),
+        reason=pl.lit(f"file rejected: {reason}"),
+    )
     structural = raw.rejected.select(
         ROW_NUMBER,
         raw_record=pl.struct(_line=pl.col("raw")).struct.json_encode(),
@@ -245,14 +234,14 @@ def _ingest_batch(
     sources = {i: item.delivery.source_file for i, item in prepared.items()}
     lineage = (
         _by_file(sources, pl.String).alias(SOURCE_FILE),
-        pl.lit(loaded_at).cast(QUARANTINE_SCHEMA[LOADED_AT]).alias(LOADED_AT),
+        pl.lit(loaded_at).cast(QUARANTINE_COLUMNS[LOADED_AT]).alias(LOADED_AT),
         pl.lit(run_id).alias(RUN_ID),
     )
     loaded = checked.valid.filter(~pl.col(FILE_INDEX).is_in(list(file_errors))).with_columns(*lineage)
     quarantined = (
         _batch_quarantine(prepared, failures, file_errors)
         .with_columns(_by_file(days, pl.Date).alias(PARTITION_DATE), *lineage)
-        .select(FILE_INDEX, *QUARANTINE_SCHEMA)
+        .select(FILE_INDEX, *QUARANTINE_COLUMNS)
     )
     loaded_by_file, quarantined_by_file, failures_by_file = (
         _split(frame, prepared) for frame in (loaded, quarantined, failures)
@@ -382,18 +371,9 @@ def _prepare(
     digest = hashlib.sha256(data).hexdigest()
     problems: list[str] = []
     if isinstance(raw, UnreadableFileError):
-        return _finish(
-            dataset,
-            delivery,
-            digest,
-            len(data),
-            loaded_at,
-            run_id,
-            raw=RawTable(columns=[], rows=pl.DataFrame(schema={ROW_NUMBER: pl.Int64})),
-            drift=SchemaDrift((), ()),
-            problems=[str(raw)],
-            file_error=str(raw),
-        )
+        no_records = RawTable(columns=[], rows=pl.DataFrame(schema={ROW_NUMBER: pl.Int64}))
+        fault = FileFault(delivery, digest, len(data), no_records, SchemaDrift((), ()), [], str(raw))
+        return _refused(dataset, fault, loaded_at, run_id)
     problems.extend(raw.warnings)
     drift = compare_columns(raw.columns, dtypes)
     file_error: str | None = None
@@ -404,71 +384,44 @@ def _prepare(
     if drift.extra:
         problems.append(f"{landed.name}: schema drift, {drift.describe()}; they are not loaded")
     if file_error:
-        return _finish(
-            dataset,
-            delivery,
-            digest,
-            len(data),
-            loaded_at,
-            run_id,
-            raw=raw,
-            drift=drift,
-            problems=[*problems, file_error],
-            file_error=file_error,
+        return _refused(
+            dataset, FileFault(delivery, digest, len(data), raw, drift, problems, file_error), loaded_at, run_id
         )
     return _Prepared(delivery, digest, len(data), raw, drift, problems)
 
 
-def _finish(
-    dataset: DatasetConfig,
-    delivery: Delivery,
-    digest: str,
-    size: int,
-    loaded_at: datetime,
-    run_id: str,
-    *,
-    raw: RawTable,
-    drift: SchemaDrift,
-    problems: list[str],
-    file_error: str | None = None,
-    failures: pl.DataFrame | None = None,
-    valid: pl.DataFrame | None = None,
-) -> FileIngestion:
-    """Apply the reject threshold, decide the severity and attach lineage to both halves."""
-    landed, source_file = delivery.landed, delivery.source_file
-    failures = failures if failures is not None else empty_failure_cases()
-    records = raw.records_read
-    # Without a validation pass (a file-level fault found first) no record was shown to be valid.
-    rejected = records - (valid.height if valid is not None else 0)
-    if file_error is None and records and rejected / records > dataset.reject_threshold:
-        file_error = (
-            f"{landed.name}: {rejected} of {records} records ({rejected / records:.1%}) failed validation, "
-            f"over the {dataset.reject_threshold:.1%} threshold for {dataset.name}"
-        )
-        problems.append(file_error)
-    if file_error is not None:
-        valid = None
-    quarantined = _lineage(_quarantine_rows(raw, failures, file_error, landed), source_file, loaded_at, run_id)
-    if file_error:
-        severity = Severity.ERROR
-    elif quarantined.height or drift.extra or problems:
-        severity = Severity.WARN
-    else:
-        severity = Severity.OK
+@dataclass(frozen=True)
+class FileFault:
+    """A file that cannot be taken as a whole (unreadable, a required column missing, no records)."""
+
+    delivery: Delivery
+    digest: str
+    size: int
+    raw: RawTable  # what could be read of it (every record goes to quarantine)
+    drift: SchemaDrift
+    problems: list[str]  # found before the fault (warnings, extra columns)
+    reason: str
+
+
+def _refused(dataset: DatasetConfig, fault: FileFault, loaded_at: datetime, run_id: str) -> FileIngestion:
+    """A faulty file's outcome: nothing loads, every record goes to quarantine with the reason."""
+    landed, source_file, raw = fault.delivery.landed, fault.delivery.source_file, fault.raw
+    quarantined = _refused_records(raw, fault.reason, landed)
     return FileIngestion(
         dataset=dataset.name,
         landed=landed,
         source_file=source_file,
         loaded_at=loaded_at,
         run_id=run_id,
-        sha256=digest,
-        size_bytes=size,
-        records_read=records,
-        records_failed=rejected,
-        loaded=_lineage(valid, source_file, loaded_at, run_id) if valid is not None else None,
-        quarantined=quarantined.select(list(QUARANTINE_SCHEMA)),
-        failure_cases=failures,
-        drift=drift,
-        severity=severity,
-        problems=problems,
+        sha256=fault.digest,
+        size_bytes=fault.size,
+        records_read=raw.records_read,
+        # No validation pass ran, so no record was shown to be valid.
+        records_failed=raw.records_read,
+        loaded=None,
+        quarantined=_lineage(quarantined, source_file, loaded_at, run_id).select(list(QUARANTINE_COLUMNS)),
+        failure_cases=empty_failure_cases(),
+        drift=fault.drift,
+        severity=Severity.ERROR,
+        problems=[*fault.problems, fault.reason],
     )

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import polars as pl
 
+from ingestion.lineage import ROW_NUMBER
 from ingestion.sniffing import Compression, WrongFormatError, open_delivery
 
-ROW_NUMBER = "_row_number"  # 1-based record number in the file, header excluded
 _FILE = "_file"  # which file of a batch a line came from (reading only)
 REPLACEMENT_CHAR = "\ufffd"
 

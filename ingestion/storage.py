@@ -15,11 +15,12 @@ import duckdb
 import polars as pl
 
 from config.datasets import DatasetConfig
-from ingestion.pipeline import PARTITION_DATE, FileIngestion
-from resources.transactions import retry_conflicts, transaction
+from ingestion.lineage import PARTITION_DATE, TIMESTAMP
+from ingestion.pipeline import FileIngestion
+from warehouse.layout import meta_table, quarantine_table, raw_table
+from warehouse.transactions import retry_conflicts, transaction
 
-QUARANTINE_SCHEMA = "quarantine"
-LOAD_LOG = "meta.file_loads"
+LOAD_LOG = meta_table("file_loads")
 LOAD_LOG_DDL = f"""
 CREATE TABLE IF NOT EXISTS {LOAD_LOG} (
     dataset VARCHAR NOT NULL,
@@ -36,15 +37,6 @@ CREATE TABLE IF NOT EXISTS {LOAD_LOG} (
     run_id VARCHAR NOT NULL
 )
 """
-
-
-def raw_table(dataset: DatasetConfig) -> str:
-    # Safe to interpolate: dataset names are validated identifiers (config/datasets.py).
-    return f"raw.{dataset.name}"
-
-
-def quarantine_table(dataset: DatasetConfig) -> str:
-    return f"{QUARANTINE_SCHEMA}.{dataset.name}"
 
 
 @contextmanager
@@ -110,7 +102,7 @@ LOAD_LOG_SCHEMA = {
     "rows_quarantined": pl.Int64,
     "severity": pl.String,
     "problems": pl.List(pl.String),
-    "loaded_at": pl.Datetime("us", "UTC"),
+    "loaded_at": TIMESTAMP,
     "run_id": pl.String,
 }
 
@@ -160,14 +152,14 @@ def replace_results(
     quarantined = pl.concat([result.quarantined for result in results], how="diagonal_relaxed")
     with transaction(connection):
         connection.execute(LOAD_LOG_DDL)
-        _ensure_table(connection, quarantine_table(dataset), quarantined)
-        _delete_partitions(connection, quarantine_table(dataset), dataset, results)
-        _insert(connection, quarantine_table(dataset), quarantined)
+        _ensure_table(connection, quarantine_table(dataset.name), quarantined)
+        _delete_partitions(connection, quarantine_table(dataset.name), dataset, results)
+        _insert(connection, quarantine_table(dataset.name), quarantined)
         if loaded:
             rows = pl.concat([result.loaded for result in loaded if result.loaded is not None], how="diagonal_relaxed")
-            _ensure_table(connection, raw_table(dataset), rows)
-            _delete_partitions(connection, raw_table(dataset), dataset, loaded)
-            _insert(connection, raw_table(dataset), rows)
+            _ensure_table(connection, raw_table(dataset.name), rows)
+            _delete_partitions(connection, raw_table(dataset.name), dataset, loaded)
+            _insert(connection, raw_table(dataset.name), rows)
         # One row per delivery: a load done again (a retry, a re-run after a crash) replaces its row.
         files = pl.DataFrame(
             {"source_file": [result.source_file for result in results]}, schema={"source_file": pl.String}

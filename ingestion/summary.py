@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from ingestion.casting import SchemaDrift
+from ingestion.lineage import CONSTANT_PER_LOAD, ROW_NUMBER, SOURCE_FILE
 from ingestion.pipeline import FileIngestion, Severity, worst_severity
-from ingestion.reading import ROW_NUMBER
 
 SAMPLE_SIZE = 10  # quarantined records shown as examples
 PREVIEW_ROWS = 5  # loaded rows shown as a preview
@@ -22,8 +22,7 @@ EXAMPLES = 3  # failing values (or record numbers) named per check
 # A column is reported as retyped when most of a file's values no longer parse as its declared type.
 RETYPED_SHARE = 0.5
 FAILURES_SCHEMA = {"column": pl.String, "check": pl.String, "records": pl.UInt32, "examples": pl.String}
-SAMPLE_COLUMNS = ("_source_file", ROW_NUMBER, "reason", "raw_record")
-LINEAGE_NOT_PROFILED = ("_source_file", "_loaded_at", "_run_id")  # the same in every row: no null count
+SAMPLE_COLUMNS = (SOURCE_FILE, ROW_NUMBER, "reason", "raw_record")
 
 
 NO_FAILURES = pl.DataFrame(schema=FAILURES_SCHEMA)
@@ -134,7 +133,7 @@ class LoadSummary:
         # Null counts over the batch's loaded rows at once, not file by file.
         loaded = [result.loaded for result in results if result.loaded is not None and not result.loaded.is_empty()]
         if loaded:
-            batch = pl.concat(loaded, how="diagonal_relaxed").drop(LINEAGE_NOT_PROFILED, strict=False)
+            batch = pl.concat(loaded, how="diagonal_relaxed").drop(CONSTANT_PER_LOAD, strict=False)
             for column, nulls in batch.null_count().row(0, named=True).items():
                 self.null_counts[column] = self.null_counts.get(column, 0) + int(nulls)
         return reports

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pandera.polars as pa
 import polars as pl
 
-from ingestion.reading import ROW_NUMBER
+from ingestion.lineage import ROW_NUMBER
 
 FAILURE_CASES_SCHEMA = {ROW_NUMBER: pl.Int64, "column": pl.String, "check": pl.String, "failure_case": pl.String}
 
@@ -30,7 +29,7 @@ def empty_failure_cases(id_columns: Sequence[str] = (ROW_NUMBER,)) -> pl.DataFra
     return pl.DataFrame(schema={**dict.fromkeys(id_columns, pl.Int64), **FAILURE_CASES_SCHEMA})
 
 
-def build_schema(model: Any, primary_key: tuple[str, ...]) -> pa.DataFrameSchema:
+def build_schema(model: type[pa.DataFrameModel], primary_key: tuple[str, ...]) -> pa.DataFrameSchema:
     """The model's schema plus uniqueness of the dataset's primary key (declared in config, once)."""
     schema = model.to_schema()
     schema.unique = list(primary_key)

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from assets.ingestion_factory import ingestion_check_keys, raw_asset_key
-from assets.layers import ANALYTICS, MARTS, READERS, STAGING
+from assets.ingestion_factory import ingestion_check_keys
+from assets.layers import ANALYTICS, MARTS, READERS, STAGING, raw_asset_key
 from config.datasets import DatasetConfig
 from jobs.names import INGEST_JOB, LAND_AND_REFRESH_JOB
 

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import duckdb
 
-from resources.transactions import transaction
-from resources.warehouse import WarehouseResource, recorded_environment
+from warehouse.access import Warehouse
+from warehouse.environment import recorded_environment
+from warehouse.transactions import transaction
 
 MANIFEST = "snapshot.json"
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -169,7 +170,7 @@ def _import_verified(connection: duckdb.DuckDBPyConnection, snapshot: Snapshot) 
     return restored
 
 
-def restore_into_lake(snapshot: Snapshot, warehouse: WarehouseResource) -> dict[str, int]:
+def restore_into_lake(snapshot: Snapshot, warehouse: Warehouse) -> dict[str, int]:
     """Import ``snapshot`` into the (empty) lake of ``warehouse`` in one transaction, verified.
 
     The lake must hold no warehouse yet: create a new catalog database (or drop the damaged one)

@@ -31,11 +31,13 @@ from typing import Literal
 import duckdb
 
 from ingestion.landing import parse_archived_name
-from ingestion.pipeline import LOADED_AT
-from ingestion.storage import QUARANTINE_SCHEMA
+from ingestion.lineage import LOADED_AT
 from publishing.marts import drop_kept, kept_versions
-from resources.catalog import tables_in
-from resources.warehouse import PROD, WarehouseResource, is_lock_error, is_same_file, recorded_environment
+from warehouse.access import Warehouse
+from warehouse.catalog import tables_in
+from warehouse.environment import PROD, is_same_file, recorded_environment
+from warehouse.layout import QUARANTINE
+from warehouse.locks import is_lock_error
 
 Kind = Literal[
     "warehouse file", "archived file", "quarantine rows", "failed audit version", "lake snapshots", "lake file"
@@ -154,23 +156,21 @@ def snapshot_cutoff(policy: LifecyclePolicy, now: datetime) -> datetime:
     return now - timedelta(days=policy.lake_snapshot_retention_days)
 
 
-def old_quarantine_rows(
-    policy: LifecyclePolicy, warehouse: WarehouseResource, now: datetime, plan: CleanupPlan
-) -> None:
+def old_quarantine_rows(policy: LifecyclePolicy, warehouse: Warehouse, now: datetime, plan: CleanupPlan) -> None:
     if not warehouse.exists():
         return
     cutoff = quarantine_cutoff(policy, now)
     with warehouse.read_only() as connection:
-        for table in tables_in(connection, QUARANTINE_SCHEMA):
+        for table in tables_in(connection, QUARANTINE):
             [(rows,)] = connection.execute(
-                f'SELECT count(*) FROM {QUARANTINE_SCHEMA}."{table}" WHERE {LOADED_AT} < ?', [cutoff]
+                f'SELECT count(*) FROM {QUARANTINE}."{table}" WHERE {LOADED_AT} < ?', [cutoff]
             ).fetchall()
             if rows:
                 reason = f"loaded before {cutoff:%Y-%m-%d}"
-                plan.removals.append(Removal("quarantine rows", f"{QUARANTINE_SCHEMA}.{table}", reason, rows=rows))
+                plan.removals.append(Removal("quarantine rows", f"{QUARANTINE}.{table}", reason, rows=rows))
 
 
-def old_failed_audits(policy: LifecyclePolicy, warehouse: WarehouseResource, now: datetime, plan: CleanupPlan) -> None:
+def old_failed_audits(policy: LifecyclePolicy, warehouse: Warehouse, now: datetime, plan: CleanupPlan) -> None:
     """Failed versions of the marts kept for inspection for longer than quarantined rows are."""
     if not warehouse.exists():
         return
@@ -196,7 +196,7 @@ def _lake_file_removals(connection: duckdb.DuckDBPyConnection, catalog: str, now
     return removals
 
 
-def lake_housekeeping(policy: LifecyclePolicy, warehouse: WarehouseResource, now: datetime, plan: CleanupPlan) -> None:
+def lake_housekeeping(policy: LifecyclePolicy, warehouse: Warehouse, now: datetime, plan: CleanupPlan) -> None:
     """The lake's snapshots past the retention window, and files no live snapshot needs."""
     if not warehouse.is_lake or not warehouse.exists():
         return
@@ -213,7 +213,7 @@ def lake_housekeeping(policy: LifecyclePolicy, warehouse: WarehouseResource, now
         plan.removals.extend(_lake_file_removals(connection, warehouse.catalog, now))
 
 
-def plan_cleanup(policy: LifecyclePolicy, warehouse: WarehouseResource, now: datetime) -> CleanupPlan:
+def plan_cleanup(policy: LifecyclePolicy, warehouse: Warehouse, now: datetime) -> CleanupPlan:
     """What the policy says may go at ``now``; nothing is deleted."""
     plan = CleanupPlan()
     idle_warehouses(policy, now, plan)
@@ -224,7 +224,7 @@ def plan_cleanup(policy: LifecyclePolicy, warehouse: WarehouseResource, now: dat
     return plan
 
 
-def apply_cleanup(plan: CleanupPlan, policy: LifecyclePolicy, warehouse: WarehouseResource, now: datetime) -> None:
+def apply_cleanup(plan: CleanupPlan, policy: LifecyclePolicy, warehouse: Warehouse, now: datetime) -> None:
     """Delete what ``plan`` lists; pass the ``now`` the plan was made with (the quarantine cut-off)."""
     quarantined, failed_audits = plan.of_kind("quarantine rows"), plan.of_kind("failed audit version")
     lake_work = plan.of_kind("lake snapshots") or plan.of_kind("lake file")
@@ -240,7 +240,7 @@ def apply_cleanup(plan: CleanupPlan, policy: LifecyclePolicy, warehouse: Warehou
         with warehouse.writer() as connection:
             for removal in quarantined:
                 schema, table = removal.target.split(".")
-                assert schema == QUARANTINE_SCHEMA, removal  # the policy never deletes published rows
+                assert schema == QUARANTINE, removal  # the policy never deletes published rows
                 connection.execute(f'DELETE FROM {schema}."{table}" WHERE {LOADED_AT} < ?', [cutoff])
     if failed_audits:
         with warehouse.writer() as connection:
@@ -250,7 +250,7 @@ def apply_cleanup(plan: CleanupPlan, policy: LifecyclePolicy, warehouse: Warehou
         _clean_lake(policy, warehouse, now)
 
 
-def _clean_lake(policy: LifecyclePolicy, warehouse: WarehouseResource, now: datetime) -> None:
+def _clean_lake(policy: LifecyclePolicy, warehouse: Warehouse, now: datetime) -> None:
     """Expire old snapshots, then delete the files DuckLake no longer needs (its own functions)."""
     catalog, files_before = warehouse.catalog, now - LAKE_FILE_GRACE
     with warehouse.writer() as connection:

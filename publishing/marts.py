@@ -31,10 +31,11 @@ from typing import Any
 import duckdb
 
 from ingestion.changes import CHANGED_DAYS, Claim, record_consumed
-from resources.catalog import table_exists, tables_in
-from resources.transactions import retry_conflicts, transaction
+from warehouse.catalog import table_exists, tables_in
+from warehouse.layout import meta_table
+from warehouse.transactions import retry_conflicts, transaction
 
-VERSIONS = "meta.mart_versions"
+VERSIONS = meta_table("mart_versions")
 VERSIONS_DDL = (
     f"CREATE TABLE IF NOT EXISTS {VERSIONS} (version BIGINT NOT NULL, run_id VARCHAR NOT NULL,"
     " outcome VARCHAR NOT NULL, models VARCHAR[] NOT NULL, full_refresh BOOLEAN NOT NULL,"

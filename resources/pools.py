@@ -5,7 +5,7 @@ lets many write at once; only what DuckLake cannot do concurrently stays seriali
 narrower pool of one slot:
 
 - loads: N at once (``lake_writers``). Loads of different days commit side by side; two that
-  replace the same table's rows conflict at commit and one is redone (resources/transactions.py).
+  replace the same table's rows conflict at commit and one is redone (warehouse/transactions.py).
 - transforms (dbt builds, analytics): one at a time. Two builds of the same models would replace
   the same views and tables and fail each other's commit, and a build already covers every model.
 - maintenance (backup, clean-up with snapshot expiry and file removal): one at a time.

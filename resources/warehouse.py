@@ -23,7 +23,6 @@ import dagster as dg
 import duckdb
 from pydantic import SecretStr
 
-from resources.catalog import table_exists
 from resources.lake import (
     S3_SETTINGS,
     LakeConnectionError,
@@ -47,37 +46,17 @@ from resources.settings import (
     SLIM_TARGET,
     Settings,
 )
-from resources.transactions import is_conflict, retry_conflicts, transaction
+from warehouse.environment import PROD, is_same_file, record_environment, recorded_environment
+from warehouse.layout import CREATED_WITH_THE_WAREHOUSE
+from warehouse.locks import is_lock_error
+from warehouse.transactions import is_conflict, retry_conflicts, transaction
 
 # Every writer also retries: a lock held outside Dagster (a notebook, the DuckDB CLI) outlasting the
 # connect backoff fails the step, which then retries later instead of failing the run. Bad data
 # raises Failure(allow_retries=False), so only transient faults are retried.
 WRITER_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
-SCHEMAS = ("raw", "quarantine", "meta", "analytics")
-PROD = "prod"
-# Every warehouse records the environment that created it; a prod warehouse stays prod wherever
-# the file is moved or however a setting points at it.
-ENVIRONMENT_TABLE = "meta.warehouse_environment"
 IS_PROD_PATH = "it is the production warehouse (DATAOPS_PROD_WAREHOUSE_PATH)"
 IS_PROD_LAKE = "it is the production lake's catalog (DATAOPS_PROD_LAKE_CATALOG)"
-
-
-def is_lock_message(text: str) -> bool:
-    """True for DuckDB's "file is locked by another process" error text (also as dbt reports it)."""
-    text = text.lower()
-    return "could not set lock" in text or "conflicting lock" in text
-
-
-def is_lock_error(error: BaseException) -> bool:
-    """True for DuckDB's lock error (worth retrying)."""
-    return isinstance(error, duckdb.IOException) and is_lock_message(str(error))
-
-
-def is_same_file(path: Path, other: Path) -> bool:
-    """Whether two paths name one file: through links and relative paths when both exist."""
-    if path.exists() and other.exists():
-        return path.samefile(other)
-    return path.resolve() == other.resolve()
 
 
 class WarehouseLockedError(RuntimeError):
@@ -461,19 +440,6 @@ def _secret(value: str | None) -> str | None:
 def _create_layout(connection: duckdb.DuckDBPyConnection, env: str) -> None:
     """The schemas and the environment record of a new warehouse, in one transaction."""
     with transaction(connection):
-        for schema in SCHEMAS:
+        for schema in CREATED_WITH_THE_WAREHOUSE:
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        if recorded_environment(connection) is None:
-            connection.execute(
-                f"CREATE TABLE IF NOT EXISTS {ENVIRONMENT_TABLE} (environment VARCHAR, created_at TIMESTAMPTZ)"
-            )
-            connection.execute(f"INSERT INTO {ENVIRONMENT_TABLE} SELECT ?, now()", [env])
-
-
-def recorded_environment(connection: duckdb.DuckDBPyConnection) -> str | None:
-    """The environment that created the warehouse (None for one built before it was recorded)."""
-    # fetchall, not fetchone: DuckDB 2.0 refuses further work on a connection with a result left open.
-    if not table_exists(connection, ENVIRONMENT_TABLE):
-        return None
-    rows = connection.execute(f"SELECT environment FROM {ENVIRONMENT_TABLE}").fetchall()
-    return rows[0][0] if rows else None
+        record_environment(connection, env)

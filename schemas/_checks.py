@@ -2,8 +2,8 @@
 
 import polars as pl
 
-# Column ingestion adds to a daily dataset before validation: the day named by the file.
-PARTITION_DATE = "_partition_date"
+# The column ingestion adds to a daily dataset before validation: the day named by the file.
+from ingestion.lineage import PARTITION_DATE
 
 
 def hhmm_minutes(column: str) -> pl.Expr:

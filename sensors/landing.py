@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from assets.automation import UNFINISHED_RUN_STATUSES
-from assets.ingestion_factory import raw_asset_key
+from assets.layers import raw_asset_key
 from assets.partitions import DAYS
 from config.datasets import DatasetConfig
 from ingestion.rejection import RejectedFile, reject_file

@@ -2,7 +2,8 @@
 
 import dagster as dg
 
-from assets.ingestion_factory import ingestion_check_keys, raw_asset_key
+from assets.ingestion_factory import ingestion_check_keys
+from assets.layers import raw_asset_key
 from definitions import build_definitions
 from jobs.landing import refresh_targets
 
