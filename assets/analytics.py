@@ -18,14 +18,15 @@ import polars as pl
 
 from assets.automation import REFRESH_AFTER_CHECKS_PASS
 from assets.charts import bar_chart
-from assets.layers import ANALYTICS, PIPELINE_GROUP
+from assets.layers import ANALYTICS, MARTS, PIPELINE_GROUP
 from assets.metadata import null_counts, table_metadata
 from resources.warehouse import WRITER_RETRY, WarehouseResource, retry_only_transient
+from warehouse.layout import qualified
 
-CARRIER_PERFORMANCE = dg.AssetKey(["marts", "mart_carrier_daily_performance"])
+CARRIER_PERFORMANCE = "mart_carrier_daily_performance"
 # The conditions themselves (most severe first) are defined where flights are put in them:
 # dbt_project/models/marts/mart_weather_daily_impact.sql.
-WEATHER_DAILY_IMPACT = dg.AssetKey(["marts", "mart_weather_daily_impact"])
+WEATHER_DAILY_IMPACT = "mart_weather_daily_impact"
 
 
 # On-time rate first, then fewer cancellations, then more flights; the code breaks any tie left.
@@ -79,9 +80,8 @@ class AnalyticsSpec:
     """One analytics table: what it reads from the marts, how Polars computes it, how it is charted."""
 
     name: str
-    deps: tuple[dg.AssetKey, ...]
+    mart: str  # the per-day mart it reads (published in the marts schema)
     description: str
-    query: str
     compute: Callable[[pl.DataFrame], pl.DataFrame]  # of the query's result
     chart_title: str
     chart: Callable[[pl.DataFrame], dg.MarkdownMetadataValue]
@@ -89,7 +89,7 @@ class AnalyticsSpec:
 
 def compute_analytics(connection: duckdb.DuckDBPyConnection, spec: AnalyticsSpec) -> pl.DataFrame:
     """Run ``spec`` on the warehouse: its query's result, computed in Polars."""
-    return spec.compute(connection.sql(spec.query).pl())
+    return spec.compute(connection.sql(f"SELECT * FROM {qualified(MARTS, spec.mart)}").pl())
 
 
 def build_analytics_asset(spec: AnalyticsSpec, pool: str) -> dg.AssetsDefinition:
@@ -97,8 +97,8 @@ def build_analytics_asset(spec: AnalyticsSpec, pool: str) -> dg.AssetsDefinition
         key=[ANALYTICS, spec.name],
         group_name=PIPELINE_GROUP,
         tags={"layer": ANALYTICS},
-        deps=list(spec.deps),
-        description=f"{spec.description} Written to analytics.{spec.name}.",
+        deps=[dg.AssetKey([MARTS, spec.mart])],
+        description=f"{spec.description} Written to {qualified(ANALYTICS, spec.name)}.",
         kinds={"polars", "duckdb"},
         pool=pool,
         retry_policy=WRITER_RETRY,
@@ -111,7 +111,8 @@ def build_analytics_asset(spec: AnalyticsSpec, pool: str) -> dg.AssetsDefinition
             with warehouse.writer() as connection:
                 connection.register("_result", result.to_arrow())
                 # Safe to interpolate: spec names are constants in this module.
-                connection.execute(f"CREATE OR REPLACE TABLE {ANALYTICS}.{spec.name} AS SELECT * FROM _result")
+                table = qualified(ANALYTICS, spec.name)
+                connection.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _result")
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": result.height,
@@ -128,10 +129,9 @@ def build_analytics_asset(spec: AnalyticsSpec, pool: str) -> dg.AssetsDefinition
 ANALYTICS_SPECS = [
     AnalyticsSpec(
         name="carrier_scorecard",
-        deps=(CARRIER_PERFORMANCE,),
+        mart=CARRIER_PERFORMANCE,
         description="Carriers ranked by on-time rate over all loaded days, with cancellations and average "
         "arrival delay.",
-        query="SELECT * FROM marts.mart_carrier_daily_performance",
         compute=carrier_scorecard_frame,
         chart_title="on_time_rate_by_carrier",
         chart=lambda frame: bar_chart(
@@ -143,10 +143,9 @@ ANALYTICS_SPECS = [
     ),
     AnalyticsSpec(
         name="weather_delay_impact",
-        deps=(WEATHER_DAILY_IMPACT,),
+        mart=WEATHER_DAILY_IMPACT,
         description="How the weather at the origin in the departure hour relates to departure delay, on-time "
         "and cancellation rates.",
-        query="SELECT * FROM marts.mart_weather_daily_impact",
         compute=weather_impact_frame,
         chart_title="avg_departure_delay_by_weather",
         chart=lambda frame: bar_chart(

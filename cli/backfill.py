@@ -18,10 +18,10 @@ from datetime import UTC, date, datetime
 
 import dagster as dg
 
-# Not exported by dagster; caught narrowly so a broken dagster.yaml is not mistaken for "no home".
-from dagster._core.errors import DagsterHomeNotSetError
-
 from assets.partitions import DAYS, day_problem, group_loads, partition_changes
+
+# Caught narrowly, so a broken dagster.yaml is not mistaken for "no home".
+from compat.dagster import DagsterHomeNotSetError
 from config.datasets import DatasetConfig, load_datasets
 from ingestion.landing import landed_days
 from jobs.landing import RANGE_END_TAG, RANGE_START_TAG, ingest_job_for, refresh_targets

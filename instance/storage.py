@@ -30,25 +30,24 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import dagster as dg
-from dagster._core.events import DagsterEventType
-from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.base_storage import DagsterStorage
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
-from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
-from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
-from dagster._core.storage.sql import create_engine
-from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
-from dagster._core.storage.sqlite_storage import (
+from sqlalchemy.engine import Connection
+from sqlalchemy.pool import NullPool
+
+from compat.dagster import (
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    ConfigurableClassData,
     DagsterSqliteStorage,
+    DagsterStorage,
+    SqlEventLogStorageTable,
+    SqliteEventLogStorage,
+    SqliteRunStorage,
+    SqliteScheduleStorage,
     _event_logs_directory,
     _runs_directory,
     _schedule_directory,
+    create_engine,
+    mkdir_p,
 )
-from dagster._serdes import ConfigurableClassData
-from dagster._utils import mkdir_p
-from sqlalchemy.engine import Connection
-from sqlalchemy.pool import NullPool
 
 # Dagster reads the batch size from this variable only, in every process that records events (run
 # workers, the daemon and webserver creating runs, `backfill`). The instance config is what all of
@@ -58,9 +57,9 @@ DEFAULT_EVENT_BATCH_SIZE = 1000
 # Events whose whole record is the event row, its copy in the index, tags and the asset's row (a
 # ranged run's materialisations and planned materialisations): these are written in bulk.
 BULK = {
-    DagsterEventType.ASSET_MATERIALIZATION,
-    DagsterEventType.ASSET_OBSERVATION,
-    DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
+    dg.DagsterEventType.ASSET_MATERIALIZATION,
+    dg.DagsterEventType.ASSET_OBSERVATION,
+    dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
 }
 
 
@@ -100,7 +99,7 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         finally:
             engine.dispose()
 
-    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+    def store_event_batch(self, events: Sequence[dg.EventLogEntry]) -> None:
         # The lock ``_connect`` takes per connection is held for the whole batch instead: other
         # threads of this process wait for it as they would for one connection.
         with self._db_lock, ExitStack() as stack:
@@ -118,7 +117,7 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         # Leaving the stack commits each database's transaction (or rolls all back on an error,
         # after which Dagster stores the events one by one).
 
-    def _store_asset_events(self, events: list[EventLogEntry]) -> None:
+    def _store_asset_events(self, events: list[dg.EventLogEntry]) -> None:
         """What ``store_event`` writes for each asset event, in one statement per table.
 
         The run's database and the index get every event; the index's tag rows come from Dagster's

@@ -19,7 +19,7 @@ from config.datasets import DatasetConfig
 from jobs.names import INGEST_JOB, LAND_AND_REFRESH_JOB
 
 if TYPE_CHECKING:  # define_asset_job's return type is not exported; only needed for the hints
-    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+    from compat.dagster import UnresolvedAssetJobDefinition
 
 # Dagster's tags for a run over a range of partitions (the raw assets' single-run backfill policy).
 RANGE_START_TAG = "dagster/asset_partition_range_start"

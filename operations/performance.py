@@ -16,8 +16,7 @@ import dagster as dg
 import polars as pl
 
 # Not exported by dagster: the policy class with the windows, and the check record's status.
-from dagster._core.definitions.freshness import TimeWindowFreshnessPolicy
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from compat.dagster import AssetCheckExecutionRecordStatus, TimeWindowFreshnessPolicy
 
 # Enough for a year of one run a day per asset; the window cut-off stops the reads far sooner.
 RECORD_PAGE = 1000

@@ -40,7 +40,7 @@ from sensors.landing_plan import (
 )
 
 if TYPE_CHECKING:  # define_asset_job's return type is not exported; only needed for the hints
-    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+    from compat.dagster import UnresolvedAssetJobDefinition
 
 # Short enough that a dropped file starts loading within seconds (file-to-mart latency,
 # bench/latency.py); each tick is a directory listing and a few instance queries. Dagster's sensor

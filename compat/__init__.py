@@ -1,0 +1,1 @@
+"""The Dagster internals this project needs, named in one place (compat/dagster.py)."""
