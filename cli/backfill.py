@@ -18,11 +18,12 @@ from datetime import UTC, date, datetime
 
 import dagster as dg
 
-from assets.partitions import DAYS, day_problem, group_loads, partition_changes
+from assets.partitions import DAYS
 
 # Caught narrowly, so a broken dagster.yaml is not mistaken for "no home".
 from compat.dagster import DagsterHomeNotSetError
 from config.datasets import DatasetConfig, load_datasets
+from ingestion.days import day_problem, group_loads, partition_changes
 from ingestion.landing import landed_days
 from jobs.landing import RANGE_END_TAG, RANGE_START_TAG, ingest_job_for, refresh_targets
 from resources.settings import Settings, get_settings

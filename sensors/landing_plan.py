@@ -32,8 +32,8 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from assets.partitions import day_problem, group_loads, partition_changes
 from config.datasets import DatasetConfig
+from ingestion.days import day_problem, group_loads, partition_changes
 from ingestion.landing import IN_PROGRESS_SUFFIXES, LandedFile, UnmatchedFile, match_file
 
 # One second without a change: enough for a copy in progress to show (its mtime keeps moving),
