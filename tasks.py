@@ -25,6 +25,8 @@ import tempfile
 import tomllib
 from pathlib import Path
 
+from instance.home import prepare_dagster_home  # standard library only, like this file
+
 ROOT = Path(__file__).resolve().parent
 DAGSTER_HOME = ROOT / ".dagster_home"
 BOOTSTRAP_VENV = ROOT / ".uv-bootstrap"
@@ -54,20 +56,6 @@ def sync(uv: list[str], *extra: str) -> None:
 
 def run(uv: list[str], *args: str, env: dict[str, str] | None = None) -> int:
     return subprocess.run([*uv, "run", "--frozen", *args], cwd=ROOT, env=env).returncode
-
-
-def prepare_dagster_home(
-    home: Path, python: list[str], env: dict[str, str], instance_config: str = "dagster.dev.yaml"
-) -> None:
-    """Lay out a Dagster instance: a committed config from deploy/, and the writer pools' limits.
-
-    ``python`` runs the project's environment. The limits depend on the settings in ``env`` (the
-    warehouse backend), so the project sets them (resources/pools.py).
-    """
-    home.mkdir(parents=True, exist_ok=True)
-    # The instance config is code (deploy/); DAGSTER_HOME only holds its copy and the run history.
-    shutil.copyfile(ROOT / "deploy" / instance_config, home / "dagster.yaml")
-    subprocess.run([*python, "-m", "resources.pools"], cwd=ROOT, env=env, check=True)
 
 
 def dev() -> int:

@@ -45,9 +45,9 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import tasks  # noqa: E402
 from bench.history import history_in_data_folder  # noqa: E402
 from bench.servers import Server  # noqa: E402
+from instance.home import PROD_CONFIG, prepare_dagster_home  # noqa: E402
 from tests.support import postgres  # noqa: E402
 from tests.support.instance_db import pg_env  # noqa: E402
 
@@ -137,7 +137,7 @@ def main() -> int:
             server = Server()
             database = postgres.create_database(server.dsn, prefix="bench_dagster")
             env |= pg_env(urlsplit(server.dsn)._replace(path=f"/{database}").geturl())
-            tasks.prepare_dagster_home(home, [sys.executable], env, instance_config="dagster.prod.yaml")
+            prepare_dagster_home(home, [sys.executable], env, instance_config=PROD_CONFIG)
         samples = workdir / "samples.txt"
         py_spy = Path(sys.executable).with_name("py-spy")
         # --idle: a thread waiting (on SQLite's or PostgreSQL's disk writes, on dbt's output) is

@@ -19,8 +19,8 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from cli.nycflights import DAILY_DATASETS, NULL_MARKER, REFERENCE_DATASETS, daily_table, source_bytes
 from config.datasets import DatasetConfig, load_datasets
+from demo.nycflights import NULL_MARKER, daily_table, fed, source_bytes
 from ingestion.landing import dataset_landing_dir
 from resources.settings import PROJECT_ROOT
 
@@ -83,20 +83,21 @@ def write_history(root: Path, years: int, scale: int = 1) -> History:
     first_year = LAST_YEAR - years + 1
     datasets_file = write_datasets_file(root / "datasets.yaml", first_year)
     datasets = load_datasets(datasets_file)
-    counts = {name: 0 for name in DAILY_DATASETS}
+    daily = [dataset.name for dataset in fed(datasets, "daily")]
+    counts = dict.fromkeys(daily, 0)
     flights_rows = 0
-    tables = {name: daily_table(name) for name in DAILY_DATASETS}
+    tables = {name: daily_table(name) for name in daily}
     tables["flights"] = scaled_flights(tables["flights"], scale)
     for years_back in range(years):
-        for name in DAILY_DATASETS:
+        for name in daily:
             shifted = shift_years(tables[name], years_back)
             counts[name] += _write_days(shifted, dataset_landing_dir(landing, name), datasets[name])
             if name == "flights":
                 flights_rows += shifted.height
-    for name in REFERENCE_DATASETS:
-        target = dataset_landing_dir(landing, name) / datasets[name].file_pattern
+    for dataset in fed(datasets, "reference"):
+        target = dataset_landing_dir(landing, dataset.name) / dataset.file_name_for()
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(source_bytes(name))
+        target.write_bytes(source_bytes(dataset.name))
     return History(landing, datasets_file, years, scale, first_year, counts["flights"], counts["weather"], flights_rows)
 
 

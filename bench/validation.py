@@ -60,8 +60,8 @@ def plain_polars_failures(frame: pl.DataFrame, schema: Any, primary_key: list[st
 
 
 def typed_year(name: str) -> tuple[pl.DataFrame, Any, Any, list[str]]:
-    from cli.nycflights import daily_table
     from config.datasets import load_datasets
+    from demo.nycflights import daily_table
     from ingestion.casting import cast_to_model, model_dtypes
     from ingestion.reading import read_csv_bytes
     from ingestion.validation import build_schema

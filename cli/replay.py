@@ -18,8 +18,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
-from cli.nycflights import DAILY_DATASETS, FIRST_DAY, LAST_DAY, REFERENCE_DATASETS, day_csv, source_bytes
 from config.datasets import DatasetConfig, load_datasets
+from demo.nycflights import day_csv, demo_days, fed, source_bytes
 from ingestion.landing import dataset_landing_dir, landed_days
 from resources.settings import Settings, get_settings
 
@@ -32,9 +32,9 @@ def write_atomically(target: Path, data: bytes) -> None:
     temporary.replace(target)
 
 
-def next_days(already: set[date], count: int) -> list[date]:
-    days, day = [], FIRST_DAY
-    while len(days) < count and day <= LAST_DAY:
+def next_days(datasets: dict[str, DatasetConfig], already: set[date], count: int) -> list[date]:
+    (day, last), days = demo_days(datasets), []
+    while len(days) < count and day <= last:
         if day not in already:
             days.append(day)
         day += timedelta(days=1)
@@ -44,8 +44,8 @@ def next_days(already: set[date], count: int) -> list[date]:
 def deliver_days(settings: Settings, datasets: dict[str, DatasetConfig], days: Iterable[date]) -> list[Path]:
     written = []
     for day in days:
-        for name in DAILY_DATASETS:
-            dataset = datasets[name]
+        for dataset in fed(datasets, "daily"):
+            name = dataset.name
             data = day_csv(name, day)
             # The real weather feed has no observations for 2013-12-31: a day with no rows is not
             # delivered at all, as a feed would not send an empty file.
@@ -59,9 +59,9 @@ def deliver_days(settings: Settings, datasets: dict[str, DatasetConfig], days: I
 
 def deliver_reference(settings: Settings, datasets: dict[str, DatasetConfig]) -> list[Path]:
     written = []
-    for name in REFERENCE_DATASETS:
-        target = dataset_landing_dir(settings.landing, name) / datasets[name].file_name_for()
-        write_atomically(target, source_bytes(name))
+    for dataset in fed(datasets, "reference"):
+        target = dataset_landing_dir(settings.landing, dataset.name) / dataset.file_name_for()
+        write_atomically(target, source_bytes(dataset.name))
         written.append(target)
     return written
 
@@ -86,8 +86,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("use either --days or --from/--to")
     if (args.start is None) != (args.end is None):
         parser.error("--from and --to go together")
-    if args.start and not (FIRST_DAY <= args.start <= args.end <= LAST_DAY):
-        parser.error(f"--from/--to must be within {FIRST_DAY} .. {LAST_DAY}, in order")
+    if args.start and args.start > args.end:
+        parser.error("--from must not be after --to")
     if args.days is not None and args.days < 1:
         parser.error("--days must be at least 1")
     if not (args.days or args.start or args.reference or args.seed):
@@ -99,20 +99,23 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     args = _parse_args(argv)
     settings = settings or get_settings()
     datasets = load_datasets(settings.datasets_file)
+    first, last = demo_days(datasets)
+    if args.start and not (first <= args.start and args.end <= last):
+        sys.exit(f"replay: --from/--to must be within {first} .. {last}, the days of the demo data")
     written: list[Path] = []
     if args.seed:
         if anything_delivered(settings, datasets):
             print(f"replay --seed: data already delivered under {settings.data_dir}; nothing to do")
             return 0
         written += deliver_reference(settings, datasets)
-        written += deliver_days(settings, datasets, next_days(set(), settings.seed_days))
+        written += deliver_days(settings, datasets, next_days(datasets, set(), settings.seed_days))
     if args.reference:
         written += deliver_reference(settings, datasets)
     if args.days:
-        already = {
-            date.fromisoformat(day) for day in landed_days(settings.landing, settings.archive, datasets["flights"])
-        }
-        written += deliver_days(settings, datasets, next_days(already, args.days))
+        # A day counts as delivered once the first daily dataset's file for it was.
+        [first_daily, *_] = fed(datasets, "daily")
+        already = {date.fromisoformat(day) for day in landed_days(settings.landing, settings.archive, first_daily)}
+        written += deliver_days(settings, datasets, next_days(datasets, already, args.days))
     if args.start:
         span = (args.end - args.start).days + 1
         written += deliver_days(settings, datasets, (args.start + timedelta(days=n) for n in range(span)))

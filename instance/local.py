@@ -13,7 +13,9 @@ from pathlib import Path
 
 import dagster as dg
 
-DEV_INSTANCE_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "dagster.dev.yaml"
+from instance.home import DEV_CONFIG, ROOT
+
+DEV_INSTANCE_CONFIG = ROOT / "deploy" / DEV_CONFIG
 
 
 def open_local_instance(home: Path) -> dg.DagsterInstance:

@@ -14,8 +14,8 @@ from typing import ClassVar
 
 import pytest
 
-from cli.nycflights import day_csv
 from config.datasets import DatasetConfig, load_datasets
+from demo.nycflights import day_csv
 from ingestion.landing import LandedFile
 from ingestion.pipeline import FileIngestion, ingest_file
 from resources.dbt import ensure_manifest

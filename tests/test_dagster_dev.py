@@ -12,11 +12,12 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from cli import dev_server, replay
-from cli.nycflights import day_csv
+from cli import replay
 from definitions import build_definitions
+from demo.nycflights import day_csv
 from instance.local import open_local_instance
 from resources.settings import Settings
+from tests.support import dev_server
 from tests.support.browser import browser_page, dismiss_welcome
 
 pytestmark = [pytest.mark.e2e, pytest.mark.backends]

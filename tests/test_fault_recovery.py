@@ -14,11 +14,12 @@ import duckdb
 import polars as pl
 import pytest
 
-from cli import dev_server, replay
-from cli.nycflights import daily_table
+from cli import replay
+from demo.nycflights import daily_table
 from instance.local import open_local_instance
 from resources.lake import LakeConnectionError
 from resources.settings import Settings
+from tests.support import dev_server
 from tests.support.warehouse import query
 
 pytestmark = [pytest.mark.e2e, pytest.mark.backends]

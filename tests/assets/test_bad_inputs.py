@@ -17,8 +17,8 @@ import pytest
 
 from cli import replay
 from cli.backfill import run_backfill
-from cli.nycflights import day_csv
 from definitions import build_definitions
+from demo.nycflights import day_csv
 from jobs.landing import ingest_job_for
 from resources.settings import Settings
 from resources.warehouse import WarehouseResource
@@ -352,7 +352,7 @@ def test_a_bad_day_publishes_nothing_and_the_others_still_refresh(world):
 
 def test_a_failed_blocking_dbt_test_stops_the_python_analytics(world):
     """Valid-looking reference data that breaks a relationship: airlines.csv without United."""
-    from cli.nycflights import source_bytes
+    from demo.nycflights import source_bytes
     from jobs.landing import refresh_targets
 
     airlines = pl.read_csv(source_bytes("airlines"), infer_schema=False).filter(pl.col("carrier") != "UA")

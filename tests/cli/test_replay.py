@@ -3,7 +3,7 @@ from datetime import date
 import polars as pl
 
 from cli import replay
-from cli.nycflights import daily_table
+from demo.nycflights import daily_table
 
 
 def landed_names(settings, dataset):

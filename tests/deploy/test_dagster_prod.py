@@ -16,9 +16,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import tasks
-from cli import dev_server, replay
+from cli import replay
+from instance.home import PROD_CONFIG, prepare_dagster_home
 from resources.settings import Settings
+from tests.support import dev_server
 from tests.support.instance_db import IN_FLIGHT, pg_env, rows, run_selections
 
 # e2e: `dagster-daemon run` does the work; the test mostly waits on its loops, beside the in-process tests.
@@ -47,7 +48,7 @@ def test_the_daemon_runs_the_pipeline_on_the_postgres_backed_production_instance
         # As the deploy sets it: a ranged load's materialisations written in batches.
         "DAGSTER_EVENT_BATCH_SIZE": deployed_variable("DAGSTER_EVENT_BATCH_SIZE"),
     }
-    tasks.prepare_dagster_home(home, [sys.executable], env, instance_config="dagster.prod.yaml")
+    prepare_dagster_home(home, [sys.executable], env, instance_config=PROD_CONFIG)
     settings = Settings(env="prod", data_dir=data_dir)
     daemon = [str(Path(dev_server.DAGSTER[0]).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"]
 

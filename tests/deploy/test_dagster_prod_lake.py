@@ -28,12 +28,13 @@ import polars as pl
 import psycopg2
 import pytest
 
-import tasks
-from cli import dev_server, replay
-from cli.nycflights import daily_table
+from cli import replay
+from demo.nycflights import daily_table
+from instance.home import PROD_CONFIG, prepare_dagster_home
 from resources.lake import LakeConnectionError
 from resources.settings import LAKE_PASSWORD_VARIABLE, Settings
 from resources.warehouse import WarehouseResource
+from tests.support import dev_server
 from tests.support.instance_db import IN_FLIGHT, pg_env, rows, run_selections
 from tests.support.warehouse import query
 
@@ -90,7 +91,7 @@ def test_the_daemon_runs_loads_side_by_side_on_a_lake_in_object_storage(
     settings = Settings(env="prod", data_dir=data_dir, **lake_catalogs(), **object_store.settings(bucket, "prod"))
     # As on production hosts: only DATAOPS_* variables (the secrets are in the fixtures' environment).
     env = {**os.environ, **pg_env(database), **settings.environment(), "DAGSTER_HOME": str(home)}
-    tasks.prepare_dagster_home(home, [sys.executable], env, instance_config="dagster.prod.yaml")
+    prepare_dagster_home(home, [sys.executable], env, instance_config=PROD_CONFIG)
     daemon = [str(Path(dev_server.DAGSTER[0]).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"]
     expected = real_flights_per_day(BACKFILL, BURST)
     log = tmp_path / "daemon.log"

@@ -128,7 +128,7 @@ def test_header_only_file_is_an_error_not_an_empty_day(ingest, flights_day_csv):
 
 
 def test_reference_data_loads_with_its_real_problems_visible(ingest):
-    from cli.nycflights import source_bytes
+    from demo.nycflights import source_bytes
 
     result = ingest(source_bytes("planes"), dataset="planes", partition_key=None)
     assert result.severity is Severity.OK

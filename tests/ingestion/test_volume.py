@@ -2,7 +2,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from cli.nycflights import daily_table
+from demo.nycflights import daily_table
 from ingestion.volume import VolumePolicy, volume_report
 
 

@@ -15,7 +15,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from cli.nycflights import source_bytes
+from demo.nycflights import source_bytes
 from publishing.marts import FAILED, PUBLISHED, VERSIONS, failed_name
 from resources.alerts import AlertsResource
 from resources.settings import Settings

@@ -1,25 +1,20 @@
 """The settings layer: the one reader of the environment, documented in .env.example."""
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from resources.settings import PROJECT_ROOT, Settings
 
-# Code that runs the pipeline; tasks.py and cli/dev_server.py start processes and pass them an
-# environment, which is not reading configuration.
-PIPELINE_PACKAGES = (
-    "assets",
-    "config",
-    "ingestion",
-    "jobs",
-    "operations",
-    "resources",
-    "schedules",
-    "schemas",
-    "sensors",
-)
+# The project's packages (pyproject.toml), less `instance/`, which sets Dagster's own variables
+# (DAGSTER_HOME, DAGSTER_EVENT_BATCH_SIZE) for Dagster. tasks.py and tests/support/dev_server.py start
+# processes and pass them an environment, which is not reading configuration.
+PACKAGES = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"][
+    "packages"
+]
+PIPELINE_PACKAGES = tuple(package for package in PACKAGES if package != "instance" and not package.endswith(".py"))
 
 
 def documented_variables() -> set[str]:

@@ -5,7 +5,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from cli.nycflights import daily_table, source_bytes
+from demo.nycflights import daily_table, source_bytes
 from ingestion.casting import cast_to_model, model_dtypes
 from ingestion.reading import read_csv_bytes
 from ingestion.validation import build_schema, validate_rows

@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 
 from cli import replay
-from cli.nycflights import day_csv
 from definitions import build_definitions
+from demo.nycflights import day_csv
 from jobs.landing import ingest_job_for
 from resources.alerts import AlertsResource
 from sensors.alerts import check_failure_alerts, run_failure_alerts

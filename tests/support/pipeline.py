@@ -15,9 +15,9 @@ from assets.dbt_assets import DBT_ASSETS_NAME
 from assets.layers import ANALYTICS
 from cli import replay
 from cli.backfill import register_days
-from cli.nycflights import day_csv, source_bytes
 from config.datasets import load_datasets
 from definitions import build_definitions
+from demo.nycflights import day_csv, source_bytes
 from ingestion.changes import CHANGED_DAYS
 from ingestion.landing import dataset_landing_dir
 from jobs.landing import RANGE_END_TAG, RANGE_START_TAG, ingest_job_for, refresh_targets

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-import tasks
+from instance.home import prepare_dagster_home
 from resources.lake import LakeConnectionError
 from resources.settings import Settings
 from resources.warehouse import WarehouseResource
@@ -126,7 +126,7 @@ def dagster_dev(workdir: Path, settings: Settings, log_name: str = "dagster_dev.
     ``workdir``, it has the same instance."""
     home, log = workdir / "dagster_home", workdir / log_name
     env = {**os.environ, **settings.environment(), "DAGSTER_HOME": str(home)}
-    tasks.prepare_dagster_home(home, [sys.executable], env)
+    prepare_dagster_home(home, [sys.executable], env)
     url = f"http://127.0.0.1:{free_port()}"
     port = url.rsplit(":", 1)[1]
     with background([*DAGSTER, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", port], env, log) as process:
