@@ -26,6 +26,7 @@ import duckdb
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from assets.dbt_translator import FlightsDbtTranslator
+from contract.dbt_sources import RAW_SOURCE
 from ingestion.changes import CHANGED_DAYS, Claim, claim_changes
 from publishing.marts import (
     AuditedModel,
@@ -45,7 +46,6 @@ from warehouse.locks import is_lock_message
 
 # The op that runs `dbt build`; also how `impact` finds the dbt assets in the code location.
 DBT_ASSETS_NAME = "dbt_models"
-RAW_SOURCE = "raw"  # the dbt source of the ingested tables: its table names are the dataset names
 # Where README explains what a kept failed version is and how to fix or discard it.
 README_SECTION = "README, 'Write, audit, publish'"
 

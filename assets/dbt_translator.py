@@ -1,7 +1,8 @@
 """The only place that maps dbt nodes to Dagster asset keys, groups and metadata.
 
-- Source ``raw`` table X is the asset ``raw/X``: exactly the key the ingestion factory gives the
-  Python asset that writes ``raw.X``, so lineage joins with no per-table mapping to keep in sync.
+- Source ``raw`` table X is the asset ``raw/X``, the Python asset that writes ``raw.X``: the generated
+  _sources.yml gives each table that key (``meta.dagster.asset_key``, contract/dbt_sources.py), so
+  lineage joins with no mapping here.
 - A model is keyed by its folder: ``models/staging/stg_flights.sql`` -> ``staging/stg_flights``,
   tagged ``layer: staging``; marts likewise. Every asset is in the one pipeline group (assets/layers.py).
 """
@@ -21,9 +22,7 @@ from assets.automation import (
     RUN_SOURCE_TESTS,
     RUN_WITH_MODEL,
 )
-from assets.layers import PIPELINE_GROUP, RAW, raw_asset_key
-
-RAW_SOURCE = "raw"
+from assets.layers import PIPELINE_GROUP, RAW
 
 
 class FlightsDbtTranslator(DagsterDbtTranslator):
@@ -33,9 +32,7 @@ class FlightsDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            if dbt_resource_props["source_name"] == RAW_SOURCE:
-                return raw_asset_key(dbt_resource_props["name"])
-            return super().get_asset_key(dbt_resource_props)
+            return super().get_asset_key(dbt_resource_props)  # meta.dagster.asset_key
         return dg.AssetKey([self._layer(dbt_resource_props), dbt_resource_props["name"]])
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:

@@ -37,31 +37,57 @@ MIN_DELAY_MIN = -120
 class Flights(DailyDatasetModel):
     """A departure. Cancelled flights have no dep_time / arr_time / delays: that is not an error."""
 
-    # Calendar date of the scheduled departure (local time); must match the file's day (checked
-    # below). Which days are admissible at all is the dataset's `dates` in config/datasets.yaml.
-    year: pl.Int32
-    month: pl.Int32 = pa.Field(in_range={"min_value": 1, "max_value": 12})
-    day: pl.Int32 = pa.Field(in_range={"min_value": 1, "max_value": 31})
-    # Clock times are hhmm integers; 2400 is how the feed writes a departure at midnight.
-    dep_time: pl.Int32 = pa.Field(nullable=True, in_range={"min_value": 1, "max_value": 2400})
-    sched_dep_time: pl.Int32 = pa.Field(in_range={"min_value": 0, "max_value": 2359})
-    dep_delay: pl.Int32 = pa.Field(nullable=True, in_range={"min_value": MIN_DELAY_MIN, "max_value": MAX_DELAY_MIN})
-    arr_time: pl.Int32 = pa.Field(nullable=True, in_range={"min_value": 1, "max_value": 2400})
-    sched_arr_time: pl.Int32 = pa.Field(in_range={"min_value": 0, "max_value": 2359})
-    arr_delay: pl.Int32 = pa.Field(nullable=True, in_range={"min_value": MIN_DELAY_MIN, "max_value": MAX_DELAY_MIN})
-    carrier: str = pa.Field(isin=KNOWN_CARRIERS)
-    flight: pl.Int32 = pa.Field(in_range={"min_value": 1, "max_value": 9999})
-    # FAA registrations are N + 1-5 letters/digits. Missing for some cancelled flights.
-    tailnum: str = pa.Field(nullable=True, str_matches=r"^N[0-9A-Z]{1,5}$")
-    origin: str = pa.Field(isin=NYC_AIRPORTS)
-    dest: str = pa.Field(str_matches=r"^[A-Z0-9]{3}$")
-    # Minutes in the air; the longest NYC route (to Honolulu) is about 11 hours.
-    air_time: pl.Int32 = pa.Field(nullable=True, in_range={"min_value": 1, "max_value": 900})
-    # Statute miles; Honolulu (4,983) is the farthest destination from NYC.
-    distance: pl.Int32 = pa.Field(in_range={"min_value": 1, "max_value": 6000})
-    hour: pl.Int32 = pa.Field(in_range={"min_value": 0, "max_value": 23})
-    minute: pl.Int32 = pa.Field(in_range={"min_value": 0, "max_value": 59})
-    time_hour: pl.Datetime(time_zone="UTC")
+    # Which days are admissible at all is the dataset's `dates` in config/datasets.yaml.
+    year: pl.Int32 = pa.Field(description="Year of the scheduled departure (local); must be the file's day")
+    month: pl.Int32 = pa.Field(
+        in_range={"min_value": 1, "max_value": 12}, description="Month of the scheduled departure"
+    )
+    day: pl.Int32 = pa.Field(in_range={"min_value": 1, "max_value": 31}, description="Day of the scheduled departure")
+    dep_time: pl.Int32 = pa.Field(
+        nullable=True,
+        in_range={"min_value": 1, "max_value": 2400},
+        description="Actual departure, local hhmm (2400 is how the feed writes midnight); none when cancelled",
+    )
+    sched_dep_time: pl.Int32 = pa.Field(
+        in_range={"min_value": 0, "max_value": 2359}, description="Scheduled departure, local hhmm"
+    )
+    dep_delay: pl.Int32 = pa.Field(
+        nullable=True,
+        in_range={"min_value": MIN_DELAY_MIN, "max_value": MAX_DELAY_MIN},
+        description="Departure delay in minutes (negative: early); none when cancelled",
+    )
+    arr_time: pl.Int32 = pa.Field(
+        nullable=True, in_range={"min_value": 1, "max_value": 2400}, description="Actual arrival, local hhmm"
+    )
+    sched_arr_time: pl.Int32 = pa.Field(
+        in_range={"min_value": 0, "max_value": 2359}, description="Scheduled arrival, local hhmm"
+    )
+    arr_delay: pl.Int32 = pa.Field(
+        nullable=True,
+        in_range={"min_value": MIN_DELAY_MIN, "max_value": MAX_DELAY_MIN},
+        description="Arrival delay in minutes (negative: early); none when cancelled or diverted",
+    )
+    carrier: str = pa.Field(isin=KNOWN_CARRIERS, description="Two-character airline code (airlines.carrier)")
+    flight: pl.Int32 = pa.Field(in_range={"min_value": 1, "max_value": 9999}, description="Flight number")
+    tailnum: str = pa.Field(
+        nullable=True,
+        str_matches=r"^N[0-9A-Z]{1,5}$",
+        description="FAA registration of the aircraft: N + 1-5 letters/digits; missing for some cancelled flights",
+    )
+    origin: str = pa.Field(isin=NYC_AIRPORTS, description="Departure airport (FAA code): EWR, JFK or LGA")
+    dest: str = pa.Field(str_matches=r"^[A-Z0-9]{3}$", description="Destination airport (FAA code)")
+    air_time: pl.Int32 = pa.Field(
+        nullable=True,
+        in_range={"min_value": 1, "max_value": 900},
+        description="Minutes in the air; the longest NYC route (to Honolulu) is about 11 hours",
+    )
+    distance: pl.Int32 = pa.Field(
+        in_range={"min_value": 1, "max_value": 6000},
+        description="Statute miles between the airports; Honolulu (4,983) is the farthest from NYC",
+    )
+    hour: pl.Int32 = pa.Field(in_range={"min_value": 0, "max_value": 23}, description="Hour of sched_dep_time")
+    minute: pl.Int32 = pa.Field(in_range={"min_value": 0, "max_value": 59}, description="Minute of sched_dep_time")
+    time_hour: pl.Datetime(time_zone="UTC") = pa.Field(description="The scheduled departure's hour, in UTC")
 
     @pa.dataframe_check(error="dep_time and arr_time must be real hhmm times (minutes < 60)")
     def clock_times_are_hhmm(cls, data: PolarsData) -> pl.LazyFrame:

@@ -10,15 +10,24 @@ ENGINE_TYPES = ["Turbo-fan", "Turbo-jet", "Turbo-prop", "Turbo-shaft", "Reciproc
 
 
 class Planes(DatasetModel):
-    tailnum: str = pa.Field(str_matches=r"^N[0-9A-Z]{1,5}$")
-    # Year of manufacture: the jet age starts in the 1950s; unknown for some registrations.
-    year: pl.Int32 = pa.Field(nullable=True, in_range={"min_value": 1940, "max_value": 2100})
-    type: str = pa.Field(isin=PLANE_TYPES)
-    manufacturer: str = pa.Field(str_length={"min_value": 1})
-    model: str = pa.Field(str_length={"min_value": 1})
-    engines: pl.Int32 = pa.Field(in_range={"min_value": 1, "max_value": 8})
-    # The largest airliner (A380) seats under 900.
-    seats: pl.Int32 = pa.Field(in_range={"min_value": 1, "max_value": 900})
-    # Cruise speed in mph; mostly unknown in the registry.
-    speed: pl.Int32 = pa.Field(nullable=True, in_range={"min_value": 1, "max_value": 800})
-    engine: str = pa.Field(isin=ENGINE_TYPES)
+    """An aircraft, by its tail number."""
+
+    tailnum: str = pa.Field(str_matches=r"^N[0-9A-Z]{1,5}$", description="FAA registration: N + 1-5 letters/digits")
+    year: pl.Int32 = pa.Field(
+        nullable=True,
+        in_range={"min_value": 1940, "max_value": 2100},
+        description="Year of manufacture (the jet age starts in the 1950s); unknown for some registrations",
+    )
+    type: str = pa.Field(isin=PLANE_TYPES, description="Kind of aircraft")
+    manufacturer: str = pa.Field(str_length={"min_value": 1}, description="Manufacturer")
+    model: str = pa.Field(str_length={"min_value": 1}, description="Model")
+    engines: pl.Int32 = pa.Field(in_range={"min_value": 1, "max_value": 8}, description="Number of engines")
+    seats: pl.Int32 = pa.Field(
+        in_range={"min_value": 1, "max_value": 900}, description="Seats; the largest airliner (A380) seats under 900"
+    )
+    speed: pl.Int32 = pa.Field(
+        nullable=True,
+        in_range={"min_value": 1, "max_value": 800},
+        description="Cruise speed, mph; mostly unknown in the registry",
+    )
+    engine: str = pa.Field(isin=ENGINE_TYPES, description="Type of engine")

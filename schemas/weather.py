@@ -15,27 +15,50 @@ MAX_WIND_MPH = 200
 class Weather(DailyDatasetModel):
     """An hourly observation. Sensors drop out: most measurements may be missing."""
 
-    origin: str = pa.Field(isin=NYC_AIRPORTS)
+    origin: str = pa.Field(isin=NYC_AIRPORTS, description="Airport of the weather station (FAA code)")
     # Must match the file's day (DailyDatasetModel); admissible days: `dates` in config/datasets.yaml.
-    year: pl.Int32
-    month: pl.Int32 = pa.Field(in_range={"min_value": 1, "max_value": 12})
-    day: pl.Int32 = pa.Field(in_range={"min_value": 1, "max_value": 31})
-    hour: pl.Int32 = pa.Field(in_range={"min_value": 0, "max_value": 23})
-    # Fahrenheit; New York's records are -15 F and 106 F, the bounds leave a margin.
-    temp: pl.Float64 = pa.Field(nullable=True, in_range={"min_value": -40, "max_value": 130})
-    dewp: pl.Float64 = pa.Field(nullable=True, in_range={"min_value": -60, "max_value": 100})
-    humid: pl.Float64 = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 100})
-    # Compass degrees; 0 is reported for calm air.
-    wind_dir: pl.Int32 = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 360})
-    wind_speed: pl.Float64 = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": MAX_WIND_MPH})
-    wind_gust: pl.Float64 = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": MAX_WIND_MPH})
-    # Inches in the hour; the US hourly record is about 12 inches.
-    precip: pl.Float64 = pa.Field(in_range={"min_value": 0, "max_value": 12})
-    # Millibars at sea level; the Earth's records are 870 and 1084.
-    pressure: pl.Float64 = pa.Field(nullable=True, in_range={"min_value": 870, "max_value": 1085})
-    # Miles; the instruments report 10 for "10 or more".
-    visib: pl.Float64 = pa.Field(in_range={"min_value": 0, "max_value": 10})
-    time_hour: pl.Datetime(time_zone="UTC")
+    year: pl.Int32 = pa.Field(description="Year of the observation (local)")
+    month: pl.Int32 = pa.Field(in_range={"min_value": 1, "max_value": 12}, description="Month of the observation")
+    day: pl.Int32 = pa.Field(in_range={"min_value": 1, "max_value": 31}, description="Day of the observation")
+    hour: pl.Int32 = pa.Field(in_range={"min_value": 0, "max_value": 23}, description="Local hour of the observation")
+    temp: pl.Float64 = pa.Field(
+        nullable=True,
+        in_range={"min_value": -40, "max_value": 130},
+        description="Temperature, F; New York's records are -15 F and 106 F, the bounds leave a margin",
+    )
+    dewp: pl.Float64 = pa.Field(
+        nullable=True, in_range={"min_value": -60, "max_value": 100}, description="Dew point, F"
+    )
+    humid: pl.Float64 = pa.Field(
+        nullable=True, in_range={"min_value": 0, "max_value": 100}, description="Relative humidity, %"
+    )
+    wind_dir: pl.Int32 = pa.Field(
+        nullable=True,
+        in_range={"min_value": 0, "max_value": 360},
+        description="Wind direction in compass degrees; 0 is reported for calm air",
+    )
+    wind_speed: pl.Float64 = pa.Field(
+        nullable=True,
+        in_range={"min_value": 0, "max_value": MAX_WIND_MPH},
+        description="Sustained wind, mph (above 200 mph is a sensor or unit error)",
+    )
+    wind_gust: pl.Float64 = pa.Field(
+        nullable=True, in_range={"min_value": 0, "max_value": MAX_WIND_MPH}, description="Wind gust, mph"
+    )
+    precip: pl.Float64 = pa.Field(
+        in_range={"min_value": 0, "max_value": 12},
+        description="Precipitation in the hour, inches; the US hourly record is about 12 inches",
+    )
+    pressure: pl.Float64 = pa.Field(
+        nullable=True,
+        in_range={"min_value": 870, "max_value": 1085},
+        description="Sea-level pressure, millibars; the Earth's records are 870 and 1084",
+    )
+    visib: pl.Float64 = pa.Field(
+        in_range={"min_value": 0, "max_value": 10},
+        description="Visibility, miles; the instruments report 10 for 10 or more",
+    )
+    time_hour: pl.Datetime(time_zone="UTC") = pa.Field(description="The hour of the observation, in UTC")
 
     @pa.dataframe_check(error="a gust cannot be slower than the sustained wind")
     def gust_at_least_wind(cls, data: PolarsData) -> pl.LazyFrame:

@@ -5,14 +5,15 @@ from datetime import timedelta
 import dagster as dg
 import pytest
 
-from assets.layers import LAYERS, PIPELINE_GROUP
-from config.datasets import ConfigError
+from assets.layers import LAYERS, PIPELINE_GROUP, raw_asset_key
+from config.datasets import ConfigError, load_datasets
 from definitions import build_definitions
 from resources.pools import pool_limits
 from resources.settings import Settings
 
-RAW = {f"raw/{name}" for name in ("flights", "weather", "airlines", "airports", "planes")}
-STAGING = {f"staging/stg_{name}" for name in ("flights", "weather", "airlines", "airports", "planes")}
+DATASETS = load_datasets(Settings().datasets_file)
+RAW = {raw_asset_key(name).to_user_string() for name in DATASETS}
+STAGING = {f"staging/stg_{name}" for name in DATASETS}  # a staging view per dataset
 MARTS = {
     "marts/fct_flights",
     "marts/mart_carrier_daily_performance",

@@ -3,14 +3,20 @@
 import dagster as dg
 import pytest
 
+from assets.layers import raw_asset_key
+from assets.partitions import DAYS
 from cli import replay
 from config.datasets import load_datasets
 from definitions import build_definitions
 from jobs.landing import ingest_job_for, land_and_refresh_job_for, refresh_targets
 from resources.settings import Settings
 
-RAW = ["raw/flights", "raw/weather", "raw/airlines", "raw/airports", "raw/planes"]
-VIEWS = {f"staging/stg_{name}" for name in ("flights", "weather", "airlines", "airports", "planes")}
+pytestmark = pytest.mark.integration  # the refreshes it runs are real dbt builds
+
+DATASETS = load_datasets(Settings().datasets_file)
+RAW = [raw_asset_key(name).to_user_string() for name in DATASETS]
+DAILY = [raw_asset_key(dataset.name).to_user_string() for dataset in DATASETS.values() if dataset.kind == "daily"]
+VIEWS = {f"staging/stg_{name}" for name in DATASETS}  # a staging view per dataset
 TABLES = {
     "marts/fct_flights",
     "marts/mart_carrier_daily_performance",
@@ -28,23 +34,19 @@ class Automation:
     def __init__(self, defs, instance):
         self.defs, self.instance, self.cursor = defs, instance, None
 
-    def tick(self) -> set[str]:
-        """The assets requested by one tick; the checks it requested are kept in ``last_checks``."""
+    def _evaluate(self) -> set[dg.AssetKey | dg.AssetCheckKey]:
         result = dg.evaluate_automation_conditions(defs=self.defs, instance=self.instance, cursor=self.cursor)
         self.cursor = result.cursor
-        keys = {subset.key for subset in result._requested_subsets if not subset.is_empty}
+        return {evaluation.key for evaluation in result.results if evaluation.true_subset.size}
+
+    def tick(self) -> set[str]:
+        """The assets requested by one tick; the checks it requested are kept in ``last_checks``."""
+        keys = self._evaluate()
         self.last_checks = {key.name for key in keys if isinstance(key, dg.AssetCheckKey)}
         return {key.to_user_string() for key in keys if isinstance(key, dg.AssetKey)}
 
     def checks_requested(self) -> set[str]:
-        result = dg.evaluate_automation_conditions(defs=self.defs, instance=self.instance, cursor=self.cursor)
-        self.cursor = result.cursor
-        return {
-            subset.key.name
-            for subset in result._requested_subsets
-            if not subset.is_empty
-            if isinstance(subset.key, dg.AssetCheckKey)
-        }
+        return {key.name for key in self._evaluate() if isinstance(key, dg.AssetCheckKey)}
 
 
 @pytest.fixture
@@ -52,7 +54,7 @@ def world(settings, dbt_manifest):
     replay.main(["--reference", "--days", "2"], settings=settings)
     defs = build_definitions(settings)
     instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("days", ["2013-01-01", "2013-01-02"])
+    instance.add_dynamic_partitions(DAYS.name, ["2013-01-01", "2013-01-02"])
     automation = Automation(defs, instance)
     # The automation sensor starts with `dagster dev`, before any data: its first tick only sets
     # the baseline (conditions "since last handled" start counting there), and requests nothing.
@@ -62,7 +64,7 @@ def world(settings, dbt_manifest):
 
 def load(defs, instance, key, partition_key=None):
     """Load a raw asset through its ingest job, as the landing sensor does."""
-    dataset = load_datasets(Settings().datasets_file)[key.split("/")[1]]
+    dataset = DATASETS[dg.AssetKey.from_user_string(key).path[-1]]
     assert ingest_job_for(defs, [dataset]).execute_in_process(instance=instance, partition_key=partition_key).success
 
 
@@ -75,12 +77,12 @@ def test_nothing_runs_before_there_is_data(world):
 def test_once_every_input_exists_one_tick_builds_views_tables_and_analytics(world):
     defs, instance, automation = world
     for key in RAW:
-        load(defs, instance, key, "2013-01-01" if key in ("raw/flights", "raw/weather") else None)
+        load(defs, instance, key, "2013-01-01" if key in DAILY else None)
     assert automation.tick() == VIEWS | TABLES | ANALYTICS | READERS_COPY
     # ...and the raw tables' dbt source tests join that tick: one dbt run in all.
     assert {
         "source_unique_raw_planes_tailnum",
-        "source_unique_combination_of_columns_raw_weather_origin__time_hour",
+        "unique_key_raw_weather",
     } <= (automation.last_checks)
     assert automation.checks_requested() == set(), "nothing left for a run of its own"
 
@@ -90,7 +92,7 @@ def test_nothing_refreshes_while_a_load_is_running(world):
     loads as a whole is what makes a cold start, or a burst, one dbt build."""
     defs, instance, automation = world
     for key in RAW:
-        load(defs, instance, key, "2013-01-01" if key in ("raw/flights", "raw/weather") else None)
+        load(defs, instance, key, "2013-01-01" if key in DAILY else None)
     running = instance.create_run_for_job(defs.resolve_job_def("ingest"), status=dg.DagsterRunStatus.STARTED)
     assert automation.tick() == set()
     assert automation.last_checks == set()
@@ -102,22 +104,23 @@ def test_a_day_loaded_and_refreshed_in_one_run_leaves_automation_nothing_to_do(w
     """The landing sensor's run of a single day builds downstream itself (jobs/landing.py): the
     automation sensor must not start a second dbt build for the same day, nor one while it runs."""
     defs, instance, automation = world
-    datasets = load_datasets(Settings().datasets_file)
+    datasets = DATASETS
     refresh = refresh_targets(defs.assets, datasets)
     for key in RAW:
-        load(defs, instance, key, "2013-01-01" if key in ("raw/flights", "raw/weather") else None)
+        load(defs, instance, key, "2013-01-01" if key in DAILY else None)
     automation.tick()
     dg.materialize(list(defs.assets), selection=refresh.selection, instance=instance, resources=defs.resources)
     assert automation.tick() == set()
 
-    job = land_and_refresh_job_for(defs, [datasets["flights"], datasets["weather"]], refresh)
+    daily = [dataset for dataset in datasets.values() if dataset.kind == "daily"]
+    job = land_and_refresh_job_for(defs, daily, refresh)
     running = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED)
     assert automation.tick() == set(), "a land-and-refresh run in flight is a load in flight"
     instance.delete_run(running.run_id)
     result = job.execute_in_process(instance=instance, partition_key="2013-01-02")
     assert result.success
     built = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
-    assert built >= {"raw/flights", "raw/weather"} | TABLES | ANALYTICS
+    assert built >= set(DAILY) | TABLES | ANALYTICS
     assert automation.tick() == set(), "the run refreshed downstream itself"
     assert automation.last_checks == set()
 
@@ -132,7 +135,7 @@ def test_views_wait_for_their_input_and_tables_for_all_of_theirs(world):
 def test_new_data_refreshes_tables_but_not_views(world):
     defs, instance, automation = world
     for key in RAW:
-        load(defs, instance, key, "2013-01-01" if key in ("raw/flights", "raw/weather") else None)
+        load(defs, instance, key, "2013-01-01" if key in DAILY else None)
     automation.tick()
     downstream = dg.AssetSelection.key_prefixes(["staging"], ["marts"], ["analytics"], ["readers"])
     dg.materialize(list(defs.assets), selection=downstream, instance=instance, resources=defs.resources)
@@ -162,7 +165,7 @@ def test_a_refresh_of_the_tables_alone_runs_their_relationship_tests(world):
     the views) must still run, or the real gaps in the data would silently stop being reported."""
     defs, instance, _ = world
     for key in RAW:
-        load(defs, instance, key, "2013-01-01" if key in ("raw/flights", "raw/weather") else None)
+        load(defs, instance, key, "2013-01-01" if key in DAILY else None)
     everything = dg.AssetSelection.key_prefixes(["staging"], ["marts"])
     assert dg.materialize(list(defs.assets), selection=everything, instance=instance, resources=defs.resources).success
     load(defs, instance, "raw/flights", "2013-01-02")

@@ -17,7 +17,7 @@ from cli import replay
 from cli.backfill import register_days
 from config.datasets import load_datasets
 from definitions import build_definitions
-from demo.nycflights import day_csv, source_bytes
+from demo.nycflights import day_csv, fed, source_bytes
 from ingestion.changes import CHANGED_DAYS
 from ingestion.landing import dataset_landing_dir
 from jobs.landing import RANGE_END_TAG, RANGE_START_TAG, ingest_job_for, refresh_targets
@@ -25,8 +25,6 @@ from publishing.marts import AuditedModel, audited_models
 from resources.dbt import dbt_project
 from resources.settings import Settings
 from tests.support.warehouse import query
-
-REFERENCE, DAILY = ("airlines", "airports", "planes"), ("flights", "weather")
 
 
 @cache
@@ -72,14 +70,16 @@ class Pipeline:
     def land_real_days(self, days: Sequence[date], reference: bool = True) -> None:
         """Deliver and load the real files: the reference data (unless told not to), then the
         flights and weather of ``days`` in one load run."""
+        reference_data = [dataset.name for dataset in fed(self.datasets, "reference")]
+        daily = [dataset.name for dataset in fed(self.datasets, "daily")]
         if reference:
-            for name in REFERENCE:
+            for name in reference_data:
                 self.deliver(name, None, source_bytes(name))
-            self.load(list(REFERENCE))
+            self.load(reference_data)
         for day in days:
-            for name in DAILY:
+            for name in daily:
                 self.deliver(name, day, day_csv(name, day))
-        self.load(list(DAILY), days)
+        self.load(daily, days)
 
     def run_build(self, full_refresh: bool = False, analytics: bool = False) -> dg.ExecuteInProcessResult:
         """One run building downstream: the dbt models and the source tests, and the analytics if asked."""

@@ -1,3 +1,4 @@
+-- Aircraft registry by tail number.
 select
     tailnum,
     year as year_built,
