@@ -98,7 +98,8 @@ def source_table(dataset: DatasetConfig) -> dict[str, Any]:
     table: dict[str, Any] = {
         "name": dataset.name,
         "description": dataset.description,
-        "config": {"meta": {"dagster": {"asset_key": [RAW, dataset.name]}}},
+        # primary_key: what SQL that needs the key reads (macros/primary_key.sql), not a copy of it.
+        "config": {"meta": {"dagster": {"asset_key": [RAW, dataset.name]}, "primary_key": list(dataset.primary_key)}},
         "columns": columns,
     }
     if table_tests:

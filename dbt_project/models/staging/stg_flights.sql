@@ -1,6 +1,6 @@
 -- One row per scheduled departure, with a stable key and the derived fields every mart needs.
 select
-    md5(concat_ws('|', year, month, day, carrier, flight, origin, sched_dep_time)) as flight_id,
+    md5(concat_ws('|', {{ primary_key('raw', 'flights') | join(', ') }})) as flight_id,
     _partition_date as flight_date,
     carrier,
     flight,
