@@ -62,7 +62,8 @@ def compare_columns(file_columns: list[str], dtypes: dict[str, pl.DataType]) -> 
     )
 
 
-def _parse(text: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+def parse_text(text: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """``text`` parsed as ``dtype`` the way ingestion casts a column; null where it does not parse."""
     if dtype == pl.String:
         return text
     if dtype == pl.Boolean:
@@ -89,7 +90,7 @@ def cast_to_model(
     together) and are carried into both results.
     """
     present = [name for name in dtypes if name in rows.columns]
-    typed = rows.select(*id_columns, *[_parse(pl.col(name), dtypes[name]).alias(name) for name in present])
+    typed = rows.select(*id_columns, *[parse_text(pl.col(name), dtypes[name]).alias(name) for name in present])
     failures = [
         rows.select(
             *id_columns,

@@ -1,0 +1,84 @@
+"""`profile`: propose a new dataset's contract from sample files, or report how a dataset drifts from its own.
+
+    profile NAME SAMPLE [SAMPLE ...]              what the config entry, the Pandera model and a staging
+                                                  view would be (printed; nothing written)
+    profile NAME SAMPLE [SAMPLE ...] --write      add them to the project: the dataset then loads end to end
+    profile NAME --compare --from DAY --to DAY    how the landed days drift from NAME's contract
+
+SAMPLE: CSV or Parquet files of the new feed; for a daily feed, files named for their days (a
+month of them shows more than one). Rules and their reasons: contract/profile.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from contract.profile import Profile, ProfileError, profile
+from contract.render import config_text, model_source, staging_source, write_dataset
+from resources.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, get_settings
+
+SCHEMAS_DIR = PROJECT_ROOT / "schemas"
+
+
+def describe(result: Profile) -> str:
+    """The profile as a table a reviewer reads: each column, its type, nulls and rules with reasons."""
+    lines = [f"{result.dataset}: {result.kind}, {len(result.samples)} sample file(s), {result.columns[0].rows:,} rows"]
+    lines.append(
+        f"  null markers: {list(result.null_values)}; key candidates: {[list(k) for k in result.key_candidates[:4]]}"
+    )
+    width = max(len(column.name) for column in result.columns)
+    for column in result.columns:
+        rules = "; ".join(f"{rule.check} {rule.value!r} ({rule.reason})" for rule in column.rules) or "-"
+        nulls = f"{column.nulls:,} null" if column.nulls else "never null"
+        lines.append(f"  {column.name:<{width}}  {column.dtype!s:<30} {nulls:<12} {rules}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="profile", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("name", help="the dataset's name (lower-case letters, digits and _)")
+    parser.add_argument("samples", nargs="*", type=Path, help="sample files of the new feed")
+    parser.add_argument("--write", action="store_true", help="add the dataset to the project")
+    parser.add_argument("--description", help="what the data is (shown in the UI and dbt's docs)")
+    parser.add_argument("--compare", action="store_true", help="report drift of landed days from the contract")
+    parser.add_argument("--from", dest="start", type=date.fromisoformat, help="first day to compare (YYYY-MM-DD)")
+    parser.add_argument("--to", dest="end", type=date.fromisoformat, help="last day to compare (YYYY-MM-DD)")
+    args = parser.parse_args(argv)
+    settings = settings or get_settings()
+    if args.compare:
+        from contract.drift import drift_report  # reads the warehouse: only when asked
+
+        return drift_report(settings, args.name, args.start, args.end)
+    if not args.samples:
+        parser.error("give sample files to profile, or --compare")
+    missing = [str(path) for path in args.samples if not path.is_file()]
+    if missing:
+        parser.error(f"no such file: {', '.join(missing)}")
+    try:
+        result = profile(args.name, sorted(args.samples))
+        description = args.description or f"{args.name}, profiled from {result.samples[0]}: say what it is."
+        if args.write:
+            written = write_dataset(result, description, settings.datasets_file, SCHEMAS_DIR, DBT_PROJECT_DIR)
+        else:
+            print(describe(result), end="\n\n")
+            print(f"config/datasets.yaml (under datasets:)\n{config_text(result, description)}")
+            print(f"schemas/{args.name}.py\n{model_source(result, description)}")
+            print(f"dbt_project/models/staging/stg_{args.name}.sql\n{staging_source(result, description)}")
+            print("nothing written: add --write to add the dataset")
+            return 0
+    except ProfileError as error:
+        print(f"profile: {error}", file=sys.stderr)
+        return 1
+    print(describe(result))
+    for path in [written.config_file, written.model_file, written.staging_file, *written.generated]:
+        print(f"wrote {path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path}")
+    print(f"{args.name} loads from {settings.landing / args.name}/ ({result.file_pattern})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
