@@ -175,7 +175,10 @@ def compare(settings: Settings, name: str, start: date | None, end: date | None)
     if name not in datasets:
         raise KeyError(f"no dataset {name!r} in {settings.datasets_file} (there are {', '.join(datasets)})")
     dataset = datasets[name]
-    with WarehouseResource.for_settings(settings).read_only() as connection:
+    warehouse = WarehouseResource.for_settings(settings)
+    if not warehouse.exists():
+        raise KeyError(f"{raw_table(name)} does not exist yet: the warehouse at {warehouse.location} has no loads")
+    with warehouse.read_only() as connection:
         table = raw_table(name)
         if not table_exists(connection, table):
             raise KeyError(f"{table} does not exist yet: nothing of {name} has been loaded")
