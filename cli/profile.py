@@ -33,7 +33,7 @@ def describe(result: Profile) -> str:
     width = max(len(column.name) for column in result.columns)
     for column in result.columns:
         rules = "; ".join(f"{rule.check} {rule.value!r} ({rule.reason})" for rule in column.rules) or "-"
-        nulls = f"{column.nulls:,} null" if column.nulls else "never null"
+        nulls = f"{column.nulls:,} null" if column.nulls else ("none null" if column.nullable else "never null")
         lines.append(f"  {column.name:<{width}}  {column.dtype!s:<30} {nulls:<12} {rules}")
     return "\n".join(lines)
 

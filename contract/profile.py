@@ -12,7 +12,9 @@ Every rule comes from the sample and carries its reason, in words, into the gene
 - allowed values, for strings with few distinct values; a pattern for code-like strings (short,
   no spaces: a literal prefix and character classes with their lengths); else "never empty";
 - primary-key candidates: the smallest combinations of non-null columns unique in the sample,
-  preferring one with a timestamp (unique across days, where local date parts repeat each month).
+  preferring columns named as identifiers, then codes; never some of year/month/day without the
+  others (unique in a month's sample only because it is one month);
+- no range for an integer identifier (every value distinct): the next files bring new ones.
 
 DuckDB-free and Dagster-free: the sample is read with the project's own reader (ingestion/reading.py).
 """
@@ -247,7 +249,9 @@ def profile_column(name: str, text: pl.Series) -> ColumnProfile:
     present = text.drop_nulls()
     dtype = _typed(present) if present.len() else pl.String()
     typed = present.to_frame("v").select(parse_text(pl.col("v"), dtype)).to_series() if present.len() else present
-    if dtype in (pl.Int32(), pl.Float64()):
+    if dtype == pl.Int32() and typed.n_unique() == typed.len() > 1:
+        rules = ()  # an identifier (every value distinct): the next files bring new ones, outside any range seen
+    elif dtype in (pl.Int32(), pl.Float64()):
         rules = _numeric_rules(name, typed, dtype == pl.Int32(), rows)
     elif dtype == pl.String():
         rules = _string_rules(present, rows)
@@ -258,6 +262,7 @@ def profile_column(name: str, text: pl.Series) -> ColumnProfile:
 
 
 DATE_PARTS = {"year", "month", "day"}
+IDENTIFIER_NAME = re.compile(r"(^|_)(id|key|code|number)$")
 
 
 def key_candidates(columns: Sequence[ColumnProfile], typed: pl.DataFrame) -> tuple[tuple[str, ...], ...]:
@@ -277,10 +282,11 @@ def key_candidates(columns: Sequence[ColumnProfile], typed: pl.DataFrame) -> tup
                 continue
             if typed.select(combination).n_unique() == typed.height:
                 found.append(combination)
-    timestamps = {column.name for column in columns if isinstance(column.dtype, pl.Datetime)}
+    identifiers = {column.name for column in columns if IDENTIFIER_NAME.search(column.name)}
     codes = {column.name for column in columns if column.dtype == pl.String()}
-    # A timestamp first, then fewer columns, then more codes (a carrier identifies; a clock time measures).
-    return tuple(sorted(found, key=lambda key: (not (set(key) & timestamps), len(key), -len(set(key) & codes))))
+    # Fewer columns first, then columns named as identifiers (event_id), then codes (a carrier
+    # identifies; a clock time measures).
+    return tuple(sorted(found, key=lambda key: (len(key), -len(set(key) & identifiers), -len(set(key) & codes))))
 
 
 def profile(dataset: str, paths: Sequence[Path]) -> Profile:
