@@ -5,7 +5,7 @@
     python3 tasks.py test    install everything and run the whole test suite
     python3 tasks.py prepare production install: the locked environment without dev tools, and the
                              dbt manifest (outside `dagster dev` nothing parses the dbt project)
-    python3 tasks.py replay|backfill|restore|cleanup|impact [ARGS]
+    python3 tasks.py replay|backfill|restore|cleanup|impact|contract|profile [ARGS]
                              one of the project's commands ([project.scripts]), in the locked
                              environment and against the UI's Dagster instance (.dagster_home/)
     python3 tasks.py run COMMAND [ARGS]
