@@ -137,7 +137,7 @@ def test_a_broken_config_fails_loading_with_the_entry_named(make_settings, tmp_p
         build_definitions(make_settings(datasets_file=bad))
 
 
-def test_freshness_expectations_come_from_the_dataset_config(make_settings, tmp_path):
+def test_freshness_expectations_come_from_the_dataset_config(make_settings, tmp_path, dbt_manifest):
     config = (Settings().datasets_file).read_text()
     assert "freshness: {warn_after_hours: 24, fail_after_hours: 48}" in config
     changed = tmp_path / "datasets.yaml"

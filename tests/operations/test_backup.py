@@ -108,7 +108,7 @@ def test_retention_keeps_the_newest_snapshots_of_each_environment(built_copy):
     assert find_snapshot(settings.backups, None).name == taken[3].name
 
 
-def test_a_backup_with_no_warehouse_fails_once_saying_so(tmp_path):
+def test_a_backup_with_no_warehouse_fails_once_saying_so(tmp_path, dbt_manifest):
     settings = Settings(env="test", data_dir=tmp_path / "data")
     defs = build_definitions(settings)
     result = defs.resolve_job_def("warehouse_backup_job").execute_in_process(

@@ -14,7 +14,7 @@ SCHEDULED = {
 }
 
 
-def test_each_schedule_runs_its_operation_with_a_valid_config(tmp_path):
+def test_each_schedule_runs_its_operation_with_a_valid_config(tmp_path, dbt_manifest):
     settings = Settings(env="test", data_dir=tmp_path / "data")
     defs = build_definitions(settings)
     settings.warehouse.parent.mkdir(parents=True)
@@ -35,7 +35,7 @@ def test_each_schedule_runs_its_operation_with_a_valid_config(tmp_path):
         assert dg.validate_run_config(job, request.run_config)
 
 
-def test_the_scheduled_clean_up_deletes_and_a_manual_one_is_a_dry_run(tmp_path):
+def test_the_scheduled_clean_up_deletes_and_a_manual_one_is_a_dry_run(tmp_path, dbt_manifest):
     defs = build_definitions(Settings(env="test", data_dir=tmp_path / "data"))
     job = defs.resolve_job_def("lifecycle_cleanup_job")
     [schedule] = [s for s in defs.schedules if s.job_name == "lifecycle_cleanup_job"]
@@ -46,7 +46,7 @@ def test_the_scheduled_clean_up_deletes_and_a_manual_one_is_a_dry_run(tmp_path):
     assert manual["ops"]["lifecycle_cleanup"]["config"]["dry_run"] is True
 
 
-def test_the_backup_skips_a_night_with_no_warehouse_yet(tmp_path):
+def test_the_backup_skips_a_night_with_no_warehouse_yet(tmp_path, dbt_manifest):
     defs = build_definitions(Settings(env="test", data_dir=tmp_path / "data"))
     [schedule] = [s for s in defs.schedules if s.job_name == "warehouse_backup_job"]
     result = schedule.evaluate_tick(dg.build_schedule_context(resources=defs.resources))
