@@ -35,7 +35,6 @@ from config.datasets import DatasetConfig
 from ingestion.casting import model_dtypes
 from ingestion.lineage import lineage_columns, raw_columns
 from ingestion.load import load_partitions
-from ingestion.pipeline import Severity
 from resources.landing import LandingZoneResource
 from resources.warehouse import WRITER_RETRY, WarehouseResource, retry_only_transient
 from warehouse.layout import quarantine_table, raw_table
@@ -85,35 +84,28 @@ def _ingest(
         context.log.warning(skipped)
     for missing in outcome.missing:
         context.log.error(missing)
-    summary, missing = outcome.summary, outcome.missing
-    checks = [validation_check(dataset, summary, missing), schema_drift_check(summary)]
+    checks = [validation_check(dataset, outcome.summary, outcome.missing), schema_drift_check(outcome.summary)]
     if outcome.volume is not None:
         checks.append(volume_check(outcome.volume))
-    failed = [report for report in summary.files if report.severity is Severity.ERROR]
-    if not failed and not missing and not outcome.invalid_keys:
-        yield dg.MaterializeResult(metadata=materialization_metadata(summary), check_results=checks)
+    if outcome.complete:
+        yield dg.MaterializeResult(metadata=materialization_metadata(outcome.summary), check_results=checks)
         return
     # Some partitions are bad: record the good ones one by one, then fail the step so nothing
     # downstream runs on this data (unless the only trouble was junk partition keys, which are
     # skipped). Failure(allow_retries=False): a bad file does not improve on retry.
-    for report in summary.files:
-        if report.severity is not Severity.ERROR and report.partition_key is not None:
+    for report in outcome.loaded:
+        if report.partition_key is not None:
             yield dg.AssetMaterialization(
                 asset_key=raw_asset_key(dataset.name), partition=report.partition_key, metadata=file_metadata(report)
             )
     yield from checks
-    if not failed and not missing:
-        # Only junk keys were skipped: the good partitions are recorded above, and nothing more is owed.
-        return
-    reasons = [problem for report in failed for problem in report.problems] + missing
-    more = f" | ... and {len(reasons) - LISTED} more (the validation check lists them)" if len(reasons) > LISTED else ""
-    raise dg.Failure(
-        description=f"{dataset.name}: {len(failed) + len(missing)} of {len(keys)} partition(s) not loaded: "
-        + " | ".join(reasons[:LISTED])
-        + more,
-        metadata={"problems": reasons[:LISTED], "quarantine_table": quarantine_table(dataset.name)},
-        allow_retries=False,
-    )
+    failure = outcome.failure(dataset.name)
+    if failure is not None:
+        raise dg.Failure(
+            description=failure,
+            metadata={"problems": outcome.problems()[:LISTED], "quarantine_table": quarantine_table(dataset.name)},
+            allow_retries=False,
+        )
 
 
 def _check_specs(dataset: DatasetConfig, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:

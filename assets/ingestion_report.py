@@ -9,6 +9,7 @@ import polars as pl
 
 from assets.metadata import markdown_table
 from config.datasets import DatasetConfig
+from ingestion.load import LISTED
 from ingestion.pipeline import Severity, worst_severity
 from ingestion.summary import SAMPLE_SIZE, FileReport, LoadSummary
 from ingestion.volume import Rule, Status
@@ -16,9 +17,6 @@ from ingestion.volume import Rule, Status
 VALIDATION_CHECK = "pandera_validation"
 SCHEMA_DRIFT_CHECK = "schema_drift"
 VOLUME_CHECK = "volume_anomaly"
-# A backfill over thirty years has ~11,000 files, and Dagster copies a ranged run's metadata into
-# every partition's event: lists are cut to this many entries, with a count of the rest.
-LISTED = 20
 
 
 def failure_summary(summary: LoadSummary) -> pl.DataFrame:

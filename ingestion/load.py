@@ -40,7 +40,7 @@ from ingestion.landing import (
     remove_from_landing,
 )
 from ingestion.lineage import PARTITION_DATE
-from ingestion.pipeline import Delivery, FileIngestion, ingest_files
+from ingestion.pipeline import Delivery, FileIngestion, Severity, ingest_files
 from ingestion.storage import commit_results
 from ingestion.summary import FileReport, LoadSummary
 from ingestion.volume import VolumePolicy, volume_report
@@ -53,14 +53,53 @@ Progress = Callable[[Sequence[FileReport]], None]
 DEFAULT_BATCH_BYTES = 64 * 1024 * 1024
 
 
+# How many problems, files or partitions a load's message, metadata or log names; the rest are
+# counted. A backfill over thirty years has ~11,000 files, and Dagster copies a ranged run's
+# metadata into every partition's event.
+LISTED = 20
+
+
 @dataclass
 class LoadOutcome:
     """What a load did: a summary of every file read, and the partitions it could not even start."""
 
+    partitions: int = 0  # partition keys asked for ([None] for reference data counts one)
     summary: LoadSummary = field(default_factory=LoadSummary)
     missing: list[str] = field(default_factory=list)  # no file for the partition (message names the path)
     invalid_keys: list[str] = field(default_factory=list)  # partition keys that are not a valid day
     volume: pl.DataFrame | None = None  # daily datasets: the loaded days' row counts against history
+
+    @property
+    def refused(self) -> list[FileReport]:
+        """Files of which nothing was loaded (ERROR: unreadable, wrong columns, over the reject threshold)."""
+        return [report for report in self.summary.files if report.severity is Severity.ERROR]
+
+    @property
+    def complete(self) -> bool:
+        """Every partition asked for loaded (its rejected records, if any, in quarantine)."""
+        return not self.refused and not self.missing and not self.invalid_keys
+
+    @property
+    def loaded(self) -> list[FileReport]:
+        """The files whose partitions were loaded."""
+        return [report for report in self.summary.files if report.severity is not Severity.ERROR]
+
+    def problems(self) -> list[str]:
+        """Why partitions were not loaded: each refused file's problems, and each missing file."""
+        return [problem for report in self.refused for problem in report.problems] + self.missing
+
+    def failure(self, dataset: str) -> str | None:
+        """The load's failure, in one message naming the files and why; None when no file was refused or
+        missing (junk partition keys alone are skipped, not a failure)."""
+        if not self.refused and not self.missing:
+            return None
+        reasons = self.problems()
+        more = f" | ... and {len(reasons) - LISTED} more (the validation check lists them)"
+        return (
+            f"{dataset}: {len(self.refused) + len(self.missing)} of {self.partitions} partition(s) not loaded: "
+            + " | ".join(reasons[:LISTED])
+            + (more if len(reasons) > LISTED else "")
+        )
 
 
 def load_partitions(
@@ -79,7 +118,7 @@ def load_partitions(
     ``progress`` hears each batch's file reports once the batch is committed (the run log's lines).
     """
     today = today or datetime.now(UTC).date()
-    outcome = LoadOutcome()
+    outcome = LoadOutcome(partitions=len(partition_keys))
     loaded_at = datetime.now(UTC)
     located: list[LandedFile] = []
     for key in partition_keys:
