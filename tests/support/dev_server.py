@@ -23,10 +23,10 @@ import duckdb
 
 from instance.home import prepare_dagster_home
 from resources.lake import LakeConnectionError
+from resources.settings import PROJECT_ROOT as ROOT
 from resources.settings import Settings
 from resources.warehouse import WarehouseResource
 
-ROOT = Path(__file__).resolve().parent.parent
 DAGSTER = [str(Path(sys.executable).parent / "dagster")]
 # Generous: on a busy machine (CI beside other work) `dagster dev` took minutes to answer.
 START_TIMEOUT_SECONDS = 600
