@@ -26,6 +26,7 @@ from datetime import datetime
 
 import dagster as dg
 
+from compat.dagster import BaseAssetGraph
 from jobs.names import LOAD_JOBS
 
 AC = dg.AutomationCondition
@@ -113,10 +114,74 @@ REFRESH_VIEW = (
     & NOT_RUNNING
 ).with_label("build the view when missing or changed")
 
+
+@functools.lru_cache(maxsize=512)
+def _latest_write(
+    instance: dg.DagsterInstance, key: dg.AssetKey, evaluation_time: datetime
+) -> tuple[str, float] | None:
+    """(run id, time) of the asset's latest materialisation, read once per tick."""
+    event = instance.get_latest_materialization_event(key)
+    return (event.run_id, event.timestamp) if event else None
+
+
+@functools.lru_cache(maxsize=512)
+def _run_start(instance: dg.DagsterInstance, run_id: str, evaluation_time: datetime) -> float | None:
+    record = instance.get_run_record_by_id(run_id)
+    return record.start_time if record else None
+
+
+def _inputs_through_views(graph: BaseAssetGraph, key: dg.AssetKey) -> set[dg.AssetKey]:
+    """The asset's inputs, a view input replaced by the inputs behind it (a view holds no data)."""
+    found = set()
+    for parent in graph.get(key).parent_keys:
+        if graph.get(parent).tags.get(MATERIALIZED_TAG) == "view":
+            found |= _inputs_through_views(graph, parent)
+        else:
+            found.add(parent)
+    return found
+
+
+class InputWrittenDuringLastBuild(dg.AutomationCondition):
+    """True for a table whose last build started before another run wrote one of its inputs.
+
+    On the lake, a load and a dbt build run side by side (their pools differ: resources/pools.py).
+    A build that started just before a load committed may have read the input without it; its
+    materialisation lands after the load's, so for Dagster the update is handled ("since last
+    handled" resets) and nothing would rebuild the days the load brought (seen after a restart:
+    the landing sensor re-requested the lost loads a second after automation started the build).
+    This compares times instead: the input's latest write, by another run, after the build began.
+    """
+
+    @property
+    def name(self) -> str:
+        return "input_written_during_last_build"
+
+    @property
+    def description(self) -> str:
+        return "another run wrote an input (or the table behind a view input) after its last build began"
+
+    def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
+        instance, at = context.asset_graph_view.instance, context.evaluation_time
+        own = _latest_write(instance, context.key, at)
+        started = _run_start(instance, own[0], at) if own else None
+        if own is None or started is None:
+            return dg.AutomationResult(context, true_subset=context.get_empty_subset())
+        for source in _inputs_through_views(context.asset_graph, context.key):
+            written = _latest_write(instance, source, at)
+            if written is not None and written[0] != own[0] and written[1] > started:
+                return dg.AutomationResult(context, true_subset=context.candidate_subset)
+        return dg.AutomationResult(context, true_subset=context.get_empty_subset())
+
+
+INPUT_WRITTEN_DURING_BUILD = InputWrittenDuringLastBuild()
+
 REFRESH_ON_UPSTREAM_UPDATE = (
-    through_views(AC.newly_updated() | AC.will_be_requested())
-    .since_last_handled()
-    .with_label("an input (or the table behind a view input) was updated")
+    (
+        through_views(AC.newly_updated() | AC.will_be_requested())
+        .since_last_handled()
+        .with_label("an input (or the table behind a view input) was updated")
+        | INPUT_WRITTEN_DURING_BUILD
+    )
     & INPUTS_EXIST
     & (~through_views(AC.in_progress())).with_label("no input is loading (a burst ends first)")
     & LOADS_IDLE

@@ -4,6 +4,9 @@ Dagster is pinned exactly (pyproject.toml), so these move only with a deliberate
 the one module to read when doing one. Everything else uses Dagster's public API.
 """
 
+# The type of an automation condition's asset graph (``AutomationContext.asset_graph``; type hints only).
+from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
+
 # The type of what ``dg.define_asset_job`` returns (for type hints only; the class is not exported).
 # The performance report reads the declared freshness policy's windows and the status of check
 # executions, whose classes Dagster does not export.
@@ -36,6 +39,7 @@ from dagster._utils import mkdir_p
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_SECONDS",
     "AssetCheckExecutionRecordStatus",
+    "BaseAssetGraph",
     "ConfigurableClassData",
     "DagsterHomeNotSetError",
     "DagsterSqliteStorage",

@@ -1,8 +1,11 @@
 """The automation conditions, evaluated by Dagster's own evaluator against a real instance."""
 
+import threading
+
 import dagster as dg
 import pytest
 
+from assets.automation import MATERIALIZED_TAG, REFRESH_ON_UPSTREAM_UPDATE
 from assets.layers import raw_asset_key
 from assets.partitions import DAYS
 from cli import replay
@@ -181,3 +184,45 @@ def test_a_refresh_of_the_tables_alone_runs_their_relationship_tests(world):
     tailnum = evaluations["relationships_fct_flights_tailnum__tailnum__ref_stg_planes_"]
     # A real gap: tail numbers flown on those days that the FAA registry file does not have.
     assert not tailnum.passed and tailnum.severity == dg.AssetCheckSeverity.WARN
+
+
+def test_a_table_built_while_a_load_wrote_its_input_is_built_again(tmp_path):
+    """On the lake a load and a build overlap: the build began, a load wrote its input, the build
+    ended (so Dagster counts the update as handled). The next tick must build the table again."""
+    build_began, load_done = threading.Event(), threading.Event()
+    blocking = {"on": False}
+
+    @dg.asset(key=["raw", "gates"])
+    def gates() -> None:
+        return None
+
+    @dg.asset(key=["staging", "stg_gates"], deps=[gates], tags={MATERIALIZED_TAG: "view"})
+    def stg_gates() -> None:
+        return None
+
+    @dg.asset(key=["marts", "gate_counts"], deps=[stg_gates], automation_condition=REFRESH_ON_UPSTREAM_UPDATE)
+    def gate_counts() -> None:
+        if blocking["on"]:  # the build has read its input; a load now writes it before the build ends
+            build_began.set()
+            assert load_done.wait(120)
+
+    defs = dg.Definitions(assets=[gates, stg_gates, gate_counts])
+    (tmp_path / "home").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
+        assert dg.materialize([gates, stg_gates, gate_counts], instance=instance).success
+        automation = Automation(defs, instance)
+        automation.tick()  # the baseline
+        assert automation.tick() == set()
+        blocking["on"] = True
+        build = threading.Thread(
+            target=lambda: dg.materialize([gate_counts], instance=instance, selection=[gate_counts.key])
+        )
+        build.start()
+        assert build_began.wait(120)
+        assert dg.materialize([gates], instance=instance, selection=[gates.key]).success
+        load_done.set()
+        build.join(timeout=120)
+        assert automation.tick() == {"marts/gate_counts"}, "the days the load brought are built"
+        blocking["on"] = False
+        assert dg.materialize([gate_counts], instance=instance, selection=[gate_counts.key]).success
+        assert automation.tick() == set(), "once built after the load, nothing more"
