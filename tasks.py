@@ -2,6 +2,8 @@
 """Project commands that work on a fresh machine with only Python 3.11+.
 
     python3 tasks.py dev     install everything, seed the demo data, start `dagster dev` (UI on :3000)
+                             and the metrics exporter (/metrics on :9464); `dagster dev`'s options
+                             pass through (-p PORT, --log-format json)
     python3 tasks.py test    install everything and run the whole test suite
     python3 tasks.py prepare production install: the locked environment without dev tools, and the
                              dbt manifest (outside `dagster dev` nothing parses the dbt project)
@@ -58,15 +60,41 @@ def run(uv: list[str], *args: str, env: dict[str, str] | None = None) -> int:
     return subprocess.run([*uv, "run", "--frozen", *args], cwd=ROOT, env=env).returncode
 
 
+def option(args: list[str], *names: str, default: str) -> str:
+    """The value of a command-line option among ``args`` (``-p 3001``, ``--port 3001``, ``--port=3001``)."""
+    for index, arg in enumerate(args):
+        for name in names:
+            if arg == name and index + 1 < len(args):
+                return args[index + 1]
+            if arg.startswith(f"{name}="):
+                return arg.split("=", 1)[1]
+    return default
+
+
 def dev() -> int:
     uv = uv_command()
     sync(uv)
+    args = sys.argv[2:]  # `dagster dev`'s own options: -p PORT, --log-format json, ...
     env = {**os.environ, "DAGSTER_HOME": str(DAGSTER_HOME)}
-    prepare_dagster_home(DAGSTER_HOME, [*uv, "run", "--frozen", "python"], env)
+    json_logs = option(args, "--log-format", default="colored") == "json"
+    prepare_dagster_home(DAGSTER_HOME, [*uv, "run", "--frozen", "python"], env, json_logs=json_logs)
     # Reference data and the first days land only on a fresh checkout; later starts keep the data.
     if run(uv, "replay", "--seed", env=env) != 0:
         return 1
-    return run(uv, "dagster", "dev", "-w", "workspace.yaml", *sys.argv[2:], env=env)
+    # The metrics exporter reads the webserver `dagster dev` starts (its -h/-p, 127.0.0.1:3000 by default).
+    host = option(args, "-h", "--host", default="127.0.0.1")
+    webserver = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    graphql = f"http://{webserver}:{option(args, '-p', '--port', default='3000')}/graphql"
+    exporter_env = {"DATAOPS_DAGSTER_GRAPHQL_URL": graphql, **env}  # a setting of the user's wins
+    exporter = subprocess.Popen([*uv, "run", "--frozen", "metrics-exporter"], cwd=ROOT, env=exporter_env)
+    try:
+        return run(uv, "dagster", "dev", "-w", "workspace.yaml", *args, env=env)
+    finally:  # Ctrl-C reached both; otherwise `dagster dev` ended alone
+        exporter.terminate()
+        try:
+            exporter.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            exporter.kill()
 
 
 # The whole suite in two pytest sessions side by side, then a short third. The tests that start real

@@ -17,6 +17,11 @@ from ingestion.volume import Rule, Status
 VALIDATION_CHECK = "pandera_validation"
 SCHEMA_DRIFT_CHECK = "schema_drift"
 VOLUME_CHECK = "volume_anomaly"
+# The validation check's counts of its load (one evaluation per load run and dataset): what the
+# metrics exporter adds up per dataset (observability/metrics.py).
+ROWS_READ = "rows_checked"
+ROWS_LOADED = "rows_loaded"
+ROWS_QUARANTINED = "rows_quarantined"
 
 
 def failure_summary(summary: LoadSummary) -> pl.DataFrame:
@@ -113,12 +118,13 @@ def validation_check(dataset: DatasetConfig, summary: LoadSummary, missing: Sequ
         description=description,
         metadata={
             "outcome": worst.value,
-            "rows_checked": read,
+            ROWS_READ: read,
+            ROWS_LOADED: totals["rows_loaded"],
             # reject_rate is what the threshold judges (records that failed a check); a refused file
             # also quarantines its valid records, so rows_quarantined can be higher than rows_rejected.
             "rows_rejected": totals["records_failed"],
             "reject_rate": round(_share(totals["records_failed"], read), 6),
-            "rows_quarantined": totals["rows_quarantined"],
+            ROWS_QUARANTINED: totals["rows_quarantined"],
             "files_refused": files_refused(summary, missing),
             "reject_threshold": dataset.reject_threshold,
             "schema": dataset.schema_ref,

@@ -37,6 +37,7 @@ LAKE_BACKEND: Backend = "ducklake"
 LAKE_PASSWORD_VARIABLE = "DATAOPS_LAKE_CATALOG_PASSWORD"
 PROD_LAKE_PASSWORD_VARIABLE = "DATAOPS_PROD_LAKE_CATALOG_PASSWORD"
 S3_SECRET_VARIABLE = "DATAOPS_S3_SECRET_ACCESS_KEY"
+OPENLINEAGE_API_KEY_VARIABLE = "DATAOPS_OPENLINEAGE_API_KEY"
 
 
 class Settings(BaseSettings):
@@ -121,6 +122,24 @@ class Settings(BaseSettings):
     lake_snapshot_retention_days: int = Field(default=7, ge=1)
     # How many days back the pipeline performance report looks.
     report_days: int = Field(default=7, ge=1)
+    # Finished runs (their records and event logs) older than this go in the lifecycle clean-up,
+    # except each job's latest: Dagster OSS has no run retention of its own (operations/lifecycle.py).
+    run_retention_days: int = Field(default=90, ge=1)
+    # Observability (README, "Observability"). The metrics exporter (observability/exporter.py):
+    # where it serves /metrics, and the webserver's GraphQL API it reads the instance through.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
+    dagster_graphql_url: str = "http://127.0.0.1:3000/graphql"
+    # How often it reads newly finished runs (scrapes read the present state themselves).
+    metrics_poll_seconds: float = Field(default=5.0, gt=0)
+    # OpenLineage run events (sensors/lineage.py): to this JSON-lines file, unless a lineage
+    # server's URL (Marquez: http://host:5000) is set; its API key, if any, in
+    # DATAOPS_OPENLINEAGE_API_KEY. The namespace of the jobs; datasets are named by the warehouse.
+    lineage_file: Path | None = None
+    openlineage_url: str | None = None
+    openlineage_endpoint: str = "api/v1/lineage"
+    openlineage_api_key: SecretStr | None = None
+    openlineage_namespace: str | None = None
 
     @model_validator(mode="after")
     def _check_lake(self) -> Settings:
@@ -146,6 +165,8 @@ class Settings(BaseSettings):
             "warehouse_path": (self.warehouse_path or data_dir / "warehouse" / f"{self.env}.duckdb").resolve(),
             "prod_warehouse_path": (self.prod_warehouse_path or data_dir / "warehouse" / "prod.duckdb").resolve(),
             "alerts_file": (self.alerts_file or data_dir / "alerts" / "alerts.jsonl").resolve(),
+            "lineage_file": (self.lineage_file or data_dir / "lineage" / "openlineage.jsonl").resolve(),
+            "openlineage_namespace": self.openlineage_namespace or f"flights-dataops-{self.env}",
             "backup_dir": (self.backup_dir or data_dir / "backups").resolve(),
             "dbt_state_dir": (self.dbt_state_dir or data_dir / "dbt-state").resolve(),
             "dbt_target": self.dbt_target or self._default_dbt_target(),
@@ -189,6 +210,13 @@ class Settings(BaseSettings):
     archive = property(lambda self: _derived(self.archive_dir))
     rejected = property(lambda self: _derived(self.rejected_dir))
     alerts = property(lambda self: _derived(self.alerts_file))
+    lineage = property(lambda self: _derived(self.lineage_file))
+
+    @property
+    def lineage_namespace(self) -> str:
+        assert self.openlineage_namespace is not None, "filled in by Settings._derive_paths"
+        return self.openlineage_namespace
+
     warehouse = property(lambda self: _derived(self.warehouse_path))
     prod_warehouse = property(lambda self: _derived(self.prod_warehouse_path))
     dbt_state = property(lambda self: _derived(self.dbt_state_dir))

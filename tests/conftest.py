@@ -22,6 +22,7 @@ from resources.dbt import ensure_manifest
 from resources.settings import LAKE_PASSWORD_VARIABLE, S3_SECRET_VARIABLE, Settings
 from tests.support import object_store as object_store_module
 from tests.support import postgres
+from tests.support.promtool import find_or_fetch
 
 BACKENDS = ("duckdb", "ducklake")
 
@@ -198,3 +199,9 @@ def webhook_server():
     yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler.received
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def promtool() -> Path:
+    """Prometheus's promtool (tests/support/promtool.py): DATAOPS_PROMTOOL, on PATH, or fetched once."""
+    return find_or_fetch(Path.home() / ".cache" / "dataops-ci-promtool")

@@ -99,3 +99,40 @@ def test_on_the_lake_no_pod_is_pinned_and_secrets_come_from_a_secret():
     claim = next(r for r in resources if r["kind"] == "PersistentVolumeClaim")
     assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
     assert "DATAOPS_WAREHOUSE_PATH" not in settings
+
+
+def test_the_chart_keeps_ticks_as_long_as_the_production_instance_does():
+    instance, values = load(DEPLOY / "dagster.prod.yaml"), load(DEPLOY / "kubernetes" / "values.yaml")
+    retention = values["retention"]
+    assert retention["enabled"] is True
+    assert retention["sensor"]["purgeAfterDays"] == instance["retention"]["sensor"]["purge_after_days"]
+    assert retention["schedule"]["purgeAfterDays"] == instance["retention"]["schedule"]["purge_after_days"]
+    assert instance["retention"]["sensor"]["purge_after_days"]["skipped"] == 1, "a day of the landing sensor's skips"
+
+
+def test_the_metrics_exporter_runs_beside_the_webserver_with_the_landing_zone():
+    values = load(DEPLOY / "kubernetes" / "values.yaml")
+    webserver = values["dagsterWebserver"]
+    [exporter] = webserver["extraContainers"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert exporter["command"][0] in project["scripts"], "the project's own command"
+    graphql = exporter["command"][exporter["command"].index("--graphql-url") + 1]
+    assert graphql == "http://127.0.0.1:80/graphql", "the webserver in the same pod (the chart's port 80)"
+    port = int(exporter["command"][exporter["command"].index("--port") + 1])
+    assert exporter["ports"] == [{"name": "metrics", "containerPort": port}]
+    assert webserver["annotations"]["prometheus.io/port"] == str(port)
+    [mount] = exporter["volumeMounts"]
+    [volume] = webserver["volumes"]
+    assert mount["name"] == volume["name"] and mount["readOnly"] is True and mount["mountPath"] == "/data"
+    [code] = values["dagster-user-deployments"]["deployments"]
+    assert volume["persistentVolumeClaim"] == code["volumes"][0]["persistentVolumeClaim"], "the code server's data"
+    assert webserver["nodeSelector"] == code["nodeSelector"], "ReadWriteOnce: on the data node"
+    # On the lake: the same container, the files volume, no pinning.
+    lake = load(DEPLOY / "kubernetes" / "values-ducklake.yaml")
+    [lake_volume] = lake["dagsterWebserver"]["volumes"]
+    [lake_code] = lake["dagster-user-deployments"]["deployments"]
+    assert lake_volume["name"] == volume["name"]
+    assert lake_volume["persistentVolumeClaim"] == lake_code["volumes"][0]["persistentVolumeClaim"]
+    assert lake["dagsterWebserver"]["nodeSelector"] is None
+    monitor = load(DEPLOY / "kubernetes" / "podmonitor.yaml")
+    assert monitor["spec"]["podMetricsEndpoints"][0]["port"] == exporter["ports"][0]["name"]
