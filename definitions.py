@@ -19,6 +19,7 @@ from resources.alerts import AlertsResource
 from resources.dbt import dbt_project, dbt_resource
 from resources.dbt_state import DbtStateResource
 from resources.landing import LandingZoneResource
+from resources.lineage import LineageResource
 from resources.operations import OperationsResource
 from resources.pools import writer_pools
 from resources.settings import Settings, get_settings
@@ -26,7 +27,9 @@ from resources.warehouse import WarehouseResource
 from schedules.operations import build_operations_schedules
 from sensors.alerts import check_failure_alerts, run_failure_alerts
 from sensors.automation import automation_sensor
+from sensors.freshness import build_freshness_sensor
 from sensors.landing import build_landing_sensor
+from sensors.lineage import build_lineage_sensor
 from sensors.run_watchdog import run_worker_watchdog
 from warehouse.environment import PROD
 
@@ -44,6 +47,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     refresh = refresh_targets(data_assets, datasets)
     landing_jobs = [build_ingest_job(datasets), build_land_and_refresh_job(datasets, refresh)]
     operations_jobs = build_operations_jobs(data_assets, pools.maintenance)
+    warehouse = WarehouseResource.for_settings(settings)
     return dg.Definitions(
         assets=[*data_assets, *OPERATIONS_SPECS],
         jobs=[*landing_jobs, *operations_jobs],
@@ -58,9 +62,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             run_failure_alerts,
             check_failure_alerts,
             run_worker_watchdog,
+            build_freshness_sensor(datasets, data_assets),
+            build_lineage_sensor(data_assets),
         ],
         resources={
-            "warehouse": WarehouseResource.for_settings(settings),
+            "warehouse": warehouse,
             "landing_zone": LandingZoneResource.for_settings(settings),
             "dbt": dbt_resource(settings),
             "dbt_state": DbtStateResource(state_dir=str(settings.dbt_state), publish=settings.env == PROD),
@@ -70,6 +76,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 webhook_url=settings.alert_webhook_url,
                 webhook_format=settings.alert_webhook_format,
             ),
+            "lineage": LineageResource.for_settings(settings, dataset_namespace=warehouse.lineage_namespace),
         },
     )
 

@@ -20,11 +20,13 @@ import dagster as dg
 
 logger = logging.getLogger(__name__)
 WEBHOOK_TIMEOUT_SECONDS = 5
+# Alerts that say a problem is over (the others say one began).
+RESOLVING_KINDS = frozenset({"data_recovered"})
 
 
 @dataclass(frozen=True)
 class Alert:
-    kind: Literal["run_failure", "check_failure", "rejected_file", "invalid_partition"]
+    kind: Literal["run_failure", "check_failure", "rejected_file", "invalid_partition", "late_data", "data_recovered"]
     title: str
     details: str
     run_id: str | None = None
@@ -33,7 +35,8 @@ class Alert:
     at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     def as_text(self) -> str:
-        return f":rotating_light: {self.title}\n{self.details}" + (f"\nrun: {self.run_id}" if self.run_id else "")
+        icon = ":white_check_mark:" if self.kind in RESOLVING_KINDS else ":rotating_light:"
+        return f"{icon} {self.title}\n{self.details}" + (f"\nrun: {self.run_id}" if self.run_id else "")
 
 
 class Notifier(Protocol):

@@ -109,6 +109,12 @@ def same_catalog(conninfo: str, other: str) -> bool:
     return _place(conninfo) == _place(other)
 
 
+def catalog_address(conninfo: str) -> str:
+    """``host:port/dbname`` of the catalog: which lake this is, whoever connects to it."""
+    host, port, dbname = _place(conninfo)
+    return f"{host}:{port}/{dbname}"
+
+
 def describe(conninfo: str) -> str:
     """``user@host:port/dbname`` of a conninfo, for messages (it never holds the password)."""
     host, port, dbname = _place(conninfo)

@@ -30,6 +30,7 @@ from resources.lake import (
     LakeNotCreatedError,
     ObjectStore,
     attach,
+    catalog_address,
     describe,
     install_extensions,
     is_object_storage,
@@ -195,6 +196,13 @@ class WarehouseResource(dg.ConfigurableResource):
         if self.is_lake:
             return f"lake {self.catalog} (catalog {describe(self.lake_catalog or '')}, data {self.lake_data_path})"
         return str(self.path)
+
+    @property
+    def lineage_namespace(self) -> str:
+        """The warehouse as an OpenLineage dataset namespace: its file, or its lake's catalog."""
+        if self.is_lake:
+            return f"ducklake://{catalog_address(self.lake_catalog or '')}"
+        return f"duckdb://{self.path}"
 
     def _lake(self) -> LakeLocation:
         assert self.lake_catalog is not None and self.lake_data_path is not None, "set by for_settings"
