@@ -37,8 +37,9 @@ BACKUP_DESCRIPTION = (
 )
 CLEANUP_DESCRIPTION = (
     "Removes what the lifecycle policy lets go: idle dev/test warehouse files, superseded archived deliveries "
-    "past retention, quarantined rows past retention. Never prod's warehouse or published tables. dry_run (the "
-    "default when launched by hand) only lists them."
+    "past retention, quarantined rows past retention, the instance's finished runs past DATAOPS_RUN_RETENTION_DAYS "
+    "(but each job's and asset's latest). Never prod's warehouse or published tables. dry_run (the default when "
+    "launched by hand) only lists them."
 )
 REPORT_DESCRIPTION = (
     "Run durations and outcomes per job; materialisations, rows processed, check pass rates and freshness per "
@@ -109,21 +110,24 @@ class CleanupConfig(dg.Config):
 def build_cleanup_op(pool: str) -> dg.OpDefinition:
     @dg.op(out={}, pool=pool, retry_policy=WRITER_RETRY, description=CLEANUP_DESCRIPTION)  # it deletes rows
     def lifecycle_cleanup(
-        config: CleanupConfig, warehouse: WarehouseResource, operations: OperationsResource
+        context: dg.OpExecutionContext,
+        config: CleanupConfig,
+        warehouse: WarehouseResource,
+        operations: OperationsResource,
     ) -> Iterator[dg.AssetMaterialization]:
-        yield from _cleanup(config, warehouse, operations)
+        yield from _cleanup(config, warehouse, operations, context.instance)
 
     return lifecycle_cleanup
 
 
 def _cleanup(
-    config: CleanupConfig, warehouse: WarehouseResource, operations: OperationsResource
+    config: CleanupConfig, warehouse: WarehouseResource, operations: OperationsResource, instance: dg.DagsterInstance
 ) -> Iterator[dg.AssetMaterialization]:
     policy, now = operations.lifecycle_policy(), datetime.now(UTC)
     with retry_only_transient():
-        plan = plan_cleanup(policy, warehouse, now)
+        plan = plan_cleanup(policy, warehouse, now, instance)
         if not config.dry_run:
-            apply_cleanup(plan, policy, warehouse, now)
+            apply_cleanup(plan, policy, warehouse, now, instance)
     removals = pl.DataFrame(
         [vars(removal) for removal in plan.removals],
         schema={"kind": pl.String, "target": pl.String, "reason": pl.String, "size_bytes": pl.Int64, "rows": pl.Int64},
@@ -137,6 +141,7 @@ def _cleanup(
             "quarantine_rows": plan.rows,
             "failed_audit_versions": len(plan.of_kind("failed audit version")),
             "lake_files": len(plan.of_kind("lake file")),
+            "dagster_runs": len(plan.of_kind("dagster run")),
             "bytes": plan.size_bytes,
             ("would_remove" if config.dry_run else "removed"): table_metadata(removals),
             "kept_on_purpose": dg.MetadataValue.md("\n".join(f"- {line}" for line in plan.kept) or "_(nothing)_"),

@@ -6,7 +6,8 @@
     cleanup --discard audit_failed_<run>
                                    drop one of them now
 
-The same policy and settings as the lifecycle_cleanup asset that the weekly schedule runs.
+The same policy and settings as the lifecycle_cleanup asset that the weekly schedule runs; old
+runs of the Dagster instance of DAGSTER_HOME too (`python3 tasks.py cleanup` sets it to the UI's).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+import dagster as dg
 import duckdb
 
+from compat.dagster import DagsterHomeNotSetError
 from operations.lifecycle import apply_cleanup, plan_cleanup
 from publishing.marts import drop_kept, kept_versions
 from resources.operations import OperationsResource
@@ -40,16 +43,22 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         return discard(warehouse, args.discard)
     policy = OperationsResource.from_settings(settings).lifecycle_policy()
     now = datetime.now(UTC)
+    try:
+        instance: dg.DagsterInstance | None = dg.DagsterInstance.get()
+    except DagsterHomeNotSetError:
+        print("cleanup: DAGSTER_HOME is not set, so no Dagster instance to take old runs from")
+        instance = None
 
-    plan = plan_cleanup(policy, warehouse, now)
+    plan = plan_cleanup(policy, warehouse, now, instance)
     verb = "removed" if args.apply else "would remove"
     for removal in plan.removals:
         amount = f"{removal.rows:,} rows" if removal.rows else f"{removal.size_bytes / 1e6:.2f} MB"
-        print(f"{verb}: {removal.kind} {removal.target} ({amount}; {removal.reason})")
+        amount = removal.reason if removal.kind == "dagster run" else f"{amount}; {removal.reason}"
+        print(f"{verb}: {removal.kind} {removal.target} ({amount})")
     for line in plan.kept:
         print(f"kept: {line}")
     if args.apply:
-        apply_cleanup(plan, policy, warehouse, now)
+        apply_cleanup(plan, policy, warehouse, now, instance)
     print(
         f"cleanup: {len(plan.removals)} item(s) {verb}, {plan.size_bytes / 1e6:.2f} MB, {plan.rows:,} quarantine rows"
         + ("" if args.apply else " (dry run: rerun with --apply to delete)")

@@ -10,6 +10,9 @@ Three things age out, each after its own number of days (``LifecyclePolicy``, fr
 - quarantined rows loaded more than ``quarantine_retention_days`` ago, and for as long the
   versions of the marts that failed their audit (``audit_failed_<run>``, publishing/marts.py):
   both are the evidence of bad data. The next good build drops kept versions anyway.
+- finished Dagster runs created more than ``run_retention_days`` ago, with their event logs,
+  except each job's latest and each asset's latest materialising run (operations/run_retention.py):
+  the instance's own history, which Dagster OSS otherwise keeps forever.
 - on the lake: snapshots older than ``lake_snapshot_retention_days`` (DuckLake expires them; time
   travel reaches back that far), the data files that only expired snapshots used, and orphaned
   files in the data path that no snapshot knows (an aborted write's). Files younger than
@@ -28,10 +31,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+import dagster as dg
 import duckdb
 
 from ingestion.landing import parse_archived_name
 from ingestion.lineage import LOADED_AT
+from operations.run_retention import old_runs
 from publishing.marts import drop_kept, kept_versions
 from warehouse.access import Warehouse
 from warehouse.catalog import tables_in
@@ -40,7 +45,13 @@ from warehouse.layout import QUARANTINE
 from warehouse.locks import is_lock_error
 
 Kind = Literal[
-    "warehouse file", "archived file", "quarantine rows", "failed audit version", "lake snapshots", "lake file"
+    "warehouse file",
+    "archived file",
+    "quarantine rows",
+    "failed audit version",
+    "lake snapshots",
+    "lake file",
+    "dagster run",
 ]
 LAKE_FILE_GRACE = timedelta(hours=1)
 # DuckLake's functions that delete the files it no longer needs, and what such a file is.
@@ -61,6 +72,7 @@ class LifecyclePolicy:
     archive_retention_days: int
     quarantine_retention_days: int
     lake_snapshot_retention_days: int
+    run_retention_days: int
 
 
 @dataclass(frozen=True)
@@ -213,19 +225,39 @@ def lake_housekeeping(policy: LifecyclePolicy, warehouse: Warehouse, now: dateti
         plan.removals.extend(_lake_file_removals(connection, warehouse.catalog, now))
 
 
-def plan_cleanup(policy: LifecyclePolicy, warehouse: Warehouse, now: datetime) -> CleanupPlan:
-    """What the policy says may go at ``now``; nothing is deleted."""
+def old_dagster_runs(policy: LifecyclePolicy, instance: dg.DagsterInstance, now: datetime, plan: CleanupPlan) -> None:
+    removable, kept = old_runs(instance, policy.run_retention_days, now)
+    for record in removable:
+        run = record.dagster_run
+        reason = f"{run.job_name} {run.status.value.lower()}, created {record.create_timestamp:%Y-%m-%d}"
+        plan.removals.append(Removal("dagster run", run.run_id, reason))
+    plan.kept.extend(kept)
+
+
+def plan_cleanup(
+    policy: LifecyclePolicy, warehouse: Warehouse, now: datetime, instance: dg.DagsterInstance | None = None
+) -> CleanupPlan:
+    """What the policy says may go at ``now`` (old runs only with an ``instance``); nothing is deleted."""
     plan = CleanupPlan()
     idle_warehouses(policy, now, plan)
     old_archived_files(policy, now, plan)
     old_quarantine_rows(policy, warehouse, now, plan)
     old_failed_audits(policy, warehouse, now, plan)
     lake_housekeeping(policy, warehouse, now, plan)
+    if instance is not None:
+        old_dagster_runs(policy, instance, now, plan)
     return plan
 
 
-def apply_cleanup(plan: CleanupPlan, policy: LifecyclePolicy, warehouse: Warehouse, now: datetime) -> None:
-    """Delete what ``plan`` lists; pass the ``now`` the plan was made with (the quarantine cut-off)."""
+def apply_cleanup(
+    plan: CleanupPlan,
+    policy: LifecyclePolicy,
+    warehouse: Warehouse,
+    now: datetime,
+    instance: dg.DagsterInstance | None = None,
+) -> None:
+    """Delete what ``plan`` lists; pass the ``now`` the plan was made with (the quarantine cut-off)
+    and, when it lists runs, the instance they are in."""
     quarantined, failed_audits = plan.of_kind("quarantine rows"), plan.of_kind("failed audit version")
     lake_work = plan.of_kind("lake snapshots") or plan.of_kind("lake file")
     if quarantined or failed_audits or lake_work:
@@ -248,6 +280,11 @@ def apply_cleanup(plan: CleanupPlan, policy: LifecyclePolicy, warehouse: Warehou
                 drop_kept(connection, removal.target)  # refuses anything not named as a kept version
     if lake_work:
         _clean_lake(policy, warehouse, now)
+    runs = plan.of_kind("dagster run")
+    if runs:
+        assert instance is not None, "a plan with runs was made with the instance"
+        for removal in runs:
+            instance.delete_run(removal.target)
 
 
 def _clean_lake(policy: LifecyclePolicy, warehouse: Warehouse, now: datetime) -> None:

@@ -25,6 +25,7 @@ class OperationsResource(dg.ConfigurableResource):
     archive_retention_days: int
     quarantine_retention_days: int
     lake_snapshot_retention_days: int
+    run_retention_days: int
     report_days: int
 
     @classmethod
@@ -40,6 +41,7 @@ class OperationsResource(dg.ConfigurableResource):
             archive_retention_days=settings.archive_retention_days,
             quarantine_retention_days=settings.quarantine_retention_days,
             lake_snapshot_retention_days=settings.lake_snapshot_retention_days,
+            run_retention_days=settings.run_retention_days,
             report_days=settings.report_days,
         )
 
@@ -56,4 +58,5 @@ class OperationsResource(dg.ConfigurableResource):
             archive_retention_days=self.archive_retention_days,
             quarantine_retention_days=self.quarantine_retention_days,
             lake_snapshot_retention_days=self.lake_snapshot_retention_days,
+            run_retention_days=self.run_retention_days,
         )
