@@ -1,24 +1,41 @@
 """End to end under the real `dagster dev` (webserver, daemon, sensors, automation), as a user runs it.
 
 Files are delivered with `replay`; nothing else is done by hand: the landing sensor loads them,
-automation builds the marts. Then a bad file lands and the alert must arrive. On both warehouse
-backends. Run it alone with ``pytest -m e2e``.
+automation builds the marts. Beside it, the metrics exporter as `tasks.py dev` starts it: its
+figures must be the warehouse's and the instance's, the lineage sensor's events must link the
+datasets as the asset graph does, and every process logs JSON lines (`--log-format json`). Then a
+bad file lands and the alert, the failed check's count and the FAIL event must arrive; and the
+landing sensor's skipped ticks must be purged. On both warehouse backends. Run it alone with
+``pytest -m e2e``.
 """
 
 import json
+import subprocess
+import time
+from collections import Counter, defaultdict
 from datetime import UTC, date, datetime
 
 import dagster as dg
 import polars as pl
 import pytest
 
+from assets.ingestion_report import VALIDATION_CHECK
+from assets.layers import raw_asset_key
 from cli import replay
 from definitions import build_definitions
 from demo.nycflights import day_csv
 from instance.local import open_local_instance
+from observability import metrics as exported
+from resources.pools import pool_limits
 from resources.settings import Settings
+from resources.warehouse import WarehouseResource
 from tests.support import dev_server
 from tests.support.browser import browser_page, dismiss_welcome
+from tests.support.metrics import Scrape, scrape
+from tests.support.monitoring import metrics_queried
+from tests.support.openlineage_schema import problems
+from warehouse.catalog import tables_in
+from warehouse.layout import QUARANTINE, quarantine_table, raw_table
 
 pytestmark = [pytest.mark.e2e, pytest.mark.backends]
 
@@ -52,13 +69,45 @@ def alerts(settings: Settings) -> list[dict]:
     return [json.loads(line) for line in settings.alerts.read_text().splitlines()]
 
 
+# A day with a flight its contract refuses (the real data's: one on 2013-02-11), so a check fails.
+QUARANTINE_DAY = "2013-02-11"
+LANDING_SENSOR = "landing_zone_sensor"
+
+
 @pytest.fixture(scope="module")
 def dagster_dev(tmp_path_factory, dbt_manifest, backend_overrides):
-    """One `dagster dev` per backend: starting it costs half a minute."""
+    """One `dagster dev` per backend (starting it costs half a minute), logging JSON lines."""
     workdir = tmp_path_factory.mktemp("dagster_dev")
     settings = Settings(env="dev", data_dir=workdir / "data", **backend_overrides())
-    with dev_server.dagster_dev(workdir, settings) as server:
+    with dev_server.dagster_dev(workdir, settings, log_format="json") as server:
         yield settings, server
+
+
+@pytest.fixture(scope="module")
+def metrics(dagster_dev):
+    """The metrics exporter beside `dagster dev`, as `python3 tasks.py dev` starts it."""
+    settings, server = dagster_dev
+    with dev_server.metrics_exporter(server.home.parent, settings, server) as url:
+        yield url
+
+
+def finished_runs(home) -> list[dg.DagsterRun]:
+    return [run for run in dev_server.runs(home) if run.is_finished]
+
+
+def caught_up(url: str, home) -> Scrape | None:
+    """A scrape taken while no run was in flight, once the exporter has read every finished run."""
+    before = dev_server.runs(home)
+    scraped = scrape(url)
+    after = dev_server.runs(home)
+    settled = len(before) == len(after) and all(run.is_finished for run in after)
+    return scraped if settled and scraped.value(exported.RUNS_SEEN) == len(after) else None
+
+
+def lineage_events(settings: Settings) -> list[dict]:
+    if not settings.lineage.exists():
+        return []
+    return [json.loads(line) for line in settings.lineage.read_text().splitlines()]
 
 
 def test_landed_files_reach_the_marts_in_one_load_and_one_build(dagster_dev):
@@ -80,7 +129,8 @@ def test_landed_files_reach_the_marts_in_one_load_and_one_build(dagster_dev):
         in_flight=lambda: dev_server.runs_in_flight(server.home),
     )
     # A cold start (reference data and the first days together): one load run, one dbt build.
-    assert sorted(run.job_name for run in dev_server.runs(server.home)) == ["__ASSET_JOB", "ingest"]
+    runs = dev_server.runs(server.home)
+    assert sorted(run.job_name for run in runs) == ["__ASSET_JOB", "ingest"], dev_server.describe_runs(runs)
 
 
 def test_a_single_landed_day_reaches_the_marts_in_one_run(dagster_dev):
@@ -110,6 +160,158 @@ def test_a_single_landed_day_reaches_the_marts_in_one_run(dagster_dev):
     assert (run.job_name, run.status) == ("land_and_refresh", dg.DagsterRunStatus.SUCCESS)
     assert after == ["land_and_refresh"], "no second run for the same day"
     assert latest_materialization(server.home, SCORECARD).run_id == run.run_id, "the analytics came in the same run"
+
+
+def test_the_metrics_are_the_warehouse_s_and_the_instance_s_figures(dagster_dev, metrics, promtool):
+    """A day with a refused flight lands; once its run is done and the exporter has read every
+    finished run, the scrape's rows are the tables' rows, its runs and check results the instance's."""
+    settings, server = dagster_dev
+    replay.main(["--from", QUARANTINE_DAY, "--to", QUARANTINE_DAY], settings=settings)
+    scraped = dev_server.wait_for(
+        "the day in the marts and the exporter caught up with every finished run",
+        lambda: QUARANTINE_DAY in marts_days(settings) and caught_up(metrics, server.home),
+        PIPELINE_TIMEOUT,
+        every=3,
+        in_flight=lambda: dev_server.runs_in_flight(server.home),
+    )
+    with WarehouseResource.for_settings(settings).read_only() as connection:
+        quarantined_tables = set(tables_in(connection, QUARANTINE))
+        for labels in scraped.series(exported.ROWS_LOADED_TOTAL):
+            dataset = dict(labels)["dataset"]
+            [(loaded,)] = connection.execute(f"SELECT count(*) FROM {raw_table(dataset)}").fetchall()
+            quarantined = 0
+            if dataset in quarantined_tables:
+                [(quarantined,)] = connection.execute(f"SELECT count(*) FROM {quarantine_table(dataset)}").fetchall()
+            assert scraped.value(exported.ROWS_LOADED_TOTAL, dataset=dataset) == loaded, dataset
+            assert scraped.value(exported.ROWS_QUARANTINED_TOTAL, dataset=dataset) == quarantined, dataset
+            assert scraped.value(exported.ROWS_READ_TOTAL, dataset=dataset) == loaded + quarantined, dataset
+    assert scraped.value(exported.ROWS_QUARANTINED_TOTAL, dataset="flights") == 1, "the day's refused flight"
+
+    runs = finished_runs(server.home)
+    by_job = Counter((run.job_name, run.status.value) for run in runs)
+    counted = {
+        (dict(labels)[exported.JOB_LABEL], dict(labels)["status"]): n
+        for labels, n in scraped.series(exported.RUNS).items()
+    }
+    assert counted == dict(by_job)
+    for job in {run.job_name for run in runs}:
+        assert scraped.value(f"{exported.RUN_DURATION}_count", **{exported.JOB_LABEL: job}) == sum(
+            count for (name, _), count in by_job.items() if name == job
+        )
+    # The validation check of raw/flights: one failed (WARN, the refused flight), as the instance recorded.
+    check_key = dg.AssetCheckKey(raw_asset_key("flights"), VALIDATION_CHECK)
+    with open_local_instance(server.home) as instance:
+        history = instance.event_log_storage.get_asset_check_execution_history(check_key, limit=1000)
+        outcomes = Counter(
+            (
+                record.event.dagster_event.event_specific_data.severity.value,
+                record.event.dagster_event.event_specific_data.passed,
+            )
+            for record in history
+            if record.event is not None
+        )
+    flights_check = {"asset": "raw/flights", "check": VALIDATION_CHECK}
+    assert outcomes[("WARN", False)] == 1, "the refused flight's day"
+    for (severity, passed), count in outcomes.items():
+        outcome = "passed" if passed else "failed"
+        assert scraped.value(exported.CHECK_EVALUATIONS, **flights_check, severity=severity, outcome=outcome) == count
+    assert scraped.value(exported.CHECK_FAILING, **flights_check, severity="WARN") == 1, "on the latest materialisation"
+
+    # The present state: nothing waits or runs, the pools are the instance's, the sensors tick.
+    for labels in scraped.series(exported.LANDING_FILES):
+        assert scraped.samples[(exported.LANDING_FILES, labels)] == 0
+    for pool, slots in pool_limits(settings).items():
+        assert scraped.value(exported.POOL_SLOTS, pool=pool) == slots
+        assert scraped.value(exported.POOL_QUEUED, pool=pool) == 0
+    assert scraped.value(exported.SENSOR_RUNNING, sensor=LANDING_SENSOR) == 1
+    assert scraped.value(exported.SENSOR_LAG, sensor=LANDING_SENSOR) < ALERT_TIMEOUT
+    assert scraped.value(exported.FRESHNESS_FAIL_WINDOW, asset="raw/flights") == 48 * 3600
+    assert scraped.value(exported.FRESHNESS_LAG, asset="raw/flights") < PIPELINE_TIMEOUT
+    assert scraped.value(exported.DAGSTER_UP) == 1
+
+    # Every declared metric is exported, and the dashboard and rules query only exported ones.
+    families = {line.split()[2] for line in scraped.text.splitlines() if line.startswith("# HELP")}
+    series = scraped.names | families
+    assert {name.removesuffix("_total") for name in exported.HELP} <= {name.removesuffix("_total") for name in families}
+    assert metrics_queried() <= series
+    linted = subprocess.run([str(promtool), "check", "metrics"], input=scraped.text, capture_output=True, text=True)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+    # Dagster's own freshness evaluation (its daemon, every 30 s) finds the loaded data fresh.
+    dev_server.wait_for(
+        "Dagster's freshness daemon to find raw/flights healthy",
+        lambda: scrape(metrics).samples.get(
+            (exported.FRESHNESS_STATUS, frozenset({"asset": "raw/flights", "status": "HEALTHY"}.items()))
+        ),
+        ALERT_TIMEOUT,
+    )
+
+
+def test_lineage_events_link_raw_flights_through_fct_flights_to_the_analytics(dagster_dev):
+    """Every run's OpenLineage events, valid against the specification: a job per asset, whose
+    inputs are the outputs of the assets upstream, so raw.flights leads to the analytics."""
+    settings, server = dagster_dev
+    runs = {run.run_id for run in finished_runs(server.home)}
+
+    def every_run_ended() -> bool:
+        ended = {e["run"]["runId"] for e in lineage_events(settings) if e["eventType"] in ("COMPLETE", "FAIL")}
+        return runs <= ended
+
+    dev_server.wait_for("a COMPLETE or FAIL event for every finished run", every_run_ended, ALERT_TIMEOUT)
+    events = lineage_events(settings)
+    assert [problem for event in events for problem in problems(event)] == []
+    assert {
+        e["run"]["runId"] for e in events if e["job"]["name"] in {r.job_name for r in finished_runs(server.home)}
+    } >= runs
+    downstream = defaultdict(set)
+    for event in events:
+        if event["eventType"] == "COMPLETE":
+            for source in event.get("inputs", []):
+                for target in event.get("outputs", []):
+                    downstream[source["name"]].add(target["name"])
+
+    def reachable(start: str) -> set[str]:
+        seen, todo = set(), [start]
+        while todo:
+            for name in downstream[todo.pop()] - seen:
+                seen.add(name)
+                todo.append(name)
+        return seen
+
+    assert "marts.fct_flights" in reachable("raw.flights")
+    assert any(name.startswith("analytics.") for name in reachable("marts.fct_flights"))
+    # The day's load: its rows written and its failed check, on the raw asset's run.
+    with WarehouseResource.for_settings(settings).read_only() as connection:
+        [(day_rows,)] = connection.execute(
+            f"SELECT count(*) FROM {raw_table('flights')} WHERE _partition_date = ?", [QUARANTINE_DAY]
+        ).fetchall()
+    flights_runs = [e for e in events if e["job"]["name"] == "raw/flights" and e["eventType"] == "COMPLETE"]
+    day_run = next(
+        e
+        for e in flights_runs
+        if any(t["status"] == "fail" for t in e["run"]["facets"].get("test", {}).get("tests", []))
+    )
+    assert day_run["outputs"][0]["outputFacets"]["outputStatistics"]["rowCount"] == day_rows
+
+
+def test_every_process_logs_json_lines(dagster_dev):
+    """`--log-format json` and deploy/json_logs.yaml: the daemon, the webserver and the runs."""
+    _, server = dagster_dev
+    records = []
+    for line in server.log.read_text(errors="replace").splitlines():
+        if line.startswith("{"):
+            records.append(json.loads(line))
+    loggers = {record.get("logger", "") for record in records}
+    assert any(logger.startswith("dagster.daemon") for logger in loggers), loggers
+    assert any(logger.startswith("dagster.webserver") or logger == "dagster" for logger in loggers), loggers
+    run_records = [record for record in records if "run_id" in record]
+    assert {record["dagster_event"] for record in run_records if "dagster_event" in record} >= {
+        "PIPELINE_START",
+        "STEP_START",
+        "ASSET_MATERIALIZATION",
+        "PIPELINE_SUCCESS",
+    }
+    assert all({"event", "level", "timestamp", "job"} <= set(record) for record in run_records)
 
 
 def test_the_ui_opens_readable_with_real_charts(dagster_dev, tmp_path):
@@ -186,7 +388,7 @@ def test_materialize_all_in_the_ui_is_the_data(dagster_dev):
     assert started_by_automation == [], "automation left the backfilled loads to the backfill's own dbt run"
 
 
-def test_a_bad_file_raises_an_alert_and_is_not_published(dagster_dev):
+def test_a_bad_file_raises_an_alert_and_is_not_published(dagster_dev, metrics):
     settings, server = dagster_dev
     log = server.log
     broken = pl.read_csv(day_csv("flights", date(2013, 1, 3)), infer_schema=False)
@@ -205,3 +407,47 @@ def test_a_bad_file_raises_an_alert_and_is_not_published(dagster_dev):
     assert "missing column(s) ['carrier']" in check_alert["details"]
     assert "2013-01-03" not in marts_days(settings), "the bad day was not published"
     assert list(settings.archive.rglob("*__flights_2013-01-03.csv")), "the bad file is kept"
+    # The failure in the other channels: counted in the metrics, a FAIL event with the reason.
+    scraped = dev_server.wait_for(
+        "the exporter to read the failed run", lambda: caught_up(metrics, server.home), ALERT_TIMEOUT
+    )
+    refused = {"asset": "raw/flights", "check": VALIDATION_CHECK, "severity": "ERROR", "outcome": "failed"}
+    assert scraped.value(exported.CHECK_EVALUATIONS, **refused) == 1
+    assert scraped.value(exported.CHECK_FAILING, asset="raw/flights", check=VALIDATION_CHECK, severity="ERROR") == 1
+    failed_runs = [run for run in finished_runs(server.home) if run.status == dg.DagsterRunStatus.FAILURE]
+    assert sum(n for labels, n in scraped.series(exported.RUNS).items() if ("status", "FAILURE") in labels) == len(
+        failed_runs
+    )
+
+    def failed_load() -> dict | None:
+        return next(
+            (e for e in lineage_events(settings) if e["job"]["name"] == "raw/flights" and e["eventType"] == "FAIL"),
+            None,
+        )
+
+    event = dev_server.wait_for("the FAIL event of the bad file's load", failed_load, ALERT_TIMEOUT)
+    assert problems(event) == []
+    assert "flights_2013-01-03.csv" in event["run"]["facets"]["errorMessage"]["message"]
+
+
+def test_the_landing_sensor_s_skipped_ticks_go_after_a_day(dagster_dev):
+    """About 17,000 skipped ticks a day: the dev instance keeps a day of them (deploy/dagster.dev.yaml).
+    The sensor's skips are aged by two days; the daemon deletes them after the sensor's next tick."""
+    _, server = dagster_dev
+    with open_local_instance(server.home) as instance:
+        landing = next(state for state in instance.all_instigator_state() if state.name == LANDING_SENSOR)
+        ids = (landing.instigator_origin_id, landing.selector_id)
+        skipped = [tick for tick in instance.get_ticks(*ids) if tick.status.value == "SKIPPED"]
+        assert len(skipped) >= 5, "the sensor has been ticking all along"
+        two_days_ago = time.time() - 2 * 86400
+        for tick in skipped:
+            instance.update_tick(tick._replace(tick_data=tick.tick_data._replace(timestamp=two_days_ago)))
+        aged = {tick.tick_id for tick in skipped}
+
+        def purged() -> bool:
+            left = {tick.tick_id for tick in instance.get_ticks(*ids)}
+            return not (aged & left) and len(left) > 0
+
+        dev_server.wait_for("the aged skipped ticks to be purged", purged, ALERT_TIMEOUT, every=2)
+        day_ago = time.time() - 86400
+        assert all(tick.timestamp > day_ago for tick in instance.get_ticks(*ids)), "nothing older than a day"

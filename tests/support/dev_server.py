@@ -83,6 +83,17 @@ def runs(home: Path) -> list:
         return list(instance.get_runs())
 
 
+def describe_runs(runs: list) -> str:
+    """Each run, oldest first, with what it targeted and what started it: why there were more than expected."""
+    lines = []
+    for run in reversed(runs):
+        assets = sorted(key.to_user_string() for key in run.asset_selection or ())
+        checks = sorted(key.name for key in run.asset_check_selection or ())
+        started_by = run.tags.get("dagster/sensor_name") or run.tags.get("dagster/backfill") or "by hand"
+        lines.append(f"{run.job_name} {run.run_id[:8]} {run.status.value} ({started_by}): {assets} checks {checks}")
+    return "\n".join(lines)
+
+
 def runs_in_flight(home: Path) -> str:
     """The runs of the instance in ``home`` that had not finished, and the last few that had."""
     latest = runs(home)[:30]
@@ -121,15 +132,19 @@ def background(command: list[str], env: dict[str, str], log: Path) -> Iterator[s
 
 
 @contextlib.contextmanager
-def dagster_dev(workdir: Path, settings: Settings, log_name: str = "dagster_dev.log") -> Iterator[DevServer]:
+def dagster_dev(
+    workdir: Path, settings: Settings, log_name: str = "dagster_dev.log", log_format: str = "colored"
+) -> Iterator[DevServer]:
     """`dagster dev` on a free port with ``settings`` (either backend); started again with the same
-    ``workdir``, it has the same instance."""
+    ``workdir``, it has the same instance. ``log_format="json"``: JSON lines from every process, as
+    `python3 tasks.py dev --log-format json` gives them."""
     home, log = workdir / "dagster_home", workdir / log_name
     env = {**os.environ, **settings.environment(), "DAGSTER_HOME": str(home)}
-    prepare_dagster_home(home, [sys.executable], env)
+    prepare_dagster_home(home, [sys.executable], env, json_logs=log_format == "json")
     url = f"http://127.0.0.1:{free_port()}"
     port = url.rsplit(":", 1)[1]
-    with background([*DAGSTER, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", port], env, log) as process:
+    command = [*DAGSTER, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", port, "--log-format", log_format]
+    with background(command, env, log) as process:
 
         def answering() -> bool:
             try:
@@ -139,3 +154,23 @@ def dagster_dev(workdir: Path, settings: Settings, log_name: str = "dagster_dev.
 
         wait_for("dagster dev to answer", answering, START_TIMEOUT_SECONDS)
         yield DevServer(url, home, log, process)
+
+
+@contextlib.contextmanager
+def metrics_exporter(workdir: Path, settings: Settings, server: DevServer) -> Iterator[str]:
+    """The metrics exporter as `tasks.py dev` starts it, reading ``server``; yields its /metrics URL."""
+    env = {**os.environ, **settings.environment()}
+    url = f"http://127.0.0.1:{free_port()}/metrics"
+    port = url.split(":")[2].split("/")[0]
+    exporter = str(Path(sys.executable).with_name("metrics-exporter"))
+    command = [exporter, "--host", "127.0.0.1", "--port", port, "--graphql-url", f"{server.url}/graphql"]
+    with background(command, env, workdir / "metrics_exporter.log"):
+
+        def answering() -> bool:
+            try:
+                return urllib.request.urlopen(url, timeout=5).status == 200
+            except OSError:
+                return False
+
+        wait_for("the metrics exporter to answer", answering, START_TIMEOUT_SECONDS, every=1)
+        yield url
