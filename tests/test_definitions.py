@@ -5,25 +5,13 @@ from datetime import timedelta
 import dagster as dg
 import pytest
 
-from assets.layers import LAYERS, PIPELINE_GROUP, raw_asset_key
-from config.datasets import ConfigError, load_datasets
+from assets.layers import LAYERS, PIPELINE_GROUP
+from config.datasets import ConfigError
 from definitions import build_definitions
 from resources.pools import pool_limits
 from resources.settings import Settings
+from tests.support.expected_graph import ANALYTICS, MARTS, OPERATIONS, RAW, READERS, STAGING
 
-DATASETS = load_datasets(Settings().datasets_file)
-RAW = {raw_asset_key(name).to_user_string() for name in DATASETS}
-STAGING = {f"staging/stg_{name}" for name in DATASETS}  # a staging view per dataset
-MARTS = {
-    "marts/fct_flights",
-    "marts/mart_carrier_daily_performance",
-    "marts/mart_origin_daily_performance",
-    "marts/mart_route_delays",
-    "marts/mart_weather_daily_impact",
-}
-ANALYTICS = {"analytics/carrier_scorecard", "analytics/weather_delay_impact"}
-READERS = {"readers/warehouse_copy"}  # the file backend's copy for readers
-OPERATIONS = {"operations/warehouse_backup", "operations/lifecycle_cleanup", "operations/pipeline_performance_report"}
 OPERATIONS_JOBS = ("warehouse_backup_job", "lifecycle_cleanup_job", "performance_report_job")
 
 

@@ -9,26 +9,17 @@ from assets.automation import MATERIALIZED_TAG, REFRESH_ON_UPSTREAM_UPDATE
 from assets.layers import raw_asset_key
 from assets.partitions import DAYS
 from cli import replay
-from config.datasets import load_datasets
 from definitions import build_definitions
 from jobs.landing import ingest_job_for, land_and_refresh_job_for, refresh_targets
-from resources.settings import Settings
+from tests.support import expected_graph as expected
 
 pytestmark = pytest.mark.integration  # the refreshes it runs are real dbt builds
 
-DATASETS = load_datasets(Settings().datasets_file)
-RAW = [raw_asset_key(name).to_user_string() for name in DATASETS]
-DAILY = [raw_asset_key(dataset.name).to_user_string() for dataset in DATASETS.values() if dataset.kind == "daily"]
-VIEWS = {f"staging/stg_{name}" for name in DATASETS}  # a staging view per dataset
-TABLES = {
-    "marts/fct_flights",
-    "marts/mart_carrier_daily_performance",
-    "marts/mart_origin_daily_performance",
-    "marts/mart_route_delays",
-    "marts/mart_weather_daily_impact",
-}
-ANALYTICS = {"analytics/carrier_scorecard", "analytics/weather_delay_impact"}
-READERS_COPY = {"readers/warehouse_copy"}  # after them, in the same run (file backend)
+DATASETS = expected.DATASETS
+RAW = [raw_asset_key(name).to_user_string() for name in DATASETS]  # loaded in the config's order
+DAILY = expected.DAILY
+VIEWS, TABLES, ANALYTICS = expected.STAGING, expected.MARTS, expected.ANALYTICS
+READERS_COPY = expected.READERS  # after them, in the same run (file backend)
 
 
 class Automation:

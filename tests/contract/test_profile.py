@@ -70,15 +70,22 @@ def the_rest_of_the_year(name: str) -> pl.DataFrame:
     return rest.with_row_index(ROW_NUMBER, offset=1).cast({ROW_NUMBER: pl.Int64})
 
 
+def rejections(profiled, dataset) -> tuple[pl.DataFrame, set[int], set[int]]:
+    """February to December of a daily dataset, and the rows the hand-written and the generated
+    (from January) contracts reject."""
+    found, generated = profiled[dataset.name]
+    rows = the_rest_of_the_year(dataset.name)
+    by_hand = rejected(dataset.schema_class, dataset.primary_key, rows, dataset.null_values, daily=True)
+    by_profile = rejected(generated, found.primary_key, rows, found.null_values, daily=True)
+    return rows, by_hand, by_profile
+
+
 def test_generated_contracts_accept_the_other_eleven_months_as_the_hand_written_do(profiled, datasets):
     lines = [
         f"{'dataset':10} {'rows':>8} {'hand-written rejects':>21} {'generated rejects':>18} {'only generated':>15}"
     ]
     for dataset in fed(datasets, "daily"):
-        found, generated = profiled[dataset.name]
-        rows = the_rest_of_the_year(dataset.name)
-        by_hand = rejected(dataset.schema_class, dataset.primary_key, rows, dataset.null_values, daily=True)
-        by_profile = rejected(generated, found.primary_key, rows, found.null_values, daily=True)
+        rows, by_hand, by_profile = rejections(profiled, dataset)
         lines.append(
             f"{dataset.name:10} {rows.height:>8,} {len(by_hand):>21,} {len(by_profile):>18,} "
             f"{len(by_profile - by_hand):>15,}"
@@ -100,10 +107,7 @@ def test_where_the_generated_contracts_are_looser_it_is_said_in_numbers(profiled
     the rules a profile cannot see (relations between columns, known domains), counted."""
     lines = []
     for dataset in fed(datasets, "daily"):
-        found, generated = profiled[dataset.name]
-        rows = the_rest_of_the_year(dataset.name)
-        by_hand = rejected(dataset.schema_class, dataset.primary_key, rows, dataset.null_values, daily=True)
-        by_profile = rejected(generated, found.primary_key, rows, found.null_values, daily=True)
+        _, by_hand, by_profile = rejections(profiled, dataset)
         lines.append(
             f"{dataset.name}: both reject {len(by_hand & by_profile)}, only hand-written {len(by_hand - by_profile)}"
         )
