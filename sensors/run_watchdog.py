@@ -84,14 +84,28 @@ def worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
     return None
 
 
+def died_unreported(instance: dg.DagsterInstance, run_id: str, pid: int, started: float) -> bool:
+    """Whether the run's worker ``pid`` is gone and the run is still STARTED after it went.
+
+    The order matters. A worker that ends normally stores the run's end before it exits, so the
+    status read after its exit is conclusive; the status listed before the pid was looked at is
+    not: a run that finished in between would be failed with its work done (and then retried).
+    """
+    if process_alive(pid, started):
+        return False
+    record = instance.get_run_record_by_id(run_id)
+    return record is not None and record.dagster_run.status == dg.DagsterRunStatus.STARTED
+
+
 def dead_runs(instance: dg.DagsterInstance) -> list[tuple[dg.DagsterRun, int]]:
     """STARTED runs of this host whose worker process is gone, with the pid it had."""
     found = []
     for record in instance.get_run_records(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
-        pid = worker_pid(instance, record.dagster_run.run_id)
+        run_id = record.dagster_run.run_id
+        pid = worker_pid(instance, run_id)
         # The worker reports its pid before it marks the run started; no pid: not ours to judge.
         started = record.start_time or record.create_timestamp.timestamp()
-        if pid is not None and not process_alive(pid, started):
+        if pid is not None and died_unreported(instance, run_id, pid, started):
             found.append((record.dagster_run, pid))
     return found
 

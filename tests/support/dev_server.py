@@ -90,6 +90,8 @@ def describe_runs(runs: list) -> str:
         assets = sorted(key.to_user_string() for key in run.asset_selection or ())
         checks = sorted(key.name for key in run.asset_check_selection or ())
         started_by = run.tags.get("dagster/sensor_name") or run.tags.get("dagster/backfill") or "by hand"
+        if parent := run.tags.get("dagster/parent_run_id"):
+            started_by += f", retry of {parent[:8]}"
         lines.append(f"{run.job_name} {run.run_id[:8]} {run.status.value} ({started_by}): {assets} checks {checks}")
     return "\n".join(lines)
 

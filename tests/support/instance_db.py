@@ -30,12 +30,16 @@ def rows(dsn: str, sql: str) -> list[tuple]:
         return cursor.fetchall()
 
 
-def run_selections(dsn: str) -> list[str]:
-    """Each run's job, start time and assets and checks: what a failed count of runs is explained by."""
+def run_selections(dsn: str) -> str:
+    """Each run's start, job, status, parent run (a retry's) and assets and checks, one per line: what
+    a failed count of runs is explained by. A string, so pytest prints it whole."""
     found = []
-    for job, body, created in rows(dsn, "SELECT pipeline_name, run_body, create_timestamp FROM runs ORDER BY 3"):
+    query = "SELECT pipeline_name, status, run_body, create_timestamp FROM runs ORDER BY create_timestamp"
+    for job, status, body, created in rows(dsn, query):
         run = json.loads(body)
         assets = [key["path"][-1] for key in (run.get("asset_selection") or {}).get("__frozenset__", [])]
         checks = [key["name"] for key in (run.get("asset_check_selection") or {}).get("__frozenset__", [])]
-        found.append(f"{created:%H:%M:%S} {job}: assets {sorted(assets)}, checks {sorted(checks)}")
-    return found
+        parent = (run.get("tags") or {}).get("dagster/parent_run_id")
+        retry = f" (retry of {parent[:8]})" if parent else ""
+        found.append(f"{created:%H:%M:%S} {job} {status}{retry}: assets {sorted(assets)}, checks {sorted(checks)}")
+    return "\n".join(found)
