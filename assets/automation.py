@@ -177,9 +177,12 @@ INPUT_WRITTEN_DURING_BUILD = InputWrittenDuringLastBuild()
 
 REFRESH_ON_UPSTREAM_UPDATE = (
     (
-        through_views(AC.newly_updated() | AC.will_be_requested())
+        through_views(AC.newly_updated())
         .since_last_handled()
         .with_label("an input (or the table behind a view input) was updated")
+        # Outside "since": in the tick where a build's own update arrives (its "handled"), an input
+        # may be requested again (INPUT_WRITTEN_DURING_BUILD) and this table must go with it.
+        | through_views(AC.will_be_requested()).with_label("an input is being built")
         | INPUT_WRITTEN_DURING_BUILD
     )
     & INPUTS_EXIST
@@ -210,8 +213,18 @@ RUN_SOURCE_TESTS = (
     & LOADS_IDLE
 ).with_label("test the raw table after each load")
 
-# dbt model tests run whenever their model is built (dbt build does that); saying so lets the
-# blocking-check condition above see them coming, so analytics join the same tick as the marts.
-# A relationship test also depends on the model on its other side (a staging view): only the table
-# it checks is its trigger, never a view.
-RUN_WITH_MODEL = AC.any_deps_match(AC.will_be_requested()).ignore(VIEWS).with_label("its table is being built")
+
+def run_with_model(table: dg.AssetKey) -> dg.AutomationCondition:
+    """For a dbt model test on ``table``: run whenever the table is built (dbt build does that).
+
+    Saying so lets the blocking-check condition above see the tests coming, so analytics join the
+    same tick as the marts. A test that also reads another model (a relationship test's staging
+    view, the route window test's fct_flights) depends on it too, but only its own table is its
+    trigger: run with the other model alone, it would check the new version of one against the
+    published version of its own table, and fail.
+    """
+    return (
+        AC.any_deps_match(AC.will_be_requested())
+        .allow(dg.AssetSelection.assets(table))
+        .with_label("its table is being built")
+    )

@@ -20,7 +20,7 @@ from assets.automation import (
     REFRESH_ON_UPSTREAM_UPDATE,
     REFRESH_VIEW,
     RUN_SOURCE_TESTS,
-    RUN_WITH_MODEL,
+    run_with_model,
 )
 from assets.layers import PIPELINE_GROUP, RAW
 
@@ -45,7 +45,7 @@ class FlightsDbtTranslator(DagsterDbtTranslator):
         if spec is None:
             return None
         # Source tests check a raw table after it loads; model tests run with their model.
-        condition = RUN_SOURCE_TESTS if asset_spec.key.path[0] == RAW else RUN_WITH_MODEL
+        condition = RUN_SOURCE_TESTS if asset_spec.key.path[0] == RAW else run_with_model(asset_spec.key)
         return spec._replace(automation_condition=condition)  # AssetCheckSpec is a NamedTuple
 
     def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:

@@ -5,7 +5,7 @@ import threading
 import dagster as dg
 import pytest
 
-from assets.automation import MATERIALIZED_TAG, REFRESH_ON_UPSTREAM_UPDATE
+from assets.automation import MATERIALIZED_TAG, REFRESH_ON_UPSTREAM_UPDATE, run_with_model
 from assets.layers import raw_asset_key
 from assets.partitions import DAYS
 from cli import replay
@@ -177,9 +177,12 @@ def test_a_refresh_of_the_tables_alone_runs_their_relationship_tests(world):
     assert not tailnum.passed and tailnum.severity == dg.AssetCheckSeverity.WARN
 
 
-def test_a_table_built_while_a_load_wrote_its_input_is_built_again(tmp_path):
+def test_a_table_built_while_a_load_wrote_its_input_is_built_again_with_what_is_downstream(tmp_path):
     """On the lake a load and a build overlap: the build began, a load wrote its input, the build
-    ended (so Dagster counts the update as handled). The next tick must build the table again."""
+    ended (so Dagster counts the update as handled). The next tick must build the table again, and
+    the tables downstream of it in the same run, with their tests: the tick where the build's own
+    update arrives is also their "handled" (seen as a build of fct_flights alone whose route window
+    test then failed against the published route profile, in the fault-recovery test on the lake)."""
     build_began, load_done = threading.Event(), threading.Event()
     blocking = {"on": False}
 
@@ -197,23 +200,71 @@ def test_a_table_built_while_a_load_wrote_its_input_is_built_again(tmp_path):
             build_began.set()
             assert load_done.wait(120)
 
-    defs = dg.Definitions(assets=[gates, stg_gates, gate_counts])
+    @dg.asset(key=["marts", "gate_summary"], deps=[gate_counts], automation_condition=REFRESH_ON_UPSTREAM_UPDATE)
+    def gate_summary() -> None:
+        return None
+
+    @dg.asset_check(
+        asset=gate_summary, additional_deps=[gate_counts], automation_condition=run_with_model(gate_summary.key)
+    )
+    def summary_covers_counts() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=True)
+
+    tables = [gate_counts, gate_summary]
+    defs = dg.Definitions(assets=[gates, stg_gates, *tables], asset_checks=[summary_covers_counts])
     (tmp_path / "home").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
-        assert dg.materialize([gates, stg_gates, gate_counts], instance=instance).success
+        assert dg.materialize([gates, stg_gates, *tables], instance=instance).success
         automation = Automation(defs, instance)
         automation.tick()  # the baseline
         assert automation.tick() == set()
         blocking["on"] = True
-        build = threading.Thread(
-            target=lambda: dg.materialize([gate_counts], instance=instance, selection=[gate_counts.key])
-        )
+        build = threading.Thread(target=lambda: dg.materialize(tables, instance=instance))
         build.start()
         assert build_began.wait(120)
         assert dg.materialize([gates], instance=instance, selection=[gates.key]).success
         load_done.set()
         build.join(timeout=120)
-        assert automation.tick() == {"marts/gate_counts"}, "the days the load brought are built"
+        assert automation.tick() == {"marts/gate_counts", "marts/gate_summary"}, "the days the load brought are built"
+        assert automation.last_checks == {"summary_covers_counts"}
         blocking["on"] = False
-        assert dg.materialize([gate_counts], instance=instance, selection=[gate_counts.key]).success
+        assert dg.materialize(tables, instance=instance).success
         assert automation.tick() == set(), "once built after the load, nothing more"
+
+
+def test_a_test_of_a_table_runs_with_its_table_not_with_the_other_model_it_reads(tmp_path):
+    @dg.asset(key=["raw", "gates"])
+    def gates() -> None:
+        return None
+
+    @dg.asset(key=["raw", "doors"])
+    def doors() -> None:
+        return None
+
+    @dg.asset(key=["marts", "gate_counts"], deps=[gates], automation_condition=REFRESH_ON_UPSTREAM_UPDATE)
+    def gate_counts() -> None:
+        return None
+
+    @dg.asset(key=["marts", "gate_summary"], deps=[gate_counts, doors], automation_condition=REFRESH_ON_UPSTREAM_UPDATE)
+    def gate_summary() -> None:
+        return None
+
+    @dg.asset_check(
+        asset=gate_summary, additional_deps=[gate_counts], automation_condition=run_with_model(gate_summary.key)
+    )
+    def summary_covers_counts() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=True)
+
+    defs = dg.Definitions(assets=[gates, doors, gate_counts, gate_summary], asset_checks=[summary_covers_counts])
+    (tmp_path / "home").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
+        assert dg.materialize([gates], instance=instance).success
+        automation = Automation(defs, instance)
+        automation.tick()  # the baseline
+        assert dg.materialize([gates], instance=instance).success
+        # The summary waits for its other input; the test of the summary waits with it.
+        assert automation.tick() == {"marts/gate_counts"}
+        assert automation.last_checks == set()
+        assert dg.materialize([gates, doors, gate_counts], instance=instance).success
+        assert automation.tick() == {"marts/gate_summary"}
+        assert automation.last_checks == {"summary_covers_counts"}
