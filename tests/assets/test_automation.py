@@ -177,6 +177,23 @@ def test_a_refresh_of_the_tables_alone_runs_their_relationship_tests(world):
     assert not tailnum.passed and tailnum.severity == dg.AssetCheckSeverity.WARN
 
 
+def summary_with_its_test(counts: dg.AssetsDefinition, *other_inputs: dg.AssetsDefinition):
+    """A table over ``counts`` and a test of it that reads ``counts`` too, like the route window test
+    (on mart_route_delays, reading fct_flights): the test's trigger is its own table."""
+
+    @dg.asset(
+        key=["marts", "gate_summary"], deps=[counts, *other_inputs], automation_condition=REFRESH_ON_UPSTREAM_UPDATE
+    )
+    def gate_summary() -> None:
+        return None
+
+    @dg.asset_check(asset=gate_summary, additional_deps=[counts], automation_condition=run_with_model(gate_summary.key))
+    def summary_covers_counts() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=True)
+
+    return gate_summary, summary_covers_counts
+
+
 def test_a_table_built_while_a_load_wrote_its_input_is_built_again_with_what_is_downstream(tmp_path):
     """On the lake a load and a build overlap: the build began, a load wrote its input, the build
     ended (so Dagster counts the update as handled). The next tick must build the table again, and
@@ -200,16 +217,7 @@ def test_a_table_built_while_a_load_wrote_its_input_is_built_again_with_what_is_
             build_began.set()
             assert load_done.wait(120)
 
-    @dg.asset(key=["marts", "gate_summary"], deps=[gate_counts], automation_condition=REFRESH_ON_UPSTREAM_UPDATE)
-    def gate_summary() -> None:
-        return None
-
-    @dg.asset_check(
-        asset=gate_summary, additional_deps=[gate_counts], automation_condition=run_with_model(gate_summary.key)
-    )
-    def summary_covers_counts() -> dg.AssetCheckResult:
-        return dg.AssetCheckResult(passed=True)
-
+    gate_summary, summary_covers_counts = summary_with_its_test(gate_counts)
     tables = [gate_counts, gate_summary]
     defs = dg.Definitions(assets=[gates, stg_gates, *tables], asset_checks=[summary_covers_counts])
     (tmp_path / "home").mkdir()
@@ -245,16 +253,7 @@ def test_a_test_of_a_table_runs_with_its_table_not_with_the_other_model_it_reads
     def gate_counts() -> None:
         return None
 
-    @dg.asset(key=["marts", "gate_summary"], deps=[gate_counts, doors], automation_condition=REFRESH_ON_UPSTREAM_UPDATE)
-    def gate_summary() -> None:
-        return None
-
-    @dg.asset_check(
-        asset=gate_summary, additional_deps=[gate_counts], automation_condition=run_with_model(gate_summary.key)
-    )
-    def summary_covers_counts() -> dg.AssetCheckResult:
-        return dg.AssetCheckResult(passed=True)
-
+    gate_summary, summary_covers_counts = summary_with_its_test(gate_counts, doors)
     defs = dg.Definitions(assets=[gates, doors, gate_counts, gate_summary], asset_checks=[summary_covers_counts])
     (tmp_path / "home").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
