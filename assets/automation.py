@@ -115,13 +115,19 @@ REFRESH_VIEW = (
 ).with_label("build the view when missing or changed")
 
 
-@functools.lru_cache(maxsize=512)
-def _latest_write(
-    instance: dg.DagsterInstance, key: dg.AssetKey, evaluation_time: datetime
-) -> tuple[str, float] | None:
-    """(run id, time) of the asset's latest materialisation, read once per tick."""
-    event = instance.get_latest_materialization_event(key)
-    return (event.run_id, event.timestamp) if event else None
+@functools.lru_cache(maxsize=1)
+def _asset_runs(
+    instance: dg.DagsterInstance, evaluation_time: datetime
+) -> dict[dg.AssetKey, tuple[str | None, tuple[str, float] | None]]:
+    """Per asset, read in one query once per tick: the run that last targeted it (planned, whether it
+    then wrote or failed) and (run id, time) of its latest materialisation."""
+    found = {}
+    for record in instance.get_asset_records():
+        entry = record.asset_entry
+        written = entry.last_materialization_record
+        latest = (written.run_id, written.timestamp) if written else None
+        found[entry.asset_key] = (entry.last_run_id, latest)
+    return found
 
 
 @functools.lru_cache(maxsize=512)
@@ -162,13 +168,16 @@ class InputWrittenDuringLastBuild(dg.AutomationCondition):
 
     def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
         instance, at = context.asset_graph_view.instance, context.evaluation_time
-        own = _latest_write(instance, context.key, at)
-        started = _run_start(instance, own[0], at) if own else None
-        if own is None or started is None:
+        runs = _asset_runs(instance, at)
+        # The table's last run, not its last success: a build that failed has handled the load
+        # before it (as a request resets "since last handled"), or every tick would start it again.
+        last_run = runs.get(context.key, (None, None))[0]
+        started = _run_start(instance, last_run, at) if last_run else None
+        if started is None:
             return dg.AutomationResult(context, true_subset=context.get_empty_subset())
         for source in _inputs_through_views(context.asset_graph, context.key):
-            written = _latest_write(instance, source, at)
-            if written is not None and written[0] != own[0] and written[1] > started:
+            written = runs.get(source, (None, None))[1]
+            if written is not None and written[0] != last_run and written[1] > started:
                 return dg.AutomationResult(context, true_subset=context.candidate_subset)
         return dg.AutomationResult(context, true_subset=context.get_empty_subset())
 

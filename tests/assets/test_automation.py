@@ -267,3 +267,34 @@ def test_a_test_of_a_table_runs_with_its_table_not_with_the_other_model_it_reads
         assert dg.materialize([gates, doors, gate_counts], instance=instance).success
         assert automation.tick() == {"marts/gate_summary"}
         assert automation.last_checks == {"summary_covers_counts"}
+
+
+def test_a_build_that_failed_after_a_load_is_not_requested_again_until_new_data(tmp_path):
+    """A failed build waits for new data, as Dagster's own "since last handled" makes it: the
+    catch-up for a load that overlapped a build looks at the table's last run, not at its last
+    success, or every tick would start the failing build again (and alert on each)."""
+    failing = {"on": False}
+
+    @dg.asset(key=["raw", "gates"])
+    def gates() -> None:
+        return None
+
+    @dg.asset(key=["marts", "gate_counts"], deps=[gates], automation_condition=REFRESH_ON_UPSTREAM_UPDATE)
+    def gate_counts() -> None:
+        if failing["on"]:
+            raise ValueError("a build that fails")
+
+    defs = dg.Definitions(assets=[gates, gate_counts])
+    (tmp_path / "home").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
+        assert dg.materialize([gates, gate_counts], instance=instance).success
+        automation = Automation(defs, instance)
+        automation.tick()  # the baseline
+        assert dg.materialize([gates], instance=instance).success
+        assert automation.tick() == {"marts/gate_counts"}
+        failing["on"] = True
+        assert not dg.materialize([gate_counts], instance=instance, raise_on_error=False).success
+        assert automation.tick() == set(), "the failed build is not started again"
+        assert automation.tick() == set()
+        assert dg.materialize([gates], instance=instance).success
+        assert automation.tick() == {"marts/gate_counts"}, "new data is built"
