@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from assets.automation import UNFINISHED_RUN_STATUSES
 from observability.graphql import DagsterGraphQL, unwrap
 
 FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
-UNFINISHED = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING")
+UNFINISHED = tuple(status.value for status in UNFINISHED_RUN_STATUSES)  # as GraphQL names them
 RUN_PAGE = 200
 EVENT_PAGE = 1000
 

@@ -117,8 +117,7 @@ def catalog_address(conninfo: str) -> str:
 
 def describe(conninfo: str) -> str:
     """``user@host:port/dbname`` of a conninfo, for messages (it never holds the password)."""
-    host, port, dbname = _place(conninfo)
-    return f"{_pairs(conninfo).get('user', '?')}@{host}:{port}/{dbname}"
+    return f"{_pairs(conninfo).get('user', '?')}@{catalog_address(conninfo)}"
 
 
 def _missing_extensions(extension_dir: Path) -> list[str]:

@@ -63,6 +63,9 @@ class LineageResource(dg.ConfigurableResource):
 
     def emit(self, events: Iterable[RunEvent]) -> int:
         """Send ``events`` in order; a failure raises (the caller keeps its place and sends again)."""
+        events = list(events)
+        if not events:  # the sensor asks for every open run each tick; a client costs config reads and a log line
+            return 0
         client = OpenLineageClient(transport=self.transport())
         sent = 0
         try:
