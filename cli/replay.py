@@ -42,9 +42,9 @@ def next_days(datasets: dict[str, DatasetConfig], already: set[date], count: int
 
 
 def deliver_days(settings: Settings, datasets: dict[str, DatasetConfig], days: Iterable[date]) -> list[Path]:
-    written = []
+    written, daily = [], fed(datasets, "daily")
     for day in days:
-        for dataset in fed(datasets, "daily"):
+        for dataset in daily:
             name = dataset.name
             data = day_csv(name, day)
             # The real weather feed has no observations for 2013-12-31: a day with no rows is not
@@ -99,9 +99,10 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     args = _parse_args(argv)
     settings = settings or get_settings()
     datasets = load_datasets(settings.datasets_file)
-    first, last = demo_days(datasets)
-    if args.start and not (first <= args.start and args.end <= last):
-        sys.exit(f"replay: --from/--to must be within {first} .. {last}, the days of the demo data")
+    if args.start:  # the demo's bounds read its whole data: only where a range must be checked
+        first, last = demo_days(datasets)
+        if not (first <= args.start and args.end <= last):
+            sys.exit(f"replay: --from/--to must be within {first} .. {last}, the days of the demo data")
     written: list[Path] = []
     if args.seed:
         if anything_delivered(settings, datasets):
