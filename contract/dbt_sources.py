@@ -161,19 +161,19 @@ def generated_files(datasets: Mapping[str, DatasetConfig], project_dir: Path) ->
     }
 
 
+def _stale(files: Mapping[Path, str]) -> list[Path]:
+    return [path for path, text in files.items() if not path.exists() or path.read_text() != text]
+
+
 def stale_files(datasets: Mapping[str, DatasetConfig], project_dir: Path) -> list[Path]:
     """The generated files whose committed text differs from what the contract generates."""
-    return [
-        path
-        for path, text in generated_files(datasets, project_dir).items()
-        if not path.exists() or path.read_text() != text
-    ]
+    return _stale(generated_files(datasets, project_dir))
 
 
 def write_files(datasets: Mapping[str, DatasetConfig], project_dir: Path) -> list[Path]:
     """Write the generated files that changed; returns them."""
-    stale = stale_files(datasets, project_dir)
-    files = generated_files(datasets, project_dir)
+    files = generated_files(datasets, project_dir)  # generated once: it opens DuckDB per dataset
+    stale = _stale(files)
     for path in stale:
         path.write_text(files[path])
     return stale
