@@ -29,7 +29,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -82,7 +82,6 @@ class ColumnProfile:
     nulls: int
     distinct: int
     rules: tuple[Rule, ...]
-    values: tuple[str, ...] = ()  # a few example values, as written
 
 
 @dataclass(frozen=True)
@@ -96,9 +95,7 @@ class Profile:
     null_values: tuple[str, ...]
     columns: tuple[ColumnProfile, ...]
     key_candidates: tuple[tuple[str, ...], ...]
-    days: tuple[date, ...] = ()  # the days the sample files are named for (daily)
     has_date_parts: bool = False  # year/month/day columns: each row can be checked against its file's day
-    notes: list[str] = field(default_factory=list)
 
     @property
     def primary_key(self) -> tuple[str, ...]:
@@ -262,8 +259,7 @@ def profile_column(name: str, text: pl.Series) -> ColumnProfile:
         rules = _string_rules(present, rows)
     else:
         rules = ()
-    examples = tuple(present.unique(maintain_order=True).head(3).to_list())
-    return ColumnProfile(name, dtype, nulls > 0, rows, nulls, present.n_unique(), rules, examples)
+    return ColumnProfile(name, dtype, nulls > 0, rows, nulls, present.n_unique(), rules)
 
 
 DATE_PARTS = {"year", "month", "day"}
@@ -298,7 +294,7 @@ def profile(dataset: str, paths: Sequence[Path]) -> Profile:
     """Profile sample files (CSV or Parquet; a day's files for a daily dataset) of a new dataset."""
     if not paths:
         raise ProfileError("no sample file given")
-    kind, pattern, date_format, days = file_naming([path.name for path in paths])
+    kind, pattern, date_format, _ = file_naming([path.name for path in paths])
     text, file_format = read_sample(paths)
     markers = null_markers(text) if file_format == "csv" else ()
     if markers:
@@ -311,7 +307,7 @@ def profile(dataset: str, paths: Sequence[Path]) -> Profile:
         replace(column, nullable=True) if column.name not in key and column.rows < NON_NULL_EVIDENCE_ROWS else column
         for column in columns
     )
-    has_date_parts = kind == "daily" and {"year", "month", "day"} <= set(text.columns)
+    has_date_parts = kind == "daily" and set(text.columns) >= DATE_PARTS
     return Profile(
         dataset=dataset,
         samples=tuple(path.name for path in paths),
@@ -322,6 +318,5 @@ def profile(dataset: str, paths: Sequence[Path]) -> Profile:
         null_values=markers,
         columns=columns,
         key_candidates=keys,
-        days=days,
         has_date_parts=has_date_parts,
     )
