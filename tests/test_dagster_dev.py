@@ -251,7 +251,8 @@ def test_lineage_events_link_raw_flights_through_fct_flights_to_the_analytics(da
     """Every run's OpenLineage events, valid against the specification: a job per asset, whose
     inputs are the outputs of the assets upstream, so raw.flights leads to the analytics."""
     settings, server = dagster_dev
-    runs = {run.run_id for run in finished_runs(server.home)}
+    finished = finished_runs(server.home)
+    runs, jobs = {run.run_id for run in finished}, {run.job_name for run in finished}
 
     def every_run_ended() -> bool:
         ended = {e["run"]["runId"] for e in lineage_events(settings) if e["eventType"] in ("COMPLETE", "FAIL")}
@@ -260,9 +261,7 @@ def test_lineage_events_link_raw_flights_through_fct_flights_to_the_analytics(da
     dev_server.wait_for("a COMPLETE or FAIL event for every finished run", every_run_ended, ALERT_TIMEOUT)
     events = lineage_events(settings)
     assert [problem for event in events for problem in problems(event)] == []
-    assert {
-        e["run"]["runId"] for e in events if e["job"]["name"] in {r.job_name for r in finished_runs(server.home)}
-    } >= runs
+    assert {e["run"]["runId"] for e in events if e["job"]["name"] in jobs} >= runs
     downstream = defaultdict(set)
     for event in events:
         if event["eventType"] == "COMPLETE":

@@ -227,12 +227,14 @@ def test_a_table_built_while_a_load_wrote_its_input_is_built_again_with_what_is_
         automation.tick()  # the baseline
         assert automation.tick() == set()
         blocking["on"] = True
-        build = threading.Thread(target=lambda: dg.materialize(tables, instance=instance))
+        built = []  # the overlapping build's outcome: it must succeed, or the tick below proves nothing
+        build = threading.Thread(target=lambda: built.append(dg.materialize(tables, instance=instance).success))
         build.start()
         assert build_began.wait(120)
         assert dg.materialize([gates], instance=instance, selection=[gates.key]).success
         load_done.set()
         build.join(timeout=120)
+        assert built == [True]
         assert automation.tick() == {"marts/gate_counts", "marts/gate_summary"}, "the days the load brought are built"
         assert automation.last_checks == {"summary_covers_counts"}
         blocking["on"] = False
