@@ -218,8 +218,8 @@ def test_the_metrics_are_the_warehouse_s_and_the_instance_s_figures(dagster_dev,
     assert scraped.value(exported.CHECK_FAILING, **flights_check, severity="WARN") == 1, "on the latest materialisation"
 
     # The present state: nothing waits or runs, the pools are the instance's, the sensors tick.
-    for labels in scraped.series(exported.LANDING_FILES):
-        assert scraped.samples[(exported.LANDING_FILES, labels)] == 0
+    waiting = scraped.series(exported.LANDING_FILES)
+    assert set(waiting.values()) == {0}, waiting  # a series per dataset, each at 0 (none is no evidence)
     for pool, slots in pool_limits(settings).items():
         assert scraped.value(exported.POOL_SLOTS, pool=pool) == slots
         assert scraped.value(exported.POOL_QUEUED, pool=pool) == 0
