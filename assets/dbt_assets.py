@@ -6,9 +6,10 @@ when the whole build passed does the asset publish them, all at once, in one tra
 readers' marts stay as they were, what the build wrote is kept as ``audit_failed_<run>``, and the
 step fails naming it, as do the failed check and the alert.
 
-dbt runs as a subprocess that holds the DuckDB file read-write until it exits, so the asset lets
-dbt finish before it touches the warehouse: then it publishes, and adds to each mart's
-materialisation the version published, whether its audit passed, and row and null counts.
+dbt runs in the run worker's own process (resources/dbt_in_process.py) and holds the DuckDB file
+read-write until it has finished, so the asset lets dbt finish before it touches the warehouse:
+then it publishes, and adds to each mart's materialisation the version published, whether its
+audit passed, and row and null counts.
 
 The per-day marts rebuild only the days their inputs changed on. Before dbt starts, the asset
 claims the deliveries they have not been built from (ingestion/changes.py); publishing consumes

@@ -6,10 +6,11 @@ backends.
 - while auditing: dbt is running a test on the new version;
 - while publishing: the publishing transaction has written every mart and not yet committed.
 
-To kill at a chosen point, the test follows dbt's log and stops dbt (SIGSTOP) once a model or a
-test of the wanted kind is in progress, then kills the run's process, as the OOM killer would. dbt
-must die with it (resources/dbt_leash.py): before, it went on holding the file's write lock after
-the run was marked failed. Then the next build publishes the new version whole.
+To kill at a chosen point, the test follows dbt's log and stops the run's process (SIGSTOP) once a
+model or a test of the wanted kind is in progress, then kills it, as the OOM killer would. dbt runs
+in that process (resources/dbt_in_process.py); nothing the run started may outlive it: a dbt of its
+own once went on holding the file's write lock after the run was marked failed. Then the next build
+publishes the new version whole.
 """
 
 from __future__ import annotations
@@ -61,32 +62,27 @@ def in_progress(log: Path) -> list[str]:
     return list(started.values())
 
 
-def dbt_child(worker: psutil.Process) -> psutil.Process | None:
-    for child in worker.children(recursive=True):
-        try:
-            if any("flights-dbt" in part for part in child.cmdline()):
-                return child
-        except psutil.NoSuchProcess:
-            continue
-    return None
+def dbt_log(worker: psutil.Process) -> Path | None:
+    """The log of the dbt invocation running in ``worker``: dbt keeps it open while it runs."""
+    try:
+        return next((Path(f.path) for f in worker.open_files() if Path(f.path).name == "dbt.log"), None)
+    except psutil.NoSuchProcess:
+        return None
 
 
-def stop_dbt_while(phase: str, worker: psutil.Process) -> psutil.Process:
-    """Stop dbt once something of ``phase`` is in progress, and return it, stopped."""
+def stop_worker_while(phase: str, worker: psutil.Process) -> None:
+    """Stop the worker once dbt has something of ``phase`` in progress, and leave it stopped."""
     deadline = time.monotonic() + PHASE_TIMEOUT
     log = None
     while time.monotonic() < deadline:
         assert worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE, "the build ended before the phase"
-        dbt = dbt_child(worker)
-        if dbt is not None and log is None:
-            # dagster-dbt gives each invocation its own folder, and dbt's log is in it.
-            log = Path(dbt.cwd(), dbt.environ()["DBT_LOG_PATH"], "dbt.log")  # relative to dbt's folder
-        if dbt is not None and log is not None and any(IN_PROGRESS[phase] in step for step in in_progress(log)):
-            dbt.send_signal(signal.SIGSTOP)
+        log = log or dbt_log(worker)
+        if log is not None and any(IN_PROGRESS[phase] in step for step in in_progress(log)):
+            worker.send_signal(signal.SIGSTOP)
             # Stopped: the log is final now. Still in the phase, or did dbt finish it meanwhile?
             if any(IN_PROGRESS[phase] in step for step in in_progress(log)):
-                return dbt
-            dbt.send_signal(signal.SIGCONT)
+                return
+            worker.send_signal(signal.SIGCONT)
         time.sleep(0.005)
     raise TimeoutError(f"dbt never reached {phase} within {PHASE_TIMEOUT} s (log: {log})")
 
@@ -118,7 +114,7 @@ def pipeline(dbt_manifest, tmp_path_factory, backend_overrides) -> Pipeline:
 
 
 def kill_build(pipeline: Pipeline, phase: str, workdir: Path) -> None:
-    """Start a build in a process of its own and SIGKILL it in ``phase``; dbt must not outlive it."""
+    """Start a build in a process of its own and SIGKILL it in ``phase``; nothing it started may outlive it."""
     marker = workdir / f"publishing-{phase}"
     hold = ["--hold-publish", str(marker)] if phase == "publishing" else []
     env = {**os.environ, **pipeline.settings.environment()}
@@ -133,15 +129,14 @@ def kill_build(pipeline: Pipeline, phase: str, workdir: Path) -> None:
     worker = psutil.Process(process.pid)
     try:
         if phase == "publishing":
-            wait_for(marker, worker)
-            dbt = None  # dbt has exited: publishing starts after it
+            wait_for(marker, worker)  # dbt has finished: publishing starts after it
         else:
-            dbt = stop_dbt_while(phase, worker)
+            stop_worker_while(phase, worker)
+        started = worker.children(recursive=True)
         worker.kill()  # SIGKILL: nothing in the worker runs after this
         process.wait(timeout=EXIT_TIMEOUT)
-        if dbt is not None:
-            _, alive = psutil.wait_procs([dbt], timeout=EXIT_TIMEOUT)
-            assert not alive, f"dbt (pid {dbt.pid}) outlived its run worker, killed while {phase}"
+        _, alive = psutil.wait_procs(started, timeout=EXIT_TIMEOUT)
+        assert not alive, f"{alive} outlived the run worker, killed while {phase}"
     finally:
         if process.poll() is None:
             for child in worker.children(recursive=True):
