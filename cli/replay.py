@@ -42,19 +42,24 @@ def next_days(datasets: dict[str, DatasetConfig], already: set[date], count: int
 
 
 def deliver_days(settings: Settings, datasets: dict[str, DatasetConfig], days: Iterable[date]) -> list[Path]:
-    written, daily = [], fed(datasets, "daily")
+    """Write each day's files, all made first and then landed together, as a feed delivers a batch.
+
+    Making a file reads the demo data (seconds on a busy machine); landing them one by one as they
+    were made let the landing sensor take a day's flights before its weather had come.
+    """
+    deliveries = []
     for day in days:
-        for dataset in daily:
-            name = dataset.name
-            data = day_csv(name, day)
+        for dataset in fed(datasets, "daily"):
+            data = day_csv(dataset.name, day)
             # The real weather feed has no observations for 2013-12-31: a day with no rows is not
             # delivered at all, as a feed would not send an empty file.
-            if data.count(b"\n") <= 1:
-                continue
-            target = dataset_landing_dir(settings.landing, name) / dataset.file_name_for(day)
-            write_atomically(target, data)
-            written.append(target)
-    return written
+            if data.count(b"\n") > 1:
+                deliveries.append(
+                    (dataset_landing_dir(settings.landing, dataset.name) / dataset.file_name_for(day), data)
+                )
+    for target, data in deliveries:
+        write_atomically(target, data)
+    return [target for target, _ in deliveries]
 
 
 def deliver_reference(settings: Settings, datasets: dict[str, DatasetConfig]) -> list[Path]:
