@@ -6,12 +6,16 @@ process, an interrupt stops a running query, and the file is free for another pr
 
 from __future__ import annotations
 
+import ctypes
 import json
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -81,6 +85,41 @@ def test_a_command_dbt_cannot_start_says_why(settings):
     assert "no_such_target" in str(invocation.get_error())
 
 
+def wait_for_query(log: Path, running: Callable[[], bool]) -> None:
+    """Until dbt's debug log shows the endless query sent (dbt logs it before running it)."""
+    deadline = time.monotonic() + TIMEOUT
+    while not (log.exists() and "range(10000000000000)" in log.read_text()):
+        assert running(), "dbt ended before its query ran"
+        assert time.monotonic() < deadline, "the query never started"
+        time.sleep(0.05)
+
+
+def test_an_interrupted_run_stops_dbt_through_dagster_dbt(settings):
+    """Dagster interrupts a terminated run's main thread; dagster-dbt then stops dbt and waits for it."""
+    target = settings.data_dir / "target"
+    invocation = dbt_resource(settings).cli(
+        ["show", "--inline", ENDLESS_QUERY, "--vars", dbt_vars(settings)], target_path=target
+    )
+    main = threading.get_ident()
+
+    def interrupt_once_running() -> None:
+        wait_for_query(target / "dbt.log", lambda: invocation.process.poll() is None)
+        # What Dagster's interrupt handler raises in the run's main thread when the run is terminated.
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(main), ctypes.py_object(dg.DagsterExecutionInterruptedError)
+        )
+
+    interrupter = threading.Thread(target=interrupt_once_running)
+    interrupter.start()
+    started = time.monotonic()
+    with pytest.raises(dg.DagsterExecutionInterruptedError):
+        list(invocation.stream_raw_events())
+    interrupter.join()
+    assert invocation.process.poll() == EXIT_ERROR, "dbt stopped before the interrupt returned"
+    assert time.monotonic() - started < TIMEOUT
+    assert write_lock_free(settings.warehouse)
+
+
 def test_an_interrupt_stops_a_running_query_and_frees_the_file(settings):
     target = settings.data_dir / "target"
     dbt = DbtThread(
@@ -104,12 +143,7 @@ def test_an_interrupt_stops_a_running_query_and_frees_the_file(settings):
             ),
         ]
     )
-    deadline = time.monotonic() + TIMEOUT
-    log = target / "dbt.log"
-    while not (log.exists() and "range(10000000000000)" in log.read_text()):
-        assert dbt.poll() is None, "dbt ended before its query ran"
-        assert time.monotonic() < deadline, "the query never started"
-        time.sleep(0.05)
+    wait_for_query(target / "dbt.log", lambda: dbt.poll() is None)
     dbt.send_signal(2)  # SIGINT, as dagster-dbt sends when the run is interrupted
     assert dbt.wait(timeout=TIMEOUT) == EXIT_ERROR
     assert isinstance(dbt.exception, KeyboardInterrupt) or "nterrupt" in str(dbt.exception)
