@@ -31,6 +31,7 @@ from resources.settings import Settings
 from resources.warehouse import WarehouseResource
 from tests.support import dev_server
 from tests.support.browser import browser_page, dismiss_welcome
+from tests.support.json_lines import read_json_lines
 from tests.support.metrics import Scrape, scrape
 from tests.support.monitoring import metrics_queried
 from tests.support.openlineage_schema import problems
@@ -64,9 +65,7 @@ def finished_backfill(home):
 
 
 def alerts(settings: Settings) -> list[dict]:
-    if not settings.alerts.exists():
-        return []
-    return [json.loads(line) for line in settings.alerts.read_text().splitlines()]
+    return read_json_lines(settings.alerts)
 
 
 # A day with a flight its contract refuses (the real data's: one on 2013-02-11), so a check fails.
@@ -105,9 +104,7 @@ def caught_up(url: str, home) -> Scrape | None:
 
 
 def lineage_events(settings: Settings) -> list[dict]:
-    if not settings.lineage.exists():
-        return []
-    return [json.loads(line) for line in settings.lineage.read_text().splitlines()]
+    return read_json_lines(settings.lineage)
 
 
 def test_landed_files_reach_the_marts_in_one_load_and_one_build(dagster_dev):

@@ -15,6 +15,7 @@ from openlineage.client.serde import Serde
 from observability.lineage import LineageNames, RunTranslator, asset_lineage
 from resources.lineage import LineageResource
 from sensors.lineage import RUN_EVENTS, LineageDeliveryError, build_lineage_sensor, step_event
+from tests.support.json_lines import read_json_lines
 from tests.support.openlineage_schema import problems
 
 RAW = dg.AssetKey(["raw", "gates"])
@@ -162,7 +163,7 @@ def test_the_sensor_sends_each_event_once_to_the_file(lineage_sensor_run, tmp_pa
     dg.materialize(graph, instance=instance)
     cursor = tick(resource, cursor)
     cursor = tick(resource, cursor)  # nothing new: nothing sent again
-    lines = [json.loads(line) for line in (tmp_path / "ol.jsonl").read_text().splitlines()]
+    lines = read_json_lines(tmp_path / "ol.jsonl")
     assert len(lines) == 8, "a START and a COMPLETE for the run and for each of its three assets"
     assert [problem for event in lines for problem in problems(event)] == []
     assert json.loads(cursor)["open"] == {}, "a finished run is no longer followed"

@@ -8,7 +8,6 @@ relationship test (every carrier is a known airline) fails on the new version.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 import dagster as dg
@@ -20,6 +19,7 @@ from publishing.marts import FAILED, PUBLISHED, VERSIONS, failed_name
 from resources.alerts import AlertsResource
 from resources.settings import Settings
 from sensors.alerts import run_failure_alerts
+from tests.support.json_lines import read_json_lines
 from tests.support.pipeline import Pipeline, audited_marts
 from tests.support.warehouse import query
 
@@ -119,7 +119,7 @@ def test_a_failed_audit_publishes_nothing_keeps_the_version_and_fixing_the_data_
         resources={"alerts": alerts},
     ).for_run_failure()
     run_failure_alerts(context)
-    sent = [json.loads(line) for line in settings.alerts.read_text().splitlines()]
+    sent = read_json_lines(settings.alerts)
     [check_alert] = [alert for alert in sent if alert["kind"] == "check_failure" and alert["check"] == CARRIER_TEST]
     assert check_alert["asset"] == "marts/fct_flights" and kept_as in check_alert["details"]
     [run_alert] = [alert for alert in sent if alert["kind"] == "run_failure"]

@@ -1,6 +1,5 @@
 """The alert sensors, driven by a real failure: a landed file with a missing column, on both backends."""
 
-import json
 from datetime import date
 
 import dagster as dg
@@ -13,6 +12,7 @@ from demo.nycflights import day_csv
 from jobs.landing import ingest_job_for
 from resources.alerts import AlertsResource
 from sensors.alerts import check_failure_alerts, run_failure_alerts
+from tests.support.json_lines import read_json_lines
 
 pytestmark = pytest.mark.backends
 
@@ -39,7 +39,7 @@ def failed_load(make_settings, webhook_server, dbt_manifest, datasets):
 
 
 def alerts_in_file(settings):
-    return [json.loads(line) for line in settings.alerts.read_text().splitlines()]
+    return read_json_lines(settings.alerts)
 
 
 def run_status_context(instance, result, alerts, status):

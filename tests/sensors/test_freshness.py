@@ -6,7 +6,6 @@ later ticks say nothing more; a real load of a day brings flights, and the next 
 "recovered" notice. Weather, never loaded, stays late without a second alert.
 """
 
-import json
 import time
 
 import dagster as dg
@@ -17,13 +16,14 @@ from definitions import build_definitions
 from jobs.landing import ingest_job_for
 from resources.alerts import AlertsResource
 from sensors.freshness import build_freshness_sensor
+from tests.support.json_lines import read_json_lines
 
 pytestmark = pytest.mark.integration  # a real load of a day
 HOUR = 3600.0
 
 
 def alerts_in_file(settings) -> list[dict]:
-    return [json.loads(line) for line in settings.alerts.read_text().splitlines()] if settings.alerts.exists() else []
+    return read_json_lines(settings.alerts)
 
 
 def test_late_data_alerts_once_and_recovery_once(make_settings, webhook_server, dbt_manifest, datasets, tmp_path):

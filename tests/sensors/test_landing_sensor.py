@@ -1,6 +1,5 @@
 """The landing sensor evaluated as Dagster runs it, against a real (ephemeral) instance."""
 
-import json
 import os
 import threading
 import time
@@ -14,6 +13,7 @@ from cli import replay
 from definitions import build_definitions
 from jobs.landing import RANGE_END_TAG, RANGE_START_TAG
 from sensors import landing_plan
+from tests.support.json_lines import read_json_lines
 
 
 @pytest.fixture
@@ -143,7 +143,7 @@ def test_files_it_cannot_use_move_to_rejected_with_a_note_an_alert_and_an_asset_
     assert f"move it back to {settings.landing / 'flights'}/" in future_note
     moved = next(settings.rejected.rglob("*__flights_2031-01-02.csv"))
     assert moved.read_text() == "year,month,day\n2031,1,2\n", "kept as delivered"
-    alerts = [json.loads(line) for line in settings.alerts.read_text().splitlines()]
+    alerts = read_json_lines(settings.alerts)
     assert sorted(alert["title"] for alert in alerts) == [
         "file flights/Flights_2013-01-05.csv rejected",
         "file flights/flights_2031-01-02.csv rejected",
@@ -189,7 +189,7 @@ def test_a_late_day_is_inserted_in_date_order_and_junk_keys_removed(settings, db
         else:
             instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
     assert instance.get_dynamic_partitions("days") == ["2013-01-01", "2013-01-02", "2013-01-03"]
-    [alert] = [json.loads(line) for line in settings.alerts.read_text().splitlines()]
+    [alert] = read_json_lines(settings.alerts)
     assert alert["kind"] == "invalid_partition" and "'../../x' is not a day" in alert["details"]
 
 
