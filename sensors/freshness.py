@@ -59,10 +59,12 @@ def build_freshness_sensor(
     )
     def freshness_alerts(context: dg.SensorEvaluationContext, alerts: AlertsResource) -> dg.SkipReason:
         previous = {asset: WatchState.from_json(state) for asset, state in json.loads(context.cursor or "{}").items()}
-        last = {}
-        for asset in policies:
-            event = context.instance.get_latest_materialization_event(dg.AssetKey.from_user_string(asset))
-            last[asset] = event.timestamp if event else None
+        # Every watched asset's latest materialisation in one query of the instance's asset records.
+        records = context.instance.get_asset_records([dg.AssetKey.from_user_string(asset) for asset in policies])
+        materialized = {
+            record.asset_entry.asset_key.to_user_string(): record.asset_entry.last_materialization for record in records
+        }
+        last = {asset: event.timestamp if (event := materialized.get(asset)) else None for asset in policies}
         states, raised = evaluate(policies, last, previous, clock())
         for alert in raised:
             alerts.send(alert)
