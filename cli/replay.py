@@ -41,12 +41,10 @@ def next_days(datasets: dict[str, DatasetConfig], already: set[date], count: int
     return days
 
 
-def deliver_days(settings: Settings, datasets: dict[str, DatasetConfig], days: Iterable[date]) -> list[Path]:
-    """Write each day's files, all made first and then landed together, as a feed delivers a batch.
+Delivery = tuple[Path, bytes]  # where a file lands, and its content
 
-    Making a file reads the demo data (seconds on a busy machine); landing them one by one as they
-    were made let the landing sensor take a day's flights before its weather had come.
-    """
+
+def day_deliveries(settings: Settings, datasets: dict[str, DatasetConfig], days: Iterable[date]) -> list[Delivery]:
     deliveries = []
     for day in days:
         for dataset in fed(datasets, "daily"):
@@ -57,18 +55,26 @@ def deliver_days(settings: Settings, datasets: dict[str, DatasetConfig], days: I
                 deliveries.append(
                     (dataset_landing_dir(settings.landing, dataset.name) / dataset.file_name_for(day), data)
                 )
+    return deliveries
+
+
+def reference_deliveries(settings: Settings, datasets: dict[str, DatasetConfig]) -> list[Delivery]:
+    return [
+        (dataset_landing_dir(settings.landing, dataset.name) / dataset.file_name_for(), source_bytes(dataset.name))
+        for dataset in fed(datasets, "reference")
+    ]
+
+
+def land(deliveries: Sequence[Delivery]) -> list[Path]:
+    """Land files all made beforehand together, as a feed delivers a batch.
+
+    Making a file reads the demo data (seconds on a busy machine). Landed one by one as they were
+    made, the landing sensor could take a day's flights before its weather had come, or the
+    reference files alone before the days.
+    """
     for target, data in deliveries:
         write_atomically(target, data)
     return [target for target, _ in deliveries]
-
-
-def deliver_reference(settings: Settings, datasets: dict[str, DatasetConfig]) -> list[Path]:
-    written = []
-    for dataset in fed(datasets, "reference"):
-        target = dataset_landing_dir(settings.landing, dataset.name) / dataset.file_name_for()
-        write_atomically(target, source_bytes(dataset.name))
-        written.append(target)
-    return written
 
 
 def anything_delivered(settings: Settings, datasets: dict[str, DatasetConfig]) -> bool:
@@ -108,23 +114,24 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         first, last = demo_days(datasets)
         if not (first <= args.start and args.end <= last):
             sys.exit(f"replay: --from/--to must be within {first} .. {last}, the days of the demo data")
-    written: list[Path] = []
+    deliveries: list[Delivery] = []
     if args.seed:
         if anything_delivered(settings, datasets):
             print(f"replay --seed: data already delivered under {settings.data_dir}; nothing to do")
             return 0
-        written += deliver_reference(settings, datasets)
-        written += deliver_days(settings, datasets, next_days(datasets, set(), settings.seed_days))
+        deliveries += reference_deliveries(settings, datasets)
+        deliveries += day_deliveries(settings, datasets, next_days(datasets, set(), settings.seed_days))
     if args.reference:
-        written += deliver_reference(settings, datasets)
+        deliveries += reference_deliveries(settings, datasets)
     if args.days:
         # A day counts as delivered once the first daily dataset's file for it was.
         [first_daily, *_] = fed(datasets, "daily")
         already = {date.fromisoformat(day) for day in landed_days(settings.landing, settings.archive, first_daily)}
-        written += deliver_days(settings, datasets, next_days(datasets, already, args.days))
+        deliveries += day_deliveries(settings, datasets, next_days(datasets, already, args.days))
     if args.start:
         span = (args.end - args.start).days + 1
-        written += deliver_days(settings, datasets, (args.start + timedelta(days=n) for n in range(span)))
+        deliveries += day_deliveries(settings, datasets, (args.start + timedelta(days=n) for n in range(span)))
+    written = land(deliveries)
     for path in written:
         print(f"landed {path.relative_to(settings.landing)}")
     print(f"replay: {len(written)} file(s) delivered to {settings.landing}")
