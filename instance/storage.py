@@ -105,7 +105,7 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         connections: dict[str, Connection] | None = getattr(self._batch, "connections", None)
         if connections is None:
             # SqliteEventLogStorage._connect, with the shard's kept engine.
-            with self._db_lock, self._engine(shard).connect() as connection, connection.begin():
+            with self._db_lock, self._open_transaction(shard) as connection:
                 yield connection
             return
         if shard not in connections:
@@ -114,7 +114,7 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
 
     @contextmanager
     def _open_transaction(self, shard: str) -> Iterator[Connection]:
-        """What ``_connect`` opens, kept open: the batch holds its lock."""
+        """A connection of the shard's kept engine, in a transaction (a batch keeps it open for its length)."""
         with self._engine(shard).connect() as connection, connection.begin():
             yield connection
 
