@@ -17,7 +17,7 @@ them in its own transaction, so a failed or killed build leaves them for the nex
 """
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,13 +51,34 @@ DBT_ASSETS_NAME = "dbt_models"
 README_SECTION = "README, 'Write, audit, publish'"
 
 
-def build_args(warehouse_vars: Mapping[str, str], full_refresh: bool = False) -> list[str]:
-    """The `dbt build` command line; pure, so it is tested without running dbt."""
+def build_args(
+    warehouse_vars: Mapping[str, str], full_refresh: bool = False, unloaded: Sequence[str] = ()
+) -> list[str]:
+    """The `dbt build` command line; pure, so it is tested without running dbt.
+
+    ``unloaded``: sources with no table yet (``unloaded_sources``), left out with all they feed.
+    """
     variables = {**warehouse_vars, "changed_days_relation": CHANGED_DAYS}
     args = ["build", "--vars", json.dumps(variables)]
     if full_refresh:
         args.append("--full-refresh")
+    if unloaded:
+        args += ["--exclude", " ".join(f"source:{source}+" for source in unloaded)]
     return args
+
+
+def unloaded_sources(connection: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any]) -> list[str]:
+    """The dbt sources (``source_name.table``) whose table the warehouse does not have yet.
+
+    A raw table is made by the first load of its dataset. Reference files can land before any day
+    of a daily dataset: then there is nothing to build the marts from, and dbt would fail on the
+    missing table (a failed run and an alert for data that simply has not come yet).
+    """
+    return sorted(
+        f"{source['source_name']}.{source['name']}"
+        for source in manifest["sources"].values()
+        if not table_exists(connection, f"{source['schema']}.{source['identifier']}")
+    )
 
 
 def per_day_models(manifest: Mapping[str, Any]) -> dict[str, frozenset[str]]:
@@ -259,9 +280,15 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
                     name for name, model in audited.items() if not table_exists(connection, model.published_table)
                 )
                 claim = claim_changes(connection, per_day_models(manifest), unpublished)
+                unloaded = unloaded_sources(connection, manifest)
         _log_claim(context, claim, config.full_refresh)
+        if unloaded:
+            context.log.warning(
+                f"not built yet: what reads {', '.join(unloaded)}, which no load has made yet (no file of those "
+                "datasets has landed); it builds with the first refresh after their first load"
+            )
         invocation = dbt.cli(
-            build_args(warehouse.dbt_vars(), config.full_refresh), context=context, raise_on_error=False
+            build_args(warehouse.dbt_vars(), config.full_refresh, unloaded), context=context, raise_on_error=False
         )
         # Drain dbt completely before touching the warehouse: it holds the write lock until it exits.
         events = list(invocation.stream())
@@ -284,7 +311,8 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
             )
             # In prod: what slim CI defers to. Only a complete build is published, so every
             # relation the manifest names exists in prod's warehouse.
-            dbt_state.publish_manifest(invocation_dir)
+            if not unloaded:
+                dbt_state.publish_manifest(invocation_dir)
         prune_invocations(target_dir)
         yield from _annotated(events, invocation.manifest, audited, outcome)
         if outcome.publication is None:
