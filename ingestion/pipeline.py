@@ -15,7 +15,7 @@ Severity:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -202,12 +202,8 @@ def _ingest_batch(
 ) -> dict[int, FileIngestion]:
     """Cast, validate, judge and split the records of every prepared file at once."""
     ids = (FILE_INDEX, ROW_NUMBER)
-    frames = [item.raw.rows.select(ROW_NUMBER, *dtypes) for item in prepared.values()]
-    # Each row's file, as one column for the whole batch: a column added to each file's frame cost
-    # a Polars call per file, which a backfill of thousands of small files felt.
-    files = pl.Series(FILE_INDEX, list(prepared), dtype=pl.Int64)
-    heights = pl.Series([frame.height for frame in frames], dtype=pl.Int64)
-    text = pl.concat(frames).with_columns(files.repeat_by(heights).explode(empty_as_null=False).alias(FILE_INDEX))
+    # A file with extra columns (drift) lines up by name; the selection drops them.
+    text = _stacked({i: item.raw.rows for i, item in prepared.items()}).select(ROW_NUMBER, *dtypes, FILE_INDEX)
     cast = cast_to_model(text, dtypes, id_columns=ids)
     typed = cast.typed.join(cast.failures.select(ids).unique(), on=list(ids), how="anti")
     days = {i: _partition_date(item.delivery.landed) for i, item in prepared.items()}
@@ -294,12 +290,7 @@ def _batch_quarantine(
     refused_file = pl.col(FILE_INDEX).is_in(list(file_errors))
     parts = []
     for columns, files in by_columns.items():
-        rows = pl.concat(
-            [
-                prepared[i].raw.rows.select(ROW_NUMBER, *columns).with_columns(pl.lit(i, pl.Int64).alias(FILE_INDEX))
-                for i in files
-            ]
-        )
+        rows = _stacked({i: prepared[i].raw.rows for i in files}).select(ROW_NUMBER, *columns, FILE_INDEX)
         kept = pl.concat(
             [
                 rows.filter(refused_file),
@@ -337,9 +328,7 @@ def _batch_quarantine(
         )
         .drop("file_error")
     )
-    structural = pl.concat(
-        [item.raw.rejected.with_columns(pl.lit(i, pl.Int64).alias(FILE_INDEX)) for i, item in prepared.items()]
-    ).select(
+    structural = _stacked({i: item.raw.rejected for i, item in prepared.items()}).select(
         FILE_INDEX,
         ROW_NUMBER,
         raw_record=pl.struct(_line=pl.col("raw")).struct.json_encode(),
@@ -348,6 +337,17 @@ def _batch_quarantine(
         reason=pl.col("reason"),
     )
     return pl.concat([failed, whole, structural], how="diagonal_relaxed").sort(FILE_INDEX, maintain_order=True)
+
+
+def _stacked(frames: Mapping[int, pl.DataFrame]) -> pl.DataFrame:
+    """The files' ``frames`` one under the other (columns lined up by name), each row with its
+    file's index in FILE_INDEX. One Polars call for the batch: a call per file cost a backfill of
+    thousands of small daily files more than their rows did."""
+    files = pl.Series(FILE_INDEX, list(frames), dtype=pl.Int64)
+    heights = pl.Series([frame.height for frame in frames.values()], dtype=pl.Int64)
+    return pl.concat(list(frames.values()), how="diagonal").with_columns(
+        files.repeat_by(heights).explode(empty_as_null=False)
+    )
 
 
 def _split(frame: pl.DataFrame, prepared: dict[int, _Prepared]) -> dict[int, pl.DataFrame]:
