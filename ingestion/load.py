@@ -45,13 +45,12 @@ from ingestion.pipeline import Delivery, FileIngestion, Severity, ingest_files
 from ingestion.storage import commit_results
 from ingestion.summary import FileReport, LoadSummary
 from ingestion.volume import VolumePolicy, volume_report
+from resources.settings import DEFAULT_LOAD_BATCH_MB
 from warehouse.layout import raw_table
 
 Writer = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 Progress = Callable[[Sequence[FileReport]], None]
-# CSV bytes read, validated and committed at a time. A batch's frames take a few times its size
-# (text, typed, valid); Pandera's cost is mostly per call, so much smaller batches cost time.
-DEFAULT_BATCH_BYTES = 64 * 1024 * 1024
+DEFAULT_BATCH_BYTES = DEFAULT_LOAD_BATCH_MB * 1024 * 1024
 
 
 # How many problems, files or partitions a load's message, metadata or log names; the rest are

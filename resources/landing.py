@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from resources.settings import Settings
+from resources.settings import DEFAULT_LOAD_BATCH_MB, Settings
 
 
 class LandingZoneResource(dg.ConfigurableResource):
@@ -16,7 +16,7 @@ class LandingZoneResource(dg.ConfigurableResource):
     archive_dir: str
     rejected_dir: str
     # MB of landed files a load takes at a time (Settings.load_batch_mb).
-    batch_mb: int = 64
+    batch_mb: int = DEFAULT_LOAD_BATCH_MB
     # Seconds a landing sensor tick watches for a file when there is none (Settings.landing_watch_seconds).
     watch_seconds: float = 0.0
 

@@ -14,6 +14,12 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# MB of landed files a load takes at a time (``load_batch_mb``). A batch's frames take a few times
+# its size (text, typed, valid) and a load holds two batches (one committing while the next is
+# read): 64 took a 30-year flights load to 2.2 GB, 32 keeps it under 2 GiB. Pandera's cost is
+# mostly per call, so much smaller batches cost time (1 MB: 4x slower).
+DEFAULT_LOAD_BATCH_MB = 32
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The dbt target of the lake backend (dbt_project/profiles.yml); the file backend's are the envs.
 LAKE_DBT_TARGET = "lake"
@@ -61,7 +67,7 @@ class Settings(BaseSettings):
     warehouse_path: Path | None = None
     # How much of the landed files (MB of file) a load reads, validates and commits at a time: a
     # load's memory follows this, not the number of days it covers (ingestion/load.py).
-    load_batch_mb: int = Field(default=64, ge=1)
+    load_batch_mb: int = Field(default=DEFAULT_LOAD_BATCH_MB, ge=1)
     # How long each tick of the landing sensor keeps watching the landing zone for a file when it
     # finds none (sensors/landing.py): Dagster's sensor daemon starts a tick every 5 s at best, so
     # without watching a file waits 2.5 s on average before anyone looks. Keep it under 5 s; 0
