@@ -20,6 +20,7 @@ from ingestion.landing import LandedFile
 from ingestion.pipeline import FileIngestion, ingest_file
 from resources.dbt import ensure_manifest
 from resources.settings import LAKE_PASSWORD_VARIABLE, S3_SECRET_VARIABLE, Settings
+from resources.warehouse import forget_shared_lakes
 from tests.support import object_store as object_store_module
 from tests.support import postgres
 from tests.support.promtool import find_or_fetch
@@ -113,6 +114,9 @@ def copy_warehouse(request: pytest.FixtureRequest) -> Callable[[Settings, Path],
         shutil.copytree(built.data_dir, root / "data")
         if not built.uses_lake:
             return Settings(env=built.env, data_dir=root / "data")
+        # A template database must have no connections: this process's shared lake instances
+        # (resources/warehouse.py) keep theirs until dropped.
+        forget_shared_lakes()
         copied = request.getfixturevalue("lake_catalogs")(copy_of=built.lake_catalog)
         settings = Settings(env=built.env, data_dir=root / "data", **copied)
         postgres.psql(
