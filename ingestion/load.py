@@ -137,7 +137,7 @@ def load_partitions(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"commit-{dataset.name}") as committer:
         committing: Future[list[FileIngestion]] | None = None
         for batch in batches(located, batch_bytes):
-            ingested = _ingest_batch(dataset, batch, archive_root, loaded_at, run_id)
+            ingested = _archive_and_ingest(dataset, batch, archive_root, loaded_at, run_id)
             if committing is not None:
                 _committed(committing.result(), outcome.summary, progress)
             committing = committer.submit(_commit_batch, dataset, ingested, writer)
@@ -171,7 +171,7 @@ class IngestedBatch:
     delivered: list[tuple[LandedFile, Path, tuple[int, int]]]
 
 
-def _ingest_batch(
+def _archive_and_ingest(
     dataset: DatasetConfig,
     batch: Sequence[LandedFile],
     archive_root: Path,

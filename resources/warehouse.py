@@ -80,6 +80,18 @@ def forget_shared_lakes() -> None:
         _SHARED_LAKES.clear()
 
 
+@contextmanager
+def _session(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``connection`` for the block, closed after it; an error in it drops the shared lake instances."""
+    try:
+        yield connection
+    except BaseException:
+        forget_shared_lakes()
+        raise
+    finally:
+        connection.close()
+
+
 class WarehouseLockedError(RuntimeError):
     """The warehouse stayed locked by another process for longer than the connect budget."""
 
@@ -249,14 +261,8 @@ class WarehouseResource(dg.ConfigurableResource):
         Dev and test connect with prod's read-only role, so besides DuckLake's READ_ONLY,
         PostgreSQL refuses any write (deploy/postgres/lake_reader.sql).
         """
-        connection = self._lake_session(self._prod_lake(), PROD, read_only=True)
-        try:
+        with _session(self._lake_session(self._prod_lake(), PROD, read_only=True)) as connection:
             yield connection
-        except BaseException:
-            forget_shared_lakes()
-            raise
-        finally:
-            connection.close()
 
     def object_store(self) -> ObjectStore | None:
         if self.s3_access_key_id is None:
@@ -364,14 +370,8 @@ class WarehouseResource(dg.ConfigurableResource):
         """A read-only connection; fails clearly if the warehouse has not been built yet."""
         if not self.is_lake and not self.file.exists():
             raise FileNotFoundError(f"warehouse {self.path} does not exist yet: materialise the raw assets first")
-        connection = self._connect(read_only=True)
-        try:
+        with _session(self._connect(read_only=True)) as connection:
             yield connection
-        except BaseException:
-            forget_shared_lakes()
-            raise
-        finally:
-            connection.close()
 
     def _is_prod_location(self) -> bool:
         if self.is_lake:
@@ -403,18 +403,12 @@ class WarehouseResource(dg.ConfigurableResource):
         self._refuse(None)
         if not self.is_lake:
             self.file.parent.mkdir(parents=True, exist_ok=True)
-        connection = self._connect(read_only=False)
-        try:
+        with _session(self._connect(read_only=False)) as connection:
             recorded = recorded_environment(connection)
             self._refuse(recorded)  # before anything is written
             if recorded is None:
                 retry_conflicts(lambda: _create_layout(connection, self.env))
             yield connection
-        except BaseException:
-            forget_shared_lakes()
-            raise
-        finally:
-            connection.close()
 
     @property
     def reader_copy(self) -> Path:
