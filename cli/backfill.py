@@ -57,9 +57,9 @@ def run_backfill(
     end: date | None = None,
     defs: dg.Definitions | None = None,
 ) -> BackfillReport:
-    from definitions import build_definitions  # the code location; imported when used, not at start-up
+    from definitions import load_definitions  # the code location; imported when used, not at start-up
 
-    defs = defs or build_definitions(settings)
+    defs = defs or load_definitions(settings)
     datasets: Mapping[str, DatasetConfig] = load_datasets(settings.datasets_file)
     report = BackfillReport()
 

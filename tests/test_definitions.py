@@ -1,5 +1,7 @@
 """The code location loads, validates, and has the graph the README describes."""
 
+import subprocess
+import sys
 from datetime import timedelta
 
 import dagster as dg
@@ -9,7 +11,7 @@ from assets.layers import LAYERS, PIPELINE_GROUP
 from config.datasets import ConfigError
 from definitions import build_definitions
 from resources.pools import pool_limits
-from resources.settings import Settings
+from resources.settings import PROJECT_ROOT, Settings
 from tests.support.expected_graph import ANALYTICS, MARTS, OPERATIONS, RAW, READERS, STAGING
 
 OPERATIONS_JOBS = ("warehouse_backup_job", "lifecycle_cleanup_job", "performance_report_job")
@@ -139,3 +141,33 @@ def test_freshness_expectations_come_from_the_dataset_config(make_settings, tmp_
         assert (policy.warn_window.to_timedelta(), policy.fail_window.to_timedelta()) == tuple(
             timedelta(hours=hours) for hours in windows
         )
+
+
+def test_a_process_loading_the_code_location_freezes_it_once_and_still_collects_later_garbage(dbt_manifest, tmp_path):
+    # In a process of its own: this one's garbage collector has seen other tests' objects.
+    script = f"""
+import gc, weakref
+from pathlib import Path
+from definitions import load_definitions
+from resources.settings import Settings
+
+assert gc.get_freeze_count() == 0
+load_definitions(Settings(env="test", data_dir=Path({str(tmp_path)!r})))
+frozen = gc.get_freeze_count()
+load_definitions(Settings(env="test", data_dir=Path({str(tmp_path)!r})))
+assert gc.get_freeze_count() <= frozen, "frozen twice"  # (frozen objects may still die)
+
+class Node: pass
+cycle = Node(); cycle.me = cycle
+alive = weakref.ref(cycle)
+del cycle
+gc.collect()
+print(frozen, alive() is None)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    frozen, collected = result.stdout.split()[-2:]
+    assert int(frozen) > 100_000  # the imports and the definitions, out of the collector's sight
+    assert collected == "True"  # what a run makes afterwards is still collected
