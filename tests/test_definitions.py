@@ -148,7 +148,7 @@ def test_a_process_loading_the_code_location_freezes_it_once_and_still_collects_
     script = f"""
 import gc, weakref
 from pathlib import Path
-from definitions import load_definitions
+from definitions import YOUNG_COLLECTION_THRESHOLD, load_definitions
 from resources.settings import Settings
 
 assert gc.get_freeze_count() == 0
@@ -156,6 +156,7 @@ load_definitions(Settings(env="test", data_dir=Path({str(tmp_path)!r})))
 frozen = gc.get_freeze_count()
 load_definitions(Settings(env="test", data_dir=Path({str(tmp_path)!r})))
 assert gc.get_freeze_count() <= frozen, "frozen twice"  # (frozen objects may still die)
+assert gc.get_threshold()[0] == YOUNG_COLLECTION_THRESHOLD
 
 class Node: pass
 cycle = Node(); cycle.me = cycle
