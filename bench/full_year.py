@@ -3,6 +3,7 @@
     python3 tasks.py run python bench/full_year.py                      # the real 2013 year, file backend
     python3 tasks.py run python bench/full_year.py --years 30 --scale 1 --backend both
     python3 tasks.py run python bench/full_year.py --keep               # keep the data folder afterwards
+    python3 tasks.py run python bench/full_year.py --days 1             # one day: the costs that are not the work
 
 History: ``--years`` years ending with 2013, each the real 2013 files moved back in time, with
 ``--scale`` times the flights per day (bench/history.py). Both sides start from the same landing
@@ -202,9 +203,9 @@ def land_full_year(data_dir: Path) -> float:
     return round(time.perf_counter() - started, 2)
 
 
-def land(root: Path, years: int, scale: int) -> tuple[History, float]:
+def land(root: Path, years: int, scale: int, days: int | None) -> tuple[History, float]:
     started = time.perf_counter()
-    history = write_history(root, years, scale)
+    history = write_history(root, years, scale, days)
     return history, round(time.perf_counter() - started, 2)
 
 
@@ -232,6 +233,9 @@ def main() -> int:
     parser.add_argument("--years", type=int, default=1, help="years of history, ending with 2013 (default 1)")
     parser.add_argument("--scale", type=int, default=1, help="flights per day, times the real ones (default 1)")
     parser.add_argument("--backend", choices=["file", "lake", "both"], default="file", help="default: file")
+    parser.add_argument(
+        "--days", type=int, help="only the history's first DAYS days: what the pipeline costs beside its work (e.g. 1)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the data folders")
     args = parser.parse_args()
     if args.child:
@@ -247,9 +251,10 @@ def main() -> int:
     backends = ["file", "lake"] if args.backend == "both" else [args.backend]
     server = None
     try:
-        history, landing_seconds = land(workdir / "source", args.years, args.scale)
+        history, landing_seconds = land(workdir / "source", args.years, args.scale, args.days)
         print(
-            f"generated {args.years} year(s) x{args.scale}: {history.flights_files} flights files "
+            f"generated {args.years} year(s) x{args.scale}{f', first {args.days} day(s) only' if args.days else ''}: "
+            f"{history.flights_files} flights files "
             f"({history.flights_rows} flights), {history.weather_files} weather files, in {landing_seconds} s "
             "(not counted below)\n"
         )

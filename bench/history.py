@@ -14,6 +14,7 @@ config/datasets.yaml whose ``dates.earliest`` reaches back to the first generate
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -77,10 +78,12 @@ def _write_days(frame: pl.DataFrame, folder: Path, dataset: DatasetConfig) -> in
     return written
 
 
-def write_history(root: Path, years: int, scale: int = 1) -> History:
-    """Write ``years`` years of daily files ending with 2013, and the reference files, under ``root``."""
+def write_history(root: Path, years: int, scale: int = 1, days: int | None = None) -> History:
+    """Write ``years`` years of daily files ending with 2013, and the reference files, under ``root``;
+    with ``days``, only the first ``days`` days of those years (what a pipeline costs beside its work)."""
     landing = root / "landing"
     first_year = LAST_YEAR - years + 1
+    before = date(first_year, 1, 1) + timedelta(days=days) if days is not None else date.max
     datasets_file = write_datasets_file(root / "datasets.yaml", first_year)
     datasets = load_datasets(datasets_file)
     daily = [dataset.name for dataset in fed(datasets, "daily")]
@@ -90,7 +93,7 @@ def write_history(root: Path, years: int, scale: int = 1) -> History:
     tables["flights"] = scaled_flights(tables["flights"], scale)
     for years_back in range(years):
         for name in daily:
-            shifted = shift_years(tables[name], years_back)
+            shifted = shift_years(tables[name], years_back).filter(pl.col("_day") < before)
             counts[name] += _write_days(shifted, dataset_landing_dir(landing, name), datasets[name])
             if name == "flights":
                 flights_rows += shifted.height
