@@ -98,6 +98,7 @@ def child(data_dir: Path, datasets_file: Path, home: Path) -> None:
     """The profiled process: a backfill of everything landed under ``data_dir``, recorded in the
     instance configured in ``home`` (the dev config, as `dagster dev` keeps it, if it has none)."""
     from cli.backfill import run_backfill
+    from definitions import load_definitions
     from instance.local import open_local_instance
     from resources.dbt import ensure_manifest
     from resources.settings import Settings
@@ -105,7 +106,7 @@ def child(data_dir: Path, datasets_file: Path, home: Path) -> None:
     ensure_manifest()
     settings = Settings(env="test", data_dir=data_dir, datasets_file=datasets_file)
     with open_local_instance(home) as instance:
-        report = run_backfill(settings, instance)
+        report = run_backfill(settings, instance, defs=load_definitions(settings))  # as `backfill` does
         stats = {label: instance.get_run_stats(result.run_id) for label, result in report.results.items()}
     print(
         json.dumps(

@@ -134,6 +134,7 @@ def child_pipeline(data_dir: Path, datasets_file: Path | None, overrides: dict) 
     """The backfill on the settings' backend, recorded in a SQLite instance under ``data_dir``."""
     started = time.perf_counter()
     from cli.backfill import run_backfill
+    from definitions import load_definitions
     from instance.local import open_local_instance
     from resources.dbt import ensure_manifest
     from resources.settings import Settings
@@ -146,7 +147,7 @@ def child_pipeline(data_dir: Path, datasets_file: Path | None, overrides: dict) 
     home = data_dir / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     with open_local_instance(home) as instance:
-        report = run_backfill(settings, instance)
+        report = run_backfill(settings, instance, defs=load_definitions(settings))  # as `backfill` does
         backfill_seconds = round(time.perf_counter() - started, 2)
         runs, materializations = {}, 0
         for label, result in report.results.items():
@@ -222,6 +223,13 @@ def print_table(results: dict[str, dict]) -> None:
         print(f"{label:34}" + "".join(f"{results[name].get(key, '-')!s:>14}" for name in names))
 
 
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: must be 1 or more")
+    return value
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--child", choices=["pipeline", "baseline"], help=argparse.SUPPRESS)
@@ -234,7 +242,9 @@ def main() -> int:
     parser.add_argument("--scale", type=int, default=1, help="flights per day, times the real ones (default 1)")
     parser.add_argument("--backend", choices=["file", "lake", "both"], default="file", help="default: file")
     parser.add_argument(
-        "--days", type=int, help="only the history's first DAYS days: what the pipeline costs beside its work (e.g. 1)"
+        "--days",
+        type=positive_int,
+        help="only the history's first DAYS days: what the pipeline costs beside its work (e.g. 1)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the data folders")
     args = parser.parse_args()
@@ -253,7 +263,8 @@ def main() -> int:
     try:
         history, landing_seconds = land(workdir / "source", args.years, args.scale, args.days)
         print(
-            f"generated {args.years} year(s) x{args.scale}{f', first {args.days} day(s) only' if args.days else ''}: "
+            f"generated {args.years} year(s) x{args.scale}"
+            f"{f', first {args.days} day(s) only' if args.days is not None else ''}: "
             f"{history.flights_files} flights files "
             f"({history.flights_rows} flights), {history.weather_files} weather files, in {landing_seconds} s "
             "(not counted below)\n"

@@ -80,7 +80,7 @@ def _write_days(frame: pl.DataFrame, folder: Path, dataset: DatasetConfig) -> in
 
 def write_history(root: Path, years: int, scale: int = 1, days: int | None = None) -> History:
     """Write ``years`` years of daily files ending with 2013, and the reference files, under ``root``;
-    with ``days``, only the first ``days`` days of those years (what a pipeline costs beside its work)."""
+    with ``days``, only the history's first ``days`` days (what a pipeline costs beside its work)."""
     landing = root / "landing"
     first_year = LAST_YEAR - years + 1
     before = date(first_year, 1, 1) + timedelta(days=days) if days is not None else date.max

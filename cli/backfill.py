@@ -57,9 +57,9 @@ def run_backfill(
     end: date | None = None,
     defs: dg.Definitions | None = None,
 ) -> BackfillReport:
-    from definitions import load_definitions  # the code location; imported when used, not at start-up
+    from definitions import build_definitions  # the code location; imported when used, not at start-up
 
-    defs = defs or load_definitions(settings)
+    defs = defs or build_definitions(settings)
     datasets: Mapping[str, DatasetConfig] = load_datasets(settings.datasets_file)
     report = BackfillReport()
 
@@ -113,8 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DagsterHomeNotSetError:
         print("backfill: DAGSTER_HOME is not set; runs are not kept after this command")
         instance = dg.DagsterInstance.ephemeral()
+    from definitions import load_definitions  # as a run worker loads it (this process runs the steps)
+
+    settings = get_settings()
     with instance:
-        report = run_backfill(get_settings(), instance, args.start, args.end)
+        report = run_backfill(settings, instance, args.start, args.end, load_definitions(settings))
     for label, result in report.results.items():
         print(f"{'ok    ' if result.success else 'FAILED'} {label} (run {result.run_id})")
     return 0 if report.success else 1

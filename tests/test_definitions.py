@@ -1,5 +1,6 @@
 """The code location loads, validates, and has the graph the README describes."""
 
+import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -144,19 +145,19 @@ def test_freshness_expectations_come_from_the_dataset_config(make_settings, tmp_
 
 
 def test_a_process_loading_the_code_location_freezes_it_once_and_still_collects_later_garbage(dbt_manifest, tmp_path):
-    # In a process of its own: this one's garbage collector has seen other tests' objects.
-    script = f"""
+    # In a process of its own (this one's collector has seen other tests' objects), through defs(),
+    # the entry point Dagster calls in a run worker and the code server.
+    script = """
 import gc, weakref
-from pathlib import Path
-from definitions import YOUNG_COLLECTION_THRESHOLD, load_definitions
-from resources.settings import Settings
+import definitions
 
 assert gc.get_freeze_count() == 0
-load_definitions(Settings(env="test", data_dir=Path({str(tmp_path)!r})))
+definitions.defs()
 frozen = gc.get_freeze_count()
-load_definitions(Settings(env="test", data_dir=Path({str(tmp_path)!r})))
+definitions.defs()  # Dagster builds the definitions again for a subset job
 assert gc.get_freeze_count() <= frozen, "frozen twice"  # (frozen objects may still die)
-assert gc.get_threshold()[0] == YOUNG_COLLECTION_THRESHOLD
+assert gc.get_threshold()[0] == definitions.YOUNG_COLLECTION_THRESHOLD
+assert gc.isenabled()
 
 class Node: pass
 cycle = Node(); cycle.me = cycle
@@ -165,10 +166,17 @@ del cycle
 gc.collect()
 print(frozen, alive() is None)
 """
+    environment = {**os.environ, "DATAOPS_ENV": "test", "DATAOPS_DATA_DIR": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-c", script],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     frozen, collected = result.stdout.split()[-2:]
-    assert int(frozen) > 100_000  # the imports and the definitions, out of the collector's sight
+    assert int(frozen) > 100_000  # the imports and the first load, out of the collector's sight
     assert collected == "True"  # what a run makes afterwards is still collected
