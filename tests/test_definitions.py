@@ -1,8 +1,5 @@
 """The code location loads, validates, and has the graph the README describes."""
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
 
 import dagster as dg
@@ -12,8 +9,9 @@ from assets.layers import LAYERS, PIPELINE_GROUP
 from config.datasets import ConfigError
 from definitions import build_definitions
 from resources.pools import pool_limits
-from resources.settings import PROJECT_ROOT, Settings
+from resources.settings import Settings
 from tests.support.expected_graph import ANALYTICS, MARTS, OPERATIONS, RAW, READERS, STAGING
+from tests.support.processes import run_python
 
 OPERATIONS_JOBS = ("warehouse_backup_job", "lifecycle_cleanup_job", "performance_report_job")
 
@@ -166,16 +164,7 @@ del cycle
 gc.collect()
 print(frozen, alive() is None)
 """
-    environment = {**os.environ, "DATAOPS_ENV": "test", "DATAOPS_DATA_DIR": str(tmp_path)}
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=PROJECT_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_python(["-c", script], {"DATAOPS_ENV": "test", "DATAOPS_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr[-3000:]
     frozen, collected = result.stdout.split()[-2:]
     assert int(frozen) > 100_000  # the imports and the first load, out of the collector's sight
