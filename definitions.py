@@ -6,9 +6,6 @@ this Definitions object. The same code serves dev, test and prod; only settings 
 
 from __future__ import annotations
 
-import functools
-import gc
-
 import dagster as dg
 
 from assets.analytics import build_analytics_assets
@@ -84,36 +81,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
 
 
-# Allocations (less deallocations) between two collections of the youngest generation; CPython's
-# default is 700. A run makes and drops objects by the million (events, metadata, frames): with 700
-# the collector ran thousands of times a backfill. The older generations keep their default ratios,
-# which count young collections, so they too run ~14x less often; peak memory did not move
-# (README, "Benchmarks"). On CPython 3.11-3.13; 3.14's incremental collector counts differently.
-YOUNG_COLLECTION_THRESHOLD = 10_000
-
-
-@functools.cache
-def _tune_garbage_collection() -> None:
-    # The imports (~330,000 objects) and what the first load made live as long as the process, yet
-    # every full collection walked them again, and so did the collection at exit (most of a second
-    # for a backfill's process). Frozen, the collector never scans them; what comes later (a second
-    # build of the definitions, as Dagster makes for a subset job, and whatever a run makes) is
-    # collected as usual. Once a process: it is a setting of the whole process.
-    gc.freeze()
-    _, middle, oldest = gc.get_threshold()
-    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, middle, oldest)
-
-
-def load_definitions(settings: Settings) -> dg.Definitions:
-    """Build the definitions for a process that loads the code location to run it (a run worker,
-    the code server, `backfill`); the first call in a process also freezes what is loaded so far and
-    raises the young-generation threshold. Tests build with ``build_definitions``."""
-    definitions = build_definitions(settings)
-    _tune_garbage_collection()
-    return definitions
-
-
 @dg.definitions
 def defs() -> dg.Definitions:
     # Settings are read here, when Dagster loads the code location, never at import time.
-    return load_definitions(get_settings())
+    return build_definitions(get_settings())

@@ -26,19 +26,12 @@ from datetime import datetime
 
 import dagster as dg
 
-from compat.dagster import BaseAssetGraph
+from config.names import UNFINISHED_RUN_STATUS_NAMES
 from jobs.names import LOAD_JOBS
 
 AC = dg.AutomationCondition
 # Statuses of a run that has not ended: it may still write what it targets.
-UNFINISHED_RUN_STATUSES = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.MANAGED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
-]
+UNFINISHED_RUN_STATUSES = [dg.DagsterRunStatus(status) for status in UNFINISHED_RUN_STATUS_NAMES]
 
 
 # Statuses of a backfill that the daemon is still working on (their values: the status enum is not
@@ -136,12 +129,13 @@ def _run_start(instance: dg.DagsterInstance, run_id: str, evaluation_time: datet
     return record.start_time if record else None
 
 
-def _inputs_through_views(graph: BaseAssetGraph, key: dg.AssetKey) -> set[dg.AssetKey]:
+def _inputs_through_views(context: dg.AutomationContext, key: dg.AssetKey) -> set[dg.AssetKey]:
     """The asset's inputs, a view input replaced by the inputs behind it (a view holds no data)."""
+    graph = context.asset_graph
     found = set()
     for parent in graph.get(key).parent_keys:
         if graph.get(parent).tags.get(MATERIALIZED_TAG) == "view":
-            found |= _inputs_through_views(graph, parent)
+            found |= _inputs_through_views(context, parent)
         else:
             found.add(parent)
     return found
@@ -175,7 +169,7 @@ class InputWrittenDuringLastBuild(dg.AutomationCondition):
         started = _run_start(instance, last_run, at) if last_run else None
         if started is None:
             return dg.AutomationResult(context, true_subset=context.get_empty_subset())
-        for source in _inputs_through_views(context.asset_graph, context.key):
+        for source in _inputs_through_views(context, context.key):
             written = runs.get(source, (None, None))[1]
             if written is not None and written[0] != last_run and written[1] > started:
                 return dg.AutomationResult(context, true_subset=context.candidate_subset)

@@ -6,8 +6,8 @@ when the whole build passed does the asset publish them, all at once, in one tra
 readers' marts stay as they were, what the build wrote is kept as ``audit_failed_<run>``, and the
 step fails naming it, as do the failed check and the alert.
 
-dbt runs in the run worker's own process (resources/dbt_in_process.py) and holds the DuckDB file
-read-write until it has finished, so the asset lets dbt finish before it touches the warehouse:
+dbt runs as a process of its own (dagster-dbt's ``DbtCliResource``) and holds the DuckDB file
+read-write until it has exited, so the asset lets dbt finish before it touches the warehouse:
 then it publishes, and adds to each mart's materialisation the version published, whether its
 audit passed, and row and null counts.
 

@@ -46,7 +46,16 @@ class FlightsDbtTranslator(DagsterDbtTranslator):
             return None
         # Source tests check a raw table after it loads; model tests run with their model.
         condition = RUN_SOURCE_TESTS if asset_spec.key.path[0] == RAW else run_with_model(asset_spec.key)
-        return spec._replace(automation_condition=condition)  # AssetCheckSpec is a NamedTuple
+        return dg.AssetCheckSpec(
+            spec.name,
+            asset=spec.asset_key,
+            description=spec.description,
+            additional_deps=spec.additional_deps,
+            blocking=spec.blocking,
+            metadata=spec.metadata,
+            automation_condition=condition,
+            partitions_def=spec.partitions_def,
+        )
 
     def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
         tags = dict(super().get_tags(dbt_resource_props))

@@ -134,7 +134,7 @@ def child_pipeline(data_dir: Path, datasets_file: Path | None, overrides: dict) 
     """The backfill on the settings' backend, recorded in a SQLite instance under ``data_dir``."""
     started = time.perf_counter()
     from cli.backfill import run_backfill
-    from definitions import load_definitions
+    from definitions import build_definitions
     from instance.local import open_local_instance
     from resources.dbt import ensure_manifest
     from resources.settings import Settings
@@ -147,7 +147,7 @@ def child_pipeline(data_dir: Path, datasets_file: Path | None, overrides: dict) 
     home = data_dir / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     with open_local_instance(home) as instance:
-        report = run_backfill(settings, instance, defs=load_definitions(settings))  # as `backfill` does
+        report = run_backfill(settings, instance, defs=build_definitions(settings))
         backfill_seconds = round(time.perf_counter() - started, 2)
         runs, materializations = {}, 0
         for label, result in report.results.items():

@@ -19,13 +19,12 @@ from datetime import UTC, date, datetime
 import dagster as dg
 
 from assets.partitions import DAYS
-
-# Caught narrowly, so a broken dagster.yaml is not mistaken for "no home".
-from compat.dagster import DagsterHomeNotSetError
+from cli.instance import instance_or_none
 from config.datasets import DatasetConfig, load_datasets
 from ingestion.days import day_problem, group_loads, partition_changes
 from ingestion.landing import landed_days
 from jobs.landing import RANGE_END_TAG, RANGE_START_TAG, ingest_job_for, refresh_targets
+from resources.dbt import ensure_manifest
 from resources.settings import Settings, get_settings
 
 
@@ -108,16 +107,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--from", dest="start", type=date.fromisoformat, help="first day (YYYY-MM-DD)")
     parser.add_argument("--to", dest="end", type=date.fromisoformat, help="last day (YYYY-MM-DD)")
     args = parser.parse_args(argv)
-    try:
-        instance = dg.DagsterInstance.get()
-    except DagsterHomeNotSetError:
+    instance = instance_or_none()
+    if instance is None:
         print("backfill: DAGSTER_HOME is not set; runs are not kept after this command")
         instance = dg.DagsterInstance.ephemeral()
-    from definitions import load_definitions  # as a run worker loads it (this process runs the steps)
-
-    settings = get_settings()
+    # The dbt assets are built from the manifest: on a fresh clone nothing has parsed the project yet.
+    ensure_manifest()
     with instance:
-        report = run_backfill(settings, instance, args.start, args.end, load_definitions(settings))
+        report = run_backfill(get_settings(), instance, args.start, args.end)
     for label, result in report.results.items():
         print(f"{'ok    ' if result.success else 'FAILED'} {label} (run {result.run_id})")
     return 0 if report.success else 1

@@ -17,10 +17,9 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-import dagster as dg
 import duckdb
 
-from compat.dagster import DagsterHomeNotSetError
+from cli.instance import instance_or_none
 from operations.lifecycle import apply_cleanup, plan_cleanup
 from publishing.marts import drop_kept, kept_versions
 from resources.operations import OperationsResource
@@ -43,11 +42,9 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         return discard(warehouse, args.discard)
     policy = OperationsResource.from_settings(settings).lifecycle_policy()
     now = datetime.now(UTC)
-    try:
-        instance: dg.DagsterInstance | None = dg.DagsterInstance.get()
-    except DagsterHomeNotSetError:
+    instance = instance_or_none()
+    if instance is None:
         print("cleanup: DAGSTER_HOME is not set, so no Dagster instance to take old runs from")
-        instance = None
 
     plan = plan_cleanup(policy, warehouse, now, instance)
     verb = "removed" if args.apply else "would remove"

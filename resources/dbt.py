@@ -9,28 +9,14 @@ for a parse that would produce the same manifest.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import shutil
 import subprocess
 import sys
-from functools import cache, cached_property
+from functools import cache
 from pathlib import Path
-from typing import Any, cast
 
-import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, DbtProject
-from packaging import version
+from dagster_dbt import DbtCliResource, DbtProject
 
-from compat.dagster_dbt import (
-    PARTIAL_PARSE_FILE_NAME,
-    DbtManifestParam,
-    _get_dbt_target_path,
-    extract_runtime_selection_from_args,
-    get_updated_cli_invocation_params_for_context,
-    validate_manifest,
-    validate_opt_translator,
-)
-from resources.dbt_in_process import DbtThread
 from resources.settings import DBT_PROJECT_DIR, Settings
 
 # Everything under these decides the manifest's content.
@@ -121,110 +107,8 @@ def ensure_manifest() -> Path:
     return prepare_manifest(dbt_project())
 
 
-class LockedDbtCliResource(DbtCliResource):
-    """``DbtCliResource`` that runs dbt in this process, without the start-up costs of each command.
-
-    - dbt runs in the run worker's own process (resources/dbt_in_process.py), not a new one that
-      imports dbt again: ``cli`` builds the invocation as dagster-dbt's does (the run's selection,
-      a target folder per invocation seeded with the last parse state) and hands dagster-dbt's
-      ``DbtCliInvocation`` a dbt thread in place of its subprocess. ``in_process=False`` runs the
-      venv's dbt as a subprocess instead, as dagster-dbt does.
-    - Before each invocation dagster-dbt (0.29) runs ``dbt --version`` in a subprocess to learn
-      which engine it drives, and builds a dbt adapter in-process for its optional row-count and
-      column metadata. Together they cost ~2 s of every build, and ``dbt --version`` also asks PyPI
-      for the newest release, which stalls on a host without internet. Here the executable is the
-      venv's own dbt, so its version is dbt-core's installed version; and the adapter is never used
-      (assets/dbt_assets.py profiles the tables itself).
-
-    These override members of dagster-dbt and use its internals (compat/dagster_dbt.py):
-    tests/resources/test_dbt.py fails if an upgrade renames them, rather than letting the costs
-    come back unnoticed.
-    """
-
-    in_process: bool = True
-
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        return version.parse(importlib.metadata.version("dbt-core"))
-
-    def _initialize_dbt_core_adapter(self, args: Any) -> None:  # type: ignore[override]
-        return None
-
-    def cli(
-        self,
-        args: list[str] | tuple[str, ...],
-        *,
-        raise_on_error: bool = True,
-        manifest: DbtManifestParam | None = None,
-        dagster_dbt_translator: DagsterDbtTranslator | None = None,
-        context: dg.OpExecutionContext | dg.AssetExecutionContext | None = None,
-        target_path: Path | None = None,
-    ) -> DbtCliInvocation:
-        if not self.in_process:
-            return super().cli(
-                args,
-                raise_on_error=raise_on_error,
-                manifest=manifest,
-                dagster_dbt_translator=dagster_dbt_translator,
-                context=context,
-                target_path=target_path,
-            )
-        translator = validate_opt_translator(dagster_dbt_translator) or DagsterDbtTranslator()
-        command, selects, excludes = extract_runtime_selection_from_args(args)
-        params = get_updated_cli_invocation_params_for_context(
-            context=context,
-            manifest=validate_manifest(manifest) if manifest else {},
-            dagster_dbt_translator=translator,
-            runtime_selects=selects,
-            runtime_excludes=excludes,
-        )
-        project_dir = Path(params.dbt_project.project_dir if params.dbt_project else self.project_dir)
-        target_path = target_path or self._get_unique_target_path(context=context)
-        if not target_path.is_absolute():
-            target_path = project_dir / target_path
-        seed_parse_state(project_dir, target_path)
-        profile = [
-            *(["--profile", self.profile] if self.profile else []),
-            *(["--target", self.target] if self.target else []),
-        ]
-        # What dagster-dbt's subprocess gets as environment variables, as dbt's own flags.
-        flags = [
-            *("--project-dir", str(project_dir)),
-            *(("--profiles-dir", str(self.profiles_dir)) if self.profiles_dir else ()),
-            *("--target-path", str(target_path), "--log-path", str(target_path)),
-            *("--log-format-file", "json"),  # dbt.log in the invocation's folder, as with DBT_LOG_FORMAT=json
-            # dagster-dbt writes each event to the step's stdout itself; dbt.log keeps everything.
-            *("--log-level", "none", "--log-level-file", "debug"),
-            "--no-send-anonymous-usage-stats",
-            *(("--indirect-selection", params.indirect_selection) if params.indirect_selection else ()),
-        ]
-        dbt = DbtThread([*self.global_config_flags, *command, *profile, *params.selection_args, *flags])
-        return DbtCliInvocation(
-            process=cast(subprocess.Popen, dbt),
-            manifest=params.manifest,
-            dagster_dbt_translator=params.dagster_dbt_translator,
-            project_dir=project_dir,
-            target_path=target_path,
-            raise_on_error=raise_on_error,
-            context=context,
-            adapter=None,
-            cli_version=self._cli_version,
-            project=params.dbt_project,
-        )
-
-
-def seed_parse_state(project_dir: Path, target_path: Path) -> None:
-    """Start an invocation from the project's parse state (``keep_parse_state``), as dagster-dbt does."""
-    current = _get_dbt_target_path()
-    source = (current if current.is_absolute() else project_dir / current) / PARTIAL_PARSE_FILE_NAME
-    destination = target_path / PARTIAL_PARSE_FILE_NAME
-    if source.exists() and not destination.exists():
-        target_path.mkdir(parents=True, exist_ok=True)
-        shutil.copy(source, destination)
-
-
 def dbt_resource(settings: Settings) -> DbtCliResource:
-    return LockedDbtCliResource(
+    return DbtCliResource(
         project_dir=dbt_project(),
         profiles_dir=str(DBT_PROJECT_DIR),
         target=settings.dbt_target,

@@ -8,7 +8,8 @@ Dagster's run monitoring cannot see this for that launcher (it has no worker hea
 enforces start timeouts and ``max_runtime_seconds``, set in the instance configs as a ceiling).
 
 So every tick this sensor looks at the STARTED runs of this instance, finds each one's worker by the
-pid Dagster logged when it started it ("Started process for run (pid: N)"), and if that process no
+pid Dagster recorded when the worker started (the ``pid`` metadata of the run's first engine event
+that has one: steps run in the worker's own process, so every such pid is the worker's), and if that process no
 longer exists (or the pid now belongs to a process that started after the run), marks the run
 failed. From there the usual machinery takes over: the pool slot is free again, the run-failure
 sensor alerts, the run-retry policy re-executes it, and the landing sensor requests any file the
@@ -74,13 +75,13 @@ def process_facts(pid: int) -> tuple[float, str, float] | None:
 
 
 def worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
-    """The pid of a run's worker, from the engine event Dagster logs when it starts the process."""
-    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT).records
+    """The pid of a run's worker: the ``pid`` metadata of its first engine event that has one."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT, limit=20).records
     for record in records:
         event = record.event_log_entry.dagster_event
         pid = event.event_specific_data.metadata.get("pid") if event and event.event_specific_data else None
-        if pid is not None and (event.message or "").startswith("Started process for run"):
-            return int(pid.value)
+        if pid is not None and str(pid.value).isdigit():  # Dagster records it as text
+            return int(str(pid.value))
     return None
 
 

@@ -11,7 +11,6 @@ from definitions import build_definitions
 from resources.pools import pool_limits
 from resources.settings import Settings
 from tests.support.expected_graph import ANALYTICS, MARTS, OPERATIONS, RAW, READERS, STAGING
-from tests.support.processes import run_python
 
 OPERATIONS_JOBS = ("warehouse_backup_job", "lifecycle_cleanup_job", "performance_report_job")
 
@@ -140,32 +139,3 @@ def test_freshness_expectations_come_from_the_dataset_config(make_settings, tmp_
         assert (policy.warn_window.to_timedelta(), policy.fail_window.to_timedelta()) == tuple(
             timedelta(hours=hours) for hours in windows
         )
-
-
-def test_a_process_loading_the_code_location_freezes_it_once_and_still_collects_later_garbage(dbt_manifest, tmp_path):
-    # In a process of its own (this one's collector has seen other tests' objects), through defs(),
-    # the entry point Dagster calls in a run worker and the code server.
-    script = """
-import gc, weakref
-import definitions
-
-assert gc.get_freeze_count() == 0
-definitions.defs()
-frozen = gc.get_freeze_count()
-definitions.defs()  # Dagster builds the definitions again for a subset job
-assert gc.get_freeze_count() <= frozen, "frozen twice"  # (frozen objects may still die)
-assert gc.get_threshold()[0] == definitions.YOUNG_COLLECTION_THRESHOLD
-assert gc.isenabled()
-
-class Node: pass
-cycle = Node(); cycle.me = cycle
-alive = weakref.ref(cycle)
-del cycle
-gc.collect()
-print(frozen, alive() is None)
-"""
-    result = run_python(["-c", script], {"DATAOPS_ENV": "test", "DATAOPS_DATA_DIR": str(tmp_path)})
-    assert result.returncode == 0, result.stderr[-3000:]
-    frozen, collected = result.stdout.split()[-2:]
-    assert int(frozen) > 100_000  # the imports and the first load, out of the collector's sight
-    assert collected == "True"  # what a run makes afterwards is still collected

@@ -7,14 +7,15 @@ backends.
 - while publishing: the publishing transaction has written every mart and not yet committed.
 
 To kill at a chosen point, the test follows dbt's log and stops the run's process (SIGSTOP) once a
-model or a test of the wanted kind is in progress, then kills it, as the OOM killer would. dbt runs
-in that process (resources/dbt_in_process.py); nothing the run started may outlive it: a dbt of its
-own once went on holding the file's write lock after the run was marked failed. Then the next build
-publishes the new version whole.
+model or a test of the wanted kind is in progress, then kills it, as the OOM killer would. Nothing
+the run started may outlive it: its dbt process, left running, would go on holding the file's write
+lock after the run was marked failed (resources/dbt_leash.py). Then the next build publishes the
+new version whole.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -62,27 +63,46 @@ def in_progress(log: Path) -> list[str]:
     return list(started.values())
 
 
-def dbt_log(worker: psutil.Process) -> Path | None:
-    """The log of the dbt invocation running in ``worker``: dbt keeps it open while it runs."""
+def tree(worker: psutil.Process) -> list[psutil.Process]:
+    """The worker and what it started (dbt runs as its child)."""
     try:
-        return next((Path(f.path) for f in worker.open_files() if Path(f.path).name == "dbt.log"), None)
+        return [worker, *worker.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return None
+        return [worker]
+
+
+def dbt_log(worker: psutil.Process) -> Path | None:
+    """The log of the dbt invocation the worker started: dbt keeps it open while it runs."""
+    for process in tree(worker):
+        try:
+            found = next((Path(f.path) for f in process.open_files() if Path(f.path).name == "dbt.log"), None)
+        except psutil.NoSuchProcess:
+            continue
+        if found is not None:
+            return found
+    return None
+
+
+def signal_tree(processes: list[psutil.Process], signum: int) -> None:
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.send_signal(signum)
 
 
 def stop_worker_while(phase: str, worker: psutil.Process) -> None:
-    """Stop the worker once dbt has something of ``phase`` in progress, and leave it stopped."""
+    """Stop the worker and its dbt once dbt has something of ``phase`` in progress, and leave them stopped."""
     deadline = time.monotonic() + PHASE_TIMEOUT
     log = None
     while time.monotonic() < deadline:
         assert worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE, "the build ended before the phase"
         log = log or dbt_log(worker)
         if log is not None and any(IN_PROGRESS[phase] in step for step in in_progress(log)):
-            worker.send_signal(signal.SIGSTOP)
+            stopped = tree(worker)
+            signal_tree(stopped, signal.SIGSTOP)
             # Stopped: the log is final now. Still in the phase, or did dbt finish it meanwhile?
             if any(IN_PROGRESS[phase] in step for step in in_progress(log)):
                 return
-            worker.send_signal(signal.SIGCONT)
+            signal_tree(stopped, signal.SIGCONT)
         time.sleep(0.005)
     raise TimeoutError(f"dbt never reached {phase} within {PHASE_TIMEOUT} s (log: {log})")
 

@@ -1,16 +1,12 @@
 """dbt wiring: a target per environment fed by the settings, the parse-state hand-over and the
 pruning of old invocation folders, on real folders."""
 
-import functools
-import importlib.metadata
 import json
 import os
 import time
 
 import pytest
 import yaml
-from dagster_dbt import DbtCliResource
-from packaging import version
 
 from assets.dbt_assets import build_args
 from resources.dbt import INVOCATION_PREFIX, PARTIAL_PARSE_FILE, dbt_resource, keep_parse_state, prune_invocations
@@ -117,15 +113,3 @@ def test_slim_ci_on_the_lake_reads_prod_read_only_and_gets_the_s3_secret_when_fi
         WarehouseResource.for_settings(in_bucket).slim_ci_vars()
     keyed = in_bucket.model_copy(update={"s3_access_key_id": "reader-key"})
     assert WarehouseResource.for_settings(keyed).slim_ci_vars()["s3_access_key_id"] == "reader-key"
-
-
-def test_the_dbt_resource_learns_dbts_version_without_running_it_and_builds_no_adapter(tmp_path):
-    # The members overridden in resources/dbt.py exist in dagster-dbt: an upgrade that renames them
-    # fails here instead of silently bringing back `dbt --version` and the adapter before every build.
-    assert isinstance(vars(DbtCliResource)["_cli_version"], functools.cached_property)
-    assert callable(vars(DbtCliResource)["_initialize_dbt_core_adapter"])
-    # An executable that fails whatever it is asked: learning the version must not run it.
-    resource = dbt_resource(Settings(data_dir=tmp_path)).model_copy(update={"dbt_executable": "/bin/false"})
-    assert resource._cli_version == version.parse(importlib.metadata.version("dbt-core"))
-    assert resource._cli_version.major < 2  # dbt Core, not the Fusion engine: dagster-dbt's Core paths apply
-    assert resource._initialize_dbt_core_adapter(["build"]) is None
