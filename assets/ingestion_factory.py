@@ -18,9 +18,6 @@ import dagster as dg
 
 from assets.ingestion_report import (
     LISTED,
-    SCHEMA_DRIFT_CHECK,
-    VALIDATION_CHECK,
-    VOLUME_CHECK,
     file_metadata,
     log_batch,
     materialization_metadata,
@@ -32,6 +29,7 @@ from assets.layers import PIPELINE_GROUP, RAW, raw_asset_key
 from assets.metadata import column_schema
 from assets.partitions import partitions_for
 from config.datasets import DatasetConfig
+from config.names import SCHEMA_DRIFT_CHECK, VALIDATION_CHECK, VOLUME_CHECK
 from ingestion.casting import model_dtypes
 from ingestion.lineage import lineage_columns, raw_columns
 from ingestion.load import load_partitions

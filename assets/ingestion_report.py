@@ -9,19 +9,18 @@ import polars as pl
 
 from assets.metadata import markdown_table
 from config.datasets import DatasetConfig
+from config.names import (
+    ROWS_LOADED,
+    ROWS_QUARANTINED,
+    ROWS_READ,
+    SCHEMA_DRIFT_CHECK,
+    VALIDATION_CHECK,
+    VOLUME_CHECK,
+)
 from ingestion.load import LISTED
 from ingestion.pipeline import Severity, worst_severity
 from ingestion.summary import SAMPLE_SIZE, FileReport, LoadSummary
 from ingestion.volume import Rule, Status
-
-VALIDATION_CHECK = "pandera_validation"
-SCHEMA_DRIFT_CHECK = "schema_drift"
-VOLUME_CHECK = "volume_anomaly"
-# The validation check's counts of its load (one evaluation per load run and dataset): what the
-# metrics exporter adds up per dataset (observability/metrics.py).
-ROWS_READ = "rows_checked"
-ROWS_LOADED = "rows_loaded"
-ROWS_QUARANTINED = "rows_quarantined"
 
 
 def failure_summary(summary: LoadSummary) -> pl.DataFrame:

@@ -8,6 +8,8 @@ one group (``nyc_flights``) is what makes the whole pipeline visible at a glance
 
 import dagster as dg
 
+from config.names import raw_asset_path
+
 # Each data layer is named after the warehouse schema its assets write (warehouse/layout.py).
 from warehouse.layout import ANALYTICS, MARTS, RAW, STAGING
 
@@ -21,4 +23,4 @@ LAYERS = (RAW, STAGING, MARTS, ANALYTICS, READERS, OPERATIONS)
 def raw_asset_key(dataset: str) -> dg.AssetKey:
     """The raw asset of a dataset: the Python asset that writes ``raw.<dataset>``, and the asset key
     its dbt source carries (``meta.dagster.asset_key`` in the generated _sources.yml), so lineage joins."""
-    return dg.AssetKey([RAW, dataset])
+    return dg.AssetKey(raw_asset_path(dataset))

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from assets.automation import UNFINISHED_RUN_STATUSES
+from config.names import UNFINISHED_RUN_STATUS_NAMES, asset_key_string
 from observability.graphql import DagsterGraphQL, unwrap
 
 FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
-UNFINISHED = tuple(status.value for status in UNFINISHED_RUN_STATUSES)  # as GraphQL names them
+UNFINISHED = UNFINISHED_RUN_STATUS_NAMES
 RUN_PAGE = 200
 EVENT_PAGE = 1000
 
@@ -168,10 +168,6 @@ query PoolLimits { instance { concurrencyLimits { concurrencyKey limit slotCount
 """
 
 
-def _asset(path: list[str]) -> str:
-    return "/".join(path)
-
-
 def _finished(row: dict) -> FinishedRun:
     return FinishedRun(row["runId"], row["jobName"], row["status"], row["startTime"], row["endTime"], row["updateTime"])
 
@@ -221,7 +217,7 @@ def run_check_evaluations(client: DagsterGraphQL, run_id: str) -> list[CheckEval
             numbers = {entry["label"]: _number(entry) for entry in evaluation["metadataEntries"]}
             found.append(
                 CheckEvaluation(
-                    asset=_asset(evaluation["assetKey"]["path"]),
+                    asset=asset_key_string(evaluation["assetKey"]["path"]),
                     check=evaluation["checkName"],
                     severity=evaluation["severity"],
                     passed=evaluation["success"],
@@ -237,12 +233,12 @@ def assets(client: DagsterGraphQL) -> list[AssetState]:
     """Every asset with its last materialisation, freshness policy and latest check results."""
     answer = client.query(ASSETS)
     latest = {
-        _asset(node["key"]["path"]): node["latestMaterializationTimestamp"]
+        asset_key_string(node["key"]["path"]): node["latestMaterializationTimestamp"]
         for node in unwrap(answer["assetsOrError"], "AssetConnection")["nodes"]
     }
     states = []
     for node in answer["assetNodes"]:
-        asset = _asset(node["assetKey"]["path"])
+        asset = asset_key_string(node["assetKey"]["path"])
         policy = node["internalFreshnessPolicy"] or {}
         timestamp_ms = latest.get(asset)
         checks = node["assetChecksOrError"].get("checks", [])

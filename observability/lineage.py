@@ -39,7 +39,7 @@ from openlineage.client.facet_v2 import (
     test_run,
 )
 
-from assets.ingestion_report import ROWS_LOADED
+from config.names import ROWS_LOADED
 
 # Who wrote the events (a URI, as the spec asks): this project's lineage sensor.
 PRODUCER = "urn:flights-dataops:dagster-lineage-sensor"

@@ -25,9 +25,8 @@ from pathlib import Path
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from assets.ingestion_report import ROWS_LOADED, ROWS_QUARANTINED, ROWS_READ, VALIDATION_CHECK
-from assets.layers import raw_asset_key
 from config.datasets import DatasetConfig
+from config.names import ROWS_LOADED, ROWS_QUARANTINED, ROWS_READ, VALIDATION_CHECK, asset_key_string, raw_asset_path
 from observability import dagster_state
 from observability.dagster_state import FinishedRun
 from observability.graphql import DagsterGraphQL, DagsterUnavailableError
@@ -85,7 +84,7 @@ HELP = {
     RUNS_SEEN: "Finished runs the exporter has read (its counters include exactly these)",
 }
 
-# Each rows counter, and the validation check's metadata it adds up (assets/ingestion_report.py).
+# Each rows counter, and the validation check's metadata it adds up (config/names.py).
 ROW_COUNTS = {ROWS_READ_TOTAL: ROWS_READ, ROWS_LOADED_TOTAL: ROWS_LOADED, ROWS_QUARANTINED_TOTAL: ROWS_QUARANTINED}
 # Dagster's job, as a label: not `job`, which Prometheus gives every series (the scrape job's name).
 JOB_LABEL = "dagster_job"
@@ -196,7 +195,7 @@ class PipelineCollector(Collector):
         clock: Callable[[], float] = time.time,
     ):
         self.client, self.datasets, self.landing_root, self.clock = client, datasets, landing_root, clock
-        self.ledger = RunLedger({raw_asset_key(name).to_user_string(): name for name in datasets})
+        self.ledger = RunLedger({asset_key_string(raw_asset_path(name)): name for name in datasets})
 
     def describe(self) -> Iterator[Metric]:
         return iter(())  # nothing at registration: Dagster may not be up yet

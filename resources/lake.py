@@ -22,6 +22,8 @@ from pathlib import Path
 
 import duckdb
 
+from resources.lake_settings import conninfo_pairs, is_object_storage
+
 # Package of each extension the lake needs (postgres_scanner: the catalog; httpfs: s3:// paths).
 EXTENSION_PACKAGES = {
     "ducklake": "duckdb_extension_ducklake",
@@ -77,30 +79,9 @@ class LakeLocation:
         return is_object_storage(self.data_path)
 
 
-def is_object_storage(data_path: str) -> bool:
-    """Whether a data path is on an S3-compatible store (then the lake_s3 dbt target and a secret)."""
-    return data_path.startswith("s3://")
-
-
-def conninfo_problem(conninfo: str) -> str | None:
-    """Why ``conninfo`` is not a usable catalog DSN for this project, or None."""
-    if "://" in conninfo:
-        return "use the key=value form (host=... port=... dbname=... user=...), not a URL"
-    pairs = _pairs(conninfo)
-    if "password" in pairs:
-        return "holds a password: put it in the environment variable instead, never in a setting or a file"
-    if "dbname" not in pairs:
-        return "names no database (dbname=...)"
-    return None
-
-
-def _pairs(conninfo: str) -> dict[str, str]:
-    return dict(re.findall(r"(\w+)\s*=\s*(\S+)", conninfo))
-
-
 def _place(conninfo: str) -> tuple[str, str, str | None]:
     """(host, port, dbname) of a conninfo, with libpq's defaults."""
-    pairs = _pairs(conninfo)
+    pairs = conninfo_pairs(conninfo)
     return pairs.get("host", "localhost"), pairs.get("port", "5432"), pairs.get("dbname")
 
 
@@ -117,7 +98,7 @@ def catalog_address(conninfo: str) -> str:
 
 def describe(conninfo: str) -> str:
     """``user@host:port/dbname`` of a conninfo, for messages (it never holds the password)."""
-    return f"{_pairs(conninfo).get('user', '?')}@{catalog_address(conninfo)}"
+    return f"{conninfo_pairs(conninfo).get('user', '?')}@{catalog_address(conninfo)}"
 
 
 def _missing_extensions(extension_dir: Path) -> list[str]:

@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from resources.lake_settings import conninfo_problem, is_object_storage
+
 # MB of landed files a load takes at a time (``load_batch_mb``). A batch's frames take a few times
 # its size (text, typed, valid) and a load holds two batches (one committing while the next is
 # read): 64 took a 30-year flights load to 2.2 GB, 32 keeps it under 2 GiB. Pandera's cost is
@@ -149,8 +151,6 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_lake(self) -> Settings:
-        from resources.lake import conninfo_problem  # imported here: settings load before duckdb is needed
-
         for name in ("lake_catalog", "prod_lake_catalog"):
             value = getattr(self, name)
             problem = value is not None and conninfo_problem(value)
@@ -205,8 +205,6 @@ class Settings(BaseSettings):
         return variables
 
     def _default_dbt_target(self) -> str:
-        from resources.lake import is_object_storage
-
         if not self.uses_lake:
             return self.env
         return LAKE_S3_DBT_TARGET if is_object_storage(self.lake_data_path or "") else LAKE_DBT_TARGET

@@ -19,9 +19,9 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets.ingestion_report import VALIDATION_CHECK
 from assets.layers import raw_asset_key
 from cli import replay
+from config.names import VALIDATION_CHECK
 from definitions import build_definitions
 from demo.nycflights import day_csv
 from instance.local import open_local_instance

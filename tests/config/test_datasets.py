@@ -58,6 +58,13 @@ def test_primary_key_columns_must_exist_in_the_schema():
     assert "['flight_no'] are not in schema" in error_of(primary_key=["year", "flight_no"])
 
 
+def test_without_schemas_the_models_are_not_resolved_and_the_rest_is_still_checked():
+    raw = {"datasets": {"flights": {**VALID_ENTRY, "schema": "nope.Flights", "primary_key": ["flight_no"]}}}
+    assert set(parse_datasets(raw, SOURCE, check_schemas=False)) == {"flights"}
+    with pytest.raises(ConfigError, match="field 'frequency'"):
+        parse_datasets({"datasets": {"flights": {**VALID_ENTRY, "frequency": "daily"}}}, SOURCE, check_schemas=False)
+
+
 @pytest.mark.parametrize(
     ("pattern", "expected"),
     [

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from resources.lake import LakeConnectionError, conninfo_problem, redact
+from resources.lake import LakeConnectionError, redact
+from resources.lake_settings import conninfo_problem
 from resources.settings import LAKE_PASSWORD_VARIABLE, PROJECT_ROOT, Settings
 from resources.warehouse import WarehouseResource
 from tests.support import postgres
