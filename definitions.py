@@ -14,6 +14,7 @@ from assets.ingestion_factory import build_ingestion_assets
 from assets.operations import OPERATIONS_SPECS, build_operations_jobs
 from assets.readers_copy import build_readers_copy_asset, read_by_readers
 from config.datasets import load_datasets
+from config.settings import Settings, get_settings
 from jobs.landing import build_ingest_job, build_land_and_refresh_job, refresh_targets
 from resources.alerts import AlertsResource
 from resources.dbt import dbt_project, dbt_resource
@@ -22,7 +23,6 @@ from resources.landing import LandingZoneResource
 from resources.lineage import LineageResource
 from resources.operations import OperationsResource
 from resources.pools import writer_pools
-from resources.settings import Settings, get_settings
 from resources.warehouse import WarehouseResource
 from schedules.operations import build_operations_schedules
 from sensors.alerts import check_failure_alerts, run_failure_alerts

@@ -26,8 +26,7 @@ from datetime import datetime
 
 import dagster as dg
 
-from config.names import UNFINISHED_RUN_STATUS_NAMES
-from jobs.names import LOAD_JOBS
+from config.names import LOAD_JOBS, UNFINISHED_RUN_STATUS_NAMES
 
 AC = dg.AutomationCondition
 # Statuses of a run that has not ended: it may still write what it targets.

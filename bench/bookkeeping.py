@@ -97,10 +97,10 @@ def child(data_dir: Path, datasets_file: Path, home: Path) -> None:
     """The profiled process: a backfill of everything landed under ``data_dir``, recorded in the
     instance configured in ``home`` (the dev config, as `dagster dev` keeps it, if it has none)."""
     from cli.backfill import run_backfill
+    from config.settings import Settings
     from definitions import build_definitions
     from instance.local import open_local_instance
     from resources.dbt import ensure_manifest
-    from resources.settings import Settings
 
     ensure_manifest()
     settings = Settings(env="test", data_dir=data_dir, datasets_file=datasets_file)

@@ -73,8 +73,8 @@ def declared_columns(dataset: str) -> str:
     import polars as pl
 
     from config.datasets import load_datasets
+    from config.settings import Settings
     from ingestion.casting import model_dtypes
-    from resources.settings import Settings
 
     model = load_datasets(Settings().datasets_file)[dataset].schema_class
     empty = pl.DataFrame(schema=model_dtypes(model))  # noqa: F841  (read by DuckDB below, by name)
@@ -134,10 +134,10 @@ def child_pipeline(data_dir: Path, datasets_file: Path | None, overrides: dict) 
     """The backfill on the settings' backend, recorded in a SQLite instance under ``data_dir``."""
     started = time.perf_counter()
     from cli.backfill import run_backfill
+    from config.settings import Settings
     from definitions import build_definitions
     from instance.local import open_local_instance
     from resources.dbt import ensure_manifest
-    from resources.settings import Settings
     from resources.warehouse import WarehouseResource
 
     ensure_manifest()
@@ -197,7 +197,7 @@ def run_child(kind: str, data_dir: Path, datasets_file: Path | None = None, over
 def land_full_year(data_dir: Path) -> float:
     """The real 2013 year delivered into ``data_dir``'s landing zone by `replay` (other benchmarks)."""
     from cli import replay
-    from resources.settings import Settings
+    from config.settings import Settings
 
     started = time.perf_counter()
     replay.main(["--reference", "--from", "2013-01-01", "--to", "2013-12-31"], settings=Settings(data_dir=data_dir))

@@ -21,9 +21,9 @@ import polars as pl
 import yaml
 
 from config.datasets import DatasetConfig, load_datasets
+from config.settings import PROJECT_ROOT
 from demo.nycflights import NULL_MARKER, daily_table, fed, source_bytes
 from ingestion.landing import dataset_landing_dir
-from resources.settings import PROJECT_ROOT
 
 LAST_YEAR = 2013
 FLIGHT_NUMBERS = 9999  # the Pandera model's range for `flight`

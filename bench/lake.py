@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.full_year import land_full_year, run_child, write_baseline_sql  # noqa: E402
 from bench.servers import Server  # noqa: E402
-from resources.settings import Settings  # noqa: E402
+from config.settings import Settings  # noqa: E402
 from tests.support import lake_worker  # noqa: E402
 
 WRITERS = (1, 2, 4)
@@ -111,7 +111,7 @@ def reader_waits(settings_overrides: dict, data_dir: Path, workdir: Path, label:
     home.mkdir()
     script = (
         "import dagster as dg, datetime as d; from cli.backfill import run_backfill; "
-        "from resources.settings import get_settings; "
+        "from config.settings import get_settings; "
         "r = run_backfill(get_settings(), dg.DagsterInstance.ephemeral(), start=d.date(2013, 1, 1)); "
         "raise SystemExit(0 if r.success else 1)"
     )

@@ -41,13 +41,13 @@ def main() -> int:
 
     from bench.full_year import land_full_year
     from cli.backfill import run_backfill
+    from config.settings import Settings
     from definitions import build_definitions
     from operations.backup import restore_snapshot, take_snapshot
     from operations.lifecycle import plan_cleanup
     from operations.performance import build_report
     from resources.dbt import ensure_manifest
     from resources.operations import OperationsResource
-    from resources.settings import Settings
     from resources.warehouse import WarehouseResource
 
     ensure_manifest()

@@ -145,8 +145,8 @@ def main() -> int:
     sys.stdout.reconfigure(line_buffering=True)  # figures appear as they are measured, even when piped
 
     from bench.servers import Server
+    from config.settings import Settings
     from resources.dbt import ensure_manifest
-    from resources.settings import Settings
 
     ensure_manifest()
     workdir = Path(tempfile.mkdtemp(prefix="bench-publish-"))

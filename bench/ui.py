@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.history import history_in_data_folder  # noqa: E402
-from resources.settings import Settings  # noqa: E402
+from config.settings import Settings  # noqa: E402
 from tests.support import dev_server  # noqa: E402
 from tests.support.browser import browser_page, dismiss_welcome  # noqa: E402
 

@@ -61,11 +61,11 @@ def plain_polars_failures(frame: pl.DataFrame, schema: Any, primary_key: list[st
 
 def typed_year(name: str) -> tuple[pl.DataFrame, Any, Any, list[str]]:
     from config.datasets import load_datasets
+    from config.settings import Settings
     from demo.nycflights import daily_table
     from ingestion.casting import cast_to_model, model_dtypes
     from ingestion.reading import read_csv_bytes
     from ingestion.validation import build_schema
-    from resources.settings import Settings
 
     dataset = load_datasets(Settings().datasets_file)[name]
     table = read_csv_bytes(daily_table(name).drop("_day").write_csv(null_value="NA").encode(), dataset.null_values)

@@ -21,11 +21,11 @@ import dagster as dg
 from assets.partitions import DAYS
 from cli.instance import instance_or_none
 from config.datasets import DatasetConfig, load_datasets
+from config.settings import Settings, get_settings
 from ingestion.days import day_problem, group_loads, partition_changes
 from ingestion.landing import landed_days
 from jobs.landing import RANGE_END_TAG, RANGE_START_TAG, ingest_job_for, refresh_targets
 from resources.dbt import ensure_manifest
-from resources.settings import Settings, get_settings
 
 
 @dataclass
@@ -107,14 +107,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--from", dest="start", type=date.fromisoformat, help="first day (YYYY-MM-DD)")
     parser.add_argument("--to", dest="end", type=date.fromisoformat, help="last day (YYYY-MM-DD)")
     args = parser.parse_args(argv)
-    instance = instance_or_none()
+    settings = get_settings()
+    instance = instance_or_none(settings)
     if instance is None:
         print("backfill: DAGSTER_HOME is not set; runs are not kept after this command")
         instance = dg.DagsterInstance.ephemeral()
     # The dbt assets are built from the manifest: on a fresh clone nothing has parsed the project yet.
     ensure_manifest()
     with instance:
-        report = run_backfill(get_settings(), instance, args.start, args.end)
+        report = run_backfill(settings, instance, args.start, args.end)
     for label, result in report.results.items():
         print(f"{'ok    ' if result.success else 'FAILED'} {label} (run {result.run_id})")
     return 0 if report.success else 1

@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 import duckdb
 
 from cli.instance import instance_or_none
+from config.settings import Settings, get_settings
 from operations.lifecycle import apply_cleanup, plan_cleanup
 from publishing.marts import drop_kept, kept_versions
 from resources.operations import OperationsResource
-from resources.settings import Settings, get_settings
 from resources.warehouse import WarehouseResource
 from warehouse.catalog import tables_in
 
@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         return discard(warehouse, args.discard)
     policy = OperationsResource.from_settings(settings).lifecycle_policy()
     now = datetime.now(UTC)
-    instance = instance_or_none()
+    instance = instance_or_none(settings)
     if instance is None:
         print("cleanup: DAGSTER_HOME is not set, so no Dagster instance to take old runs from")
 

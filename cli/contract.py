@@ -14,8 +14,8 @@ import sys
 from collections.abc import Sequence
 
 from config.datasets import load_datasets
+from config.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, get_settings
 from contract.dbt_sources import COMMAND, stale_files, write_files
-from resources.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, get_settings
 
 
 def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:

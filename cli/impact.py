@@ -24,10 +24,10 @@ import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
 from assets.dbt_assets import DBT_ASSETS_NAME
+from config.settings import DBT_PROJECT_DIR, Settings, get_settings
 from resources.dbt import DBT_EXECUTABLE
 from resources.dbt_state import StateError, deferred_build_args, modified_models, prod_catalog
 from resources.lake import LakeConnectionError
-from resources.settings import DBT_PROJECT_DIR, Settings, get_settings
 from resources.warehouse import ProductionWriteError, WarehouseResource
 from warehouse.environment import PROD
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
+from config.settings import Settings
 
-def instance_or_none() -> dg.DagsterInstance | None:
+
+def instance_or_none(settings: Settings) -> dg.DagsterInstance | None:
     """The instance of DAGSTER_HOME, or None when the variable is unset.
 
-    Asked of the environment, not by catching Dagster's error, so a broken dagster.yaml is reported
+    Asked of the settings, not by catching Dagster's error, so a broken dagster.yaml is reported
     as itself rather than taken for "no home".
     """
-    if not os.environ.get("DAGSTER_HOME"):
-        return None
-    return dg.DagsterInstance.get()
+    return dg.DagsterInstance.get() if settings.dagster_home is not None else None

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from config.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, get_settings
 from contract.profile import Profile, ProfileError, profile
 from contract.render import config_text, model_source, staging_source, write_dataset
-from resources.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, get_settings
 
 SCHEMAS_DIR = PROJECT_ROOT / "schemas"
 
@@ -51,8 +51,9 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     settings = settings or get_settings()
     if args.compare:
         from contract.drift import drift_report  # reads the warehouse: only when asked
+        from resources.warehouse import WarehouseResource
 
-        return drift_report(settings, args.name, args.start, args.end)
+        return drift_report(settings, WarehouseResource.for_settings(settings), args.name, args.start, args.end)
     if not args.samples:
         parser.error("give sample files to profile, or --compare")
     missing = [str(path) for path in args.samples if not path.is_file()]

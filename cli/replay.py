@@ -19,9 +19,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from config.datasets import DatasetConfig, load_datasets
+from config.settings import Settings, get_settings
 from demo.nycflights import day_csv, demo_days, fed, source_bytes
 from ingestion.landing import dataset_landing_dir, landed_days
-from resources.settings import Settings, get_settings
 
 
 def write_atomically(target: Path, data: bytes) -> None:

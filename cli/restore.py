@@ -19,8 +19,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from config.settings import Settings, get_settings
 from operations.backup import RestoreError, find_snapshot, list_snapshots, restore_into_lake, restore_snapshot
-from resources.settings import Settings, get_settings
 from resources.warehouse import ProductionWriteError, WarehouseResource
 
 

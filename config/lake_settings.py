@@ -1,7 +1,7 @@
 """How the lake's settings are written: its catalog's DSN and where its data path points.
 
 Plain text, no DuckDB: settings are checked with these in every process that reads them
-(resources/settings.py), the metrics exporter's included, which never opens the warehouse
+(config/settings.py), the metrics exporter's included, which never opens the warehouse
 (tests/observability/test_exporter.py). resources/lake.py connects with them.
 """
 

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from resources.lake_settings import conninfo_problem, is_object_storage
+from config.lake_settings import conninfo_problem, is_object_storage
 
 # MB of landed files a load takes at a time (``load_batch_mb``). A batch's frames take a few times
 # its size (text, typed, valid) and a load holds two batches (one committing while the next is
@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     )
 
     env: Environment = "dev"
+    # Dagster's own variable, read here like every other: the instance that commands run outside
+    # `dagster dev` (backfill, cleanup) record their runs in. Unset: they keep none.
+    dagster_home: Path | None = Field(default=None, validation_alias="DAGSTER_HOME")
     # Root of all local data: landing zone, archive and warehouse files live below it.
     data_dir: Path = PROJECT_ROOT / "data"
     # Defaults (when left unset) derive from data_dir and env; see _derive_paths.

@@ -24,9 +24,9 @@ import duckdb
 import polars as pl
 
 from config.datasets import DatasetConfig, load_datasets
+from config.settings import Settings
 from ingestion.lineage import PARTITION_DATE
-from resources.settings import Settings
-from resources.warehouse import WarehouseResource
+from warehouse.access import Warehouse
 from warehouse.catalog import table_exists
 from warehouse.layout import quarantine_table, raw_table
 
@@ -169,13 +169,14 @@ def _number(value: object) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:,.6g}"
 
 
-def compare(settings: Settings, name: str, start: date | None, end: date | None) -> tuple[list[date], list[Finding]]:
+def compare(
+    settings: Settings, warehouse: Warehouse, name: str, start: date | None, end: date | None
+) -> tuple[list[date], list[Finding]]:
     """The findings for dataset ``name`` over the landed days from ``start`` to ``end``."""
     datasets = load_datasets(settings.datasets_file)
     if name not in datasets:
         raise KeyError(f"no dataset {name!r} in {settings.datasets_file} (there are {', '.join(datasets)})")
     dataset = datasets[name]
-    warehouse = WarehouseResource.for_settings(settings)
     if not warehouse.exists():
         raise KeyError(f"{raw_table(name)} does not exist yet: the warehouse at {warehouse.location} has no loads")
     with warehouse.read_only() as connection:
@@ -216,10 +217,10 @@ def render(name: str, days: list[date], findings: list[Finding]) -> str:
     return "\n".join(lines)
 
 
-def drift_report(settings: Settings, name: str, start: date | None, end: date | None) -> int:
+def drift_report(settings: Settings, warehouse: Warehouse, name: str, start: date | None, end: date | None) -> int:
     """Print the report; 1 when something is to act on, else 0."""
     try:
-        days, findings = compare(settings, name, start, end)
+        days, findings = compare(settings, warehouse, name, start, end)
     except KeyError as error:
         print(f"profile --compare: {error.args[0]}")
         return 2

@@ -32,6 +32,7 @@ import duckdb
 import polars as pl
 
 from config.datasets import DatasetConfig
+from config.settings import DEFAULT_LOAD_BATCH_MB
 from ingestion.landing import (
     LandedFile,
     MissingFileError,
@@ -45,7 +46,6 @@ from ingestion.pipeline import Delivery, FileIngestion, Severity, ingest_files
 from ingestion.storage import commit_results
 from ingestion.summary import FileReport, LoadSummary
 from ingestion.volume import VolumePolicy, volume_report
-from resources.settings import DEFAULT_LOAD_BATCH_MB
 from warehouse.layout import raw_table
 
 Writer = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]

@@ -16,7 +16,7 @@ import dagster as dg
 from assets.ingestion_factory import ingestion_check_keys
 from assets.layers import ANALYTICS, MARTS, READERS, STAGING, raw_asset_key
 from config.datasets import DatasetConfig
-from jobs.names import INGEST_JOB, LAND_AND_REFRESH_JOB
+from config.names import INGEST_JOB, LAND_AND_REFRESH_JOB
 
 if TYPE_CHECKING:  # define_asset_job's return type is not exported; only needed for the hints
     from compat.dagster import UnresolvedAssetJobDefinition

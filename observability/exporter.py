@@ -21,9 +21,9 @@ from prometheus_client import start_http_server
 from prometheus_client.registry import CollectorRegistry
 
 from config.datasets import load_datasets
+from config.settings import Settings, get_settings
 from observability.graphql import DagsterGraphQL, DagsterUnavailableError
 from observability.metrics import PipelineCollector
-from resources.settings import Settings, get_settings
 
 logger = logging.getLogger("metrics-exporter")
 

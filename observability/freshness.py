@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from resources.alerts import Alert
+from observability.alerts import Alert
 
 HOUR = 3600.0
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 
-from resources.settings import DBT_PROJECT_DIR, Settings
+from config.settings import DBT_PROJECT_DIR, Settings
 
 # Everything under these decides the manifest's content.
 MANIFEST_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests", "seeds", "snapshots")

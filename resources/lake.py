@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from resources.lake_settings import conninfo_pairs, is_object_storage
+from config.lake_settings import conninfo_pairs, is_object_storage
 
 # Package of each extension the lake needs (postgres_scanner: the catalog; httpfs: s3:// paths).
 EXTENSION_PACKAGES = {

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from resources.settings import DEFAULT_LOAD_BATCH_MB, Settings
+from config.settings import DEFAULT_LOAD_BATCH_MB, Settings
 
 
 class LandingZoneResource(dg.ConfigurableResource):

@@ -17,8 +17,8 @@ from openlineage.client.transport.file import FileConfig, FileTransport
 from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport, TokenProvider
 from openlineage.client.transport.transport import Transport
 
+from config.settings import OPENLINEAGE_API_KEY_VARIABLE, Settings
 from observability.lineage import LineageNames
-from resources.settings import OPENLINEAGE_API_KEY_VARIABLE, Settings
 
 HTTP_TIMEOUT_SECONDS = 10
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from config.settings import Settings
 from operations.lifecycle import LifecyclePolicy
-from resources.settings import Settings
 
 
 class OperationsResource(dg.ConfigurableResource):

@@ -20,7 +20,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from resources.settings import Settings, get_settings
+from config.settings import Settings, get_settings
 
 FILE_WRITER_POOL = "duckdb_writer"
 LAKE_LOAD_POOL = "lake_load"

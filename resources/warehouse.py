@@ -25,6 +25,17 @@ import dagster as dg
 import duckdb
 from pydantic import SecretStr
 
+from config.settings import (
+    FILE_BACKEND,
+    LAKE_BACKEND,
+    LAKE_PASSWORD_VARIABLE,
+    PROD_LAKE_PASSWORD_VARIABLE,
+    S3_SECRET_VARIABLE,
+    SLIM_LAKE_S3_TARGET,
+    SLIM_LAKE_TARGET,
+    SLIM_TARGET,
+    Settings,
+)
 from resources.lake import (
     S3_SETTINGS,
     LakeConnectionError,
@@ -37,17 +48,6 @@ from resources.lake import (
     install_extensions,
     is_object_storage,
     same_catalog,
-)
-from resources.settings import (
-    FILE_BACKEND,
-    LAKE_BACKEND,
-    LAKE_PASSWORD_VARIABLE,
-    PROD_LAKE_PASSWORD_VARIABLE,
-    S3_SECRET_VARIABLE,
-    SLIM_LAKE_S3_TARGET,
-    SLIM_LAKE_TARGET,
-    SLIM_TARGET,
-    Settings,
 )
 from warehouse.environment import PROD, is_same_file, record_environment, recorded_environment
 from warehouse.layout import CREATED_WITH_THE_WAREHOUSE

@@ -6,7 +6,8 @@ failure sensor alone would not hear about bad data that a non-blocking ERROR che
 
 import dagster as dg
 
-from resources.alerts import Alert, AlertsResource
+from observability.alerts import Alert
+from resources.alerts import AlertsResource
 
 ALERT_INTERVAL_SECONDS = 10
 

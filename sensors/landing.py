@@ -22,10 +22,11 @@ from assets.automation import UNFINISHED_RUN_STATUSES
 from assets.layers import raw_asset_key
 from assets.partitions import DAYS
 from config.datasets import DatasetConfig
+from config.names import INGEST_JOB, LAND_AND_REFRESH_JOB
 from ingestion.rejection import RejectedFile, reject_file
 from jobs.landing import RANGE_END_TAG, RANGE_START_TAG, RefreshTargets, ingest_targets, land_and_refresh_targets
-from jobs.names import INGEST_JOB, LAND_AND_REFRESH_JOB
-from resources.alerts import Alert, AlertsResource
+from observability.alerts import Alert
+from resources.alerts import AlertsResource
 from resources.landing import LandingZoneResource
 from sensors.landing_plan import (
     DEFAULT_SETTLE_SECONDS,

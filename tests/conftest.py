@@ -15,11 +15,11 @@ from typing import ClassVar
 import pytest
 
 from config.datasets import DatasetConfig, load_datasets
+from config.settings import LAKE_PASSWORD_VARIABLE, S3_SECRET_VARIABLE, Settings
 from demo.nycflights import day_csv
 from ingestion.landing import LandedFile
 from ingestion.pipeline import FileIngestion, ingest_file
 from resources.dbt import ensure_manifest
-from resources.settings import LAKE_PASSWORD_VARIABLE, S3_SECRET_VARIABLE, Settings
 from resources.warehouse import forget_shared_lakes
 from tests.support import object_store as object_store_module
 from tests.support import postgres

@@ -22,12 +22,12 @@ import pytest
 from assets.layers import raw_asset_key
 from cli import replay
 from config.names import VALIDATION_CHECK
+from config.settings import Settings
 from definitions import build_definitions
 from demo.nycflights import day_csv
 from instance.local import open_local_instance
 from observability import metrics as exported
 from resources.pools import pool_limits
-from resources.settings import Settings
 from resources.warehouse import WarehouseResource
 from tests.support import dev_server
 from tests.support.browser import browser_page, dismiss_welcome

@@ -7,9 +7,9 @@ import pytest
 
 from assets.layers import LAYERS, PIPELINE_GROUP
 from config.datasets import ConfigError
+from config.settings import Settings
 from definitions import build_definitions
 from resources.pools import pool_limits
-from resources.settings import Settings
 from tests.support.expected_graph import ANALYTICS, MARTS, OPERATIONS, RAW, READERS, STAGING
 
 OPERATIONS_JOBS = ("warehouse_backup_job", "lifecycle_cleanup_job", "performance_report_job")

@@ -11,8 +11,8 @@ import pytest
 
 from cli import replay
 from cli.backfill import run_backfill
+from config.settings import Settings
 from definitions import build_definitions
-from resources.settings import Settings
 from tests.support.warehouse import query
 
 pytestmark = [pytest.mark.integration, pytest.mark.backends]

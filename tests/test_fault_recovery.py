@@ -15,10 +15,10 @@ import polars as pl
 import pytest
 
 from cli import replay
+from config.settings import Settings
 from demo.nycflights import daily_table
 from instance.local import open_local_instance
 from resources.lake import LakeConnectionError
-from resources.settings import Settings
 from tests.support import dev_server
 from tests.support.warehouse import query
 

@@ -17,10 +17,10 @@ import pytest
 
 from cli import replay
 from cli.backfill import run_backfill
+from config.settings import Settings
 from definitions import build_definitions
 from demo.nycflights import day_csv
 from jobs.landing import ingest_job_for
-from resources.settings import Settings
 from resources.warehouse import WarehouseResource
 from sensors.landing_plan import Cursor, plan_tick
 from tests.support.warehouse import query

@@ -6,9 +6,9 @@ import json
 
 from assets.dbt_assets import build_args, built_models, failed_tests, per_day_models
 from config.datasets import load_datasets
+from config.settings import Settings
 from ingestion.changes import CHANGED_DAYS
 from resources.dbt import dbt_project
-from resources.settings import Settings
 
 
 def test_the_per_day_marts_read_every_dataset_through_fct_flights(dbt_manifest):

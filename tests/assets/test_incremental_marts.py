@@ -14,8 +14,8 @@ from datetime import date
 import polars as pl
 import pytest
 
+from config.settings import Settings
 from demo.nycflights import day_csv, source_bytes
-from resources.settings import Settings
 from tests.support.pipeline import Pipeline, audited_marts, audited_model
 from tests.support.warehouse import query
 

@@ -8,10 +8,10 @@ import pytest
 
 from cli import replay
 from cli.backfill import run_backfill
+from config.settings import DBT_PROJECT_DIR, Settings
 from definitions import build_definitions
 from demo.nycflights import daily_table, source_bytes
 from resources.dbt import INVOCATION_PREFIX
-from resources.settings import DBT_PROJECT_DIR, Settings
 from tests.support.warehouse import query
 
 pytestmark = [pytest.mark.integration, pytest.mark.backends]

@@ -17,7 +17,7 @@ import pytest
 
 from cli import replay
 from cli.backfill import run_backfill
-from resources.settings import Settings
+from config.settings import Settings
 from resources.warehouse import WarehouseResource
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from resources.settings import DBT_PROJECT_DIR, Settings
+from config.settings import DBT_PROJECT_DIR, Settings
 from resources.warehouse import WarehouseResource
 from tests.support.pipeline import audited_model
 

@@ -8,9 +8,9 @@ import pytest
 
 from cli import impact, replay
 from cli.backfill import run_backfill
+from config.settings import Settings
 from definitions import build_definitions
 from resources.dbt_state import MANIFEST
-from resources.settings import Settings
 from tests.cli.conftest import CHANGED_TABLE, copy_of_dbt_project, slim_build_outcome
 
 pytestmark = pytest.mark.integration

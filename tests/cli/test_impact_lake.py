@@ -8,7 +8,7 @@ import pytest
 
 from cli import impact, replay
 from cli.backfill import run_backfill
-from resources.settings import PROD_LAKE_PASSWORD_VARIABLE, Settings
+from config.settings import PROD_LAKE_PASSWORD_VARIABLE, Settings
 from tests.cli.conftest import CHANGED_TABLE, slim_build_outcome
 from tests.support import postgres
 from tests.support.warehouse import query

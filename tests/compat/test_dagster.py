@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from resources.settings import PROJECT_ROOT
+from config.settings import PROJECT_ROOT
 
 COMPAT = PROJECT_ROOT / "compat"
 # The budget: a template's users inherit every private name at each upgrade.

@@ -10,6 +10,7 @@ import pandera.polars as pa
 import pytest
 
 from config.datasets import load_datasets
+from config.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 from contract.dbt_sources import (
     CHANGED_DAYS_META,
     COMMAND,
@@ -24,7 +25,6 @@ from ingestion.changes import CHANGED_DAYS
 from ingestion.lineage import PARTITION_DATE
 from ingestion.storage import commit_results
 from resources.dbt import DBT_EXECUTABLE
-from resources.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 from warehouse.layout import raw_table
 
 

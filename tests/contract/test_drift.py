@@ -46,7 +46,7 @@ def verdicts(findings, column: str) -> dict[str, str]:
 
 
 def test_the_report_says_what_drifted_and_what_to_do(drifting):
-    days, findings = compare(drifting, "weather", DAYS[0], DAYS[-1])
+    days, findings = compare(drifting, WarehouseResource.for_settings(drifting), "weather", DAYS[0], DAYS[-1])
     assert days == DAYS
     assert verdicts(findings, "origin")["isin"] == "act: 2 value(s) refused, e.g. 'XYZ'"
     assert verdicts(findings, "temp")["in_range"].startswith("watch: moving toward a bound")

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import polars as pl
 import pytest
 
-from resources.settings import PROJECT_ROOT
+from config.settings import PROJECT_ROOT
 from tests.support.new_dataset import copy_project, run_in
 
 pytestmark = pytest.mark.integration

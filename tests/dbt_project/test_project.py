@@ -2,7 +2,7 @@
 
 import yaml
 
-from resources.settings import DBT_PROJECT_DIR
+from config.settings import DBT_PROJECT_DIR
 from warehouse.layout import AUDIT, MARTS, STAGING
 
 

@@ -17,8 +17,8 @@ import duckdb
 import pytest
 
 from cli import replay
+from config.settings import Settings
 from instance.home import PROD_CONFIG, prepare_dagster_home
-from resources.settings import Settings
 from tests.support import dev_server
 from tests.support.instance_db import IN_FLIGHT, pg_env, rows, run_selections
 

@@ -29,10 +29,10 @@ import psycopg2
 import pytest
 
 from cli import replay
+from config.settings import LAKE_PASSWORD_VARIABLE, Settings
 from demo.nycflights import daily_table
 from instance.home import PROD_CONFIG, prepare_dagster_home
 from resources.lake import LakeConnectionError
-from resources.settings import LAKE_PASSWORD_VARIABLE, Settings
 from resources.warehouse import WarehouseResource
 from tests.support import dev_server
 from tests.support.instance_db import IN_FLIGHT, pg_env, rows, run_selections

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from resources.settings import (
+from config.settings import (
     LAKE_PASSWORD_VARIABLE,
     PROD_LAKE_PASSWORD_VARIABLE,
     S3_SECRET_VARIABLE,

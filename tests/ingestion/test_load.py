@@ -34,7 +34,7 @@ KILL_POINTS = {
 
 CHILD = """
 import importlib, os, signal, sys
-from resources.settings import Settings
+from config.settings import Settings
 from resources.warehouse import WarehouseResource
 from config.datasets import load_datasets
 import ingestion.load

@@ -44,7 +44,7 @@ print(json.dumps({{"seconds": seconds, "modules": len(sys.modules), "heavy": hea
 
 from observability.exporter import pipeline_collector
 from observability.graphql import DagsterGraphQL, DagsterUnavailableError
-from resources.settings import Settings
+from config.settings import Settings
 
 collector = pipeline_collector(Settings(), DagsterGraphQL(GRAPHQL_URL, timeout=10))
 try:

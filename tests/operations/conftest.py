@@ -12,8 +12,8 @@ import pytest
 
 from cli import replay
 from cli.backfill import run_backfill
+from config.settings import LAKE_BACKEND, Settings
 from definitions import build_definitions
-from resources.settings import LAKE_BACKEND, Settings
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import pytest
 
 from assets.operations import BACKUP
 from cli import restore
+from config.settings import Settings
 from definitions import build_definitions
 from operations.backup import (
     MANIFEST,
@@ -19,7 +20,6 @@ from operations.backup import (
     restore_snapshot,
     take_snapshot,
 )
-from resources.settings import Settings
 from tests.support.warehouse import warehouse_contents
 
 pytestmark = pytest.mark.integration

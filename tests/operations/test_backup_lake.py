@@ -7,9 +7,9 @@ import pytest
 
 from cli import replay, restore
 from cli.backfill import run_backfill
+from config.settings import Settings
 from definitions import build_definitions
 from operations.backup import MANIFEST, RestoreError, list_snapshots, restore_into_lake
-from resources.settings import Settings
 from resources.warehouse import WarehouseResource
 from tests.support.warehouse import warehouse_contents
 

@@ -10,11 +10,11 @@ import pytest
 
 from assets.operations import CLEANUP
 from cli import cleanup
+from config.settings import Settings
 from definitions import build_definitions
 from operations.lifecycle import apply_cleanup, plan_cleanup
 from publishing.marts import VERSIONS, AuditedModel, keep_failed
 from resources.operations import OperationsResource
-from resources.settings import Settings
 from resources.warehouse import WarehouseResource
 
 pytestmark = pytest.mark.integration

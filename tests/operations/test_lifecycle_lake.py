@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import pytest
 
+from config.settings import Settings
 from operations.lifecycle import apply_cleanup, plan_cleanup
 from resources.operations import OperationsResource
-from resources.settings import Settings
 from resources.warehouse import WarehouseResource
 
 pytestmark = pytest.mark.integration

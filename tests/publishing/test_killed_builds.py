@@ -29,7 +29,7 @@ import duckdb
 import psutil
 import pytest
 
-from resources.settings import PROJECT_ROOT, Settings
+from config.settings import PROJECT_ROOT, Settings
 from resources.warehouse import WarehouseResource
 from tests.support.pipeline import Pipeline, audited_marts
 from tests.support.warehouse import query

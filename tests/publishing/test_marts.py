@@ -14,10 +14,10 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from config.settings import Settings
 from demo.nycflights import source_bytes
 from publishing.marts import FAILED, PUBLISHED, VERSIONS, failed_name
 from resources.alerts import AlertsResource
-from resources.settings import Settings
 from sensors.alerts import run_failure_alerts
 from tests.support.json_lines import read_json_lines
 from tests.support.pipeline import Pipeline, audited_marts

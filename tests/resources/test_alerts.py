@@ -1,6 +1,7 @@
 import json
 
-from resources.alerts import Alert, AlertsResource
+from observability.alerts import Alert
+from resources.alerts import AlertsResource
 
 ALERT = Alert(
     kind="check_failure",

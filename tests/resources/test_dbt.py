@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from assets.dbt_assets import build_args
+from config.settings import DBT_PROJECT_DIR, SLIM_LAKE_S3_TARGET, SLIM_LAKE_TARGET, SLIM_TARGET, Settings
 from resources.dbt import INVOCATION_PREFIX, PARTIAL_PARSE_FILE, dbt_resource, keep_parse_state, prune_invocations
 from resources.lake import LakeConnectionError
-from resources.settings import DBT_PROJECT_DIR, SLIM_LAKE_S3_TARGET, SLIM_LAKE_TARGET, SLIM_TARGET, Settings
 from resources.warehouse import WarehouseResource
 
 

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
+from config.lake_settings import conninfo_problem
+from config.settings import LAKE_PASSWORD_VARIABLE, PROJECT_ROOT, Settings
 from resources.lake import LakeConnectionError, redact
-from resources.lake_settings import conninfo_problem
-from resources.settings import LAKE_PASSWORD_VARIABLE, PROJECT_ROOT, Settings
 from resources.warehouse import WarehouseResource
 from tests.support import postgres
 
@@ -113,7 +113,7 @@ def test_a_bucket_that_cannot_be_written_is_named_before_anything_is_written(tmp
 # Four writers that open a new lake at the same instant, each in its own process.
 OPEN_TOGETHER = """
 import sys, time
-from resources.settings import Settings
+from config.settings import Settings
 from resources.warehouse import WarehouseResource
 settings = Settings(env="test", data_dir=sys.argv[1], backend="ducklake", lake_catalog=sys.argv[2])
 warehouse = WarehouseResource.for_settings(settings)

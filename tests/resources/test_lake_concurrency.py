@@ -20,9 +20,9 @@ import pytest
 from cli import replay
 from cli.backfill import register_days, run_backfill
 from config.datasets import load_datasets
+from config.settings import Settings
 from definitions import build_definitions
 from jobs.landing import refresh_targets
-from resources.settings import Settings
 from resources.warehouse import WarehouseResource
 from tests.support import lake_worker
 from tests.support.warehouse import query

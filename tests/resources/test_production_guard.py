@@ -5,8 +5,8 @@ import shutil
 import duckdb
 import pytest
 
+from config.settings import PROD_LAKE_PASSWORD_VARIABLE, Settings
 from resources.lake import LakeConnectionError, LakeLocation, attach
-from resources.settings import PROD_LAKE_PASSWORD_VARIABLE, Settings
 from resources.warehouse import ProductionWriteError, WarehouseResource, is_transient
 from tests.support import postgres
 

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from config.settings import Settings
 from definitions import build_definitions
-from resources.settings import Settings
 
 SCHEDULED = {
     "warehouse_backup_job": ("0 2 * * *", "operations/warehouse_backup"),

@@ -18,8 +18,8 @@ from pathlib import Path
 import duckdb
 
 import publishing.marts
+from config.settings import get_settings
 from ingestion.changes import Claim
-from resources.settings import get_settings
 from tests.support.pipeline import Pipeline
 
 

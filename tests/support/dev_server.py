@@ -21,10 +21,10 @@ from pathlib import Path
 
 import duckdb
 
+from config.settings import PROJECT_ROOT as ROOT
+from config.settings import Settings
 from instance.home import prepare_dagster_home
 from resources.lake import LakeConnectionError
-from resources.settings import PROJECT_ROOT as ROOT
-from resources.settings import Settings
 from resources.warehouse import WarehouseResource
 
 DAGSTER = [str(Path(sys.executable).parent / "dagster")]

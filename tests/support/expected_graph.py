@@ -2,7 +2,7 @@
 
 from assets.layers import raw_asset_key
 from config.datasets import load_datasets
-from resources.settings import Settings
+from config.settings import Settings
 
 DATASETS = load_datasets(Settings().datasets_file)
 RAW = {raw_asset_key(name).to_user_string() for name in DATASETS}

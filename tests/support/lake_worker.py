@@ -22,9 +22,9 @@ from pathlib import Path
 import dagster as dg
 
 from config.datasets import load_datasets
+from config.settings import PROJECT_ROOT, get_settings
 from definitions import build_definitions
 from jobs.landing import RANGE_END_TAG, RANGE_START_TAG, ingest_job_for, refresh_targets
-from resources.settings import PROJECT_ROOT, get_settings
 
 BARRIER_TIMEOUT = 600
 # What must never reach a run: the file lock, or a commit conflict the warehouse did not resolve.

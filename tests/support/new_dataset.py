@@ -57,8 +57,8 @@ def report(name: str, mart: str) -> dict:
     """What the code location and the warehouse of this project (the copy) hold for dataset ``name``."""
     import dagster as dg
 
+    from config.settings import get_settings
     from definitions import build_definitions
-    from resources.settings import get_settings
     from resources.warehouse import WarehouseResource
 
     settings = get_settings()

@@ -16,6 +16,7 @@ from assets.layers import ANALYTICS
 from cli import replay
 from cli.backfill import register_days
 from config.datasets import load_datasets
+from config.settings import Settings
 from definitions import build_definitions
 from demo.nycflights import day_csv, fed, source_bytes
 from ingestion.changes import CHANGED_DAYS
@@ -23,7 +24,6 @@ from ingestion.landing import dataset_landing_dir
 from jobs.landing import RANGE_END_TAG, RANGE_START_TAG, ingest_job_for, refresh_targets
 from publishing.marts import AuditedModel, audited_models
 from resources.dbt import dbt_project
-from resources.settings import Settings
 from tests.support.warehouse import query
 
 

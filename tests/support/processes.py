@@ -6,7 +6,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 
-from resources.settings import PROJECT_ROOT
+from config.settings import PROJECT_ROOT
 
 
 def run_python(args: Sequence[str], env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:

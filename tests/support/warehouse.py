@@ -6,7 +6,7 @@ from typing import Any
 
 import duckdb
 
-from resources.settings import Settings
+from config.settings import Settings
 from resources.warehouse import WarehouseResource
 
 
