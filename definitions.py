@@ -22,7 +22,6 @@ from resources.dbt_state import DbtStateResource
 from resources.landing import LandingZoneResource
 from resources.lineage import LineageResource
 from resources.operations import OperationsResource
-from resources.pools import writer_pools
 from resources.warehouse import WarehouseResource
 from schedules.operations import build_operations_schedules
 from sensors.alerts import check_failure_alerts, run_failure_alerts
@@ -36,18 +35,18 @@ from warehouse.environment import PROD
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     datasets = load_datasets(settings.datasets_file)
-    pools = writer_pools(settings)
+    warehouse = WarehouseResource.for_settings(settings)
+    pools = warehouse.pools()
     data_assets = [
         *build_ingestion_assets(datasets, pools.load),
         build_dbt_assets(dbt_project(), pools.transform),
         *build_analytics_assets(pools.transform),
     ]
-    if not settings.uses_lake:  # the file's readers read a copy of it; the lake's read the lake
+    if warehouse.readers_need_a_copy:
         data_assets.append(build_readers_copy_asset(read_by_readers(data_assets), pools.transform))
     refresh = refresh_targets(data_assets, datasets)
     landing_jobs = [build_ingest_job(datasets), build_land_and_refresh_job(datasets, refresh)]
     operations_jobs = build_operations_jobs(data_assets, pools.maintenance)
-    warehouse = WarehouseResource.for_settings(settings)
     return dg.Definitions(
         assets=[*data_assets, *OPERATIONS_SPECS],
         jobs=[*landing_jobs, *operations_jobs],

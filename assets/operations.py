@@ -130,7 +130,14 @@ def _cleanup(
             apply_cleanup(plan, policy, warehouse, now, instance)
     removals = pl.DataFrame(
         [vars(removal) for removal in plan.removals],
-        schema={"kind": pl.String, "target": pl.String, "reason": pl.String, "size_bytes": pl.Int64, "rows": pl.Int64},
+        schema={
+            "kind": pl.String,
+            "target": pl.String,
+            "reason": pl.String,
+            "size_bytes": pl.Int64,
+            "rows": pl.Int64,
+            "by_backend": pl.Boolean,
+        },
     )
     yield dg.AssetMaterialization(
         asset_key=CLEANUP,
@@ -140,7 +147,7 @@ def _cleanup(
             "archived_files": len(plan.of_kind("archived file")),
             "quarantine_rows": plan.rows,
             "failed_audit_versions": len(plan.of_kind("failed audit version")),
-            "lake_files": len(plan.of_kind("lake file")),
+            "backend_housekeeping": sum(removal.by_backend for removal in plan.removals),
             "dagster_runs": len(plan.of_kind("dagster run")),
             "bytes": plan.size_bytes,
             ("would_remove" if config.dry_run else "removed"): table_metadata(removals),

@@ -50,8 +50,8 @@ def build_readers_copy_asset(upstream: Sequence[dg.AssetKey], pool: str) -> dg.A
         started = time.perf_counter()
         with retry_only_transient():
             published = warehouse.publish_reader_copy()
-        if published is None:  # only built for the file backend (definitions.py)
-            raise dg.Failure(f"the warehouse at {warehouse.location} is a lake: its readers need no copy")
+        if published is None:  # built only where readers need a copy (definitions.py)
+            raise dg.Failure(f"the warehouse at {warehouse.location} gives its readers no copy: they read it directly")
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(published)),

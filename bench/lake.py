@@ -152,7 +152,7 @@ def _reader(settings) -> Callable[[], None]:
 
     warehouse = WarehouseResource.for_settings(settings)
     sql = "SELECT count(*) FROM marts.fct_flights"
-    if warehouse.is_lake:
+    if not warehouse.readers_need_a_copy:  # readers read the warehouse itself
 
         def lake() -> None:
             with warehouse.read_only() as connection:

@@ -33,9 +33,9 @@ from cli import replay  # noqa: E402
 from config.names import LAND_AND_REFRESH_JOB, LOAD_JOBS  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from instance.local import open_local_instance  # noqa: E402
-from resources.lake import LakeConnectionError  # noqa: E402
 from resources.warehouse import WarehouseResource  # noqa: E402
 from tests.support import dev_server  # noqa: E402
+from warehouse.ducklake import LakeConnectionError  # noqa: E402
 
 POLL_SECONDS = 0.5
 

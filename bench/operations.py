@@ -69,8 +69,10 @@ def main() -> int:
                     snapshots.append(take_snapshot(connection, settings.backups, now=start + timedelta(days=attempt)))
 
             backup_s = median_seconds(backup)
-            restore_s = median_seconds(lambda n: restore_snapshot(snapshots[-1], workdir / f"restored-{n}.duckdb"))
             warehouse = WarehouseResource.for_settings(settings)
+            restore_s = median_seconds(
+                lambda n: restore_snapshot(snapshots[-1], warehouse.at(workdir / f"restored-{n}.duckdb"))
+            )
             policy = OperationsResource.from_settings(settings).lifecycle_policy()
             cleanup_s = median_seconds(lambda _: plan_cleanup(policy, warehouse, datetime.now(UTC)))
             covered = [assets for assets in defs.assets if isinstance(assets, dg.AssetsDefinition)]

@@ -27,9 +27,9 @@ from assets.dbt_assets import DBT_ASSETS_NAME
 from config.settings import DBT_PROJECT_DIR, Settings, get_settings
 from resources.dbt import DBT_EXECUTABLE
 from resources.dbt_state import StateError, deferred_build_args, modified_models, prod_catalog
-from resources.lake import LakeConnectionError
-from resources.warehouse import ProductionWriteError, WarehouseResource
-from warehouse.environment import PROD
+from resources.warehouse import WarehouseResource
+from warehouse.backend import WarehouseConnectionError
+from warehouse.environment import PROD, ProductionWriteError
 
 
 def downstream_assets(defs: dg.Definitions, roots: Iterable[dg.AssetKey]) -> set[dg.AssetKey]:
@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         warehouse.assert_writable()
         warehouse.prepare_for_dbt()
         variables = warehouse.slim_ci_vars()
-    except (ProductionWriteError, LakeConnectionError) as error:
+    except (ProductionWriteError, WarehouseConnectionError) as error:
         print(f"impact: {error}", file=sys.stderr)
         return 1
     command = [
@@ -124,8 +124,11 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         "--profiles-dir",
         str(args.project_dir),
     ]
-    prod = settings.prod_lake_catalog if settings.uses_lake else settings.prod_warehouse
-    print(f"impact: building into {warehouse.location}, reading the rest from prod's {prod} (read-only)", flush=True)
+    print(
+        f"impact: building into {warehouse.location}, reading the rest from prod's {warehouse.prod_location} "
+        "(read-only)",
+        flush=True,
+    )
     code = subprocess.run(command, cwd=args.project_dir).returncode
     outcome = "its tests passed" if code == 0 else "it failed (see above)"
     print(f"impact: the change is built and audited in the audit schema, not published: {outcome}")

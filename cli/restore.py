@@ -1,4 +1,4 @@
-"""`restore`: list warehouse snapshots, or restore one into a fresh warehouse file.
+"""`restore`: list warehouse snapshots, or restore one into a fresh warehouse.
 
     restore --list                          snapshots in the backup folder, oldest first
     restore                                 the newest snapshot into this environment's warehouse path
@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from config.settings import Settings, get_settings
-from operations.backup import RestoreError, find_snapshot, list_snapshots, restore_into_lake, restore_snapshot
-from resources.warehouse import ProductionWriteError, WarehouseResource
+from operations.backup import RestoreError, find_snapshot, list_snapshots, restore_snapshot
+from resources.warehouse import WarehouseResource
+from warehouse.environment import ProductionWriteError
 
 
 def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
@@ -41,15 +42,17 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
             print(f"restore: no snapshots in {settings.backups} yet (warehouse_backup_job takes one nightly)")
         return 0
 
-    if settings.uses_lake and args.to:
-        print("restore: --to names a file; on the lake, restore into DATAOPS_LAKE_CATALOG's database", file=sys.stderr)
-        return 2
-    target = (args.to or settings.warehouse).resolve()
-    warehouse = WarehouseResource.for_settings(settings, target)
+    warehouse = WarehouseResource.for_settings(settings).chosen()
+    if args.to:
+        try:
+            warehouse = warehouse.at(args.to.resolve())
+        except ValueError as error:
+            print(f"restore: --to: {error}", file=sys.stderr)
+            return 2
     try:
         warehouse.assert_writable()
         snapshot = find_snapshot(settings.backups, args.snapshot)
-        restored = restore_into_lake(snapshot, warehouse) if settings.uses_lake else restore_snapshot(snapshot, target)
+        restored = restore_snapshot(snapshot, warehouse)
     except (RestoreError, ProductionWriteError) as error:
         print(f"restore: {error}", file=sys.stderr)
         return 1

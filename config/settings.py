@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from config.lake_settings import conninfo_problem, is_object_storage
+from warehouse.lake_settings import conninfo_problem, is_object_storage
 
 # MB of landed files a load takes at a time (``load_batch_mb``). A batch's frames take a few times
 # its size (text, typed, valid) and a load holds two batches (one committing while the next is
@@ -26,16 +26,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The dbt target of the lake backend (dbt_project/profiles.yml); the file backend's are the envs.
 LAKE_DBT_TARGET = "lake"
 LAKE_S3_DBT_TARGET = "lake_s3"
-# Slim CI's targets (`impact --build`): this environment's warehouse with prod's attached read-only.
-SLIM_TARGET = "slim_ci"
-SLIM_LAKE_TARGET = "slim_ci_lake"
-SLIM_LAKE_S3_TARGET = "slim_ci_lake_s3"  # either lake's files on an S3-compatible store
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 Environment = Literal["dev", "test", "prod"]
 # duckdb: one DuckDB file, one writer at a time (the embedded default, nothing to start).
 # ducklake: a DuckLake catalog in PostgreSQL with data files in a folder or an S3 bucket; many
-# writers and readers at once, from any machine (resources/lake.py).
+# writers and readers at once, from any machine (warehouse/ducklake.py).
 Backend = Literal["duckdb", "ducklake"]
 FILE_BACKEND: Backend = "duckdb"
 LAKE_BACKEND: Backend = "ducklake"

@@ -26,7 +26,7 @@ import polars as pl
 from config.datasets import DatasetConfig, load_datasets
 from config.settings import Settings
 from ingestion.lineage import PARTITION_DATE
-from warehouse.access import Warehouse
+from warehouse.backend import Warehouse
 from warehouse.catalog import table_exists
 from warehouse.layout import quarantine_table, raw_table
 

@@ -20,9 +20,8 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.access import Warehouse
+from warehouse.backend import Warehouse, WarehouseExistsError
 from warehouse.environment import recorded_environment
-from warehouse.transactions import transaction
 
 MANIFEST = "snapshot.json"
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -141,21 +140,6 @@ def find_snapshot(backup_dir: Path, name: str | None) -> Snapshot:
     raise RestoreError(f"no snapshot {name!r} in {backup_dir}; there are: {', '.join(s.name for s in snapshots)}")
 
 
-def _restoring_connection(path: Path, catalog: str | None) -> duckdb.DuckDBPyConnection:
-    """A connection writing ``path`` whose current catalog is named ``catalog``, whatever the file's name.
-
-    The restored file is written under a temporary name first; the views in the export name their
-    tables by the original catalog (``"prod"."marts"."fct_flights"``), which must resolve.
-    """
-    if catalog is None:
-        return duckdb.connect(str(path))
-    connection = duckdb.connect()
-    quoted = catalog.replace('"', '""')
-    connection.execute(f"ATTACH '{path}' AS \"{quoted}\"")
-    connection.execute(f'USE "{quoted}"')
-    return connection
-
-
 def _import_verified(connection: duckdb.DuckDBPyConnection, snapshot: Snapshot) -> dict[str, int]:
     """Import ``snapshot`` on ``connection``; raise RestoreError unless every table's rows match."""
     connection.execute(f"IMPORT DATABASE '{snapshot.path}'")
@@ -170,38 +154,16 @@ def _import_verified(connection: duckdb.DuckDBPyConnection, snapshot: Snapshot) 
     return restored
 
 
-def restore_into_lake(snapshot: Snapshot, warehouse: Warehouse) -> dict[str, int]:
-    """Import ``snapshot`` into the (empty) lake of ``warehouse`` in one transaction, verified.
+def restore_snapshot(snapshot: Snapshot, warehouse: Warehouse) -> dict[str, int]:
+    """Import ``snapshot`` into ``warehouse``, which must be empty, and verify every table's rows.
 
-    The lake must hold no warehouse yet: create a new catalog database (or drop the damaged one)
-    first. Import and check commit together, so a failed restore leaves the lake empty.
-    """
-    if warehouse.exists():
-        raise RestoreError(
-            f"{warehouse.location} already holds a warehouse; a restore writes an empty lake only "
-            "(point DATAOPS_LAKE_CATALOG at a new database, or drop the damaged one)"
-        )
-    with warehouse.restoring_session(snapshot.catalog or warehouse.catalog) as connection, transaction(connection):
-        return _import_verified(connection, snapshot)
-
-
-def restore_snapshot(snapshot: Snapshot, target: Path) -> dict[str, int]:
-    """Import ``snapshot`` into a new warehouse file at ``target`` and verify every table's rows.
-
-    The target must not exist: a restore never overwrites a warehouse (move the damaged one aside
-    first). The restored file keeps the environment recorded in the snapshot, so a restored prod
+    A restore never overwrites a warehouse: move the damaged file aside, or point the lake's
+    catalog at a new database, first. Import and check succeed together or leave nothing behind.
+    The restored warehouse keeps the environment recorded in the snapshot, so a restored prod
     warehouse stays write-protected from dev and test.
     """
-    if target.exists():
-        raise RestoreError(f"{target} exists; a restore writes a fresh file only (move the old one aside)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".restoring-{target.name}")
-    partial.unlink(missing_ok=True)
     try:
-        with _restoring_connection(partial, snapshot.catalog) as connection:
-            restored = _import_verified(connection, snapshot)
-    except RestoreError:
-        partial.unlink()
-        raise
-    partial.rename(target)
-    return restored
+        with warehouse.restoring(snapshot.catalog) as connection:
+            return _import_verified(connection, snapshot)
+    except WarehouseExistsError as error:
+        raise RestoreError(str(error)) from error

@@ -16,7 +16,7 @@ Three things age out, each after its own number of days (``LifecyclePolicy``, fr
 - on the lake: snapshots older than ``lake_snapshot_retention_days`` (DuckLake expires them; time
   travel reaches back that far), the data files that only expired snapshots used, and orphaned
   files in the data path that no snapshot knows (an aborted write's). Files younger than
-  ``LAKE_FILE_GRACE`` stay: a reader may still be on an older snapshot, a writer may be mid-commit.
+  ``BACKEND_FILE_GRACE`` stay: a reader may still be on an older snapshot, a writer may be mid-commit.
 
 Published tables (raw, staging, marts, analytics) are never touched: the only rows deleted are
 in the ``quarantine`` schema or in a kept failed version, which was never published, and through
@@ -38,27 +38,17 @@ from ingestion.landing import parse_archived_name
 from ingestion.lineage import LOADED_AT
 from operations.run_retention import old_runs
 from publishing.marts import drop_kept, kept_versions
-from warehouse.access import Warehouse
+from warehouse.backend import Warehouse
 from warehouse.catalog import tables_in
 from warehouse.environment import PROD, is_same_file, recorded_environment
 from warehouse.layout import QUARANTINE
 from warehouse.locks import is_lock_error
 
-Kind = Literal[
-    "warehouse file",
-    "archived file",
-    "quarantine rows",
-    "failed audit version",
-    "lake snapshots",
-    "lake file",
-    "dagster run",
-]
-LAKE_FILE_GRACE = timedelta(hours=1)
-# DuckLake's functions that delete the files it no longer needs, and what such a file is.
-LAKE_FILE_CLEANUPS = (
-    ("ducklake_cleanup_old_files", "used only by expired snapshots"),
-    ("ducklake_delete_orphaned_files", "in the data path, known to no snapshot"),
-)
+# What a removal is; the backend names its own (warehouse/backend.py, ``Housekeeping``).
+Kind = Literal["warehouse file", "archived file", "quarantine rows", "failed audit version", "dagster run"] | str
+# Files the backend no longer needs stay this long: a reader may still be on an older snapshot, a
+# writer may be mid-commit.
+BACKEND_FILE_GRACE = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -82,6 +72,7 @@ class Removal:
     reason: str
     size_bytes: int = 0
     rows: int = 0
+    by_backend: bool = False  # the backend's own housekeeping (``Warehouse.clean_house``)
 
 
 @dataclass
@@ -195,34 +186,13 @@ def old_failed_audits(policy: LifecyclePolicy, warehouse: Warehouse, now: dateti
                 plan.removals.append(Removal("failed audit version", version.kept_as, reason))
 
 
-def _lake_file_removals(connection: duckdb.DuckDBPyConnection, catalog: str, now: datetime) -> list[Removal]:
-    """Files the lake may delete now (a dry run of DuckLake's own clean-up): freed and orphaned."""
-    removals = []
-    for function, reason in LAKE_FILE_CLEANUPS:
-        paths = connection.execute(
-            f"SELECT * FROM {function}(?, dry_run => true, older_than => ?)", [catalog, now - LAKE_FILE_GRACE]
-        ).fetchall()
-        for (path,) in paths:
-            size = Path(path).stat().st_size if Path(path).is_file() else 0  # 0: on object storage
-            removals.append(Removal("lake file", path, reason, size_bytes=size))
-    return removals
-
-
-def lake_housekeeping(policy: LifecyclePolicy, warehouse: Warehouse, now: datetime, plan: CleanupPlan) -> None:
-    """The lake's snapshots past the retention window, and files no live snapshot needs."""
-    if not warehouse.is_lake or not warehouse.exists():
+def backend_housekeeping(policy: LifecyclePolicy, warehouse: Warehouse, now: datetime, plan: CleanupPlan) -> None:
+    """What the backend may delete of its own history: on the lake, snapshots past the retention
+    window and files no live snapshot needs; nothing on the file backend."""
+    if not warehouse.exists():
         return
-    cutoff = snapshot_cutoff(policy, now)
-    # A writable session even for the dry run: DuckLake's orphan search refuses a read-only one.
-    with warehouse.writer() as connection:
-        expired = connection.execute(
-            "SELECT count(*) FROM ducklake_expire_snapshots(?, dry_run => true, older_than => ?)",
-            [warehouse.catalog, cutoff],
-        ).fetchall()[0][0]
-        if expired:
-            reason = f"{expired} snapshot(s) taken before {cutoff:%Y-%m-%d %H:%M} (time travel keeps the rest)"
-            plan.removals.append(Removal("lake snapshots", warehouse.catalog, reason, rows=0))
-        plan.removals.extend(_lake_file_removals(connection, warehouse.catalog, now))
+    for item in warehouse.housekeeping(snapshot_cutoff(policy, now), now - BACKEND_FILE_GRACE):
+        plan.removals.append(Removal(item.kind, item.target, item.reason, item.size_bytes, by_backend=True))
 
 
 def old_dagster_runs(policy: LifecyclePolicy, instance: dg.DagsterInstance, now: datetime, plan: CleanupPlan) -> None:
@@ -243,7 +213,7 @@ def plan_cleanup(
     old_archived_files(policy, now, plan)
     old_quarantine_rows(policy, warehouse, now, plan)
     old_failed_audits(policy, warehouse, now, plan)
-    lake_housekeeping(policy, warehouse, now, plan)
+    backend_housekeeping(policy, warehouse, now, plan)
     if instance is not None:
         old_dagster_runs(policy, instance, now, plan)
     return plan
@@ -259,8 +229,8 @@ def apply_cleanup(
     """Delete what ``plan`` lists; pass the ``now`` the plan was made with (the quarantine cut-off)
     and, when it lists runs, the instance they are in."""
     quarantined, failed_audits = plan.of_kind("quarantine rows"), plan.of_kind("failed audit version")
-    lake_work = plan.of_kind("lake snapshots") or plan.of_kind("lake file")
-    if quarantined or failed_audits or lake_work:
+    backend_work = [removal for removal in plan.removals if removal.by_backend]
+    if quarantined or failed_audits or backend_work:
         warehouse.assert_writable()  # refuse before deleting anything, not half-way through
     for removal in plan.of_kind("warehouse file"):
         for file in _warehouse_files(Path(removal.target)):
@@ -278,22 +248,10 @@ def apply_cleanup(
         with warehouse.writer() as connection:
             for removal in failed_audits:
                 drop_kept(connection, removal.target)  # refuses anything not named as a kept version
-    if lake_work:
-        _clean_lake(policy, warehouse, now)
+    if backend_work:
+        warehouse.clean_house(snapshot_cutoff(policy, now), now - BACKEND_FILE_GRACE)
     runs = plan.of_kind("dagster run")
     if runs:
         assert instance is not None, "a plan with runs was made with the instance"
         for removal in runs:
             instance.delete_run(removal.target)
-
-
-def _clean_lake(policy: LifecyclePolicy, warehouse: Warehouse, now: datetime) -> None:
-    """Expire old snapshots, then delete the files DuckLake no longer needs (its own functions)."""
-    catalog, files_before = warehouse.catalog, now - LAKE_FILE_GRACE
-    with warehouse.writer() as connection:
-        connection.execute(
-            "CALL ducklake_expire_snapshots(?, older_than => ?)",
-            [catalog, snapshot_cutoff(policy, now)],
-        )
-        for function, _ in LAKE_FILE_CLEANUPS:
-            connection.execute(f"CALL {function}(?, older_than => ?)", [catalog, files_before])

@@ -1,53 +1,29 @@
-"""Which runs may write the warehouse at once: Dagster concurrency pools, per backend.
+"""Which runs may write the warehouse at once: Dagster concurrency pools, as the backend declares them.
 
-The file backend lets one process write, so every writer shares one pool of one slot. The lake
-lets many write at once; only what DuckLake cannot do concurrently stays serialised, each in a
-narrower pool of one slot:
-
-- loads: N at once (``lake_writers``). Loads of different days commit side by side; two that
-  replace the same table's rows conflict at commit and one is redone (warehouse/transactions.py).
-- transforms (dbt builds, analytics): one at a time. Two builds of the same models would replace
-  the same views and tables and fail each other's commit, and a build already covers every model.
-- maintenance (backup, clean-up with snapshot expiry and file removal): one at a time.
-
-Pool limits live in the Dagster instance (set by ``tasks.py`` and ``python -m resources.pools``),
-pool names in the definitions: both come from here.
+Each backend says which pools its writers wait in and how many slots each has (``pools()`` in
+warehouse/file.py and warehouse/lake.py): a file lets one process write, so every writer shares one
+pool of one slot; a lake lets loads commit side by side and keeps only builds and maintenance one at
+a time. Pool limits live in the Dagster instance (set by ``tasks.py`` and ``python -m resources.pools``),
+pool names in the definitions: both come from the backend.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import dataclass
 
 from config.settings import Settings, get_settings
-
-FILE_WRITER_POOL = "duckdb_writer"
-LAKE_LOAD_POOL = "lake_load"
-LAKE_TRANSFORM_POOL = "lake_transform"
-LAKE_MAINTENANCE_POOL = "lake_maintenance"
-
-
-@dataclass(frozen=True)
-class WriterPools:
-    load: str
-    transform: str
-    maintenance: str
-
-
-FILE_POOLS = WriterPools(FILE_WRITER_POOL, FILE_WRITER_POOL, FILE_WRITER_POOL)
-LAKE_POOLS = WriterPools(LAKE_LOAD_POOL, LAKE_TRANSFORM_POOL, LAKE_MAINTENANCE_POOL)
+from resources.warehouse import WarehouseResource
+from warehouse.backend import WriterPools
 
 
 def writer_pools(settings: Settings) -> WriterPools:
-    return LAKE_POOLS if settings.uses_lake else FILE_POOLS
+    return WarehouseResource.for_settings(settings).pools()
 
 
 def pool_limits(settings: Settings) -> dict[str, int]:
     """Each pool's number of slots."""
-    if settings.uses_lake:
-        return {LAKE_LOAD_POOL: settings.lake_writers, LAKE_TRANSFORM_POOL: 1, LAKE_MAINTENANCE_POOL: 1}
-    return {FILE_WRITER_POOL: 1}
+    return writer_pools(settings).limits
 
 
 def set_pool_limits(settings: Settings, dagster: list[str]) -> None:

@@ -20,10 +20,10 @@ from demo.nycflights import day_csv
 from ingestion.landing import LandedFile
 from ingestion.pipeline import FileIngestion, ingest_file
 from resources.dbt import ensure_manifest
-from resources.warehouse import forget_shared_lakes
 from tests.support import object_store as object_store_module
 from tests.support import postgres
 from tests.support.promtool import find_or_fetch
+from warehouse.lake import forget_shared_lakes
 
 BACKENDS = ("duckdb", "ducklake")
 

@@ -18,9 +18,9 @@ from cli import replay
 from config.settings import Settings
 from demo.nycflights import daily_table
 from instance.local import open_local_instance
-from resources.lake import LakeConnectionError
 from tests.support import dev_server
 from tests.support.warehouse import query
+from warehouse.ducklake import LakeConnectionError
 
 pytestmark = [pytest.mark.e2e, pytest.mark.backends]
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import duckdb
 
 from warehouse.catalog import table_exists
-from warehouse.layout import meta_table
+from warehouse.layout import CREATED_WITH_THE_WAREHOUSE, meta_table
+from warehouse.transactions import retry_conflicts, transaction
 
 PROD = "prod"
 ENVIRONMENT_TABLE = meta_table("warehouse_environment")
@@ -37,3 +38,45 @@ def is_same_file(path: Path, other: Path) -> bool:
     if path.exists() and other.exists():
         return path.samefile(other)
     return path.resolve() == other.resolve()
+
+
+class ProductionWriteError(PermissionError):
+    """A process outside the prod environment tried to write the production warehouse."""
+
+    def __init__(self, env: str, location: str, why: str) -> None:
+        super().__init__(
+            f"refusing to write {location} from env={env!r}: {why}. Only the prod pipeline (DATAOPS_ENV=prod) "
+            "writes production data; dev and test read it and write their own warehouse "
+            "(DATAOPS_WAREHOUSE_PATH, by default data/warehouse/<env>.duckdb)."
+        )
+
+
+def refuse_production_write(env: str, location: str, prod_location_why: str | None, recorded: str | None) -> None:
+    """Raise ProductionWriteError unless ``env`` may write the warehouse at ``location``.
+
+    ``prod_location_why``: why the location is prod's (None when it is not); ``recorded``: the
+    environment recorded in the warehouse (None when not opened, or none recorded).
+    """
+    if env == PROD:
+        return
+    if prod_location_why is not None:
+        raise ProductionWriteError(env, location, prod_location_why)
+    if recorded == PROD:
+        raise ProductionWriteError(env, location, "this warehouse was created by the prod pipeline")
+
+
+def open_as_writer(connection: duckdb.DuckDBPyConnection, env: str, location: str, prod_why: str | None) -> None:
+    """Refuse a write to prod from elsewhere, then give a new warehouse its schemas and its record
+    of ``env``, in one transaction (before anything else is written)."""
+    recorded = recorded_environment(connection)
+    refuse_production_write(env, location, prod_why, recorded)
+    if recorded is not None:
+        return
+
+    def create() -> None:
+        with transaction(connection):
+            for schema in CREATED_WITH_THE_WAREHOUSE:
+                connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            record_environment(connection, env)
+
+    retry_conflicts(create)

@@ -14,3 +14,7 @@ def is_lock_message(text: str) -> bool:
 def is_lock_error(error: BaseException) -> bool:
     """True for DuckDB's lock error (worth retrying)."""
     return isinstance(error, duckdb.IOException) and is_lock_message(str(error))
+
+
+class WarehouseLockedError(RuntimeError):
+    """The warehouse stayed locked by another process for longer than the connect budget."""

@@ -32,11 +32,11 @@ from cli import replay
 from config.settings import LAKE_PASSWORD_VARIABLE, Settings
 from demo.nycflights import daily_table
 from instance.home import PROD_CONFIG, prepare_dagster_home
-from resources.lake import LakeConnectionError
 from resources.warehouse import WarehouseResource
 from tests.support import dev_server
 from tests.support.instance_db import IN_FLIGHT, pg_env, rows, run_selections
 from tests.support.warehouse import query
+from warehouse.ducklake import LakeConnectionError
 
 # e2e: `dagster-daemon run` does the work; the test mostly waits on its loops, beside the in-process tests.
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]

@@ -20,6 +20,7 @@ from operations.backup import (
     restore_snapshot,
     take_snapshot,
 )
+from resources.warehouse import WarehouseResource
 from tests.support.warehouse import warehouse_contents
 
 pytestmark = pytest.mark.integration
@@ -81,7 +82,9 @@ def test_a_damaged_snapshot_is_not_restored(built_copy, tmp_path):
 
     target = tmp_path / "restored.duckdb"
     with pytest.raises(RestoreError, match=r"raw\.flights"):
-        restore_snapshot(find_snapshot(settings.backups, snapshot.name), target)
+        restore_snapshot(
+            find_snapshot(settings.backups, snapshot.name), WarehouseResource.for_settings(settings).at(target)
+        )
     assert not target.exists()
     assert not list(tmp_path.glob(".restoring-*"))
 

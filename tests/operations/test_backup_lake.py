@@ -9,7 +9,7 @@ from cli import replay, restore
 from cli.backfill import run_backfill
 from config.settings import Settings
 from definitions import build_definitions
-from operations.backup import MANIFEST, RestoreError, list_snapshots, restore_into_lake
+from operations.backup import MANIFEST, RestoreError, list_snapshots, restore_snapshot
 from resources.warehouse import WarehouseResource
 from tests.support.warehouse import warehouse_contents
 
@@ -48,7 +48,7 @@ def test_a_lake_backup_restores_into_an_empty_lake_row_for_row(tmp_path, dbt_man
     (damaged / MANIFEST).write_text(json.dumps({**manifest, "tables": {**manifest["tables"], "raw.flights": 843}}))
     [bad] = [s for s in list_snapshots(settings.backups) if s.name == damaged.name]
     with pytest.raises(RestoreError, match=r"raw\.flights"):
-        restore_into_lake(bad, WarehouseResource.for_settings(fresh))
+        restore_snapshot(bad, WarehouseResource.for_settings(fresh))
     assert not WarehouseResource.for_settings(fresh).exists(), "a failed restore leaves the lake empty"
 
     assert restore.main([snapshot.name], settings=fresh) == 0

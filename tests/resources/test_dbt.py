@@ -9,10 +9,12 @@ import pytest
 import yaml
 
 from assets.dbt_assets import build_args
-from config.settings import DBT_PROJECT_DIR, SLIM_LAKE_S3_TARGET, SLIM_LAKE_TARGET, SLIM_TARGET, Settings
+from config.settings import DBT_PROJECT_DIR, Settings
 from resources.dbt import INVOCATION_PREFIX, PARTIAL_PARSE_FILE, dbt_resource, keep_parse_state, prune_invocations
-from resources.lake import LakeConnectionError
 from resources.warehouse import WarehouseResource
+from warehouse.ducklake import LakeConnectionError
+from warehouse.file import SLIM_TARGET
+from warehouse.lake import SLIM_LAKE_S3_TARGET, SLIM_LAKE_TARGET
 
 
 def test_the_last_invocations_parse_state_becomes_the_starting_point(tmp_path):

@@ -6,9 +6,11 @@ import duckdb
 import pytest
 
 from config.settings import PROD_LAKE_PASSWORD_VARIABLE, Settings
-from resources.lake import LakeConnectionError, LakeLocation, attach
-from resources.warehouse import ProductionWriteError, WarehouseResource, is_transient
+from resources.warehouse import WarehouseResource, is_transient
 from tests.support import postgres
+from warehouse.ducklake import LakeConnectionError, LakeLocation, attach
+from warehouse.environment import ProductionWriteError
+from warehouse.lake import LakeWarehouse
 
 
 def make_prod(path):
@@ -79,7 +81,9 @@ def test_on_the_lake_postgresql_itself_refuses_a_write_from_dev_to_prod(
         prod_lake_data_path=prod_settings.lake_data_path,
     )
     dev = WarehouseResource.for_settings(dev_settings)
-    with dev.read_prod() as connection:
+    lake = dev.chosen()
+    assert isinstance(lake, LakeWarehouse)
+    with lake.read_prod() as connection:
         assert connection.execute("SELECT count(*) FROM raw.published").fetchall() == [(1000,)]
 
     # Past the project's guard and DuckLake's READ_ONLY: attach prod read-write with the reader role.

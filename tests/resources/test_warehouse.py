@@ -7,7 +7,9 @@ import time
 import dagster as dg
 import pytest
 
-from resources.warehouse import WarehouseLockedError, WarehouseResource, is_transient, retry_only_transient
+from resources.warehouse import WarehouseResource, is_transient, retry_only_transient
+from warehouse.file import FileWarehouse
+from warehouse.locks import WarehouseLockedError
 
 HOLD_LOCK = """
 import sys, time, duckdb
@@ -26,7 +28,7 @@ def hold_lock(path, seconds: float) -> subprocess.Popen:
 
 
 def test_a_writer_waits_for_a_lock_held_by_another_process(tmp_path):
-    warehouse = WarehouseResource(path=str(tmp_path / "w.duckdb"), lock_attempts=10, lock_backoff_seconds=0.2)
+    warehouse = FileWarehouse(tmp_path / "w.duckdb", "dev", lock_attempts=10, lock_backoff_seconds=0.2)
     holder = hold_lock(warehouse.path, 1.5)
     started = time.monotonic()
     with warehouse.writer() as connection:
@@ -36,7 +38,7 @@ def test_a_writer_waits_for_a_lock_held_by_another_process(tmp_path):
 
 
 def test_a_lock_that_outlasts_the_budget_is_a_transient_error(tmp_path):
-    warehouse = WarehouseResource(path=str(tmp_path / "w.duckdb"), lock_attempts=2, lock_backoff_seconds=0.1)
+    warehouse = FileWarehouse(tmp_path / "w.duckdb", "dev", lock_attempts=2, lock_backoff_seconds=0.1)
     holder = hold_lock(warehouse.path, 5)
     try:
         with pytest.raises(WarehouseLockedError, match="still locked after 2 attempts") as raised, warehouse.writer():

@@ -24,8 +24,8 @@ import duckdb
 from config.settings import PROJECT_ROOT as ROOT
 from config.settings import Settings
 from instance.home import prepare_dagster_home
-from resources.lake import LakeConnectionError
 from resources.warehouse import WarehouseResource
+from warehouse.ducklake import LakeConnectionError
 
 DAGSTER = [str(Path(sys.executable).parent / "dagster")]
 # Generous: on a busy machine (CI beside other work) `dagster dev` took minutes to answer.

@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from config.lake_settings import conninfo_problem
 from config.settings import LAKE_PASSWORD_VARIABLE, PROJECT_ROOT, Settings
-from resources.lake import LakeConnectionError, redact
 from resources.warehouse import WarehouseResource
 from tests.support import postgres
+from warehouse.ducklake import LakeConnectionError, redact
+from warehouse.lake_settings import conninfo_problem
 
 
 @pytest.fixture

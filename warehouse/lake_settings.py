@@ -2,7 +2,7 @@
 
 Plain text, no DuckDB: settings are checked with these in every process that reads them
 (config/settings.py), the metrics exporter's included, which never opens the warehouse
-(tests/observability/test_exporter.py). resources/lake.py connects with them.
+(tests/observability/test_exporter.py). warehouse/ducklake.py connects with them.
 """
 
 from __future__ import annotations

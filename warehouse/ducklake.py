@@ -22,7 +22,8 @@ from pathlib import Path
 
 import duckdb
 
-from config.lake_settings import conninfo_pairs, is_object_storage
+from warehouse.backend import WarehouseConnectionError
+from warehouse.lake_settings import conninfo_pairs, is_object_storage
 
 # Package of each extension the lake needs (postgres_scanner: the catalog; httpfs: s3:// paths).
 EXTENSION_PACKAGES = {
@@ -39,7 +40,7 @@ DATA_PATH_SETTING = "DATAOPS_LAKE_DATA_PATH"
 S3_SETTINGS = "DATAOPS_S3_ENDPOINT / DATAOPS_S3_ACCESS_KEY_ID / DATAOPS_S3_SECRET_ACCESS_KEY"
 
 
-class LakeConnectionError(RuntimeError):
+class LakeConnectionError(WarehouseConnectionError):
     """The lake cannot be reached or written: a setting to fix, named in the message."""
 
 

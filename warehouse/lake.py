@@ -1,0 +1,289 @@
+"""The lake backend: a DuckLake, its catalog in PostgreSQL and its data files in a folder or a bucket.
+
+Every session attaches the same DuckLake (warehouse/ducklake.py); writers commit optimistically and
+readers see a consistent snapshot, never a lock, so readers read the lake itself and loads run side
+by side. A commit that conflicts with a concurrent one is redone (warehouse/transactions.py).
+
+Sessions are cursors of one DuckDB instance per process and attachment: a new instance verifies
+the signatures of the DuckLake and PostgreSQL extensions and attaches the catalog again, a fraction
+of a second that a run would pay for each of its dozens of sessions. Each session still begins its
+own transactions, and DuckLake reads the catalog's latest snapshot at each, so what other processes
+committed is seen. A session that ends in an error drops the instances (``forget_shared_lakes``):
+the next session attaches afresh. Only the most recently used are kept, as each holds connections
+to its catalog's database.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from warehouse.backend import Housekeeping, WarehouseExistsError, WriterPools
+from warehouse.ducklake import (
+    S3_SETTINGS,
+    LakeConnectionError,
+    LakeLocation,
+    LakeNotCreatedError,
+    ObjectStore,
+    attach,
+    catalog_address,
+    describe,
+    install_extensions,
+    same_catalog,
+)
+from warehouse.environment import PROD, open_as_writer, recorded_environment, refuse_production_write
+from warehouse.lake_settings import is_object_storage
+from warehouse.transactions import transaction
+
+LOAD_POOL = "lake_load"
+TRANSFORM_POOL = "lake_transform"
+MAINTENANCE_POOL = "lake_maintenance"
+IS_PROD_LAKE = "it is the production lake's catalog (DATAOPS_PROD_LAKE_CATALOG)"
+# Slim CI's dbt targets (dbt_project/profiles.yml); with the store's secret when either lake's files
+# are on an S3-compatible store.
+SLIM_LAKE_TARGET = "slim_ci_lake"
+SLIM_LAKE_S3_TARGET = "slim_ci_lake_s3"
+# DuckLake's functions that delete the files it no longer needs, and what such a file is.
+FILE_CLEANUPS = (
+    ("ducklake_cleanup_old_files", "used only by expired snapshots"),
+    ("ducklake_delete_orphaned_files", "in the data path, known to no snapshot"),
+)
+
+SHARED_LAKES_KEPT = 4
+_SHARED_LAKES: OrderedDict[tuple[object, ...], duckdb.DuckDBPyConnection] = OrderedDict()
+_SHARED_LAKES_LOCK = threading.Lock()
+
+
+def forget_shared_lakes() -> None:
+    """Attach anew at the next session. An instance closes (and leaves its catalog's database) once
+    no session is open on it; sessions open now keep theirs until they close."""
+    with _SHARED_LAKES_LOCK:
+        _SHARED_LAKES.clear()
+
+
+@contextmanager
+def _session(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``connection`` for the block, closed after it; an error in it drops the shared instances."""
+    try:
+        yield connection
+    except BaseException:
+        forget_shared_lakes()
+        raise
+    finally:
+        connection.close()
+
+
+@dataclass(frozen=True)
+class LakeWarehouse:
+    """This environment's lake (``lake``), attached as catalog ``env``; prod's reached read-only."""
+
+    lake: LakeLocation
+    env: str
+    extension_dir: Path
+    prod_lake: LakeLocation | None = None
+    store: ObjectStore | None = None
+    writers: int = 1  # loads at once (DATAOPS_LAKE_WRITERS)
+
+    @property
+    def catalog(self) -> str:
+        """The environment's name, so prod's is "prod" on both backends."""
+        return self.env
+
+    @property
+    def location(self) -> str:
+        return f"lake {self.catalog} (catalog {describe(self.lake.catalog)}, data {self.lake.data_path})"
+
+    @property
+    def lineage_namespace(self) -> str:
+        return f"ducklake://{catalog_address(self.lake.catalog)}"
+
+    @property
+    def prod_location(self) -> str:
+        return str(self.prod_lake.catalog) if self.prod_lake else "(DATAOPS_PROD_LAKE_CATALOG not set)"
+
+    @property
+    def readers_need_a_copy(self) -> bool:
+        return False  # readers see a snapshot and never block a writer
+
+    def at(self, path: Path) -> LakeWarehouse:
+        raise ValueError(
+            f"{path} is a file; a lake lives in its catalog's database: restore into an empty one "
+            "(DATAOPS_LAKE_CATALOG)"
+        )
+
+    def _prod(self) -> LakeLocation:
+        if self.prod_lake is None:
+            raise LakeConnectionError(
+                "prod's lake is not configured: set DATAOPS_PROD_LAKE_CATALOG (a read-only role) "
+                "and DATAOPS_PROD_LAKE_DATA_PATH"
+            )
+        return self.prod_lake
+
+    def _attached_instance(self, lake: LakeLocation, alias: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+        install_extensions(self.extension_dir)
+        # No cache of the lake's files: a shared instance outlives its sessions, and what a run
+        # read would stay in the worker's memory.
+        connection = duckdb.connect(
+            config={"extension_directory": str(self.extension_dir), "enable_external_file_cache": False}
+        )
+        try:
+            attach(connection, lake, alias, read_only=read_only, store=self.store)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def _session_on(
+        self, lake: LakeLocation, alias: str, read_only: bool, shared: bool = True
+    ) -> duckdb.DuckDBPyConnection:
+        """A DuckDB session with ``lake`` attached as ``alias``, its default catalog."""
+        if not shared:
+            session = self._attached_instance(lake, alias, read_only)
+        else:
+            key = (lake, alias, read_only, self.extension_dir, self.store)
+            with _SHARED_LAKES_LOCK:
+                instance = _SHARED_LAKES.pop(key, None) or self._attached_instance(lake, alias, read_only)
+                _SHARED_LAKES[key] = instance  # the most recently used last
+                while len(_SHARED_LAKES) > SHARED_LAKES_KEPT:
+                    _SHARED_LAKES.popitem(last=False)
+                session = instance.cursor()
+        try:
+            session.execute(f"USE {alias}")
+        except BaseException:
+            session.close()
+            raise
+        return session
+
+    def exists(self) -> bool:
+        try:
+            connection = self._session_on(self.lake, self.catalog, read_only=True)
+        except LakeNotCreatedError:
+            return False
+        with _session(connection):
+            return recorded_environment(connection) is not None
+
+    @contextmanager
+    def read_only(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with _session(self._session_on(self.lake, self.catalog, read_only=True)) as connection:
+            yield connection
+
+    @contextmanager
+    def read_prod(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A session on prod's lake alone, read-only, with ``prod`` as its default catalog. Dev and
+        test connect with prod's read-only role: PostgreSQL refuses any write too."""
+        with _session(self._session_on(self._prod(), PROD, read_only=True)) as connection:
+            yield connection
+
+    def _prod_why(self) -> str | None:
+        is_prod = self.prod_lake is not None and same_catalog(self.lake.catalog, self.prod_lake.catalog)
+        return IS_PROD_LAKE if is_prod else None
+
+    def assert_writable(self) -> None:
+        refuse_production_write(self.env, self.location, self._prod_why(), None)
+        if self.env != PROD and self.exists():
+            with self.read_only() as connection:
+                refuse_production_write(self.env, self.location, None, recorded_environment(connection))
+
+    @contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        refuse_production_write(self.env, self.location, self._prod_why(), None)
+        with _session(self._session_on(self.lake, self.catalog, read_only=False)) as connection:
+            open_as_writer(connection, self.env, self.location, None)
+            yield connection
+
+    def publish_reader_copy(self) -> None:
+        return None
+
+    @contextmanager
+    def restoring(self, catalog: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A writable session on this (empty) lake attached as ``catalog``, in one transaction:
+        a failed import leaves the lake empty."""
+        if self.exists():
+            raise WarehouseExistsError(
+                f"{self.location} already holds a warehouse; a restore writes an empty lake only "
+                "(point DATAOPS_LAKE_CATALOG at a new database, or drop the damaged one)"
+            )
+        refuse_production_write(self.env, self.location, self._prod_why(), None)
+        connection = self._session_on(self.lake, catalog or self.catalog, read_only=False, shared=False)
+        try:
+            with transaction(connection):
+                yield connection
+        finally:
+            connection.close()
+
+    def housekeeping(self, snapshots_before: datetime, files_before: datetime) -> list[Housekeeping]:
+        """A dry run of DuckLake's own clean-up: expired snapshots, and files no live snapshot needs."""
+        if not self.exists():
+            return []
+        found = []
+        # A writable session even for the dry run: DuckLake's orphan search refuses a read-only one.
+        with self.writer() as connection:
+            [(expired,)] = connection.execute(
+                "SELECT count(*) FROM ducklake_expire_snapshots(?, dry_run => true, older_than => ?)",
+                [self.catalog, snapshots_before],
+            ).fetchall()
+            if expired:
+                taken = f"{snapshots_before:%Y-%m-%d %H:%M}"
+                reason = f"{expired} snapshot(s) taken before {taken} (time travel keeps the rest)"
+                found.append(Housekeeping("lake snapshots", self.catalog, reason))
+            for function, reason in FILE_CLEANUPS:
+                paths = connection.execute(
+                    f"SELECT * FROM {function}(?, dry_run => true, older_than => ?)", [self.catalog, files_before]
+                ).fetchall()
+                for (path,) in paths:
+                    size = Path(path).stat().st_size if Path(path).is_file() else 0  # 0: on object storage
+                    found.append(Housekeeping("lake file", path, reason, size))
+        return found
+
+    def clean_house(self, snapshots_before: datetime, files_before: datetime) -> None:
+        """Expire old snapshots, then delete the files DuckLake no longer needs (its own functions)."""
+        with self.writer() as connection:
+            connection.execute("CALL ducklake_expire_snapshots(?, older_than => ?)", [self.catalog, snapshots_before])
+            for function, _ in FILE_CLEANUPS:
+                connection.execute(f"CALL {function}(?, older_than => ?)", [self.catalog, files_before])
+
+    def pools(self) -> WriterPools:
+        """Loads of different days commit side by side; two builds of the same models would replace
+        the same tables and fail each other's commit, and maintenance expires what others read."""
+        limits = {LOAD_POOL: self.writers, TRANSFORM_POOL: 1, MAINTENANCE_POOL: 1}
+        return WriterPools(LOAD_POOL, TRANSFORM_POOL, MAINTENANCE_POOL, limits)
+
+    def dbt_vars(self) -> dict[str, str]:
+        variables = {
+            "lake_catalog": self.lake.catalog,
+            "lake_data_path": self.lake.data_path,
+            "lake_alias": self.catalog,
+            "extension_dir": str(self.extension_dir),
+        }
+        if self.store is not None:  # the lake_s3 target; its secret key is an environment variable
+            variables |= {
+                "s3_access_key_id": self.store.access_key_id,
+                "s3_region": self.store.region,
+                "s3_endpoint": self.store.endpoint or "s3.amazonaws.com",
+                "s3_url_style": self.store.url_style,
+                "s3_use_ssl": "true" if self.store.use_ssl else "false",
+            }
+        return variables
+
+    def prepare_for_dbt(self) -> None:
+        """Install the packaged extensions where dbt's DuckDB looks (it cannot download them)."""
+        install_extensions(self.extension_dir)
+
+    @property
+    def slim_ci_target(self) -> str:
+        paths = (self.lake.data_path, self.prod_lake.data_path if self.prod_lake else "")
+        return SLIM_LAKE_S3_TARGET if any(is_object_storage(path) for path in paths) else SLIM_LAKE_TARGET
+
+    def slim_ci_vars(self) -> dict[str, str]:
+        prod = self._prod()
+        remote = [path for path in (self.lake.data_path, prod.data_path) if is_object_storage(path)]
+        if remote and self.store is None:
+            raise LakeConnectionError(f"{' and '.join(remote)}: set {S3_SETTINGS} to a key that can read them")
+        return {**self.dbt_vars(), "prod_lake_catalog": prod.catalog, "prod_lake_data_path": prod.data_path}
