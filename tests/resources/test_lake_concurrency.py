@@ -52,7 +52,7 @@ class Reader(threading.Thread):
                 while not self.stop.is_set():
                     started = time.monotonic()
                     # One snapshot per round. Each table must be whole (one build's version); the two
-                    # may differ, as dbt publishes model by model (atomic publishing: issue 13).
+                    # may differ: a build publishes each model in turn.
                     connection.execute("BEGIN TRANSACTION")
                     [(facts,)] = connection.execute("SELECT count(*) FROM marts.fct_flights").fetchall()
                     [(scheduled,)] = connection.execute(
