@@ -46,8 +46,8 @@ def _loads_in_flight(instance: dg.DagsterInstance, evaluation_time: datetime) ->
 
     A backfill ("Materialize all") loads and builds by itself, a step each 30-second loop of the
     backfill daemon, in runs of its own job. Between its load and its dbt run, the raw tables are
-    fresh and no `ingest` run is going: without this, automation started the dbt source tests the
-    backfill was about to run (tests/test_dagster_dev.py, seen on the lake).
+    fresh and no `ingest` run is going: without this, automation would start the dbt source tests the
+    backfill is about to run (tests/test_dagster_dev.py).
     """
     loads = sum(
         instance.get_runs_count(filters=dg.RunsFilter(job_name=job, statuses=UNFINISHED_RUN_STATUSES))
@@ -143,11 +143,11 @@ def _inputs_through_views(context: dg.AutomationContext, key: dg.AssetKey) -> se
 class InputWrittenDuringLastBuild(dg.AutomationCondition):
     """True for a table whose last build started before another run wrote one of its inputs.
 
-    On the lake, a load and a dbt build run side by side (their pools differ: resources/pools.py).
+    On the lake, a load and a dbt build run side by side (their pools differ: warehouse/lake.py).
     A build that started just before a load committed may have read the input without it; its
     materialisation lands after the load's, so for Dagster the update is handled ("since last
-    handled" resets) and nothing would rebuild the days the load brought (seen after a restart:
-    the landing sensor re-requested the lost loads a second after automation started the build).
+    handled" resets) and nothing would rebuild the days the load brought (after a restart, the
+    landing sensor may re-request the lost loads a second after automation starts the build).
     This compares times instead: the input's latest write, by another run, after the build began.
     """
 

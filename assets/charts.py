@@ -3,7 +3,7 @@
 The Dagster UI renders Markdown metadata, and its sanitiser lets ``data:`` image sources through, so
 a chart is a base64 PNG in a Markdown image; the UI shows it under the entry's "Show Markdown".
 matplotlib is imported here, when a chart is drawn, never at module import: only the few run
-workers that draw pay its half second.
+workers that draw pay for its import.
 """
 
 from __future__ import annotations

@@ -47,8 +47,8 @@ from warehouse.locks import is_lock_message
 
 # The op that runs `dbt build`; also how `impact` finds the dbt assets in the code location.
 DBT_ASSETS_NAME = "dbt_models"
-# Where README explains what a kept failed version is and how to fix or discard it.
-README_SECTION = "README, 'Write, audit, publish'"
+# Where the docs explain what a kept failed version is and how to fix or discard it.
+DOCS_SECTION = "docs/data-quality.md, 'Kept failed versions'"
 
 
 def build_args(
@@ -239,7 +239,7 @@ def _annotated(
                 description=(
                     f"dbt test {event.check_name} failed on the new version: it was not published (readers "
                     f"still see version {outcome.published}); it is kept as schema {outcome.kept_as} "
-                    f"({README_SECTION})"
+                    f"({DOCS_SECTION})"
                 ),
             )
         yield event
@@ -322,7 +322,7 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
             raise dg.Failure(
                 description=(
                     f"dbt build failed{tests}: {error}. Nothing was published: readers still see version "
-                    f"{outcome.published if outcome.published is not None else '(none yet)'}{kept} ({README_SECTION})"
+                    f"{outcome.published if outcome.published is not None else '(none yet)'}{kept} ({DOCS_SECTION})"
                 ),
                 metadata={"dbt_command": " ".join(invocation.dbt_command), "kept_as": outcome.kept_as or ""},
                 # A failed test or a SQL error fails the same way again; only the lock is worth a retry.

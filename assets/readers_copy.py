@@ -6,8 +6,8 @@ open this copy instead (``<env>.reader.duckdb`` beside the warehouse); it is wri
 renamed into place, so a reader keeps the version it opened and the next one opens the new.
 
 It is an asset downstream of every mart and analytics table, so a run that builds them ends by
-publishing the copy once: a copy of the whole file costs time with the history (1.7 GB, ~3 s at
-30 years), and publishing it after each writing step cost it three times per refresh. A build
+publishing the copy once: a copy of the whole file costs time that grows with the history, and
+publishing it after each writing step would pay it three times per refresh. A build
 whose audit failed publishes nothing, so readers keep the last published version whole.
 
 The lake needs none (its readers never block writers): the asset exists on the file backend only.

@@ -12,8 +12,8 @@ writes the materialisations of a ranged run N at a time (PostgreSQL's event stor
 batch in one statement; SQLite's stores them one by one regardless). It runs under py-spy,
 which samples every thread's stack 100 times a second, idle or not. The shares are of the
 backfill's main thread, which runs the steps (dbt runs in processes of its own, which py-spy
-follows as subprocesses and counts apart). Each sample of the main thread is put in the first
-category that matches, looking from the innermost frame outwards:
+follows as subprocesses; their samples are not in the shares). Each sample of the main thread is
+put in the first category that matches, looking from the innermost frame outwards:
 
 - imports: Python importing modules
 - event storage: Dagster writing or reading its event log and run storage (materialisations,
@@ -194,7 +194,6 @@ def main() -> int:
 
 def report(samples: Path, wall: float, days: int, result: dict) -> None:
     steps: collections.Counter[str] = collections.Counter()
-    dbt_samples = 0
     for line in samples.read_text().splitlines():
         stack_text, _, count = line.rpartition(" ")
         if not count.isdigit():
@@ -206,8 +205,6 @@ def report(samples: Path, wall: float, days: int, result: dict) -> None:
         thread = frames[len(processes)] if len(frames) > len(processes) else ""
         if len(processes) == 1 and thread.endswith(": MainThread"):
             steps[categorise(frames[len(processes) + 1 :])] += int(count)
-        elif len(processes) == 1 and thread.endswith(": dbt"):
-            dbt_samples += int(count)
     total = sum(steps.values())
     print(f"backfill of {days:,} days: {wall:.1f} s wall, {result['materializations']} materialisation events")
     print(f"runs (s): {result['runs']}")
@@ -216,7 +213,6 @@ def report(samples: Path, wall: float, days: int, result: dict) -> None:
         print(f"  {category:20}{count / SAMPLE_RATE:8.1f} s {count / total:7.1%}")
     bookkeeping = sum(steps[category] for category in BOOKKEEPING)
     print(f"  {'bookkeeping':20}{bookkeeping / SAMPLE_RATE:8.1f} s {bookkeeping / total:7.1%}  (target: at most 20%)")
-    print(f"dbt's thread: {dbt_samples / SAMPLE_RATE:.1f} s of samples")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Benchmark: the Dagster UI over years of day partitions, timed in a real browser.
 
-    python3 tasks.py run python bench/ui.py --years 30          # backfills 30 years first (~15 min)
+    python3 tasks.py run python bench/ui.py --years 30          # backfills 30 years first (a long run)
     python3 tasks.py run python bench/ui.py --kept DIR          # a folder `bench/full_year.py --keep` left
 
 Starts the real `dagster dev` on the instance that recorded the backfill (every day a partition

@@ -18,8 +18,8 @@ from warehouse.lake_settings import conninfo_problem, is_object_storage
 
 # MB of landed files a load takes at a time (``load_batch_mb``). A batch's frames take a few times
 # its size (text, typed, valid) and a load holds two batches (one committing while the next is
-# read): 64 took a 30-year flights load to 2.2 GB, 32 keeps it under 2 GiB. Pandera's cost is
-# mostly per call, so much smaller batches cost time (1 MB: 4x slower).
+# read), so this bounds a load's memory. Pandera's cost is mostly per call, so much smaller batches
+# cost time.
 DEFAULT_LOAD_BATCH_MB = 32
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     # without watching a file waits 2.5 s on average before anyone looks. Keep it under 5 s; 0
     # looks once per tick.
     landing_watch_seconds: float = Field(default=3.5, ge=0, lt=5)
-    # The production warehouse. Only a process with env=prod may write it (resources/warehouse.py);
+    # The production warehouse. Only a process with env=prod may write it (warehouse/environment.py);
     # dev and test read it, never write it, and write their own warehouse_path.
     prod_warehouse_path: Path | None = None
     datasets_file: Path = PROJECT_ROOT / "config" / "datasets.yaml"

@@ -17,7 +17,7 @@ Every rule comes from the sample and carries its reason, in words, into the gene
 - no range for an integer identifier (every value distinct): the next files bring new ones.
 
 Polars and the project's own reader and caster (ingestion/reading.py, ingestion/casting.py), not
-DuckDB's sniffer and SUMMARIZE, measured on a month of the real day files first: sniff_csv reports
+DuckDB's sniffer and SUMMARIZE, which fall short on a month of the real day files: sniff_csv reports
 no null markers (with `NA` the delay columns come out VARCHAR and SUMMARIZE sees 0% null), the day
 files disagree on types (precip is BIGINT on a dry day) so a glob of them fails, approx_unique is
 an estimate (29 days for 31, 15 carriers for 16) and null_percentage rounds one null in 27,004 rows

@@ -31,10 +31,6 @@ class SchemaDrift:
     missing: tuple[str, ...]
     extra: tuple[str, ...]
 
-    @property
-    def has_drift(self) -> bool:
-        return bool(self.missing or self.extra)
-
     def describe(self) -> str:
         parts = []
         if self.missing:

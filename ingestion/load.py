@@ -131,9 +131,9 @@ def load_partitions(
             located.append(locate_partition_file(landing_root, archive_root, dataset, key))
         except MissingFileError as error:
             outcome.missing.append(str(error))
-    # Batch n+1 is archived and ingested while batch n commits (DuckDB works outside the GIL): a
-    # year of flights loads in about the time its larger half took alone. One commit at a time, in
-    # batch order, so at most two batches are in memory and a crash leaves what the order says.
+    # Batch n+1 is archived and ingested while batch n commits (DuckDB works outside the GIL), so
+    # reading and committing overlap. One commit at a time, in batch order, so at most two batches
+    # are in memory and a crash leaves what the order says.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"commit-{dataset.name}") as committer:
         committing: Future[list[FileIngestion]] | None = None
         for batch in batches(located, batch_bytes):
@@ -212,7 +212,7 @@ def _volume_report(writer: Writer, dataset: DatasetConfig, files: Sequence[FileR
     """Row counts of the days just loaded against their history, or None for reference data.
 
     Only the history the rules look at is read (VolumePolicy.lookback_days before the first day),
-    and only when there is something to compare: a lake session costs ~0.2 s to open.
+    and only when there is something to compare: opening a lake session is not free.
     """
     loaded = sorted({date.fromisoformat(f.partition_key) for f in files if f.rows_loaded and f.partition_key})
     if dataset.kind != "daily" or not loaded:

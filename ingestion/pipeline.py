@@ -1,6 +1,6 @@
-"""Ingest one landed file: read, check its columns, cast, validate, and split the records.
+"""Ingest landed files: read each, check its columns, cast, validate, and split the records.
 
-The result says, for that file, which rows go to the raw table, which go to quarantine and why,
+The result says, for each file, which rows go to the raw table, which go to quarantine and why,
 and how serious it is. It writes nothing: the caller commits both halves in one transaction, so
 ``rows loaded + rows quarantined == records read`` holds for every file, whatever went wrong.
 
@@ -151,13 +151,6 @@ class _Prepared:
 
 
 FILE_INDEX = "_file_index"  # which file of the batch a row came from (batch validation only)
-
-
-def ingest_file(
-    dataset: DatasetConfig, landed: LandedFile, source_file: str, loaded_at: datetime, run_id: str
-) -> FileIngestion:
-    """Ingest one file (see ``ingest_files``)."""
-    return ingest_files(dataset, [Delivery(landed, source_file)], loaded_at, run_id)[0]
 
 
 def ingest_files(
@@ -341,8 +334,8 @@ def _batch_quarantine(
 
 def _stacked(frames: Mapping[int, pl.DataFrame]) -> pl.DataFrame:
     """The files' ``frames`` one under the other (columns lined up by name), each row with its
-    file's index in FILE_INDEX. One Polars call for the batch: a call per file cost a backfill of
-    thousands of small daily files more than their rows did."""
+    file's index in FILE_INDEX. One Polars call for the batch: a call per file would cost a backfill
+    of thousands of small daily files more than their rows do."""
     files = pl.Series(FILE_INDEX, list(frames), dtype=pl.Int64)
     heights = pl.Series([frame.height for frame in frames.values()], dtype=pl.Int64)
     return pl.concat(list(frames.values()), how="diagonal").with_columns(

@@ -7,7 +7,7 @@ undecodable bytes reject that record with a reason, and the rest of the file sti
 Why not ``pl.read_csv`` alone: it pads a short row with nulls silently, and it stops at the first
 long row or unbalanced quote. Files without quote characters (the common case) are split with
 vectorised Polars string operations, where one record is one line; files with quotes go through
-the standard ``csv`` module, which understands quoting but costs ~10x more.
+the standard ``csv`` module, which understands quoting but costs far more.
 
 A load reads its files a batch at a time (``read_tables``): the unquoted files with the same header
 are split in one pass of Polars expressions, whose cost is mostly per call, and then cut back into
@@ -22,7 +22,6 @@ import io
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import polars as pl
 
@@ -53,24 +52,6 @@ class RawTable:
 
 def empty_rejects() -> pl.DataFrame:
     return pl.DataFrame(schema={ROW_NUMBER: pl.Int64, "reason": pl.String, "raw": pl.String})
-
-
-def read_table(
-    path: Path,
-    file_format: str,
-    null_values: tuple[str, ...],
-    compression: Compression | None = None,
-    name: str | None = None,
-) -> RawTable:
-    """Read ``path`` as text columns; raises UnreadableFileError only when no record can be read.
-
-    The file's first bytes are checked first (ingestion/sniffing.py): a file that is not the
-    declared format is refused whole, with what it really is, before any byte becomes a "record".
-    """
-    [table] = read_tables([(path.read_bytes(), name or path.name)], file_format, null_values, compression)
-    if isinstance(table, UnreadableFileError):
-        raise table
-    return table
 
 
 def read_tables(

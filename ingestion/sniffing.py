@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from pathlib import Path
 
 from config.datasets import Compression
 
@@ -75,11 +74,6 @@ def check_format(name: str, head: bytes, file_format: str, compression: Compress
     if what is not None:
         hint = " (or declare compression: gzip for the dataset)" if what == "gzip-compressed" else ""
         raise WrongFormatError(f"{name} is {what}; expected {EXPECTED[file_format]}{hint}")
-
-
-def read_delivery(path: Path, file_format: str, compression: Compression | None, name: str) -> bytes:
-    """The file's content as the dataset's format, decompressed if declared; checked before it is parsed."""
-    return open_delivery(path.read_bytes(), file_format, compression, name)
 
 
 def open_delivery(data: bytes, file_format: str, compression: Compression | None, name: str) -> bytes:

@@ -42,8 +42,8 @@ CREATE TABLE IF NOT EXISTS {LOAD_LOG} (
 @contextmanager
 def _registered(connection: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> Iterator[None]:
     """``frame`` visible to SQL as ``name`` for the block. Values reach DuckDB as Arrow columns: a
-    Python list parameter costs DuckDB two failed imports (NumPy, pandas) per element, 44 ms for
-    700 dates, which a 30-year backfill paid on every batch."""
+    Python list parameter costs DuckDB two failed imports (NumPy, pandas) per element, on every
+    batch of a long backfill."""
     connection.register(name, frame.to_arrow())
     try:
         yield
@@ -73,8 +73,8 @@ def _insert(connection: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFra
     if frame.is_empty():
         return
     # One chunk first: the batch's frames are per-file pieces that share the batch's string
-    # buffers, and Arrow export copies the shared buffers once per chunk. A batch of 200 refused
-    # files (every record quarantined) took 2.3 GB that way, against 0.25 GB rechunked.
+    # buffers, and Arrow export copies the shared buffers once per chunk: a batch of many refused
+    # files (every record quarantined) would take many times its size.
     with _registered(connection, "_incoming", frame.rechunk()):
         connection.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
 
@@ -109,7 +109,7 @@ LOAD_LOG_SCHEMA = {
 
 def _log_rows(results: Sequence[FileIngestion]) -> pl.DataFrame:
     """One load-log row per file, as a frame: one INSERT for a batch (executemany converts each
-    value through Python, ~3 ms a row)."""
+    value through Python, row by row)."""
     rows = [
         (
             result.dataset,

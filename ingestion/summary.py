@@ -172,10 +172,3 @@ class LoadSummary:
 
     def failures(self) -> pl.DataFrame:
         return combine_failures(report.failures for report in self.files)
-
-
-def summarize(results: Sequence[FileIngestion]) -> LoadSummary:
-    """A summary of results that are all at hand (one file, one batch)."""
-    summary = LoadSummary()
-    summary.add(results)
-    return summary

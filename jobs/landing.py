@@ -113,13 +113,3 @@ def ingest_job_for(defs: dg.Definitions, members: Sequence[DatasetConfig]) -> dg
     """
     assets, checks = ingest_targets(members)
     return defs.resolve_job_def(INGEST_JOB).get_subset(asset_selection=set(assets), asset_check_selection=set(checks))
-
-
-def land_and_refresh_job_for(
-    defs: dg.Definitions, members: Sequence[DatasetConfig], refresh: RefreshTargets
-) -> dg.JobDefinition:
-    """The land-and-refresh job narrowed to ``members``, exactly as a sensor run of them."""
-    assets, checks = land_and_refresh_targets(members, refresh)
-    return defs.resolve_job_def(LAND_AND_REFRESH_JOB).get_subset(
-        asset_selection=set(assets), asset_check_selection=set(checks)
-    )

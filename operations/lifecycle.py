@@ -1,6 +1,6 @@
 """The lifecycle policy: what may be deleted, and the clean-up that deletes it (or only says so).
 
-Three things age out, each after its own number of days (``LifecyclePolicy``, from settings):
+What ages out, each after its own number of days (``LifecyclePolicy``, from settings):
 
 - dev/test warehouse files nobody has written for ``idle_warehouse_days`` (a developer's old
   copy). Never the production warehouse, by path or by its recorded environment, and never a file

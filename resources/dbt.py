@@ -66,9 +66,9 @@ def keep_parse_state(target_dir: Path, invocation_dir: Path) -> bool:
 
     dagster-dbt seeds each invocation with ``target/partial_parse.msgpack``. dbt discards that
     state when the target, the profile or ``--vars`` differ from the run that wrote it, and the
-    start-up ``dbt parse`` runs with none of them, so without this every build parsed the whole
-    project again (2-3 s). The state of the last build matches the next one; dbt still re-parses
-    what changed in the project's files. Returns whether there was state to keep.
+    start-up ``dbt parse`` runs with none of them, so without this every build would parse the whole
+    project again. The state of the last build matches the next one; dbt still re-parses what
+    changed in the project's files. Returns whether there was state to keep.
     """
     source = invocation_dir / PARTIAL_PARSE_FILE
     if not source.exists():

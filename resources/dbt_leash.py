@@ -1,7 +1,7 @@
 """``flights-dbt``: dbt, leashed to the process that started it.
 
 A run worker killed outright (SIGKILL, the OOM killer, a lost node) has no chance to stop its dbt
-child. dbt went on writing, holding the file's write lock, after Dagster had marked the run
+child, which would go on writing, holding the file's write lock, after Dagster has marked the run
 failed. So dbt runs through this entry point. It asks Linux to kill it when its parent dies
 (``PR_SET_PDEATHSIG``), then runs dbt in the same interpreter, as the ``dbt`` script does. An
 interrupted run still stops dbt the gentle way first: dagster-dbt forwards the interrupt as

@@ -53,12 +53,6 @@ def process_alive(pid: int, not_started_after: float) -> bool:
     return started <= not_started_after + START_TIME_MARGIN_SECONDS
 
 
-def process_start_time(pid: int) -> float | None:
-    """When ``pid`` started (epoch seconds), from /proc; None where /proc does not say."""
-    facts = process_facts(pid)
-    return facts[0] if facts else None
-
-
 def process_facts(pid: int) -> tuple[float, str, float] | None:
     """(start time, state letter, boot time) of ``pid`` from /proc; None where /proc does not say."""
     try:

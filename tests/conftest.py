@@ -18,7 +18,7 @@ from config.datasets import DatasetConfig, load_datasets
 from config.settings import LAKE_PASSWORD_VARIABLE, S3_SECRET_VARIABLE, Settings
 from demo.nycflights import day_csv
 from ingestion.landing import LandedFile
-from ingestion.pipeline import FileIngestion, ingest_file
+from ingestion.pipeline import Delivery, FileIngestion, ingest_files
 from resources.dbt import ensure_manifest
 from tests.support import object_store as object_store_module
 from tests.support import postgres
@@ -115,7 +115,7 @@ def copy_warehouse(request: pytest.FixtureRequest) -> Callable[[Settings, Path],
         if not built.uses_lake:
             return Settings(env=built.env, data_dir=root / "data")
         # A template database must have no connections: this process's shared lake instances
-        # (resources/warehouse.py) keep theirs until dropped.
+        # (warehouse/lake.py) keep theirs until dropped.
         forget_shared_lakes()
         copied = request.getfixturevalue("lake_catalogs")(copy_of=built.lake_catalog)
         settings = Settings(env=built.env, data_dir=root / "data", **copied)
@@ -153,8 +153,9 @@ def ingest(tmp_path: Path, datasets) -> Callable[..., FileIngestion]:
         name = config.file_name_for(date.fromisoformat(partition_key) if partition_key else None)
         path = tmp_path / name
         path.write_bytes(data)
-        landed = LandedFile(dataset, path, partition_key)
-        return ingest_file(config, landed, f"{dataset}/{name}", datetime(2026, 1, 1, tzinfo=UTC), "test-run")
+        delivery = Delivery(LandedFile(dataset, path, partition_key), f"{dataset}/{name}")
+        [result] = ingest_files(config, [delivery], datetime(2026, 1, 1, tzinfo=UTC), "test-run")
+        return result
 
     return run
 

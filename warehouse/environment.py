@@ -17,9 +17,9 @@ ENVIRONMENT_TABLE = meta_table("warehouse_environment")
 
 def recorded_environment(connection: duckdb.DuckDBPyConnection) -> str | None:
     """The environment that created the warehouse (None for one built before it was recorded)."""
-    # fetchall, not fetchone: DuckDB 2.0 refuses further work on a connection with a result left open.
     if not table_exists(connection, ENVIRONMENT_TABLE):
         return None
+    # fetchall, not fetchone: no result is left open on a connection the caller goes on using.
     rows = connection.execute(f"SELECT environment FROM {ENVIRONMENT_TABLE}").fetchall()
     return rows[0][0] if rows else None
 

@@ -174,13 +174,6 @@ class LakeWarehouse:
         with _session(self._session_on(self.lake, self.catalog, read_only=True)) as connection:
             yield connection
 
-    @contextmanager
-    def read_prod(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A session on prod's lake alone, read-only, with ``prod`` as its default catalog. Dev and
-        test connect with prod's read-only role: PostgreSQL refuses any write too."""
-        with _session(self._session_on(self._prod(), PROD, read_only=True)) as connection:
-            yield connection
-
     def _prod_why(self) -> str | None:
         is_prod = self.prod_lake is not None and same_catalog(self.lake.catalog, self.prod_lake.catalog)
         return IS_PROD_LAKE if is_prod else None

@@ -1,8 +1,9 @@
 """The warehouse's schemas and how its tables are named: the one home of these names.
 
 The layers of the asset graph carry the same names as the schemas their assets write
-(assets/layers.py); dbt's schemas (dbt_project/dbt_project.yml) and the generated dbt sources
-(contract/dbt_sources.py) are checked against these by tests/warehouse/test_layout.py.
+(assets/layers.py); dbt's schemas (dbt_project/dbt_project.yml) are checked against these by
+tests/dbt_project/test_project.py, and the generated dbt sources (contract/dbt_sources.py) name
+the raw schema from here.
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ from assets.automation import MATERIALIZED_TAG, REFRESH_ON_UPSTREAM_UPDATE, run_
 from assets.layers import raw_asset_key
 from assets.partitions import DAYS
 from cli import replay
+from config.names import LAND_AND_REFRESH_JOB
 from definitions import build_definitions
-from jobs.landing import ingest_job_for, land_and_refresh_job_for, refresh_targets
+from jobs.landing import ingest_job_for, land_and_refresh_targets, refresh_targets
 from tests.support import expected_graph as expected
 
 pytestmark = pytest.mark.integration  # the refreshes it runs are real dbt builds
@@ -107,7 +108,11 @@ def test_a_day_loaded_and_refreshed_in_one_run_leaves_automation_nothing_to_do(w
     assert automation.tick() == set()
 
     daily = [dataset for dataset in datasets.values() if dataset.kind == "daily"]
-    job = land_and_refresh_job_for(defs, daily, refresh)
+    # The job narrowed to these datasets, exactly as the landing sensor's run of them.
+    assets, checks = land_and_refresh_targets(daily, refresh)
+    job = defs.resolve_job_def(LAND_AND_REFRESH_JOB).get_subset(
+        asset_selection=set(assets), asset_check_selection=set(checks)
+    )
     running = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED)
     assert automation.tick() == set(), "a land-and-refresh run in flight is a load in flight"
     instance.delete_run(running.run_id)

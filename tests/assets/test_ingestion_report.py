@@ -7,12 +7,20 @@ import dagster as dg
 import polars as pl
 
 from assets.ingestion_report import failure_summary, log_batch, validation_check, volume_check
-from ingestion.summary import summarize
+from ingestion.pipeline import FileIngestion
+from ingestion.summary import LoadSummary
 from ingestion.volume import volume_report
 from tests.ingestion.test_pipeline import corrupt
 from tests.ingestion.test_volume import real_daily_counts
 
 FLIGHTS = 842
+
+
+def summarize(results: list[FileIngestion]) -> LoadSummary:
+    """A load's summary of ``results``, as one committed batch."""
+    summary = LoadSummary()
+    summary.add(results)
+    return summary
 
 
 def rate_in(text: str) -> float:

@@ -4,13 +4,22 @@ import gzip
 import io
 import zipfile
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
 
+from config.datasets import DatasetConfig
 from ingestion.landing import LandedFile
-from ingestion.pipeline import Severity, ingest_file
+from ingestion.pipeline import Delivery, FileIngestion, Severity, ingest_files
 from ingestion.sniffing import WrongFormatError, check_format, identify
+
+
+def ingest_as(config: DatasetConfig, path: Path, source_file: str) -> FileIngestion:
+    """Ingest ``path`` as the 2013-01-01 file of ``config``, a variant of the flights dataset."""
+    delivery = Delivery(LandedFile("flights", path, "2013-01-01"), source_file)
+    [result] = ingest_files(config, [delivery], datetime(2026, 1, 1, tzinfo=UTC), "test-run")
+    return result
 
 
 def parquet_bytes(data: bytes) -> bytes:
@@ -61,8 +70,7 @@ def test_a_dataset_that_declares_gzip_reads_compressed_files(datasets, tmp_path,
     config = datasets["flights"].model_copy(update={"compression": "gzip", "file_pattern": "flights_{date}.csv.gz"})
     path = tmp_path / config.file_name_for(date(2013, 1, 1))
     path.write_bytes(gzip.compress(flights_day_csv))
-    landed = LandedFile("flights", path, "2013-01-01")
-    result = ingest_file(config, landed, f"flights/{path.name}", datetime(2026, 1, 1, tzinfo=UTC), "test-run")
+    result = ingest_as(config, path, f"flights/{path.name}")
     assert result.severity is Severity.OK
     assert result.rows_loaded == result.records_read == 842
 
@@ -71,9 +79,7 @@ def test_a_dataset_that_declares_gzip_refuses_a_plain_file(datasets, tmp_path, f
     config = datasets["flights"].model_copy(update={"compression": "gzip", "file_pattern": "flights_{date}.csv.gz"})
     path = tmp_path / "flights_2013-01-01.csv.gz"
     path.write_bytes(flights_day_csv)
-    result = ingest_file(
-        config, LandedFile("flights", path, "2013-01-01"), "x", datetime(2026, 1, 1, tzinfo=UTC), "test-run"
-    )
+    result = ingest_as(config, path, "x")
     assert result.severity is Severity.ERROR
     assert "is not compressed (plain text); expected gzip-compressed plain CSV" in result.problems[0]
 
@@ -82,9 +88,7 @@ def test_damaged_gzip_data_is_named(datasets, tmp_path, flights_day_csv):
     config = datasets["flights"].model_copy(update={"compression": "gzip", "file_pattern": "flights_{date}.csv.gz"})
     path = tmp_path / "flights_2013-01-01.csv.gz"
     path.write_bytes(gzip.compress(flights_day_csv)[:500])
-    result = ingest_file(
-        config, LandedFile("flights", path, "2013-01-01"), "x", datetime(2026, 1, 1, tzinfo=UTC), "test-run"
-    )
+    result = ingest_as(config, path, "x")
     assert result.severity is Severity.ERROR
     assert "flights_2013-01-01.csv.gz: damaged gzip data" in result.problems[0]
 

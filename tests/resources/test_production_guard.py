@@ -80,11 +80,13 @@ def test_on_the_lake_postgresql_itself_refuses_a_write_from_dev_to_prod(
         prod_lake_catalog=reader_catalog,
         prod_lake_data_path=prod_settings.lake_data_path,
     )
-    dev = WarehouseResource.for_settings(dev_settings)
-    lake = dev.chosen()
-    assert isinstance(lake, LakeWarehouse)
-    with lake.read_prod() as connection:
-        assert connection.execute("SELECT count(*) FROM raw.published").fetchall() == [(1000,)]
+    lake = WarehouseResource.for_settings(dev_settings).chosen()
+    assert isinstance(lake, LakeWarehouse) and lake.prod_lake is not None
+    # Dev reads prod's lake as its settings name it: through the reader role, read-only.
+    reader = duckdb.connect(config={"extension_directory": str(dev_settings.duckdb_extension_dir)})
+    attach(reader, lake.prod_lake, "prod", read_only=True, store=None)
+    assert reader.execute("SELECT count(*) FROM prod.raw.published").fetchall() == [(1000,)]
+    reader.close()
 
     # Past the project's guard and DuckLake's READ_ONLY: attach prod read-write with the reader role.
     session = duckdb.connect(config={"extension_directory": str(dev_settings.duckdb_extension_dir)})
