@@ -18,7 +18,7 @@ import pytest
 from cli import replay
 from cli.backfill import run_backfill
 from config.settings import Settings
-from resources.warehouse import WarehouseResource
+from warehouse.file import FileWarehouse
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +39,7 @@ def fct_rows(path) -> int:
 
 def test_a_reader_of_the_copy_never_stalls_loads_and_builds(tmp_path, dbt_manifest):
     settings = Settings(env="test", data_dir=tmp_path / "data")
-    copy = WarehouseResource.for_settings(settings).reader_copy
+    copy = FileWarehouse(settings.warehouse, settings.env).reader_copy
     replay.main(["--reference", "--days", "2"], settings=settings)
     instance = dg.DagsterInstance.ephemeral()
     assert run_backfill(settings, instance, end=date(2013, 1, 1)).success

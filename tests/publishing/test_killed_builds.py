@@ -30,9 +30,9 @@ import psutil
 import pytest
 
 from config.settings import PROJECT_ROOT, Settings
-from resources.warehouse import WarehouseResource
 from tests.support.pipeline import Pipeline, audited_marts
 from tests.support.warehouse import query
+from warehouse.file import FileWarehouse
 
 pytestmark = [pytest.mark.integration, pytest.mark.backends, pytest.mark.e2e]
 
@@ -81,6 +81,13 @@ def dbt_log(worker: psutil.Process) -> Path | None:
         if found is not None:
             return found
     return None
+
+
+def described(process: psutil.Process) -> str:
+    try:
+        return f"{process.pid}: {' '.join(process.cmdline())[:200]}"
+    except psutil.Error:
+        return str(process.pid)
 
 
 def signal_tree(processes: list[psutil.Process], signum: int) -> None:
@@ -155,8 +162,11 @@ def kill_build(pipeline: Pipeline, phase: str, workdir: Path) -> None:
         started = worker.children(recursive=True)
         worker.kill()  # SIGKILL: nothing in the worker runs after this
         process.wait(timeout=EXIT_TIMEOUT)
+        # Let what was stopped with it run again: dbt must then be gone (killed with its parent),
+        # and helpers such as multiprocessing's resource tracker end once their parent's pipe closes.
+        signal_tree(started, signal.SIGCONT)
         _, alive = psutil.wait_procs(started, timeout=EXIT_TIMEOUT)
-        assert not alive, f"{alive} outlived the run worker, killed while {phase}"
+        assert not alive, f"{[described(process) for process in alive]} outlived the run worker, killed while {phase}"
     finally:
         if process.poll() is None:
             for child in worker.children(recursive=True):
@@ -176,7 +186,7 @@ def test_a_build_killed_at_any_step_leaves_the_old_version_whole_and_no_dbt_behi
         for name, frame in old.items():
             assert now[name].equals(frame), f"{name} changed after a build killed while {phase}"
         if not settings.uses_lake:
-            copy = WarehouseResource.for_settings(settings).reader_copy
+            copy = FileWarehouse(settings.warehouse, settings.env).reader_copy
             with duckdb.connect(str(copy), read_only=True) as reader:
                 [(rows,)] = reader.execute(
                     "SELECT count(*) FROM marts.fct_flights WHERE flight_date = ?", [day]
