@@ -71,13 +71,39 @@ def option(args: list[str], *names: str, default: str) -> str:
     return default
 
 
+def until_stopped(command: list[str], env: dict[str, str]) -> int:
+    """Run a server in the foreground until it ends.
+
+    Ctrl-C reaches it too (the terminal signals the whole process group), so on Ctrl-C this waits
+    for it to shut down in its own way instead of killing it, as ``subprocess.run`` would after a
+    quarter of a second, leaving its own children behind.
+    """
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    interrupted = False
+    while True:
+        try:
+            code = process.wait(timeout=SHUTDOWN_SECONDS if interrupted else None)
+            return 130 if interrupted else code
+        except KeyboardInterrupt:
+            interrupted = True  # a second Ctrl-C while it shuts down: keep waiting
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            interrupted = False  # one more wait, without a limit: terminate ends it
+
+
+# How long a server may take to shut down after Ctrl-C before it is terminated.
+SHUTDOWN_SECONDS = 60
+
+
 def dev() -> int:
     uv = uv_command()
     sync(uv)
     args = sys.argv[2:]  # `dagster dev`'s own options: -p PORT, --log-format json, ...
-    env = {**os.environ, "DAGSTER_HOME": str(DAGSTER_HOME)}
+    # The UI's instance in .dagster_home/, unless DAGSTER_HOME names another (as for the other commands).
+    home = Path(os.environ.get("DAGSTER_HOME") or DAGSTER_HOME)
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
     json_logs = option(args, "--log-format", default="colored") == "json"
-    prepare_dagster_home(DAGSTER_HOME, [*uv, "run", "--frozen", "python"], env, json_logs=json_logs)
+    prepare_dagster_home(home, [*uv, "run", "--frozen", "python"], env, json_logs=json_logs)
     # Reference data and the first days land only on a fresh checkout; later starts keep the data.
     if run(uv, "replay", "--seed", env=env) != 0:
         return 1
@@ -88,7 +114,7 @@ def dev() -> int:
     exporter_env = {"DATAOPS_DAGSTER_GRAPHQL_URL": graphql, **env}  # a setting of the user's wins
     exporter = subprocess.Popen([*uv, "run", "--frozen", "metrics-exporter"], cwd=ROOT, env=exporter_env)
     try:
-        return run(uv, "dagster", "dev", "-w", "workspace.yaml", *args, env=env)
+        return until_stopped([*uv, "run", "--frozen", "dagster", "dev", "-w", "workspace.yaml", *args], env)
     finally:  # Ctrl-C reached both; otherwise `dagster dev` ended alone
         exporter.terminate()
         try:
@@ -171,13 +197,22 @@ def forward(*command: str) -> int:
 
 COMMANDS = {"dev": dev, "test": test, "prepare": prepare}
 
-if __name__ == "__main__":
+
+def main() -> int:
     name = sys.argv[1] if len(sys.argv) > 1 else ""
     if name in COMMANDS:
-        sys.exit(COMMANDS[name]())
+        return COMMANDS[name]()
     if name == "run" and len(sys.argv) > 2:
-        sys.exit(forward(*sys.argv[2:]))
+        return forward(*sys.argv[2:])
     if name and name in project_scripts():
-        sys.exit(forward(*sys.argv[1:]))
+        return forward(*sys.argv[1:])
     print(__doc__)
-    sys.exit(2)
+    return 2
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        # Ctrl-C: the command it ran got it too and has stopped; there is nothing to report.
+        sys.exit(130)

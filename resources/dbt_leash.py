@@ -6,11 +6,16 @@ failed. So dbt runs through this entry point. It asks Linux to kill it when its 
 (``PR_SET_PDEATHSIG``), then runs dbt in the same interpreter, as the ``dbt`` script does. An
 interrupted run still stops dbt the gentle way first: dagster-dbt forwards the interrupt as
 SIGINT. Elsewhere than on Linux it is plain dbt.
+
+It answers ``--version`` itself, from the installed dbt-core's metadata. dagster-dbt asks the
+executable its version before every invocation, and dbt's own answer imports dbt and asks PyPI
+for the newest release: a couple of seconds of every build, and a stall on a host without internet.
 """
 
 from __future__ import annotations
 
 import ctypes
+import importlib.metadata
 import os
 import signal
 import sys
@@ -32,6 +37,10 @@ def leash_to_parent() -> bool:
 
 
 def main() -> None:
+    if sys.argv[1:] == ["--version"]:
+        # As dbt prints it (dagster-dbt reads the first version number), without the PyPI check.
+        print(f"Core:\n  - installed: {importlib.metadata.version('dbt-core')}")
+        return
     leash_to_parent()
     from dbt.cli.main import cli  # after the leash: importing dbt takes a second
 

@@ -1,13 +1,23 @@
 """tasks.py: the README's commands work as written right after the quickstart, with no uv on PATH."""
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.support.dev_server import START_TIMEOUT_SECONDS, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 # The interpreter a user runs tasks.py with: the base Python, not this virtual environment's.
 BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
+# Generous on a busy machine: `dagster dev` stops its webserver, daemon and code server in turn.
+STOP_TIMEOUT_SECONDS = 180
 
 
 def tasks(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -45,3 +55,59 @@ def test_an_unknown_command_prints_the_usage_and_fails(tmp_path):
     result = tasks("no-such-command", data_dir=tmp_path)
     assert result.returncode == 2
     assert "python3 tasks.py run COMMAND" in result.stdout
+
+
+@pytest.mark.e2e
+def test_ctrl_c_stops_dev_without_a_traceback_and_leaves_no_process_behind(tmp_path):
+    port, metrics_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "PATH": "/usr/bin:/bin",
+        "DAGSTER_HOME": str(tmp_path / "home"),
+        "DATAOPS_DATA_DIR": str(tmp_path / "data"),
+        "DATAOPS_ENV": "test",
+        "DATAOPS_SEED_DAYS": "1",
+        "DATAOPS_METRICS_PORT": str(metrics_port),
+    }
+    env.pop("VIRTUAL_ENV", None)
+    log = tmp_path / "dev.log"
+    with log.open("w") as output:
+        # A session of its own, as a terminal gives its foreground job, with Ctrl-C's default handling.
+        process = subprocess.Popen(
+            [BASE_PYTHON, "tasks.py", "dev", "-p", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+    session = process.pid
+    try:
+        wait_for("the UI", lambda: answers(f"http://127.0.0.1:{port}/server_info"), START_TIMEOUT_SECONDS)
+        os.killpg(session, signal.SIGINT)  # what Ctrl-C in the terminal does
+        assert process.wait(timeout=STOP_TIMEOUT_SECONDS) == 130, log.read_text()[-3000:]
+        wait_for("every process of the session to end", lambda: not in_session(session), STOP_TIMEOUT_SECONDS, every=1)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(session, signal.SIGKILL)
+    printed = log.read_text()
+    assert "Traceback" not in printed, printed[-3000:]
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def in_session(session: int) -> list[int]:
+    """The live processes of a session (zombies excluded: they have ended)."""
+    found = []
+    for process in psutil.process_iter(["pid", "status"]):
+        with contextlib.suppress(ProcessLookupError, PermissionError, psutil.Error):
+            if os.getsid(process.pid) == session and process.info["status"] != psutil.STATUS_ZOMBIE:
+                found.append(process.pid)
+    return found
