@@ -5,6 +5,10 @@
                              and the metrics exporter (/metrics on :9464); `dagster dev`'s options
                              pass through (-p PORT, --log-format json)
     python3 tasks.py test    install everything and run the whole test suite
+    python3 tasks.py test --fast
+                             the fast tier: everything but the tests that start servers
+    python3 tasks.py test ARGS
+                             pytest with ARGS, in one session (e.g. `test tests/ingestion -x`)
     python3 tasks.py prepare production install: the locked environment without dev tools, and the
                              dbt manifest (outside `dagster dev` nothing parses the dbt project)
     python3 tasks.py replay|backfill|restore|cleanup|impact|contract|profile [ARGS]
@@ -126,44 +130,54 @@ def dev() -> int:
 # The whole suite in two pytest sessions side by side, then a short third. The tests that start real
 # Dagster processes (`dagster dev`, `dagster-daemon` under them) mostly wait on them: sensor ticks,
 # run launches, the backfill daemon's fixed 30-second loop. Beside the rest, which keeps the CPUs
-# busy with dbt and DuckDB meanwhile, the wall time is the longer session's, not the sum. Tests
-# that need the dbt project's target folder to themselves (they assert that dbt reused the previous
-# build's parse, which a build on the other session would replace) run after, alone.
+# busy with dbt and DuckDB meanwhile (on two pytest workers, a module's tests on one), the wall time
+# is the longer session's, not the sum. Tests that need the dbt project's target folder to
+# themselves (they assert that dbt reused the previous build's parse, which a build on the other
+# session would replace) run after, alone. `test --fast` is the fast tier: everything but the tests
+# that start servers.
 SERVER_TESTS = "e2e"
 ALONE_TESTS = "alone"
+WORKERS = ["-n", "2", "--dist", "loadfile"]
 
 
 def test() -> int:
     uv = uv_command()
     sync(uv)
-    if len(sys.argv) > 2:  # pytest's own arguments: one session, exactly as asked
-        return run(uv, "pytest", *sys.argv[2:])
+    args = sys.argv[2:]
+    fast = args == ["--fast"]
+    if args and not fast:  # pytest's own arguments: one session, exactly as asked
+        return run(uv, "pytest", *args)
     # Style first, in seconds: ruff owns the formatting (no `fmt: skip` anywhere) and the lint rules.
     if run(uv, "ruff", "check", ".") != 0 or run(uv, "ruff", "format", "--check", ".") != 0:
         return 1
-    # The dbt manifest before the sessions start, so they do not both write it.
+    # The dbt manifest before the sessions start, so they do not all write it.
     if run(uv, "python", "-c", "from resources.dbt import ensure_manifest; ensure_manifest()") != 0:
         return 1
+    rest_marker = f"not {SERVER_TESTS} and not {ALONE_TESTS}"
     with tempfile.TemporaryDirectory(prefix="dataops-tests-") as scratch:
-        log = Path(scratch) / "servers.log"
-        with log.open("w") as output:  # a file, not a pipe: nobody reads a pipe until the end
-            servers = subprocess.Popen(
-                [*uv, "run", "--frozen", "pytest", "-m", SERVER_TESTS, "--basetemp", f"{scratch}/servers"],
-                cwd=ROOT,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        print(f"tasks: the `-m {SERVER_TESTS}` tests run beside these; their report follows", flush=True)
-        try:
-            rest = run(uv, "pytest", "-m", f"not {SERVER_TESTS} and not {ALONE_TESTS}", "--basetemp", f"{scratch}/rest")
-            servers.wait()
-        finally:
-            if servers.poll() is None:  # interrupted: stop that session too (pytest stops its servers)
-                servers.send_signal(signal.SIGINT)
-                servers.wait()
-        print(f"\n===== the `-m {SERVER_TESTS}` session =====\n{log.read_text()}", flush=True)
+        if fast:
+            rest = run(uv, "pytest", "-m", rest_marker, *WORKERS, "--basetemp", f"{scratch}/rest")
+            servers_code = 0
+        else:
+            log = Path(scratch) / "servers.log"
+            with log.open("w") as output:  # a file, not a pipe: nobody reads a pipe until the end
+                servers = subprocess.Popen(
+                    [*uv, "run", "--frozen", "pytest", "-m", SERVER_TESTS, "--basetemp", f"{scratch}/servers"],
+                    cwd=ROOT,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                )
+            print(f"tasks: the `-m {SERVER_TESTS}` tests run beside these; their report follows", flush=True)
+            try:
+                rest = run(uv, "pytest", "-m", rest_marker, *WORKERS, "--basetemp", f"{scratch}/rest")
+                servers_code = servers.wait()
+            finally:
+                if servers.poll() is None:  # interrupted: stop that session too (pytest stops its servers)
+                    servers.send_signal(signal.SIGINT)
+                    servers.wait()
+            print(f"\n===== the `-m {SERVER_TESTS}` session =====\n{log.read_text()}", flush=True)
         alone = run(uv, "pytest", "-m", ALONE_TESTS, "--basetemp", f"{scratch}/alone")
-    return rest or servers.returncode or alone
+    return rest or servers_code or alone
 
 
 def prepare() -> int:
