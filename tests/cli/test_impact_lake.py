@@ -18,7 +18,8 @@ pytestmark = pytest.mark.integration
 READER_PASSWORD = "slim-ci-reader"
 
 
-@pytest.mark.parametrize("prod_files", ["folder", "object store"])
+# On object storage it starts an S3-compatible server: with the servers' tests (tasks.py).
+@pytest.mark.parametrize("prod_files", ["folder", pytest.param("object store", marks=pytest.mark.e2e)])
 def test_slim_build_on_the_lake_builds_only_the_change_reading_prod_read_only(
     tmp_path, dbt_manifest, postgres_server, lake_catalogs, working_copy, monkeypatch, request, prod_files
 ):

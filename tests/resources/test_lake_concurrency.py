@@ -27,7 +27,8 @@ from resources.warehouse import WarehouseResource
 from tests.support import lake_worker
 from tests.support.warehouse import query
 
-pytestmark = pytest.mark.integration
+# Writer and reader processes side by side, waited on: with the servers' tests (tasks.py).
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 FLIGHTS = {"2013-01-01": 842, "2013-01-02": 943, "2013-01-03": 914}  # counted from the package's flights.csv
 WORKER_TIMEOUT = 900
