@@ -28,6 +28,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 from pathlib import Path
 
@@ -76,27 +77,50 @@ def option(args: list[str], *names: str, default: str) -> str:
 
 
 def until_stopped(command: list[str], env: dict[str, str]) -> int:
-    """Run a server in the foreground until it ends.
+    """Run a server in the foreground until it ends; Ctrl-C asks it to shut down in its own way.
 
-    Ctrl-C reaches it too (the terminal signals the whole process group), so on Ctrl-C this waits
-    for it to shut down in its own way instead of killing it, as ``subprocess.run`` would after a
-    quarter of a second, leaving its own children behind.
+    It runs in a process group of its own, so the terminal's Ctrl-C reaches this process only:
+    sent to every process of the group, it would also interrupt the server's children (a run
+    worker starting, a code server) mid-way, each printing its own traceback. Here the server alone
+    is interrupted, as if Ctrl-C had been pressed for it, and shuts its children down; whatever is
+    left of its group afterwards is stopped too, so nothing outlives the command.
     """
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
-    interrupted = False
-    while True:
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    try:
+        code = process.wait()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
         try:
-            code = process.wait(timeout=SHUTDOWN_SECONDS if interrupted else None)
-            return 130 if interrupted else code
-        except KeyboardInterrupt:
-            interrupted = True  # a second Ctrl-C while it shuts down: keep waiting
+            process.wait(timeout=SHUTDOWN_SECONDS)
         except subprocess.TimeoutExpired:
             process.terminate()
-            interrupted = False  # one more wait, without a limit: terminate ends it
+            process.wait()
+        code = 130
+    finally:
+        stop_group(process.pid)
+    return code
 
 
-# How long a server may take to shut down after Ctrl-C before it is terminated.
+def stop_group(group: int) -> None:
+    """Terminate what is left of a process group, then kill what still is after a grace period."""
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(group, signum)
+        except ProcessLookupError:
+            return  # nobody left
+        deadline = time.monotonic() + GROUP_GRACE_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(group, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)
+
+
+# How long a server may take to shut down after Ctrl-C before it is terminated, and what is left
+# of its group after it ends before that is killed.
 SHUTDOWN_SECONDS = 60
+GROUP_GRACE_SECONDS = 10
 
 
 def dev() -> int:

@@ -82,15 +82,17 @@ def test_ctrl_c_stops_dev_without_a_traceback_and_leaves_no_process_behind(tmp_p
             start_new_session=True,
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
-    session = process.pid
+    home = env["DAGSTER_HOME"]
     try:
         wait_for("the UI", lambda: answers(f"http://127.0.0.1:{port}/server_info"), START_TIMEOUT_SECONDS)
-        os.killpg(session, signal.SIGINT)  # what Ctrl-C in the terminal does
+        # Pressed while the seeded day's runs launch: the moment most likely to catch a process mid-way.
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         assert process.wait(timeout=STOP_TIMEOUT_SECONDS) == 130, log.read_text()[-3000:]
-        wait_for("every process of the session to end", lambda: not in_session(session), STOP_TIMEOUT_SECONDS, every=1)
+        wait_for("every process it started to end", lambda: not started_for(home), STOP_TIMEOUT_SECONDS, every=1)
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(session, signal.SIGKILL)
+        for leftover in started_for(home):
+            with contextlib.suppress(psutil.Error):
+                leftover.kill()
     printed = log.read_text()
     assert "Traceback" not in printed, printed[-3000:]
 
@@ -103,11 +105,11 @@ def answers(url: str) -> bool:
         return False
 
 
-def in_session(session: int) -> list[int]:
-    """The live processes of a session (zombies excluded: they have ended)."""
+def started_for(home: str) -> list[psutil.Process]:
+    """The live processes started with this Dagster home (every process `tasks.py dev` starts has it)."""
     found = []
-    for process in psutil.process_iter(["pid", "status"]):
-        with contextlib.suppress(ProcessLookupError, PermissionError, psutil.Error):
-            if os.getsid(process.pid) == session and process.info["status"] != psutil.STATUS_ZOMBIE:
-                found.append(process.pid)
+    for process in psutil.process_iter(["status"]):
+        with contextlib.suppress(psutil.Error):
+            if process.info["status"] != psutil.STATUS_ZOMBIE and process.environ().get("DAGSTER_HOME") == home:
+                found.append(process)
     return found
