@@ -154,11 +154,11 @@ def dev() -> int:
 # The whole suite in two pytest sessions side by side, then a short third. The tests that start real
 # Dagster processes (`dagster dev`, `dagster-daemon` under them) mostly wait on them: sensor ticks,
 # run launches, the backfill daemon's fixed 30-second loop. Beside the rest, which keeps the CPUs
-# busy with dbt and DuckDB meanwhile (on two pytest workers, a module's tests on one), the wall time
-# is the longer session's, not the sum. Tests that need the dbt project's target folder to
-# themselves (they assert that dbt reused the previous build's parse, which a build on the other
-# session would replace) run after, alone. `test --fast` is the fast tier: everything but the tests
-# that start servers.
+# busy with dbt and DuckDB meanwhile, the wall time is the longer session's, not the sum. Each
+# session has two pytest workers, a module's tests on one (its servers and fixtures built once).
+# Tests that need the dbt project's target folder to themselves (they assert that dbt reused the
+# previous build's parse, which a build elsewhere would replace) run after, alone. `test --fast` is
+# the fast tier: everything but the tests that start servers.
 SERVER_TESTS = "e2e"
 ALONE_TESTS = "alone"
 WORKERS = ["-n", "2", "--dist", "loadfile"]
@@ -186,7 +186,7 @@ def test() -> int:
             log = Path(scratch) / "servers.log"
             with log.open("w") as output:  # a file, not a pipe: nobody reads a pipe until the end
                 servers = subprocess.Popen(
-                    [*uv, "run", "--frozen", "pytest", "-m", SERVER_TESTS, "--basetemp", f"{scratch}/servers"],
+                    [*uv, "run", "--frozen", "pytest", "-m", SERVER_TESTS, *WORKERS, "--basetemp", f"{scratch}/e2e"],
                     cwd=ROOT,
                     stdout=output,
                     stderr=subprocess.STDOUT,
