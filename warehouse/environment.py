@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.backend import Warehouse
 from warehouse.catalog import table_exists
 from warehouse.layout import CREATED_WITH_THE_WAREHOUSE, meta_table
 from warehouse.transactions import retry_conflicts, transaction
@@ -65,11 +66,12 @@ def refuse_production_write(env: str, location: str, prod_location_why: str | No
         raise ProductionWriteError(env, location, "this warehouse was created by the prod pipeline")
 
 
-def open_as_writer(connection: duckdb.DuckDBPyConnection, env: str, location: str, prod_why: str | None) -> None:
-    """Refuse a write to prod from elsewhere, then give a new warehouse its schemas and its record
-    of ``env``, in one transaction (before anything else is written)."""
+def open_as_writer(connection: duckdb.DuckDBPyConnection, env: str, location: str) -> None:
+    """Refuse a write to a warehouse prod created, then give a new warehouse its schemas and its
+    record of ``env``, in one transaction (before anything else is written). The caller has
+    refused prod's location already, before connecting."""
     recorded = recorded_environment(connection)
-    refuse_production_write(env, location, prod_why, recorded)
+    refuse_production_write(env, location, None, recorded)
     if recorded is not None:
         return
 
@@ -80,3 +82,12 @@ def open_as_writer(connection: duckdb.DuckDBPyConnection, env: str, location: st
             record_environment(connection, env)
 
     retry_conflicts(create)
+
+
+def guard_writes(warehouse: Warehouse, prod_location_why: str | None) -> None:
+    """Raise ProductionWriteError unless this process may write ``warehouse``: its location first
+    (no need to open prod to refuse it), then the environment recorded in it."""
+    refuse_production_write(warehouse.env, warehouse.location, prod_location_why, None)
+    if warehouse.env != PROD and warehouse.exists():
+        with warehouse.read_only() as connection:
+            refuse_production_write(warehouse.env, warehouse.location, None, recorded_environment(connection))

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.backend import Housekeeping, WarehouseExistsError, WriterPools
-from warehouse.environment import PROD, is_same_file, open_as_writer, recorded_environment, refuse_production_write
+from warehouse.environment import guard_writes, is_same_file, open_as_writer, refuse_production_write
 from warehouse.locks import WarehouseLockedError, is_lock_error
 
 WRITER_POOL = "duckdb_writer"
@@ -95,13 +95,7 @@ class FileWarehouse:
         return IS_PROD_PATH if is_prod else None
 
     def assert_writable(self) -> None:
-        refuse_production_write(self.env, self.location, self._prod_why(), None)
-        if self.env != PROD and self.exists():
-            connection = self._connect(read_only=True)
-            try:
-                refuse_production_write(self.env, self.location, None, recorded_environment(connection))
-            finally:
-                connection.close()
+        guard_writes(self, self._prod_why())
 
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -109,7 +103,7 @@ class FileWarehouse:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         connection = self._connect(read_only=False)
         try:
-            open_as_writer(connection, self.env, self.location, None)
+            open_as_writer(connection, self.env, self.location)
             yield connection
         finally:
             connection.close()

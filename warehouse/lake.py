@@ -38,7 +38,7 @@ from warehouse.ducklake import (
     install_extensions,
     same_catalog,
 )
-from warehouse.environment import PROD, open_as_writer, recorded_environment, refuse_production_write
+from warehouse.environment import guard_writes, open_as_writer, recorded_environment, refuse_production_write
 from warehouse.lake_settings import is_object_storage
 from warehouse.transactions import transaction
 
@@ -179,16 +179,13 @@ class LakeWarehouse:
         return IS_PROD_LAKE if is_prod else None
 
     def assert_writable(self) -> None:
-        refuse_production_write(self.env, self.location, self._prod_why(), None)
-        if self.env != PROD and self.exists():
-            with self.read_only() as connection:
-                refuse_production_write(self.env, self.location, None, recorded_environment(connection))
+        guard_writes(self, self._prod_why())
 
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
         refuse_production_write(self.env, self.location, self._prod_why(), None)
         with _session(self._session_on(self.lake, self.catalog, read_only=False)) as connection:
-            open_as_writer(connection, self.env, self.location, None)
+            open_as_writer(connection, self.env, self.location)
             yield connection
 
     def publish_reader_copy(self) -> None:
