@@ -29,7 +29,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
 
 import dagster as dg
 import duckdb
@@ -44,8 +43,9 @@ from warehouse.environment import PROD, is_same_file, recorded_environment
 from warehouse.layout import QUARANTINE
 from warehouse.locks import is_lock_error
 
-# What a removal is; the backend names its own (warehouse/backend.py, ``Housekeeping``).
-Kind = Literal["warehouse file", "archived file", "quarantine rows", "failed audit version", "dagster run"] | str
+# What a removal is: "warehouse file", "archived file", "quarantine rows", "failed audit version",
+# "dagster run", or what the backend names its own housekeeping (warehouse/backend.py).
+Kind = str
 # Files the backend no longer needs stay this long: a reader may still be on an older snapshot, a
 # writer may be mid-commit.
 BACKEND_FILE_GRACE = timedelta(hours=1)
