@@ -151,16 +151,13 @@ def dev() -> int:
             exporter.kill()
 
 
-# The whole suite in two pytest sessions side by side, then a short third. The tests that start real
-# Dagster processes (`dagster dev`, `dagster-daemon` under them) mostly wait on them: sensor ticks,
-# run launches, the backfill daemon's fixed 30-second loop. Beside the rest, which keeps the CPUs
-# busy with dbt and DuckDB meanwhile, the wall time is the longer session's, not the sum. Each
-# session has two pytest workers, a module's tests on one (its servers and fixtures built once).
-# Tests that need the dbt project's target folder to themselves (they assert that dbt reused the
-# previous build's parse, which a build elsewhere would replace) run after, alone. `test --fast` is
-# the fast tier: everything but the tests that start servers.
+# The whole suite in two pytest sessions side by side. The tests that start real Dagster processes
+# (`dagster dev`, `dagster-daemon` under them) mostly wait on them: sensor ticks, run launches, the
+# backfill daemon's fixed 30-second loop. Beside the rest, which keeps the CPUs busy with dbt and
+# DuckDB meanwhile, the wall time is the longer session's, not the sum. Each session has two pytest
+# workers, a module's tests on one (its servers and fixtures built once). `test --fast` is the fast
+# tier: everything but the tests that start servers.
 SERVER_TESTS = "e2e"
-ALONE_TESTS = "alone"
 WORKERS = ["-n", "2", "--dist", "loadfile"]
 
 
@@ -177,7 +174,7 @@ def test() -> int:
     # The dbt manifest before the sessions start, so they do not all write it.
     if run(uv, "python", "-c", "from resources.dbt import ensure_manifest; ensure_manifest()") != 0:
         return 1
-    rest_marker = f"not {SERVER_TESTS} and not {ALONE_TESTS}"
+    rest_marker = f"not {SERVER_TESTS}"
     with tempfile.TemporaryDirectory(prefix="dataops-tests-") as scratch:
         if fast:
             rest = run(uv, "pytest", "-m", rest_marker, *WORKERS, "--basetemp", f"{scratch}/rest")
@@ -200,8 +197,7 @@ def test() -> int:
                     servers.send_signal(signal.SIGINT)
                     servers.wait()
             print(f"\n===== the `-m {SERVER_TESTS}` session =====\n{log.read_text()}", flush=True)
-        alone = run(uv, "pytest", "-m", ALONE_TESTS, "--basetemp", f"{scratch}/alone")
-    return rest or servers_code or alone
+    return rest or servers_code
 
 
 def prepare() -> int:

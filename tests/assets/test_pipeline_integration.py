@@ -8,10 +8,9 @@ import pytest
 
 from cli import replay
 from cli.backfill import run_backfill
-from config.settings import DBT_PROJECT_DIR, Settings
+from config.settings import Settings
 from definitions import build_definitions
 from demo.nycflights import daily_table, source_bytes
-from resources.dbt import INVOCATION_PREFIX
 from tests.support.warehouse import query
 
 pytestmark = [pytest.mark.integration, pytest.mark.backends]
@@ -198,21 +197,3 @@ def test_every_loaded_file_is_fully_accounted_for(pipeline):
         )
         assert mismatches == [], dataset
     assert query(settings, "SELECT count(DISTINCT (dataset, partition_date)) FROM meta.file_loads") == [(9,)]
-
-
-@pytest.mark.alone  # a dbt build elsewhere meanwhile would replace the parse state it checks
-def test_a_second_dbt_build_reuses_the_parse_of_the_first(pipeline):
-    """The build before this one left its parse state: this one must not parse the project again."""
-    _, instance, defs, _ = pipeline
-    target = DBT_PROJECT_DIR / "target"
-    before = set(target.glob(f"{INVOCATION_PREFIX}*"))
-    result = dg.materialize(
-        list(defs.assets), selection=["staging/stg_airlines"], instance=instance, resources=defs.resources
-    )
-    assert result.success
-    new = sorted(set(target.glob(f"{INVOCATION_PREFIX}*")) - before)
-    # dagster-dbt names an invocation's folder after its run.
-    (invocation,) = [folder for folder in new if result.run_id[:7] in folder.name] or [new]
-    log = (invocation / "dbt.log").read_text()
-    assert "UnableToPartialParse" not in log
-    assert "PartialParsingSkipParsing" in log  # "no changes found, skipping parsing"
