@@ -15,6 +15,7 @@ from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import RunEvent
 from openlineage.client.transport.file import FileConfig, FileTransport
 from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport, TokenProvider
+from openlineage.client.transport.http_common import DEFAULT_RETRY_CONFIG
 from openlineage.client.transport.transport import Transport
 
 from config.settings import OPENLINEAGE_API_KEY_VARIABLE, Settings
@@ -32,6 +33,9 @@ class LineageResource(dg.ConfigurableResource):
     url: str | None = None
     endpoint: str = "api/v1/lineage"
     api_key: str | None = None
+    # Retries of a failed request within one sensor tick (the client's backoff doubles each time);
+    # a tick that still fails keeps its place and the next tick sends again.
+    http_retries: int = 5
 
     @classmethod
     def for_settings(cls, settings: Settings, dataset_namespace: str) -> LineageResource:
@@ -56,7 +60,11 @@ class LineageResource(dg.ConfigurableResource):
     def transport(self) -> Transport:
         if self.url:
             auth = ApiKeyTokenProvider({"apiKey": self.api_key}) if self.api_key else TokenProvider({})
-            config = HttpConfig(url=self.url, endpoint=self.endpoint, timeout=HTTP_TIMEOUT_SECONDS, auth=auth)
+            attempts = {"total": self.http_retries, "connect": self.http_retries, "read": self.http_retries}
+            retry = {**DEFAULT_RETRY_CONFIG, **attempts}  # the client's backoff and retried statuses kept
+            config = HttpConfig(
+                url=self.url, endpoint=self.endpoint, timeout=HTTP_TIMEOUT_SECONDS, auth=auth, retry=retry
+            )
             return HttpTransport(config)
         Path(self.file).parent.mkdir(parents=True, exist_ok=True)
         return FileTransport(FileConfig(log_file_path=self.file, append=True))

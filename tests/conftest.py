@@ -1,5 +1,6 @@
 """Shared fixtures: an isolated data folder per test, the dbt manifest once per session, a warehouse
-on either backend (a module marked ``backends`` runs once per backend), a PostgreSQL server."""
+on either backend (a module marked ``backends`` runs once per backend), a PostgreSQL server, and one
+real pipeline build per backend that the integration tests start from."""
 
 import http.server
 import json
@@ -8,14 +9,19 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import ClassVar
 
+import dagster as dg
 import pytest
 
+from cli import replay
+from cli.backfill import BackfillReport, run_backfill
 from config.datasets import DatasetConfig, load_datasets
-from config.settings import LAKE_PASSWORD_VARIABLE, S3_SECRET_VARIABLE, Settings
+from config.settings import LAKE_BACKEND, LAKE_PASSWORD_VARIABLE, S3_SECRET_VARIABLE, Settings
+from definitions import build_definitions
 from demo.nycflights import day_csv
 from ingestion.landing import LandedFile
 from ingestion.pipeline import Delivery, FileIngestion, ingest_files
@@ -128,6 +134,55 @@ def copy_warehouse(request: pytest.FixtureRequest) -> Callable[[Settings, Path],
         return settings
 
     return copy
+
+
+BUILT_DAYS = 3
+
+
+@dataclass(frozen=True)
+class Built:
+    """The reference data and the first ``BUILT_DAYS`` real days, delivered by ``replay`` and loaded
+    and built by ``backfill``: its settings, the Dagster instance of its runs, its report."""
+
+    settings: Settings
+    instance: dg.DagsterInstance
+    defs: dg.Definitions
+    report: BackfillReport
+
+
+@pytest.fixture(scope="session")
+def builds(dbt_manifest, tmp_path_factory, request) -> Callable[[str], Built]:
+    """The build on a backend, made the first time a module of this worker asks for it.
+
+    Shared: read it, and its instance; a test that changes anything works on ``built_copy``.
+    """
+    made: dict[str, Built] = {}
+
+    def on(backend: str) -> Built:
+        if backend not in made:
+            lake = request.getfixturevalue("lake_catalogs")() if backend == LAKE_BACKEND else {}
+            settings = Settings(env="test", data_dir=tmp_path_factory.mktemp("built") / "data", **lake)
+            replay.main(["--reference", "--days", str(BUILT_DAYS)], settings=settings)
+            instance = dg.DagsterInstance.ephemeral()
+            defs = build_definitions(settings)
+            report = run_backfill(settings, instance, defs=defs)
+            assert report.success, {label: result.success for label, result in report.results.items()}
+            made[backend] = Built(settings, instance, defs, report)
+        return made[backend]
+
+    return on
+
+
+@pytest.fixture(scope="module")
+def built(builds: Callable[[str], Built], backend: str) -> Built:
+    """The build on the module's backend (the file, unless the module is marked ``backends``)."""
+    return builds(backend)
+
+
+@pytest.fixture
+def built_copy(built: Built, tmp_path: Path, copy_warehouse: Callable[[Settings, Path], Settings]) -> Settings:
+    """Settings for a private copy of the built data folder (warehouse, archive, everything)."""
+    return copy_warehouse(built.settings, tmp_path)
 
 
 DATASETS_FILE = Path(__file__).resolve().parent.parent / "config" / "datasets.yaml"

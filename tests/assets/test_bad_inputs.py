@@ -15,7 +15,6 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from cli import replay
 from cli.backfill import run_backfill
 from config.settings import Settings
 from definitions import build_definitions
@@ -30,15 +29,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.backends]
 DAY = "2013-01-02"
 FLIGHTS_ON_DAY = 943
 NAME = f"flights_{DAY}.csv"
-
-
-@pytest.fixture(scope="module")
-def published(dbt_manifest, tmp_path_factory, backend_overrides):
-    """Three days loaded and published through dbt: the state every case starts from."""
-    settings = Settings(env="test", data_dir=tmp_path_factory.mktemp("published"), **backend_overrides())
-    replay.main(["--reference", "--days", "3"], settings=settings)
-    assert run_backfill(settings, dg.DagsterInstance.ephemeral()).success
-    return settings
 
 
 class World:
@@ -97,8 +87,8 @@ class World:
 
 
 @pytest.fixture
-def world(published, tmp_path, copy_warehouse):
-    return World(copy_warehouse(published, tmp_path))
+def world(built_copy):
+    return World(built_copy)
 
 
 def real_day() -> pl.DataFrame:

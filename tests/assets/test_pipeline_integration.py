@@ -6,9 +6,6 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from cli import replay
-from cli.backfill import run_backfill
-from config.settings import Settings
 from definitions import build_definitions
 from demo.nycflights import daily_table, source_bytes
 from tests.support.warehouse import query
@@ -36,13 +33,17 @@ FLIGHTS_FIRST_THREE_DAYS = 842 + 943 + 914
 
 
 @pytest.fixture(scope="module")
-def pipeline(dbt_manifest, tmp_path_factory, backend_overrides):
-    settings = Settings(env="test", data_dir=tmp_path_factory.mktemp("data"), **backend_overrides())
-    replay.main(["--reference", "--days", "3"], settings=settings)
+def pipeline(built):
+    """The session's build (tests/conftest.py), read only: the tests that run more work on a copy."""
+    return built.settings, built.instance, built.defs, built.report
+
+
+@pytest.fixture
+def private(built_copy):
+    """A copy of the build with an instance of its own."""
     instance = dg.DagsterInstance.ephemeral()
-    defs = build_definitions(settings)
-    report = run_backfill(settings, instance, defs=defs)
-    return settings, instance, defs, report
+    instance.add_dynamic_partitions("days", ["2013-01-01", "2013-01-02", "2013-01-03"])
+    return built_copy, instance, build_definitions(built_copy)
 
 
 def test_every_run_succeeds_with_one_load_for_the_days_and_one_for_reference(pipeline):
@@ -126,8 +127,8 @@ def test_files_are_archived_not_deleted(pipeline):
     assert len(archived) == 3 + 3 + 3
 
 
-def test_reloading_a_partition_is_idempotent(pipeline):
-    settings, instance, defs, _ = pipeline
+def test_reloading_a_partition_is_idempotent(private):
+    settings, instance, defs = private
     before = query(settings, "SELECT count(*), sum(dep_delay) FROM raw.flights")
     for _ in range(2):
         result = dg.materialize(
@@ -142,8 +143,8 @@ def test_reloading_a_partition_is_idempotent(pipeline):
     assert query(settings, "SELECT count(*) FROM raw.flights WHERE _partition_date = '2013-01-02'") == [(943,)]
 
 
-def test_a_partition_without_a_file_fails_naming_the_expected_file(pipeline):
-    settings, instance, defs, _ = pipeline
+def test_a_partition_without_a_file_fails_naming_the_expected_file(private):
+    settings, instance, defs = private
     instance.add_dynamic_partitions("days", ["2013-06-01"])
     result = dg.materialize(
         list(defs.assets),

@@ -191,7 +191,9 @@ def test_the_sensor_sends_to_a_lineage_server_over_http(lineage_sensor_run, webh
 
 def test_a_lineage_server_that_is_down_fails_the_tick_and_keeps_the_events(lineage_sensor_run, tmp_path):
     graph, instance, tick = lineage_sensor_run
-    down = LineageResource(job_namespace="ns", dataset_namespace="duckdb:///w", file="unused", url="http://127.0.0.1:9")
+    down = LineageResource(
+        job_namespace="ns", dataset_namespace="duckdb:///w", file="unused", url="http://127.0.0.1:9", http_retries=0
+    )
     cursor = tick(down, None)
     dg.materialize(graph, instance=instance)
     with pytest.raises(LineageDeliveryError, match=r"could not send run .* to http://127.0.0.1:9/api/v1/lineage"):
