@@ -1,10 +1,10 @@
 """Incremental marts equal a full refresh, row for row, after a realistic sequence of deliveries.
 
-Real files, real dbt and real Dagster runs on either backend. The sequence: three days; the same
-reference file again, day 5, a re-delivered day whose rows changed, left and failed validation,
-and a re-delivered weather day; the late day 4 with new reference data. After each build, the
-days each per-day mart rebuilt are the ones the deliveries touched; at the end, a full
-refresh rebuilds the marts from scratch and nothing differs.
+Real files, real dbt and real Dagster runs on either backend. The sequence: three days (the shared
+build, tests/conftest.py); the same reference file again, day 5, a re-delivered day whose rows
+changed, left and failed validation, and a re-delivered weather day; the late day 4 with new
+reference data. After each build, the days each per-day mart rebuilt are the ones the deliveries
+touched; at the end, a full refresh rebuilds the marts from scratch and nothing differs.
 """
 
 from __future__ import annotations
@@ -52,19 +52,16 @@ def renamed_airline() -> bytes:
     return frame.with_columns(name=renamed).write_csv(null_value="NA").encode()
 
 
-@pytest.fixture(scope="module")
-def pipeline(dbt_manifest, tmp_path_factory, backend_overrides) -> Pipeline:
-    settings = Settings(env="test", data_dir=tmp_path_factory.mktemp("data"), **backend_overrides())
-    return Pipeline(settings)
+@pytest.fixture
+def pipeline(built_copy: Settings) -> Pipeline:
+    """Days 1-3 loaded and built (tests/conftest.py's build)."""
+    return Pipeline(built_copy)
 
 
 def test_incremental_marts_equal_a_full_refresh_after_late_redelivered_and_reference_changes(pipeline):
     def only(days: list[date]) -> dict[str, list[date]]:
         return {model: days for model, day_column in audited_marts().items() if day_column}
 
-    pipeline.land_real_days(DAY[:3])
-    # The first build has empty marts to fill: a full build, whatever was claimed.
-    pipeline.build()
     assert query(pipeline.settings, "SELECT count(DISTINCT flight_date) FROM marts.fct_flights") == [(3,)]
     # The same planes file delivered again, then reloaded from the archive (as every `backfill`
     # does): the same rows, which rebuild nothing. Day 5 (ahead of day 4), day 2 re-delivered with

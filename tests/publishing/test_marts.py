@@ -46,13 +46,10 @@ def analytics(pipeline: Pipeline) -> dict[str, pl.DataFrame]:
     return {name: pipeline.table("analytics", name) for name in ANALYTICS_TABLES}
 
 
-@pytest.fixture(scope="module")
-def pipeline(dbt_manifest, tmp_path_factory, backend_overrides) -> Pipeline:
-    settings = Settings(env="test", data_dir=tmp_path_factory.mktemp("data"), **backend_overrides())
-    pipeline = Pipeline(settings)
-    pipeline.land_real_days(DAYS[:3])
-    assert pipeline.run_build(analytics=True).success
-    return pipeline
+@pytest.fixture
+def pipeline(built_copy: Settings) -> Pipeline:
+    """Three days loaded and published, the marts and the analytics (tests/conftest.py's build)."""
+    return Pipeline(built_copy)
 
 
 def test_a_failed_audit_publishes_nothing_keeps_the_version_and_fixing_the_data_publishes(pipeline):
