@@ -10,7 +10,7 @@ no SQLite file in DAGSTER_HOME), and the marts must hold the real counts.
 from __future__ import annotations
 
 import os
-import sys
+import subprocess
 from pathlib import Path
 
 import duckdb
@@ -18,8 +18,9 @@ import pytest
 
 from cli import replay
 from config.settings import Settings
-from instance.home import PROD_CONFIG, prepare_dagster_home
-from tests.support import dev_server
+from instance.home import PROD_CONFIG
+from resources.pools import pool_limits
+from tests.support import dev_server, systemd
 from tests.support.instance_db import IN_FLIGHT, pg_env, rows, run_selections
 
 # e2e: `dagster-daemon run` does the work; the test mostly waits on its loops, beside the in-process tests.
@@ -47,10 +48,16 @@ def test_the_daemon_runs_the_pipeline_on_the_postgres_backed_production_instance
         "DATAOPS_DATA_DIR": str(data_dir),
         # As the deploy sets it: a ranged load's materialisations written in batches.
         "DAGSTER_EVENT_BATCH_SIZE": deployed_variable("DAGSTER_EVENT_BATCH_SIZE"),
+        "DAGSTER_LOG_FORMAT": deployed_variable("DAGSTER_LOG_FORMAT"),
     }
-    prepare_dagster_home(home, [sys.executable], env, instance_config=PROD_CONFIG)
+    home.mkdir()
+    (home / "dagster.yaml").write_text((systemd.ROOT / "deploy" / PROD_CONFIG).read_text())  # as installed
     settings = Settings(env="prod", data_dir=data_dir)
-    daemon = [str(Path(dev_server.DAGSTER[0]).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"]
+    # The daemon's unit, command for command: what it runs before the daemon, then the daemon.
+    unit = "dagster-daemon.service"
+    for command in systemd.commands(unit, "ExecStartPre", env):
+        subprocess.run(command, cwd=systemd.working_directory(unit), env=env, check=True)
+    [daemon] = systemd.commands(unit, "ExecStart", env)
 
     with dev_server.background(daemon, env, tmp_path / "daemon.log"):
         replay.main(["--reference", "--days", "2"], settings=settings)
@@ -101,6 +108,8 @@ def test_the_daemon_runs_the_pipeline_on_the_postgres_backed_production_instance
     [(ticks,)] = rows(database, "SELECT count(*) FROM job_ticks")
     assert ticks > 0, "sensor ticks are kept in PostgreSQL too"
 
+    limits = dict(rows(database, 'SELECT concurrency_key, "limit" FROM concurrency_limits'))
+    assert limits == pool_limits(settings), "the unit set the backend's writer pools before the daemon started"
     assert not list(home.rglob("*.db")), "no SQLite storage next to the production instance"
     with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
         assert connection.execute("SELECT environment FROM meta.warehouse_environment").fetchall() == [("prod",)]
