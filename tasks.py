@@ -76,6 +76,19 @@ def option(args: list[str], *names: str, default: str) -> str:
     return default
 
 
+class Stop(Exception):
+    """A signal that ends ``until_stopped``: SIGTERM (``kill``, a process manager) or SIGHUP (the
+    terminal closed), handled as Ctrl-C is."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _stop(signum: int, _frame: object) -> None:
+    raise Stop(signum)
+
+
 def until_stopped(command: list[str], env: dict[str, str]) -> int:
     """Run a server in the foreground until it ends; Ctrl-C asks it to shut down in its own way.
 
@@ -83,19 +96,25 @@ def until_stopped(command: list[str], env: dict[str, str]) -> int:
     sent to every process of the group, it would also interrupt the server's children (a run
     worker starting, a code server) mid-way, each printing its own traceback. Here the server alone
     is interrupted, as if Ctrl-C had been pressed for it, and shuts its children down; whatever is
-    left of its group afterwards is stopped too, so nothing outlives the command.
+    left of its group afterwards is stopped too, so nothing outlives the command. Being in a group
+    of its own, the server would not see the terminal close or this process be killed either: SIGHUP
+    and SIGTERM stop it the same way. Returns 128 + the signal's number after a signal.
     """
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop)
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     try:
         code = process.wait()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Stop) as stop:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C does not cut the shutdown short
         process.send_signal(signal.SIGINT)
         try:
             process.wait(timeout=SHUTDOWN_SECONDS)
         except subprocess.TimeoutExpired:
             process.terminate()
             process.wait()
-        code = 130
+        code = 128 + (stop.signum if isinstance(stop, Stop) else signal.SIGINT)
     finally:
         stop_group(process.pid)
     return code

@@ -58,7 +58,15 @@ def test_an_unknown_command_prints_the_usage_and_fails(tmp_path):
 
 
 @pytest.mark.e2e
-def test_ctrl_c_stops_dev_without_a_traceback_and_leaves_no_process_behind(tmp_path):
+@pytest.mark.parametrize(
+    ("stop", "code"),
+    [
+        (lambda process: os.killpg(process.pid, signal.SIGINT), 130),  # what Ctrl-C in the terminal does
+        (lambda process: process.send_signal(signal.SIGTERM), 143),  # `kill`, a process manager
+    ],
+    ids=["ctrl-c", "kill"],
+)
+def test_stopping_dev_ends_it_without_a_traceback_and_leaves_no_process_behind(tmp_path, stop, code):
     port, metrics_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -86,8 +94,8 @@ def test_ctrl_c_stops_dev_without_a_traceback_and_leaves_no_process_behind(tmp_p
     try:
         wait_for("the UI", lambda: answers(f"http://127.0.0.1:{port}/server_info"), START_TIMEOUT_SECONDS)
         # Pressed while the seeded day's runs launch: the moment most likely to catch a process mid-way.
-        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
-        assert process.wait(timeout=STOP_TIMEOUT_SECONDS) == 130, log.read_text()[-3000:]
+        stop(process)
+        assert process.wait(timeout=STOP_TIMEOUT_SECONDS) == code, log.read_text()[-3000:]
         wait_for("every process it started to end", lambda: not started_for(home), STOP_TIMEOUT_SECONDS, every=1)
     finally:
         for leftover in started_for(home):
