@@ -21,10 +21,12 @@ delivery, so a re-run reproduces the same rows.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from config.datasets import DatasetConfig
 
@@ -35,6 +37,7 @@ ARCHIVE_STAMP_FORMAT = "%Y%m%dT%H%M%S%fZ"
 ARCHIVE_SEPARATOR = "__"
 # Files being written under the landing contract carry one of these; they are never picked up.
 IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload")
+COPY_CHUNK_BYTES = 1 << 20
 
 
 class MissingFileError(FileNotFoundError):
@@ -130,7 +133,7 @@ def locate_partition_file(
 ) -> LandedFile:
     """The file to ingest for a partition: a new delivery in landing, else the newest archived one."""
     landed = expected_landing_path(landing_root, dataset, partition_key)
-    if landed.is_file():
+    if os.path.lexists(landed):  # whatever it is: the load judges it (ingestion/trust.py), never skips it
         return LandedFile(dataset.name, landed, partition_key)
     archived = sorted(
         (archive_root / dataset.name / (partition_key or REFERENCE_PARTITION)).glob(
@@ -163,36 +166,42 @@ def stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(ARCHIVE_STAMP_FORMAT)
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(handle: BinaryIO) -> str:
+    """The SHA-256 of an open file's bytes, from its start; leaves it at its start."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    handle.seek(0)
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
+    handle.seek(0)
     return digest.hexdigest()
 
 
-def copy_to_archive(landed: LandedFile, target: Path) -> Path:
-    """Copy a landed file into the archive atomically, before its rows are committed; return the copy.
+def copy_to_archive(landed: LandedFile, source: BinaryIO, target: Path) -> Path:
+    """Copy a landed file, open as ``source`` (ingestion/trust.py), into the archive atomically,
+    before its rows are committed; return the copy.
 
     A load done again after a crash finds its copy as the newest archived delivery of that name,
     with the same modification time (the copy keeps it) and bytes, and reuses it: one archived
     file per delivery, whatever the attempts. A re-delivery, even of the same bytes, is a new file.
     """
-    if landed.path == target:
-        return target
+    status = os.fstat(source.fileno())
     folder, suffix = target.parent, f"{ARCHIVE_SEPARATOR}{landed.path.name}"
     # One listing of the day's folder (not two globs, paid for every file of a backfill): the name's
     # earlier deliveries, and the copies a killed attempt left half-written.
     names = _listing(folder)
     earlier = sorted(name for name in names if name.endswith(suffix) and not name.startswith("."))
-    if earlier and _same_delivery(folder / earlier[-1], landed.path):
+    if earlier and _same_delivery(folder / earlier[-1], source, status):
         return folder / earlier[-1]
     folder.mkdir(parents=True, exist_ok=True)
     for stale in (name for name in names if name.startswith(".") and name.endswith(f"{suffix}.partial")):
         (folder / stale).unlink(missing_ok=True)
     partial = target.with_name(f".{target.name}.partial")
-    shutil.copy2(landed.path, partial)
+    source.seek(0)
+    with partial.open("wb") as copy:
+        shutil.copyfileobj(source, copy, COPY_CHUNK_BYTES)
+    os.utime(partial, ns=(status.st_atime_ns, status.st_mtime_ns))
     partial.replace(target)
+    source.seek(0)
     return target
 
 
@@ -204,9 +213,12 @@ def _listing(folder: Path) -> list[str]:
         return []
 
 
-def _same_delivery(archived: Path, landed: Path) -> bool:
-    a, b = archived.stat(), landed.stat()
-    return (a.st_size, a.st_mtime_ns) == (b.st_size, b.st_mtime_ns) and sha256_of(archived) == sha256_of(landed)
+def _same_delivery(archived: Path, source: BinaryIO, status: os.stat_result) -> bool:
+    kept = archived.stat()
+    if (kept.st_size, kept.st_mtime_ns) != (status.st_size, status.st_mtime_ns):
+        return False
+    with archived.open("rb") as handle:
+        return sha256_of(handle) == sha256_of(source)
 
 
 def remove_from_landing(landed: LandedFile, target: Path, delivered: tuple[int, int]) -> bool:
@@ -217,7 +229,7 @@ def remove_from_landing(landed: LandedFile, target: Path, delivered: tuple[int, 
     if landed.path == target:
         return False
     try:
-        stat = landed.path.stat()
+        stat = landed.path.lstat()  # the entry itself: whatever replaced it is not followed
         if (stat.st_size, stat.st_mtime_ns) != delivered:
             return False
         landed.path.unlink()

@@ -21,6 +21,7 @@ No Dagster here: the asset turns the outcome into events, and the CLI and tests 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
@@ -45,6 +46,7 @@ from ingestion.lineage import PARTITION_DATE
 from ingestion.pipeline import Delivery, FileIngestion, Severity, ingest_files
 from ingestion.storage import commit_results
 from ingestion.summary import FileReport, LoadSummary
+from ingestion.trust import UntrustedEntryError, open_landed
 from ingestion.volume import VolumePolicy, volume_report
 from warehouse.layout import raw_table
 
@@ -66,6 +68,9 @@ class LoadOutcome:
     partitions: int = 0  # partition keys asked for ([None] for reference data counts one)
     summary: LoadSummary = field(default_factory=LoadSummary)
     missing: list[str] = field(default_factory=list)  # no file for the partition (message names the path)
+    # Landed entries not read (a link, a FIFO, ...: ingestion/trust.py), each with why; the landing
+    # sensor moves them to rejected/.
+    untrusted: list[str] = field(default_factory=list)
     invalid_keys: list[str] = field(default_factory=list)  # partition keys that are not a valid day
     volume: pl.DataFrame | None = None  # daily datasets: the loaded days' row counts against history
 
@@ -77,7 +82,7 @@ class LoadOutcome:
     @property
     def complete(self) -> bool:
         """Every partition asked for loaded (its rejected records, if any, in quarantine)."""
-        return not self.refused and not self.missing and not self.invalid_keys
+        return not self.refused and not self.missing and not self.untrusted and not self.invalid_keys
 
     @property
     def loaded(self) -> list[FileReport]:
@@ -86,17 +91,18 @@ class LoadOutcome:
 
     def problems(self) -> list[str]:
         """Why partitions were not loaded: each refused file's problems, and each missing file."""
-        return [problem for report in self.refused for problem in report.problems] + self.missing
+        return [problem for report in self.refused for problem in report.problems] + self.missing + self.untrusted
 
     def failure(self, dataset: str) -> str | None:
         """The load's failure, in one message naming the files and why; None when no file was refused or
         missing (junk partition keys alone are skipped, not a failure)."""
-        if not self.refused and not self.missing:
+        if not self.refused and not self.missing and not self.untrusted:
             return None
         reasons = self.problems()
         more = f" | ... and {len(reasons) - LISTED} more (the validation check lists them)"
+        failed = len(self.refused) + len(self.missing) + len(self.untrusted)
         return (
-            f"{dataset}: {len(self.refused) + len(self.missing)} of {self.partitions} partition(s) not loaded: "
+            f"{dataset}: {failed} of {self.partitions} partition(s) not loaded: "
             + " | ".join(reasons[:LISTED])
             + (more if len(reasons) > LISTED else "")
         )
@@ -137,7 +143,8 @@ def load_partitions(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"commit-{dataset.name}") as committer:
         committing: Future[list[FileIngestion]] | None = None
         for batch in batches(located, batch_bytes):
-            ingested = _archive_and_ingest(dataset, batch, archive_root, loaded_at, run_id)
+            ingested = _archive_and_ingest(dataset, batch, landing_root, archive_root, loaded_at, run_id)
+            outcome.untrusted += ingested.untrusted
             if committing is not None:
                 _committed(committing.result(), outcome.summary, progress)
             committing = committer.submit(_commit_batch, dataset, ingested, writer)
@@ -152,7 +159,7 @@ def batches(files: Sequence[LandedFile], batch_bytes: int) -> Iterator[list[Land
     batch: list[LandedFile] = []
     size = 0
     for landed in files:
-        file_size = landed.path.stat().st_size
+        file_size = landed.path.lstat().st_size  # the entry itself: a link is refused, not measured
         if batch and size + file_size > batch_bytes:
             yield batch
             batch, size = [], 0
@@ -169,27 +176,46 @@ class IngestedBatch:
 
     results: list[FileIngestion]
     delivered: list[tuple[LandedFile, Path, tuple[int, int]]]
+    untrusted: list[str]
 
 
 def _archive_and_ingest(
     dataset: DatasetConfig,
     batch: Sequence[LandedFile],
+    landing_root: Path,
     archive_root: Path,
     loaded_at: datetime,
     run_id: str,
 ) -> IngestedBatch:
-    """Archive and ingest one batch (steps 1-2 above, before the commit)."""
+    """Archive and ingest one batch (steps 1-2 above, before the commit).
+
+    A landed file is read only through ``open_landed`` (ingestion/trust.py); an entry it refuses is
+    not read at all, and is reported instead.
+    """
     deliveries: list[Delivery] = []
     delivered: list[tuple[LandedFile, Path, tuple[int, int]]] = []
+    untrusted: list[str] = []
     for landed in batch:
-        stat = landed.path.stat()
-        archived = copy_to_archive(landed, archive_path(archive_root, landed, loaded_at))
+        target = archive_path(archive_root, landed, loaded_at)
+        if landed.path == target:  # a replay of an archived delivery, the project's own copy
+            archived = target
+        else:
+            try:
+                with open_landed(landed.path, landing_root) as source:
+                    status = os.fstat(source.fileno())
+                    archived = copy_to_archive(landed, source, target)
+            except UntrustedEntryError as refused:
+                untrusted.append(
+                    f"{landed.path.relative_to(landing_root)}: not read, {refused}; the landing sensor moves it to "
+                    "rejected/"
+                )
+                continue
+            delivered.append((landed, archived, (status.st_size, status.st_mtime_ns)))
         # Rows are read from the archived copy: exactly the bytes their _source_file names.
         copy = LandedFile(landed.dataset, archived, landed.partition_key)
         deliveries.append(Delivery(copy, archived.relative_to(archive_root).as_posix()))
-        if landed.path != archived:
-            delivered.append((landed, archived, (stat.st_size, stat.st_mtime_ns)))
-    return IngestedBatch(ingest_files(dataset, deliveries, loaded_at, run_id), delivered)
+    results = ingest_files(dataset, deliveries, loaded_at, run_id) if deliveries else []
+    return IngestedBatch(results, delivered, untrusted)
 
 
 def _commit_batch(dataset: DatasetConfig, batch: IngestedBatch, writer: Writer) -> list[FileIngestion]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
@@ -35,6 +36,7 @@ from pathlib import Path
 from config.datasets import DatasetConfig
 from ingestion.days import day_problem, group_loads, partition_changes
 from ingestion.landing import IN_PROGRESS_SUFFIXES, LandedFile, UnmatchedFile, match_file
+from ingestion.trust import path_problem
 
 # One second without a change: enough for a copy in progress to show (its mtime keeps moving),
 # short enough that a file renamed into place is usually taken on the first tick that sees it.
@@ -78,7 +80,7 @@ class FileState:
 
     @classmethod
     def of(cls, path: Path) -> FileState:
-        stat = path.stat()
+        stat = path.lstat()  # the entry itself: a link is judged as a link, never followed
         return cls(stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
     def token(self) -> str:
@@ -176,20 +178,38 @@ def _run_key(datasets: Sequence[str], keys: Sequence[str], tokens: Iterable[str]
 
 
 def _scan_unknown(landing_root: Path, datasets: Mapping[str, DatasetConfig]) -> list[UnmatchedFile]:
-    """Files that belong to no dataset: at the landing root, or in a folder no dataset owns."""
+    """Entries that belong to no dataset: at the landing root, in a folder no dataset owns, or a
+    dataset's folder that is not a folder of the landing zone (a link to one elsewhere)."""
     if not landing_root.is_dir():
         return []
     unknown = []
     for entry in sorted(landing_root.iterdir()):
-        if entry.is_file() and not _in_progress(entry):
-            unknown.append(UnmatchedFile(entry, f"file at the landing root: put it in {landing_root}/<dataset>/"))
+        if _in_progress(entry):
+            continue
+        if entry.is_symlink():
+            what = f"the landing folder of {entry.name}" if entry.name in datasets else "an entry at the landing root"
+            unknown.append(UnmatchedFile(entry, f"{what} is {path_problem(entry)}"))
         elif entry.is_dir() and entry.name not in datasets:
-            unknown += [
-                UnmatchedFile(path, f"folder {entry.name!r} is not a dataset in the config ({', '.join(datasets)})")
-                for path in sorted(entry.rglob("*"))
-                if path.is_file() and not _in_progress(path)
-            ]
+            reason = f"folder {entry.name!r} is not a dataset in the config ({', '.join(datasets)})"
+            unknown += [UnmatchedFile(path, reason) for path in _entries_below(entry)]
+        elif not entry.is_dir():
+            problem = path_problem(entry)
+            where = f"put it in {landing_root}/<dataset>/"
+            unknown.append(UnmatchedFile(entry, f"file at the landing root: {where}" if problem is None else problem))
     return unknown
+
+
+def _entries_below(folder: Path) -> list[Path]:
+    """Every entry under ``folder`` that is not a folder, without following links (they are entries)."""
+    found = []
+    for parent, folders, names in os.walk(folder):  # os.walk never descends into a linked folder
+        found += [Path(parent, name) for name in names + [name for name in folders if Path(parent, name).is_symlink()]]
+    return sorted(path for path in found if not _in_progress(path))
+
+
+def _dataset_entries(folder: Path) -> list[Path]:
+    """Everything in a dataset's landing folder but names still being written: files and whatever else."""
+    return sorted(path for path in folder.iterdir() if not _in_progress(path))
 
 
 def _in_progress(path: Path) -> bool:
@@ -198,7 +218,9 @@ def _in_progress(path: Path) -> bool:
 
 def requested_run_keys(landing_root: Path, cursor: Cursor) -> list[str]:
     """The run keys whose state the next plan needs: those of requested files still in landing."""
-    return sorted({request.run_key for path, request in cursor.requested.items() if (landing_root / path).is_file()})
+    return sorted(
+        {request.run_key for path, request in cursor.requested.items() if os.path.lexists(landing_root / path)}
+    )
 
 
 def plan_tick(
@@ -224,17 +246,21 @@ def plan_tick(
 
     for dataset in datasets.values():
         folder = landing_root / dataset.name
-        if not folder.is_dir():
+        if folder.is_symlink() or not folder.is_dir():  # a linked folder is refused whole (_scan_unknown)
             continue
-        for path in sorted(p for p in folder.iterdir() if p.is_file() and not _in_progress(p)):
+        for path in _dataset_entries(folder):
             relative = _relative(landing_root, path)
             try:
                 state = FileState.of(path)
+                problem = path_problem(path)
             except FileNotFoundError:  # left landing (loaded, rejected) between listing and stat
                 continue
             present.add(relative)
             if cursor.reported.get(relative) == state.token():  # rejected, but could not be moved: said once
                 plan.cursor.reported[relative] = state.token()
+                continue
+            if problem is not None:  # a link, a FIFO, a folder...: never read (ingestion/trust.py)
+                reject(path, relative, dataset.name, problem, state.token())
                 continue
             matched = match_file(dataset, path, today)
             if isinstance(matched, UnmatchedFile):

@@ -1,5 +1,6 @@
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from ingestion.landing import (
     match_file,
     remove_from_landing,
 )
+from ingestion.trust import open_landed
 
 LOADED_AT = datetime(2026, 11, 22, 8, 30, tzinfo=UTC)
 
@@ -60,6 +62,12 @@ def test_a_partition_reads_landing_first_then_the_newest_archived_copy(datasets,
     assert locate_partition_file(landing, archive, flights, "2013-01-05").path == landed
 
 
+def archived(landed: LandedFile, landing: Path, target: Path) -> Path:
+    """Archive ``landed`` as a load does: read through the descriptor the trust boundary opened."""
+    with open_landed(landed.path, landing) as source:
+        return copy_to_archive(landed, source, target)
+
+
 def test_archiving_copies_first_and_a_retry_reuses_the_copy(tmp_path):
     landing, archive = tmp_path / "landing", tmp_path / "archive"
     path = landing / "flights" / "flights_2013-01-05.csv"
@@ -68,12 +76,12 @@ def test_archiving_copies_first_and_a_retry_reuses_the_copy(tmp_path):
     landed = LandedFile("flights", path, "2013-01-05")
     target = archive_path(archive, landed, LOADED_AT)
     assert target == archive / "flights" / "2013-01-05" / "20261122T083000000000Z__flights_2013-01-05.csv"
-    assert copy_to_archive(landed, target) == target
+    assert archived(landed, landing, target) == target
     assert path.exists(), "a copy: landing keeps the file until the rows are committed"
     assert target.read_text() == "rows"
     # Done again after a crash, a minute later: the copy is reused, nothing beside it.
     retry = archive_path(archive, landed, LOADED_AT.replace(minute=31))
-    assert copy_to_archive(landed, retry) == target
+    assert archived(landed, landing, retry) == target
     assert [p.name for p in target.parent.iterdir()] == [target.name]
     assert remove_from_landing(landed, target, (path.stat().st_size, path.stat().st_mtime_ns))
     assert not path.exists()
@@ -91,7 +99,7 @@ def test_a_redelivery_of_older_content_is_archived_as_the_newest(tmp_path):
     for minute, content in ((1, "A"), (2, "B"), (3, "A")):
         path.write_text(content)
         os.utime(path, (minute, minute))  # each delivery is a new write
-        copies.append(copy_to_archive(landed, archive_path(archive, landed, LOADED_AT.replace(minute=minute))))
+        copies.append(archived(landed, landing, archive_path(archive, landed, LOADED_AT.replace(minute=minute))))
     assert len(set(copies)) == 3, "A again after B is a new delivery, not the first A"
     assert sorted(copies)[-1].read_text() == "A"
 
@@ -101,7 +109,7 @@ def test_a_file_redelivered_during_the_load_stays_in_landing(tmp_path):
     path.parent.mkdir(parents=True)
     path.write_text("first")
     landed = LandedFile("flights", path, "2013-01-05")
-    target = copy_to_archive(landed, archive_path(tmp_path / "archive", landed, LOADED_AT))
+    target = archived(landed, tmp_path / "landing", archive_path(tmp_path / "archive", landed, LOADED_AT))
     mtime = path.stat().st_mtime_ns
     path.write_text("second, delivered while the first loaded")
     os.utime(path, ns=(mtime + 1_000_000, mtime + 1_000_000))
