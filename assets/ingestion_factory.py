@@ -80,9 +80,10 @@ def _ingest(
     )
     for skipped in outcome.invalid_keys:
         context.log.warning(skipped)
-    for missing in outcome.missing:
-        context.log.error(missing)
-    checks = [validation_check(dataset, outcome.summary, outcome.missing), schema_drift_check(outcome.summary)]
+    for unread in (*outcome.missing, *outcome.untrusted):
+        context.log.error(unread)
+    unread = [*outcome.missing, *outcome.untrusted]
+    checks = [validation_check(dataset, outcome.summary, unread), schema_drift_check(outcome.summary)]
     if outcome.volume is not None:
         checks.append(volume_check(outcome.volume))
     if outcome.complete:

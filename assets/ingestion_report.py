@@ -54,16 +54,16 @@ def _share(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
-def files_refused(summary: LoadSummary, missing: Sequence[str]) -> int:
-    """Partitions that loaded nothing: refused files, and files that were not there at all."""
-    return sum(report.severity is Severity.ERROR for report in summary.files) + len(missing)
+def files_refused(summary: LoadSummary, unread: Sequence[str]) -> int:
+    """Partitions that loaded nothing: refused files, files that were not there, and entries not read."""
+    return sum(report.severity is Severity.ERROR for report in summary.files) + len(unread)
 
 
-def validation_summary(dataset: DatasetConfig, summary: LoadSummary, missing: Sequence[str], worst: Severity) -> str:
+def validation_summary(dataset: DatasetConfig, summary: LoadSummary, unread: Sequence[str], worst: Severity) -> str:
     """One sentence that says what the check's severity says, with the same numbers as its metadata."""
     totals = _totals(summary)
     read, failed, quarantined = totals["records_read"], totals["records_failed"], totals["rows_quarantined"]
-    files = f"{len(summary.files) + len(missing)} file(s)"
+    files = f"{len(summary.files) + len(unread)} file(s)"
     if worst is Severity.OK:
         return f"all {read} records of {files} passed {dataset.schema_ref}"
     counts = (
@@ -72,7 +72,7 @@ def validation_summary(dataset: DatasetConfig, summary: LoadSummary, missing: Se
     )
     if worst is Severity.WARN:
         return f"{counts}, within the {dataset.reject_threshold:.1%} threshold"
-    refused = f"{files_refused(summary, missing)} of {files} refused or missing, nothing of them loaded"
+    refused = f"{files_refused(summary, unread)} of {files} refused, missing or not read, nothing of them loaded"
     return f"{refused} ({counts})"
 
 
@@ -100,14 +100,14 @@ def file_metadata(report: FileReport) -> dict[str, object]:
     }
 
 
-def validation_check(dataset: DatasetConfig, summary: LoadSummary, missing: Sequence[str]) -> dg.AssetCheckResult:
+def validation_check(dataset: DatasetConfig, summary: LoadSummary, unread: Sequence[str]) -> dg.AssetCheckResult:
     """The Pandera validation outcome as an asset check: OK passes, WARN and ERROR fail at their severity."""
     totals = _totals(summary)
-    worst = worst_severity([summary.worst, *([Severity.ERROR] if missing else [])])
-    problems = [*summary.problems, *missing]
+    worst = worst_severity([summary.worst, *([Severity.ERROR] if unread else [])])
+    problems = [*summary.problems, *unread]
     read = totals["records_read"]
-    # The first problem (a refused file, a missing one) says why, the summary how much: both, always.
-    description = validation_summary(dataset, summary, missing, worst)
+    # The first problem (a refused file, a missing or unread one) says why, the summary how much: both, always.
+    description = validation_summary(dataset, summary, unread, worst)
     if problems:
         description = f"{problems[0]} | {description}"
     return dg.AssetCheckResult(
@@ -124,7 +124,7 @@ def validation_check(dataset: DatasetConfig, summary: LoadSummary, missing: Sequ
             "rows_rejected": totals["records_failed"],
             "reject_rate": round(_share(totals["records_failed"], read), 6),
             ROWS_QUARANTINED: totals["rows_quarantined"],
-            "files_refused": files_refused(summary, missing),
+            "files_refused": files_refused(summary, unread),
             "reject_threshold": dataset.reject_threshold,
             "schema": dataset.schema_ref,
             "problems": _bullets(problems),

@@ -365,3 +365,92 @@ def test_a_failed_blocking_dbt_test_stops_the_python_analytics(world):
     assert "marts/fct_flights" in materialized
     assert not {"analytics/carrier_scorecard", "analytics/weather_delay_impact"} & materialized
     assert world.query("SELECT * FROM analytics.carrier_scorecard ORDER BY rank") == scorecard_before
+
+
+def evaluate_landing_sensor(world):
+    """One tick of the real landing sensor on the world's landing zone: it plans, moves rejected
+    entries to rejected/ and raises their alerts."""
+    sensor = world.defs.resolve_sensor_def("landing_zone_sensor")
+    context = dg.build_sensor_context(
+        instance=world.instance,
+        definitions=world.defs,
+        resources={key: world.defs.resources[key] for key in ("landing_zone", "alerts")},
+    )
+    return sensor(context)
+
+
+def test_links_pipes_devices_and_folders_in_landing_are_rejected_unread(world, tmp_path):
+    """Whoever can write the landing zone cannot make the pipeline read anything else: each hostile
+    entry named like a day is moved to rejected/ as it is (the link stays a link), and nothing of
+    what it points at reaches the archive, quarantine, the alerts or the sensor's messages."""
+    secret = tmp_path / "elsewhere" / "secret.csv"
+    secret.parent.mkdir()
+    secret.write_bytes(as_csv(real_day()))  # a real day file, kept outside the landing zone
+    hostile = {
+        "flights_2013-01-20.csv": lambda path: path.symlink_to("/etc/passwd"),
+        "flights_2013-01-21.csv": lambda path: path.symlink_to(secret),
+        "flights_2013-01-22.csv": lambda path: os.link(secret, path),
+        "flights_2013-01-23.csv": os.mkfifo,
+        "flights_2013-01-24.csv": lambda path: path.mkdir(),
+    }
+    folder = world.settings.landing / "flights"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, make in hostile.items():
+        make(folder / name)
+    linked = tmp_path / "elsewhere" / "weather"
+    linked.mkdir()
+    (linked / "weather_2013-01-02.csv").write_bytes(as_csv(real_day()))
+    weather = world.settings.landing / "weather"
+    if weather.exists():
+        weather.rmdir()  # empty since the build's load took its files
+    weather.symlink_to(linked, target_is_directory=True)
+    quarantined_before = world.query("SELECT count(*) FROM quarantine.flights")
+
+    result = evaluate_landing_sensor(world)
+
+    assert not result.run_requests
+    assert not list(folder.iterdir()), "every hostile entry left landing"
+    assert not (world.settings.landing / "weather").exists()
+    rejected = {
+        path.name.split("__")[-1]: path
+        for path in world.settings.rejected.rglob("*__*")
+        if not path.name.endswith(".reason.txt")
+    }
+    assert set(rejected) == {*hostile, "weather"}
+    assert rejected["flights_2013-01-20.csv"].is_symlink(), "moved as a link, not copied through it"
+    assert rejected["weather"].is_symlink()
+    reasons = {
+        note.name.split("__")[-1].removesuffix(".reason.txt"): note.read_text()
+        for note in world.settings.rejected.rglob("*.reason.txt")
+    }
+    assert "a symbolic link" in reasons["flights_2013-01-20.csv"]
+    assert "a symbolic link" in reasons["flights_2013-01-21.csv"]
+    assert "a hard link (the file has 2 names)" in reasons["flights_2013-01-22.csv"]
+    assert "a FIFO (named pipe)" in reasons["flights_2013-01-23.csv"]
+    assert "a folder, not a file" in reasons["flights_2013-01-24.csv"]
+    assert "the landing folder of weather is a symbolic link" in reasons["weather"]
+    assert not [path for path in world.settings.archive.rglob("*") if path.name.split("__")[-1] in hostile]
+    assert world.query("SELECT count(*) FROM quarantine.flights") == quarantined_before
+    alerts = world.settings.alerts.read_text()
+    secret_line = secret.read_text().splitlines()[1]
+    for text in ("root:", secret_line):
+        assert text not in alerts
+        assert not any(text in reason for reason in reasons.values())
+
+
+def test_a_day_file_swapped_for_a_link_before_its_load_is_not_read(world):
+    """The sensor saw a regular file; by the time the load opens it, it is a link to /etc/passwd.
+    The load refuses it without reading it, names it in the step's error and the failed validation
+    check, and the published day stays as it was."""
+    path = world.land(as_csv(real_day()))
+    path.unlink()
+    path.symlink_to("/etc/passwd")
+    result = world.ingest()
+    assert_error_keeps_published(world, result, "not read, a symbolic link")
+    assert "not read, a symbolic link" in (world.check(result, "pandera_validation").description or "")
+    assert path.is_symlink(), "left for the landing sensor to move to rejected/"
+    assert not [copy for copy in world.archived() if copy.is_symlink() or b"root:" in copy.read_bytes()]
+    [(quarantined,)] = world.query("SELECT count(*) FROM quarantine.flights WHERE raw_record LIKE '%root:%'")
+    assert quarantined == 0
+    logged = " ".join(str(event.message) for event in result.all_events)
+    assert "root:" not in logged

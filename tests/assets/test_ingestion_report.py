@@ -63,7 +63,7 @@ def test_a_refused_file_reports_the_same_rate_in_text_and_metadata(ingest, datas
     assert failed == 506  # 3 rows of every 5
     assert f"{failed} of {FLIGHTS} records (60.1%) failed" in check.description
     assert "over the 5.0% threshold" in check.description
-    assert "1 of 1 file(s) refused or missing, nothing of them loaded" in check.description
+    assert "1 of 1 file(s) refused, missing or not read, nothing of them loaded" in check.description
     assert check.metadata["reject_rate"].value == round(failed / FLIGHTS, 6)
     assert round(check.metadata["reject_rate"].value, 3) == rate_in(check.description.split(" | ")[1])
     # The refused file's valid records are kept too: everything read is in quarantine.
@@ -116,5 +116,5 @@ def test_a_missing_file_counts_as_refused_in_text_and_metadata(ingest, datasets,
     check = validation_check(datasets["flights"], summarize([ingest(flights_day_csv)]), missing)
     assert check.severity == dg.AssetCheckSeverity.ERROR
     assert check.description.startswith(missing[0])
-    assert "1 of 2 file(s) refused or missing, nothing of them loaded" in check.description
+    assert "1 of 2 file(s) refused, missing or not read, nothing of them loaded" in check.description
     assert check.metadata["files_refused"].value == 1
