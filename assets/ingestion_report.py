@@ -17,10 +17,12 @@ from config.names import (
     VALIDATION_CHECK,
     VOLUME_CHECK,
 )
+from ingestion.casting import column_label
 from ingestion.load import LISTED
 from ingestion.pipeline import Severity, worst_severity
 from ingestion.summary import SAMPLE_SIZE, FileReport, LoadSummary
 from ingestion.volume import Rule, Status
+from warehouse.layout import quarantine_table
 
 
 def failure_summary(summary: LoadSummary) -> pl.DataFrame:
@@ -129,7 +131,9 @@ def validation_check(dataset: DatasetConfig, summary: LoadSummary, unread: Seque
             "schema": dataset.schema_ref,
             "problems": _bullets(problems),
             "failures_by_check": markdown_table(failure_summary(summary), max_rows=20),
-            "failure_samples": markdown_table(summary.failure_samples, max_rows=SAMPLE_SIZE),
+            # Where the first quarantined records are: their contents stay in the quarantine table.
+            "quarantined_rows": markdown_table(summary.failure_samples, max_rows=SAMPLE_SIZE),
+            "quarantine_table": quarantine_table(dataset.name),
         },
     )
 
@@ -172,7 +176,7 @@ def schema_drift_check(summary: LoadSummary) -> dg.AssetCheckResult:
     findings = []
     for report in summary.files:
         name = report.name
-        findings += [f"{name}: new column {column!r} (not loaded)" for column in report.drift.extra]
+        findings += [f"{name}: new column {column_label(column)} (not loaded)" for column in report.drift.extra]
         findings += [f"{name}: missing column {column!r}" for column in report.drift.missing]
         findings += [f"{name}: column {column!r} retyped: {detail}" for column, detail in report.retyped.items()]
     return dg.AssetCheckResult(

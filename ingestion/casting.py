@@ -7,6 +7,7 @@ first: that comparison is the schema-drift report.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -24,19 +25,37 @@ TRUE_WORDS = ["true", "t", "yes", "y", "1"]
 FALSE_WORDS = ["false", "f", "no", "n", "0"]
 
 
+# What a column name looks like. A header field that does not (a line of /etc/passwd, a record
+# where the header should be) is a record's contents: messages, alerts and lineage never repeat it.
+COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ .\-]{0,63}")
+
+
+def column_label(name: str) -> str:
+    """A file's column name as messages give it: quoted if it looks like a name, else only its length."""
+    if COLUMN_NAME.fullmatch(name):
+        return repr(name)
+    return f"<a field of {len(name)} character(s) that is not a column name>"
+
+
 @dataclass(frozen=True)
 class SchemaDrift:
     """How the file's columns differ from the model's."""
 
-    missing: tuple[str, ...]
-    extra: tuple[str, ...]
+    missing: tuple[str, ...]  # declared names the file lacks
+    extra: tuple[str, ...]  # the file's own names: in a hostile or headerless file, its first record
+    found: tuple[str, ...] = ()  # declared names the file has
 
     def describe(self) -> str:
+        if self.missing and self.extra and not self.found:
+            return (
+                f"none of the declared columns in the first line ({len(self.extra)} field(s)): it is not the "
+                "expected header"
+            )
         parts = []
         if self.missing:
             parts.append(f"missing column(s) {list(self.missing)}")
         if self.extra:
-            parts.append(f"unexpected column(s) {list(self.extra)}")
+            parts.append(f"unexpected column(s) [{', '.join(column_label(name) for name in self.extra)}]")
         return "; ".join(parts) or "columns match the schema"
 
 
@@ -55,6 +74,7 @@ def compare_columns(file_columns: list[str], dtypes: dict[str, pl.DataType]) -> 
     return SchemaDrift(
         missing=tuple(name for name in dtypes if name not in file_columns),
         extra=tuple(name for name in file_columns if name not in dtypes),
+        found=tuple(name for name in dtypes if name in file_columns),
     )
 
 

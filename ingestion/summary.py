@@ -16,13 +16,15 @@ from ingestion.casting import SchemaDrift
 from ingestion.lineage import CONSTANT_PER_LOAD, ROW_NUMBER, SOURCE_FILE
 from ingestion.pipeline import FileIngestion, Severity, worst_severity
 
-SAMPLE_SIZE = 10  # quarantined records shown as examples
+SAMPLE_SIZE = 10  # quarantined records pointed at as examples
 PREVIEW_ROWS = 5  # loaded rows shown as a preview
 EXAMPLES = 3  # failing values (or record numbers) named per check
 # A column is reported as retyped when most of a file's values no longer parse as its declared type.
 RETYPED_SHARE = 0.5
 FAILURES_SCHEMA = {"column": pl.String, "check": pl.String, "records": pl.UInt32, "examples": pl.String}
-SAMPLE_COLUMNS = (SOURCE_FILE, ROW_NUMBER, "reason", "raw_record")
+# Where a quarantined record is, never what it holds: its contents and the values that failed stay
+# in the quarantine table, out of the metadata, alerts and lineage that more people see.
+SAMPLE_COLUMNS = (SOURCE_FILE, ROW_NUMBER)
 
 
 NO_FAILURES = pl.DataFrame(schema=FAILURES_SCHEMA)
@@ -120,7 +122,7 @@ class LoadSummary:
     """Every file of a load as a FileReport, plus the few rows the UI shows as examples."""
 
     files: list[FileReport] = field(default_factory=list)
-    failure_samples: pl.DataFrame = field(default_factory=pl.DataFrame)  # the first quarantined records
+    failure_samples: pl.DataFrame = field(default_factory=pl.DataFrame)  # where the first quarantined records are
     preview: pl.DataFrame = field(default_factory=pl.DataFrame)  # the first loaded rows
     null_counts: dict[str, int] = field(default_factory=dict)  # per loaded column, over every loaded row
 

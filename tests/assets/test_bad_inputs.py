@@ -21,6 +21,7 @@ from definitions import build_definitions
 from demo.nycflights import day_csv
 from jobs.landing import ingest_job_for
 from resources.warehouse import WarehouseResource
+from sensors.alerts import run_failure_alerts
 from sensors.landing_plan import Cursor, plan_tick
 from tests.support.warehouse import query
 
@@ -454,3 +455,48 @@ def test_a_day_file_swapped_for_a_link_before_its_load_is_not_read(world):
     assert quarantined == 0
     logged = " ".join(str(event.message) for event in result.all_events)
     assert "root:" not in logged
+
+
+PASSWD = b"root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+
+
+def test_a_files_contents_reach_quarantine_only_never_messages_alerts_or_lineage(world):
+    """A regular file named like a day whose lines are a system file's: refused as not the expected
+    header, its records kept in quarantine, and not one of its lines in the step's error, the checks,
+    the run's events, the alert or the lineage events."""
+
+    def sensor(name: str, cursor: str | None = None) -> str | None:
+        context = dg.build_sensor_context(
+            instance=world.instance, cursor=cursor, definitions=world.defs, resources=world.defs.resources
+        )
+        world.defs.resolve_sensor_def(name)(context)
+        return context.cursor
+
+    lineage = sensor("openlineage_events")  # the watch starts here
+    world.land(PASSWD)
+    result = world.ingest()
+    assert_error_keeps_published(world, result, "not the expected header")
+    [(kept,)] = world.query("SELECT count(*) FROM quarantine.flights WHERE raw_record LIKE '%root:x:0:0%'")
+    assert kept == 1, "the contents are kept where only the pipeline's owners read them"
+
+    [record] = world.instance.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
+    context = dg.build_run_status_sensor_context(
+        sensor_name="run_failure_alerts",
+        dagster_event=record.event_log_entry.dagster_event,
+        dagster_instance=world.instance,
+        dagster_run=world.instance.get_run_by_id(result.run_id),
+        resources={"alerts": world.defs.resources["alerts"]},
+    ).for_run_failure()
+    run_failure_alerts(context)
+    sensor("openlineage_events", lineage)
+
+    said = {
+        "events": " ".join(str(event.message) for event in result.all_events),
+        "checks": str([(e.description, e.metadata) for e in result.get_asset_check_evaluations()]),
+        "alerts": world.settings.alerts.read_text(),
+        "lineage": world.settings.lineage.read_text(),
+    }
+    assert "not the expected header" in said["alerts"]
+    for where, text in said.items():
+        for line in PASSWD.decode().splitlines():
+            assert line not in text and "root:x" not in text, where
