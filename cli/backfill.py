@@ -21,7 +21,7 @@ import dagster as dg
 from assets.partitions import DAYS
 from cli.instance import instance_or_none
 from config.datasets import DatasetConfig, load_datasets
-from config.settings import Settings, get_settings
+from config.settings import Settings, exits_on_settings_error, get_settings
 from ingestion.days import day_problem, group_loads, partition_changes
 from ingestion.landing import landed_days
 from jobs.landing import RANGE_END_TAG, RANGE_START_TAG, ingest_job_for, refresh_targets
@@ -100,6 +100,7 @@ def run_backfill(
     return report
 
 
+@exits_on_settings_error
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="backfill", description=__doc__, formatter_class=argparse.RawTextHelpFormatter

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from cli.instance import instance_or_none
-from config.settings import Settings, get_settings
+from config.settings import Settings, exits_on_settings_error, get_settings
 from operations.lifecycle import apply_cleanup, plan_cleanup
 from publishing.marts import drop_kept, kept_versions
 from resources.operations import OperationsResource
@@ -28,6 +28,7 @@ from resources.warehouse import WarehouseResource
 from warehouse.catalog import tables_in
 
 
+@exits_on_settings_error
 def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cleanup", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--apply", action="store_true", help="delete what the policy lists (default: dry run)")

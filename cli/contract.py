@@ -14,10 +14,11 @@ import sys
 from collections.abc import Sequence
 
 from config.datasets import load_datasets
-from config.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, get_settings
+from config.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, exits_on_settings_error, get_settings
 from contract.dbt_sources import COMMAND, stale_files, write_files
 
 
+@exits_on_settings_error
 def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="contract", description=__doc__, formatter_class=argparse.RawTextHelpFormatter

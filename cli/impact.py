@@ -24,7 +24,7 @@ import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
 from assets.dbt_assets import DBT_ASSETS_NAME
-from config.settings import DBT_PROJECT_DIR, Settings, get_settings
+from config.settings import DBT_PROJECT_DIR, Settings, exits_on_settings_error, get_settings
 from resources.dbt import DBT_EXECUTABLE
 from resources.dbt_state import StateError, deferred_build_args, modified_models, prod_catalog
 from resources.warehouse import WarehouseResource
@@ -78,6 +78,7 @@ def _section(title: str, items: Sequence[str]) -> None:
         print(f"  {item}")
 
 
+@exits_on_settings_error
 def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
     parser = argparse.ArgumentParser(prog="impact", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--build", action="store_true", help="build the change alone, deferring the rest to prod")

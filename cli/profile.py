@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from config.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, get_settings
+from config.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, exits_on_settings_error, get_settings
 from contract.profile import Profile, ProfileError, profile
 from contract.render import config_text, model_source, staging_source, write_dataset
 
@@ -38,6 +38,7 @@ def describe(result: Profile) -> str:
     return "\n".join(lines)
 
 
+@exits_on_settings_error
 def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
     parser = argparse.ArgumentParser(prog="profile", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("name", help="the dataset's name (lower-case letters, digits and _)")

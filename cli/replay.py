@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from config.datasets import DatasetConfig, load_datasets
-from config.settings import Settings, get_settings
+from config.settings import Settings, exits_on_settings_error, get_settings
 from demo.nycflights import day_csv, demo_days, fed, source_bytes
 from ingestion.landing import dataset_landing_dir, landed_days
 
@@ -106,6 +106,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+@exits_on_settings_error
 def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
     args = _parse_args(argv)
     settings = settings or get_settings()

@@ -19,12 +19,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from config.settings import Settings, get_settings
+from config.settings import Settings, exits_on_settings_error, get_settings
 from operations.backup import RestoreError, find_snapshot, list_snapshots, restore_snapshot
 from resources.warehouse import WarehouseResource
 from warehouse.environment import ProductionWriteError
 
 
+@exits_on_settings_error
 def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
     parser = argparse.ArgumentParser(prog="restore", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("snapshot", nargs="?", help="snapshot folder name (default: the newest)")

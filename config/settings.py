@@ -7,11 +7,13 @@ object, so tests build one explicitly instead of patching the process environmen
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, ParamSpec, TypeVar
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from warehouse.lake_settings import conninfo_problem, is_object_storage
@@ -231,7 +233,46 @@ def _derived(path: Path | None) -> Path:
     return path
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used, one line per problem, each naming its variable."""
+
+
+def describe_errors(error: ValidationError) -> str:
+    """A pydantic error as lines a user can act on: ``DATAOPS_X=value: what it accepts``."""
+    lines = []
+    for problem in error.errors():
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["loc"]:
+            variable = f"{Settings.model_config['env_prefix']}{str(problem['loc'][0]).upper()}"
+            given = problem.get("input")
+            shown = "" if isinstance(given, dict) or given is None else f"={given}"
+            lines.append(f"{variable}{shown}: {message[:1].lower()}{message[1:]}")
+        else:
+            lines.append(message)
+    return "\n".join(lines)
+
+
 @cache
 def get_settings() -> Settings:
     """Settings of this process, read once (when definitions load, never at import)."""
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(describe_errors(error)) from None
+
+
+def exits_on_settings_error(main: Callable[P, R]) -> Callable[P, R]:
+    """For a command's ``main``: unusable settings end it with their lines and exit status 1, no traceback."""
+
+    @functools.wraps(main)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return main(*args, **kwargs)
+        except SettingsError as error:
+            raise SystemExit(f"settings: {error}") from None
+
+    return run

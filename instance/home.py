@@ -34,4 +34,5 @@ def prepare_dagster_home(
     if json_logs:
         config += (ROOT / "deploy" / JSON_LOGS_CONFIG).read_text()
     (home / "dagster.yaml").write_text(config)
-    subprocess.run([*python, "-m", "resources.pools"], cwd=ROOT, env=env, check=True)
+    if subprocess.run([*python, "-m", "resources.pools"], cwd=ROOT, env=env).returncode != 0:
+        raise SystemExit(1)  # it said why (a setting it cannot use names its variable)

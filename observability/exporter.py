@@ -21,7 +21,7 @@ from prometheus_client import start_http_server
 from prometheus_client.registry import CollectorRegistry
 
 from config.datasets import load_datasets
-from config.settings import Settings, get_settings
+from config.settings import Settings, exits_on_settings_error, get_settings
 from observability.graphql import DagsterGraphQL, DagsterUnavailableError
 from observability.metrics import PipelineCollector
 
@@ -63,6 +63,7 @@ def serve(settings: Settings, host: str, port: int, graphql_url: str, stop: thre
         thread.join(timeout=10)
 
 
+@exits_on_settings_error
 def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
     settings = settings or get_settings()
     parser = argparse.ArgumentParser(prog="metrics-exporter", description=__doc__.split("\n\n")[0])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from config.settings import Settings, get_settings
+from config.settings import Settings, exits_on_settings_error, get_settings
 from resources.warehouse import WarehouseResource
 from warehouse.backend import WriterPools
 
@@ -36,6 +36,11 @@ def set_pool_limits(settings: Settings, dagster: list[str]) -> None:
         subprocess.run([*dagster, "instance", "concurrency", "set", pool, str(limit)], check=True)
 
 
-if __name__ == "__main__":
-    # `python -m resources.pools`: the limits for this process's settings, in its DAGSTER_HOME.
+@exits_on_settings_error
+def main() -> None:
+    """`python -m resources.pools`: the limits for this process's settings, in its DAGSTER_HOME."""
     set_pool_limits(get_settings(), [sys.executable, "-m", "dagster"])
+
+
+if __name__ == "__main__":
+    main()

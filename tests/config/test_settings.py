@@ -1,6 +1,9 @@
 """The settings layer: the one reader of the environment, documented in .env.example."""
 
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -65,3 +68,41 @@ def test_paths_are_absolute_whatever_the_working_directory(tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     settings = Settings(_env_file=None, data_dir=Path("relative"))
     assert settings.data_dir == tmp_path / "relative" and settings.warehouse.is_absolute()
+
+
+@pytest.mark.parametrize(
+    ("command", "variables", "said"),
+    [
+        (
+            ["replay", "--days", "1"],
+            {"DATAOPS_ARCHIVE_RETENTION_DAYS": "0", "DATAOPS_LAKE_SNAPSHOT_RETENTION_DAYS": "0"},
+            [
+                "settings: DATAOPS_ARCHIVE_RETENTION_DAYS=0: input should be greater than or equal to 1",
+                "DATAOPS_LAKE_SNAPSHOT_RETENTION_DAYS=0: input should be greater than or equal to 1",
+            ],
+        ),
+        (
+            ["metrics-exporter"],
+            {"DATAOPS_METRICS_PORT": "port"},
+            [
+                "settings: DATAOPS_METRICS_PORT=port: input should be a valid integer, "
+                "unable to parse string as an integer"
+            ],
+        ),
+        (
+            ["python", "-m", "resources.pools"],
+            {"DATAOPS_BACKEND": "ducklake"},
+            ["settings: backend=ducklake needs DATAOPS_LAKE_CATALOG (host=... port=... dbname=... user=...)"],
+        ),
+    ],
+    ids=["replay", "metrics-exporter", "pools"],
+)
+def test_a_setting_a_command_cannot_use_is_a_line_naming_it_not_a_traceback(tmp_path, command, variables, said):
+    program = Path(sys.executable).with_name(command[0])
+    environment = {**os.environ, "DATAOPS_DATA_DIR": str(tmp_path), **variables}
+    done = subprocess.run(
+        [str(program), *command[1:]], cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == said
+    assert "Traceback" not in done.stdout + done.stderr
