@@ -25,11 +25,14 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     )
     parser.add_argument("--check", action="store_true", help="only check; exit 1 if a generated file is stale")
     args = parser.parse_args(argv)
-    datasets = load_datasets((settings or get_settings()).datasets_file)
+    datasets_file = (settings or get_settings()).datasets_file
+    datasets = load_datasets(datasets_file)
     if args.check:
         stale = stale_files(datasets, DBT_PROJECT_DIR)
         for path in stale:
             print(f"stale: {path.relative_to(PROJECT_ROOT)} (run `{COMMAND}`)")
+        if not stale:
+            print(f"contract: the generated dbt files match {datasets_file.name}; nothing to regenerate")
         return 1 if stale else 0
     for path in write_files(datasets, DBT_PROJECT_DIR):
         print(f"wrote {path.relative_to(PROJECT_ROOT)}")

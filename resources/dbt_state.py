@@ -63,8 +63,9 @@ def modified_models(project_dir: Path, state_dir: Path) -> list[str]:
     """
     if not (state_dir / MANIFEST).exists():
         raise StateError(
-            f"no prod manifest in {state_dir}: a prod dbt build publishes it there "
-            "(set DATAOPS_DBT_STATE_DIR to a copy of prod's folder)"
+            f"no prod manifest in {state_dir}: a prod dbt build publishes it there. Where prod runs elsewhere, "
+            "set DATAOPS_DBT_STATE_DIR to a copy of prod's folder; on a machine with no prod (the quickstart), "
+            "build a local prod from the data you have: DATAOPS_ENV=prod python3 tasks.py backfill"
         )
     output = _dbt(
         project_dir,

@@ -101,4 +101,6 @@ def test_slim_build_refuses_to_run_as_prod(prod, working_copy, capsys):
 def test_without_a_prod_manifest_impact_says_where_it_looked(tmp_path, working_copy, capsys):
     settings = Settings(env="dev", data_dir=tmp_path / "empty")
     assert impact.main(["--project-dir", str(working_copy)], settings=settings) == 1
-    assert f"no prod manifest in {settings.dbt_state}" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert f"no prod manifest in {settings.dbt_state}" in said
+    assert "DATAOPS_ENV=prod python3 tasks.py backfill" in said  # what to do where there is no prod

@@ -9,6 +9,7 @@ import duckdb
 import pandera.polars as pa
 import pytest
 
+from cli import contract
 from config.datasets import load_datasets
 from config.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 from contract.dbt_sources import (
@@ -33,6 +34,11 @@ def test_the_generated_dbt_files_are_what_the_contract_says():
     assert stale == [], (
         f"generated dbt files are stale: {[str(p.relative_to(PROJECT_ROOT)) for p in stale]}; run `{COMMAND}`"
     )
+
+
+def test_the_check_command_says_so_when_nothing_is_stale(capsys):
+    assert contract.main(["--check"]) == 0
+    assert capsys.readouterr().out == "contract: the generated dbt files match datasets.yaml; nothing to regenerate\n"
 
 
 def test_every_dataset_is_a_dbt_source_keyed_as_its_raw_asset(dbt_manifest):
