@@ -79,6 +79,17 @@ class Volume(BaseModel):
     max_ratio: float = Field(default=3.0, gt=1)
 
 
+class Limits(BaseModel):
+    """How large a delivery's lines may be. A file past a limit is refused whole, at once, with the
+    limit it broke: a 50 MB line or a 40,000-field header is not a day's data, and reading it would
+    hold the writer slot for minutes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_columns: int = Field(default=1_000, ge=1)  # fields in the header
+    max_line_bytes: int = Field(default=1 << 20, ge=1)  # any one line, the header included
+
+
 class DatasetConfig(BaseModel):
     """One dataset: where its files land, how they are named, and what governs their content."""
 
@@ -98,6 +109,7 @@ class DatasetConfig(BaseModel):
     reject_threshold: float = Field(default=0.05, ge=0, le=1)
     volume: Volume = Volume()
     dates: DateBounds = DateBounds()
+    limits: Limits = Limits()
 
     @field_validator("name")
     @classmethod

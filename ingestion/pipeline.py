@@ -169,7 +169,7 @@ def ingest_files(
     prepared: dict[int, _Prepared] = {}
     contents = [delivery.landed.path.read_bytes() for delivery in deliveries]
     named = [(data, delivery.landed.name) for data, delivery in zip(contents, deliveries, strict=True)]
-    tables = read_tables(named, dataset.format, dataset.null_values, dataset.compression)
+    tables = read_tables(named, dataset.format, dataset.null_values, dataset.compression, dataset.limits)
     for index, (delivery, data, table) in enumerate(zip(deliveries, contents, tables, strict=True)):
         outcome = _prepare(dataset, delivery, data, table, dtypes, loaded_at, run_id)
         if isinstance(outcome, FileIngestion):

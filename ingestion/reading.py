@@ -20,11 +20,13 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
 
+from config.datasets import Limits
 from ingestion.lineage import ROW_NUMBER
 from ingestion.sniffing import Compression, WrongFormatError, open_delivery
 
@@ -54,11 +56,15 @@ def empty_rejects() -> pl.DataFrame:
     return pl.DataFrame(schema={ROW_NUMBER: pl.Int64, "reason": pl.String, "raw": pl.String})
 
 
+DEFAULT_LIMITS = Limits()
+
+
 def read_tables(
     deliveries: Sequence[tuple[bytes, str]],
     file_format: str,
     null_values: tuple[str, ...],
     compression: Compression | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[RawTable | UnreadableFileError]:
     """Each delivery's bytes as landed, and its name (messages name the file as delivered), read as
     text columns: a table per file, or why that file as a whole cannot be read."""
@@ -73,7 +79,7 @@ def read_tables(
         tables = {i: _parquet_or_error(data, deliveries[i][1]) for i, data in readable}
     else:
         texts = [(data, deliveries[i][1]) for i, data in readable]
-        tables = dict(zip((i for i, _ in readable), read_csv_batch(texts, null_values), strict=True))
+        tables = dict(zip((i for i, _ in readable), read_csv_batch(texts, null_values, limits), strict=True))
     return [tables.get(i, item) for i, item in enumerate(opened)]  # type: ignore[misc]
 
 
@@ -115,16 +121,22 @@ def read_csv_bytes(data: bytes, null_values: tuple[str, ...], source: str = "<by
 
 
 def read_csv_batch(
-    sources: Sequence[tuple[bytes, str]], null_values: tuple[str, ...]
+    sources: Sequence[tuple[bytes, str]], null_values: tuple[str, ...], limits: Limits = DEFAULT_LIMITS
 ) -> list[RawTable | UnreadableFileError]:
     """Parse each file's CSV bytes (header on the first line, comma-separated): a RawTable per file,
-    or why it cannot be read. Files without quotes that share a header are split together."""
+    or why it cannot be read. Files without quotes that share a header are split together.
+
+    Every step is linear in the file's size, and a file past ``limits`` is refused before parsing.
+    """
     tables: dict[int, RawTable | UnreadableFileError] = {}
     warnings: dict[int, list[str]] = {}
     unquoted: dict[tuple[str, ...], list[tuple[int, list[str]]]] = {}  # header -> (file, body lines)
     for i, (data, source) in enumerate(sources):
         if not data.strip():
             tables[i] = UnreadableFileError(f"{source}: file is empty (0 bytes or only whitespace): no header, no rows")
+            continue
+        if problem := _over_limits(data, source, limits):
+            tables[i] = UnreadableFileError(problem)
             continue
         text, warnings[i] = _decode(data, source)
         try:
@@ -149,11 +161,26 @@ def read_csv_batch(
     return [tables[i] for i in range(len(sources))]
 
 
+def _over_limits(data: bytes, source: str, limits: Limits) -> str | None:
+    """Why a file's lines are past ``limits``, or None. One pass over the bytes."""
+    lines = data.splitlines()
+    fields = lines[0].count(b",") + 1 if lines else 0
+    if fields > limits.max_columns:
+        return f"{source}: the header has {fields:,} fields, over the limit of {limits.max_columns:,} (max_columns)"
+    for number, line in enumerate(lines, start=1):
+        if len(line) > limits.max_line_bytes:
+            return (
+                f"{source}: line {number:,} is {len(line):,} bytes, over the limit of {limits.max_line_bytes:,} "
+                "(max_line_bytes)"
+            )
+    return None
+
+
 def _check_header(header: list[str], source: str) -> list[str]:
     header = [name.strip() for name in header]
     if not any(header):
         raise UnreadableFileError(f"{source}: the first line is not a header row")
-    duplicates = sorted({name for name in header if header.count(name) > 1})
+    duplicates = sorted(name for name, count in Counter(header).items() if count > 1)
     if duplicates or "" in header:
         raise UnreadableFileError(f"{source}: header has duplicate or empty column names {duplicates or ['']}")
     return header

@@ -63,6 +63,11 @@ class World:
         job = ingest_job_for(self.defs, [self._datasets()["flights"]])  # as the landing sensor's run
         return job.execute_in_process(instance=self.instance, partition_key=day, raise_on_error=False)
 
+    def ingest_bytes(self, data: bytes) -> dg.ExecuteInProcessResult:
+        """Land ``data`` as the day's flights file and load it, as the landing sensor's run would."""
+        self.land(data)
+        return self.ingest()
+
     def query(self, sql: str):
         return query(self.settings, sql)
 
@@ -500,3 +505,26 @@ def test_a_files_contents_reach_quarantine_only_never_messages_alerts_or_lineage
     for where, text in said.items():
         for line in PASSWD.decode().splitlines():
             assert line not in text and "root:x" not in text, where
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        # Megabytes in one line with no newline, 40,000 fields: a header check quadratic in them stalls.
+        (b",".join(b"f%d" % n for n in range(40_000)).ljust(5 << 20, b"x"), "the header has 40,000 fields"),
+        # A real header, then one line of megabytes.
+        (b"year,month,day\n" + b"9" * (5 << 20), "line 2 is 5,242,880 bytes"),
+    ],
+    ids=["huge-header", "long-line"],
+)
+def test_a_header_or_line_past_the_limits_is_refused_at_once(world, data, said):
+    result = world.ingest_bytes(data)
+    assert_error_keeps_published(world, result, said, "over the limit of")
+
+
+def test_binary_noise_is_refused_as_what_it_is(world):
+    noise = bytes(range(256)) * 4096  # every byte value, 1 MB: no text, no header
+    result = world.ingest_bytes(noise)
+    assert not result.success
+    assert NAME in failure_text(result)
+    assert world.partition() == world.before, "the published partition did not change"
