@@ -141,3 +141,10 @@ class Warehouse(Protocol):
     def slim_ci_vars(self) -> dict[str, str]:
         """``dbt_vars`` plus where prod's warehouse is, for slim CI."""
         ...
+
+
+def quiet(connection: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """No progress bar from a session: DuckDB draws one on stdout for a query over 2 seconds, and
+    in a run worker stdout is the run's captured log (the setting is per session, never global)."""
+    connection.execute("SET enable_progress_bar = false")
+    return connection

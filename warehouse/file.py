@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.backend import Housekeeping, WarehouseExistsError, WriterPools
+from warehouse.backend import Housekeeping, WarehouseExistsError, WriterPools, quiet
 from warehouse.environment import guard_writes, is_same_file, open_as_writer, refuse_production_write
 from warehouse.locks import WarehouseLockedError, is_lock_error
 
@@ -65,7 +65,7 @@ class FileWarehouse:
         delay = self.lock_backoff_seconds
         for attempt in range(1, self.lock_attempts + 1):
             try:
-                return duckdb.connect(str(self.path), read_only=read_only)
+                return quiet(duckdb.connect(str(self.path), read_only=read_only))
             except duckdb.IOException as error:
                 if not is_lock_error(error):
                     raise

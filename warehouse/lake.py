@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.backend import Housekeeping, WarehouseExistsError, WriterPools
+from warehouse.backend import Housekeeping, WarehouseExistsError, WriterPools, quiet
 from warehouse.ducklake import (
     S3_SETTINGS,
     LakeConnectionError,
@@ -134,6 +134,7 @@ class LakeWarehouse:
             config={"extension_directory": str(self.extension_dir), "enable_external_file_cache": False}
         )
         try:
+            quiet(connection)
             attach(connection, lake, alias, read_only=read_only, store=self.store)
         except BaseException:
             connection.close()
@@ -153,7 +154,7 @@ class LakeWarehouse:
                 _SHARED_LAKES[key] = instance  # the most recently used last
                 while len(_SHARED_LAKES) > SHARED_LAKES_KEPT:
                     _SHARED_LAKES.popitem(last=False)
-                session = instance.cursor()
+                session = quiet(instance.cursor())
         try:
             session.execute(f"USE {alias}")
         except BaseException:

@@ -119,7 +119,8 @@ settings = Settings(env="test", data_dir=sys.argv[1], backend="ducklake", lake_c
 warehouse = WarehouseResource.for_settings(settings)
 while time.time() < float(sys.argv[3]):
     time.sleep(0.001)
-with warehouse.writer():
+with warehouse.writer() as session:
+    assert session.sql("SELECT current_setting('enable_progress_bar')").fetchall() == [(False,)]
     print("opened")
 """
 
