@@ -128,7 +128,7 @@ def _check_specs(dataset: DatasetConfig, key: dg.AssetKey) -> list[dg.AssetCheck
                 asset=key,
                 description="WARN when a day's row count is outside the band of the same weekday's recent days "
                 "(median +/- 5 robust sigma); with less than four weeks of history, outside "
-                f"1/{dataset.volume.max_ratio:g}-{dataset.volume.max_ratio:g}x the median of recent days.",
+                f"{dataset.volume.min_share:g}-{dataset.volume.max_ratio:g}x the median of recent days.",
             )
         )
     return specs

@@ -204,10 +204,12 @@ def volume_check(report: pl.DataFrame) -> dg.AssetCheckResult:
     if not_judged:
         verdicts.append(f"{not_judged} not judged (no earlier day in the last four weeks to compare with)")
     summary = f"{report.height} day(s): " + ", ".join(verdicts)
+    # Too few rows is a delivery missing or cut short: an ERROR, which alerts. Too many is a WARN.
+    short = not anomalies.filter(pl.col("rows") < pl.col("lower")).is_empty()
     return dg.AssetCheckResult(
         check_name=VOLUME_CHECK,
         passed=anomalies.is_empty(),
-        severity=dg.AssetCheckSeverity.WARN,
+        severity=dg.AssetCheckSeverity.ERROR if short else dg.AssetCheckSeverity.WARN,
         description="; ".join(lines[:3]) + (f" | {summary}" if verdicts else "") if lines else summary,
         metadata={
             "days_checked": report.height,

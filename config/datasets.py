@@ -75,7 +75,10 @@ class Volume(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # A day outside median / max_ratio .. median x max_ratio of the recent days is an anomaly.
+    # A day outside median x min_share .. median x max_ratio of the recent days is an anomaly. The
+    # floor is tight: a day cut to 60% of its rows (an upload renamed too early) is caught, while a
+    # normal Saturday (about 75% of the recent median in the real flights data) is not.
+    min_share: float = Field(default=0.65, gt=0, lt=1)
     max_ratio: float = Field(default=3.0, gt=1)
 
 

@@ -243,7 +243,7 @@ def _volume_report(writer: Writer, dataset: DatasetConfig, files: Sequence[FileR
     loaded = sorted({date.fromisoformat(f.partition_key) for f in files if f.rows_loaded and f.partition_key})
     if dataset.kind != "daily" or not loaded:
         return None
-    policy = VolumePolicy(max_ratio=dataset.volume.max_ratio)
+    policy = VolumePolicy(min_share=dataset.volume.min_share, max_ratio=dataset.volume.max_ratio)
     with writer() as connection:
         counts = connection.execute(
             f"SELECT {PARTITION_DATE} AS day, count(*) AS rows FROM {raw_table(dataset.name)}"

@@ -150,8 +150,9 @@ def read_csv_batch(
                 unquoted.setdefault(tuple(header), []).append((i, lines[1:]))
         except UnreadableFileError as error:
             tables[i] = error
+    names = [source for _, source in sources]
     for header, files in unquoted.items():
-        tables |= _read_unquoted(list(header), files, null_values)
+        tables |= _read_unquoted(list(header), files, null_values, names)
     for i, file_warnings in warnings.items():
         table = tables[i]
         if isinstance(table, RawTable) and file_warnings:
@@ -187,9 +188,13 @@ def _check_header(header: list[str], source: str) -> list[str]:
 
 
 def _read_unquoted(
-    header: list[str], files: Sequence[tuple[int, list[str]]], null_values: tuple[str, ...]
-) -> dict[int, RawTable]:
-    """Files with this header and no quote characters, one record a line, split in one pass."""
+    header: list[str], files: Sequence[tuple[int, list[str]]], null_values: tuple[str, ...], names: Sequence[str]
+) -> dict[int, RawTable | UnreadableFileError]:
+    """Files with this header and no quote characters, one record a line, split in one pass.
+
+    A file whose last record lacks fields was cut short (an upload renamed too early): it is refused
+    whole, never loaded in part (``names``: each file's name, by index, for that message).
+    """
     body = (
         pl.DataFrame(
             {
@@ -212,10 +217,24 @@ def _read_unquoted(
         reason=pl.format("malformed row: {} fields, the header has {}", width, pl.lit(len(header))),
         raw=pl.col("line"),
     )
+    last = body.group_by(_FILE).agg(pl.col(ROW_NUMBER).last(), width.last().alias("width"))
+    cut = {i: (line, fields) for i, line, fields in last.filter(pl.col("width") < len(header)).iter_rows()}
     rows_by_file = _by_file(_nullify(rows, header, null_values))
     bad_by_file = _by_file(bad)
     empty_rows, empty_bad = rows.clear().drop(_FILE), empty_rejects()
-    return {i: RawTable(list(header), rows_by_file.get(i, empty_rows), bad_by_file.get(i, empty_bad)) for i, _ in files}
+    return {
+        i: _cut_short(names[i], cut[i][0] + 1, cut[i][1], len(header))
+        if i in cut
+        else RawTable(list(header), rows_by_file.get(i, empty_rows), bad_by_file.get(i, empty_bad))
+        for i, _ in files
+    }
+
+
+def _cut_short(source: str, line: int, fields: int, expected: int) -> UnreadableFileError:
+    return UnreadableFileError(
+        f"{source}: incomplete delivery: its last record (line {line:,}) has {fields} of {expected} fields, so the "
+        "file was cut short; nothing of it is loaded. Deliver the whole file again"
+    )
 
 
 def _by_file(frame: pl.DataFrame) -> dict[int, pl.DataFrame]:
@@ -233,18 +252,20 @@ def _read_quoted(text: str, source: str) -> RawTable:
     bad: list[tuple[int, str, str]] = []
     number = 0
     consumed = reader.line_num  # physical lines read so far: where the next record starts
+    last_short = (0, 0, 0)  # the latest record with the wrong number of fields: (record, line, fields)
     while True:
         try:
             record = next(reader)
         except StopIteration:
             break
-        except csv.Error as error:
-            # An unbalanced quote swallows the rest of the file: everything from here is one bad record.
-            number += 1
-            rest = "\n".join(text.splitlines()[consumed:])
-            bad.append((number, f"malformed CSV from this record on: {error}", rest))
-            break
-        consumed = reader.line_num
+        except csv.Error:
+            # A quote still open at the end of the file: the last record is cut inside a quoted field
+            # (or an unbalanced quote swallowed the rest, which reads the same). Never loaded in part.
+            raise UnreadableFileError(
+                f"{source}: incomplete delivery: a quoted field opened on line {consumed + 1:,} is never closed, so "
+                "the file's last record is cut; nothing of it is loaded. Deliver the whole file again"
+            ) from None
+        line = consumed = reader.line_num
         if not record:
             continue
         number += 1
@@ -252,7 +273,10 @@ def _read_quoted(text: str, source: str) -> RawTable:
             good.append(record)
             numbers.append(number)
         else:
+            last_short = (number, line, len(record))
             bad.append((number, f"malformed row: {len(record)} fields, the header has {len(header)}", ",".join(record)))
+    if last_short[0] == number and last_short[2] < len(header):
+        raise _cut_short(source, last_short[1], last_short[2], len(header))
     columns = list(zip(*good, strict=True)) if good else [() for _ in header]
     rows = pl.DataFrame(
         {ROW_NUMBER: numbers, **{name: list(values) for name, values in zip(header, columns, strict=True)}},

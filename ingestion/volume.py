@@ -9,8 +9,8 @@ New Year's Eve, and holiday weekends.
 
 That rule needs ``min_history`` earlier same weekdays: four weeks of data. Before then a cruder
 rule judges the day, so that "not enough history" never reads as "normal": the day's count against
-the median of every earlier day in the last ``recent_days``, bounded by the dataset's ``max_ratio``
-(config). A day 2,500x the usual passes neither. Only a day with no earlier day in the last
+the median of every earlier day in the last ``recent_days``, bounded by the dataset's ``min_share``
+and ``max_ratio`` (config). A day 2,500x the usual passes neither. Only a day with no earlier day in the last
 ``recent_days`` is not judged, and the report says so. Every row names the rule that judged it.
 """
 
@@ -47,7 +47,8 @@ class VolumePolicy:
     k: float = 5.0  # band half-width in robust standard deviations
     min_relative_band: float = 0.15  # floor, as a share of the median: very stable history is not a hair trigger
     recent_days: int = 28  # history of the ratio rule, any weekday
-    max_ratio: float = 3.0  # the ratio rule: within median / max_ratio .. median * max_ratio (from config)
+    min_share: float = 0.65  # the ratio rule: within median * min_share .. median * max_ratio (from config)
+    max_ratio: float = 3.0
 
     @property
     def lookback_days(self) -> int:
@@ -98,7 +99,7 @@ def _judge(day: date, rows: int, history: _History, policy: VolumePolicy) -> tup
             return (day, rows, None, None, None, 0, Rule.NONE.value, Status.NOT_JUDGED.value)
         median = statistics.median(history.by_day[d] for d in recent)
         lower, upper, rule, count = (
-            median / policy.max_ratio,
+            median * policy.min_share,
             median * policy.max_ratio,
             Rule.RECENT_RATIO,
             len(recent),

@@ -133,7 +133,9 @@ def assert_error_keeps_published(world, result, *expected_in_message):
     assert world.check(result, "pandera_validation").severity == dg.AssetCheckSeverity.ERROR
 
 
-def test_unbalanced_quote_loads_the_rows_before_it(world):
+def test_unbalanced_quote_refuses_the_file_as_cut_short(world):
+    """An opening quote that never closes swallows the rest of the file, which reads exactly as a file
+    cut inside a quoted field: the delivery is refused whole, kept in the archive, never loaded in part."""
     lines = as_csv(real_day()).decode().splitlines()
     fields = lines[-3].split(",")
     fields[9] = '"' + fields[9]  # an opening quote on the carrier that never closes
@@ -141,13 +143,20 @@ def test_unbalanced_quote_loads_the_rows_before_it(world):
     data = ("\n".join(lines) + "\n").encode()
     world.land(data)
     result = world.ingest()
-    assert result.success
-    _, loaded, quarantined = assert_accounted(world, data)
-    # The quote swallows the last three records: they are one malformed record in quarantine.
-    assert (loaded, quarantined) == (FLIGHTS_ON_DAY - 3, 1)
-    quarantined_row = world.quarantine().row(0, named=True)
-    assert "malformed CSV" in quarantined_row["reason"]
-    assert lines[-1] in quarantined_row["raw_record"], "the swallowed lines are kept as written"
+    assert_error_keeps_published(world, result, "incomplete delivery", f"line {len(lines) - 2:,}")
+    assert [copy.read_bytes() for copy in world.archived()][-1] == data, "kept in the archive as delivered"
+
+
+def test_a_delivery_cut_in_the_middle_of_a_record_is_refused_whole(world):
+    """An upload renamed too early: 60% of the day, cut inside a record. Never 560 of 930 flights
+    loaded as a success: the file is refused whole, with the reason, and the day stays as published."""
+    data = as_csv(real_day())
+    cut = data[: int(len(data) * 0.6)]
+    assert not cut.endswith(b"\n")
+    world.land(cut)
+    result = world.ingest()
+    assert_error_keeps_published(world, result, "incomplete delivery", "so the file was cut short")
+    assert world.check(result, "pandera_validation").severity == dg.AssetCheckSeverity.ERROR
 
 
 def test_ragged_rows_are_quarantined_and_named(world):

@@ -103,7 +103,7 @@ def test_the_check_names_the_rule_for_an_anomaly_and_the_days_that_passed():
     spike = counts.with_columns(rows=pl.when(pl.col("day") == date(2013, 1, 3)).then(914 * 2500).otherwise("rows"))
     check = volume_check(volume_report(spike, [date(2013, 1, 1), date(2013, 1, 2), date(2013, 1, 3)]))
     assert not check.passed
-    assert check.description.startswith("2013-01-03 (Thursday): 2285000 rows, expected 298-2678 by the ratio to")
+    assert check.description.startswith("2013-01-03 (Thursday): 2285000 rows, expected 580-2678 by the ratio to")
     assert check.description.endswith(
         "| 3 day(s): 1 within the ratio to recent days, "
         "1 not judged (no earlier day in the last four weeks to compare with)"

@@ -18,11 +18,21 @@ def test_ragged_rows_are_rejected_with_their_record_number(quoted):
     assert table.records_read == 4
 
 
-def test_unbalanced_quote_rejects_the_rest_of_the_file_not_the_rows_before_it():
-    table = read_csv_bytes(b'a,b\n1,2\n3,"4\n5,6\n', NULLS)
-    assert table.rows.get_column("a").to_list() == ["1"]
-    assert table.rejected.height == 1
-    assert "malformed CSV" in table.rejected.get_column("reason")[0]
+def test_a_quote_never_closed_is_a_cut_delivery_refused_whole():
+    """A file cut inside a quoted field and one with an unbalanced quote read the same: the quote
+    runs to the end of the file. Neither is loaded in part."""
+    with pytest.raises(UnreadableFileError, match=r"incomplete delivery: a quoted field opened on line 3 is never"):
+        read_csv_bytes(b'a,b\n1,2\n3,"4\n5,6\n', NULLS)
+
+
+@pytest.mark.parametrize("ending", [b"\n", b""], ids=["final newline", "no final newline"])
+def test_a_last_record_missing_fields_is_a_cut_delivery_and_a_missing_newline_alone_is_not(ending):
+    assert read_csv_bytes(b"a,b,c\n1,2,3\n4,5,6" + ending, NULLS).rows.height == 2
+    with pytest.raises(UnreadableFileError, match=r"its last record \(line 3\) has 2 of 3 fields, so the file was cut"):
+        read_csv_bytes(b"a,b,c\n1,2,3\n4,5" + ending, NULLS)
+    # A short record in the middle is that record's fault: it is quarantined, the rest loads.
+    middle = read_csv_bytes(b"a,b,c\n1,2\n4,5,6" + ending, NULLS)
+    assert (middle.rows.height, middle.rejected.height) == (1, 1)
 
 
 def test_quoted_commas_stay_in_one_field():

@@ -53,7 +53,20 @@ def test_a_spike_with_short_history_is_judged_by_the_ratio_rule_and_says_so():
     spike = counts.with_columns(rows=pl.when(pl.col("day") == date(2013, 1, 2)).then(943 * 2500).otherwise("rows"))
     [row] = volume_report(spike, [date(2013, 1, 2)], VolumePolicy(max_ratio=3)).iter_rows(named=True)
     assert (row["status"], row["rule"], row["history"]) == ("anomaly", "ratio to recent days", 1)
-    assert (row["lower"], row["upper"]) == (842 / 3, 842 * 3)
+    assert (row["lower"], row["upper"]) == (842 * 0.65, 842 * 3)
     # An ordinary second day passes the same rule, and the report says which rule passed it.
     [normal] = volume_report(counts, [date(2013, 1, 2)], VolumePolicy(max_ratio=3)).iter_rows(named=True)
     assert (normal["status"], normal["rule"]) == ("ok", "ratio to recent days")
+
+
+def test_a_day_cut_to_sixty_percent_is_caught_on_a_short_history_and_real_saturdays_are_not():
+    """The ratio rule's floor: 60% of a normal day is an anomaly from the second day on, while every
+    real day of January 2013 judged by that rule (Saturdays at about 75% included) passes."""
+    counts = real_daily_counts().filter(pl.col("day") <= date(2013, 1, 31))
+    january = counts.get_column("day").to_list()
+    assert set(volume_report(counts, january).get_column("status")) <= {"ok", "not judged"}
+    cut = counts.with_columns(
+        rows=pl.when(pl.col("day") == date(2013, 1, 9)).then(pl.col("rows") * 0.6).otherwise("rows")
+    )
+    [row] = volume_report(cut.cast({"rows": pl.Int64}), [date(2013, 1, 9)]).iter_rows(named=True)
+    assert (row["status"], row["rule"]) == ("anomaly", "ratio to recent days")
