@@ -135,18 +135,21 @@ def locate_partition_file(
     landed = expected_landing_path(landing_root, dataset, partition_key)
     if os.path.lexists(landed):  # whatever it is: the load judges it (ingestion/trust.py), never skips it
         return LandedFile(dataset.name, landed, partition_key)
-    archived = sorted(
-        (archive_root / dataset.name / (partition_key or REFERENCE_PARTITION)).glob(
-            f"*{ARCHIVE_SEPARATOR}{landed.name}"
-        )
-    )
+    archived = archived_deliveries(archive_root, dataset, partition_key)
     if archived:
-        return LandedFile(dataset.name, archived[-1], partition_key)
+        return LandedFile(dataset.name, archived[0], partition_key)
     raise MissingFileError(
         f"no file for {dataset.name} partition {partition_key or '(reference)'}: expected {landed} "
         f"(or an archived copy under {archive_root / dataset.name}). Land the file, e.g. with "
         f"`replay`, then materialise again."
     )
+
+
+def archived_deliveries(archive_root: Path, dataset: DatasetConfig, partition_key: str | None) -> list[Path]:
+    """Every archived delivery of a partition, the newest first."""
+    name = expected_landing_path(Path(), dataset, partition_key).name
+    folder = archive_root / dataset.name / (partition_key or REFERENCE_PARTITION)
+    return sorted(folder.glob(f"*{ARCHIVE_SEPARATOR}{name}"), reverse=True)
 
 
 def archive_path(archive_root: Path, landed: LandedFile, loaded_at: datetime) -> Path:

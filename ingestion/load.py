@@ -38,6 +38,7 @@ from ingestion.landing import (
     LandedFile,
     MissingFileError,
     archive_path,
+    archived_deliveries,
     copy_to_archive,
     locate_partition_file,
     remove_from_landing,
@@ -195,9 +196,11 @@ def _archive_and_ingest(
     deliveries: list[Delivery] = []
     delivered: list[tuple[LandedFile, Path, tuple[int, int]]] = []
     untrusted: list[str] = []
+    replays: set[int] = set()  # indexes of deliveries reloaded from the archive, not newly landed
     for landed in batch:
         target = archive_path(archive_root, landed, loaded_at)
         if landed.path == target:  # a replay of an archived delivery, the project's own copy
+            replays.add(len(deliveries))
             archived = target
         else:
             try:
@@ -215,7 +218,31 @@ def _archive_and_ingest(
         copy = LandedFile(landed.dataset, archived, landed.partition_key)
         deliveries.append(Delivery(copy, archived.relative_to(archive_root).as_posix()))
     results = ingest_files(dataset, deliveries, loaded_at, run_id) if deliveries else []
+    for index, result in enumerate(results):
+        if result.severity is Severity.ERROR and index in replays:
+            results[index] = _newest_that_passes(dataset, result, archive_root, loaded_at, run_id)
     return IngestedBatch(results, delivered, untrusted)
+
+
+def _newest_that_passes(
+    dataset: DatasetConfig, refused: FileIngestion, archive_root: Path, loaded_at: datetime, run_id: str
+) -> FileIngestion:
+    """A reload whose newest archived delivery is refused (cut short, unreadable, or no longer passing
+    the contract) loads the newest earlier delivery that passes, checked again now: a refused
+    delivery never replaces one that loaded. With none, the refusal stands."""
+    for older in archived_deliveries(archive_root, dataset, refused.landed.partition_key)[1:]:
+        copy = LandedFile(dataset.name, older, refused.landed.partition_key)
+        [result] = ingest_files(
+            dataset, [Delivery(copy, older.relative_to(archive_root).as_posix())], loaded_at, run_id
+        )
+        if result.severity is not Severity.ERROR:
+            result.problems.insert(
+                0,
+                f"{refused.source_file} is refused ({'; '.join(refused.problems[:1])}): loaded the newest earlier "
+                f"delivery that passes, {result.source_file}",
+            )
+            return result
+    return refused
 
 
 def _commit_batch(dataset: DatasetConfig, batch: IngestedBatch, writer: Writer) -> list[FileIngestion]:

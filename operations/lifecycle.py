@@ -35,10 +35,12 @@ import duckdb
 
 from ingestion.landing import parse_archived_name
 from ingestion.lineage import LOADED_AT
+from ingestion.pipeline import Severity
+from ingestion.storage import LOAD_LOG
 from operations.run_retention import old_runs
 from publishing.marts import drop_kept, kept_versions
 from warehouse.backend import Warehouse
-from warehouse.catalog import tables_in
+from warehouse.catalog import table_exists, tables_in
 from warehouse.environment import PROD, is_same_file, recorded_environment
 from warehouse.layout import QUARANTINE
 from warehouse.locks import is_lock_error
@@ -134,7 +136,7 @@ def idle_warehouses(policy: LifecyclePolicy, now: datetime, plan: CleanupPlan) -
         plan.removals.append(Removal("warehouse file", str(path), reason, size_bytes=size))
 
 
-def old_archived_files(policy: LifecyclePolicy, now: datetime, plan: CleanupPlan) -> None:
+def old_archived_files(policy: LifecyclePolicy, warehouse: Warehouse, now: datetime, plan: CleanupPlan) -> None:
     cutoff = now - timedelta(days=policy.archive_retention_days)
     deliveries: dict[tuple[Path, str], list[tuple[datetime, Path]]] = defaultdict(list)
     for path in policy.archive_dir.glob("*/*/*") if policy.archive_dir.is_dir() else []:
@@ -142,12 +144,32 @@ def old_archived_files(policy: LifecyclePolicy, now: datetime, plan: CleanupPlan
         if parsed is not None and path.is_file():  # else not a file the ingestion archived: not ours
             archived_at, original = parsed
             deliveries[(path.parent, original)].append((archived_at, path))
+    in_use = deliveries_in_use(warehouse)
     for (_, _), versions in sorted(deliveries.items()):
-        *older, _newest = sorted(versions)  # the newest delivery is what the published rows came from
+        *older, _newest = sorted(versions)  # the newest is kept too: a delivery not loaded yet, or loading
         for archived_at, path in older:
-            if archived_at < cutoff:
-                reason = f"archived {archived_at:%Y-%m-%d}, superseded by a newer delivery"
+            if path.relative_to(policy.archive_dir).as_posix() in in_use:
+                plan.kept.append(f"{path}: the published rows of its day came from it (newer deliveries were refused)")
+            elif archived_at < cutoff:
+                reason = f"archived {archived_at:%Y-%m-%d}, superseded by a newer delivery that loaded"
                 plan.removals.append(Removal("archived file", str(path), reason, size_bytes=path.stat().st_size))
+
+
+def deliveries_in_use(warehouse: Warehouse) -> set[str]:
+    """The archived deliveries (archive-relative paths) that the rows in the warehouse came from: each
+    day's newest delivery that loaded. A newer one refused (cut short, unreadable) replaced nothing,
+    and a reload chooses the one in use, so it must stay."""
+    if not warehouse.exists():
+        return set()
+    with warehouse.read_only() as connection:
+        if not table_exists(connection, LOAD_LOG):
+            return set()
+        rows = connection.execute(
+            f"SELECT source_file FROM {LOAD_LOG} WHERE severity != ? QUALIFY row_number() OVER "
+            "(PARTITION BY dataset, partition_date ORDER BY loaded_at DESC) = 1",
+            [Severity.ERROR.value],
+        ).fetchall()
+    return {source for (source,) in rows}
 
 
 def quarantine_cutoff(policy: LifecyclePolicy, now: datetime) -> datetime:
@@ -210,7 +232,7 @@ def plan_cleanup(
     """What the policy says may go at ``now`` (old runs only with an ``instance``); nothing is deleted."""
     plan = CleanupPlan()
     idle_warehouses(policy, now, plan)
-    old_archived_files(policy, now, plan)
+    old_archived_files(policy, warehouse, now, plan)
     old_quarantine_rows(policy, warehouse, now, plan)
     old_failed_audits(policy, warehouse, now, plan)
     backend_housekeeping(policy, warehouse, now, plan)

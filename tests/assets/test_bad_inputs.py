@@ -537,3 +537,30 @@ def test_binary_noise_is_refused_as_what_it_is(world):
     assert not result.success
     assert NAME in failure_text(result)
     assert world.partition() == world.before, "the published partition did not change"
+
+
+def test_a_refused_redelivery_never_replaces_the_good_one_on_reload_or_in_the_clean_up(world):
+    """A day's re-delivery cut short is refused and archived. Reloading the day from the archive (as
+    every backfill does) loads the good delivery again, not the refused newest; and the clean-up,
+    with its clock past the archive's retention, keeps the good delivery the published rows came from."""
+    from datetime import UTC, datetime, timedelta
+
+    from operations.lifecycle import plan_cleanup
+    from resources.operations import OperationsResource
+
+    [good] = world.archived()
+    data = as_csv(real_day())
+    world.land(data[: int(len(data) * 0.6)])
+    assert not world.ingest().success  # refused whole, archived beside the good one
+    assert len(world.archived()) == 2
+    reload = world.ingest()  # nothing in landing: the archive's deliveries, the newest first
+    assert reload.success
+    assert world.partition() == world.before, "the day holds the good delivery's rows, loaded again"
+    [(source,)] = world.query(f"SELECT DISTINCT _source_file FROM raw.flights WHERE _partition_date = '{DAY}'")
+    assert source == good.relative_to(world.settings.archive).as_posix()
+
+    policy = OperationsResource.from_settings(world.settings).lifecycle_policy()
+    later = datetime.now(UTC) + timedelta(days=policy.archive_retention_days + 1)
+    plan = plan_cleanup(policy, WarehouseResource.for_settings(world.settings), later)
+    assert str(good) not in {removal.target for removal in plan.of_kind("archived file")}
+    assert any(str(good) in kept for kept in plan.kept)
