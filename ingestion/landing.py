@@ -200,10 +200,14 @@ def copy_to_archive(landed: LandedFile, source: BinaryIO, target: Path) -> Path:
         (folder / stale).unlink(missing_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     source.seek(0)
-    with partial.open("wb") as copy:
-        shutil.copyfileobj(source, copy, COPY_CHUNK_BYTES)
-    os.utime(partial, ns=(status.st_atime_ns, status.st_mtime_ns))
-    partial.replace(target)
+    try:
+        with partial.open("wb") as copy:
+            shutil.copyfileobj(source, copy, COPY_CHUNK_BYTES)
+        os.utime(partial, ns=(status.st_atime_ns, status.st_mtime_ns))
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)  # a full disk leaves no half copy behind
+        raise
     source.seek(0)
     return target
 

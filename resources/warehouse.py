@@ -8,6 +8,7 @@ worth a step retry.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
@@ -39,15 +40,36 @@ from warehouse.transactions import is_conflict
 WRITER_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 
+# Operating-system errors a later attempt can outlive: a busy or interrupted call, a connection
+# dropped or refused while a server restarts, a stale network file handle. Not a full disk, a quota,
+# a permission or a read-only file system: those fail the same way until someone acts.
+TRANSIENT_ERRNOS = frozenset(
+    {
+        errno.EAGAIN,
+        errno.EBUSY,
+        errno.EINTR,
+        errno.ETIMEDOUT,
+        errno.ECONNRESET,
+        errno.ECONNREFUSED,
+        errno.ECONNABORTED,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.ENETDOWN,
+        errno.ESTALE,
+    }
+)
+
+
 def is_transient(error: BaseException) -> bool:
-    """Faults that a later attempt can outlive: the warehouse lock, a commit conflict, a file briefly unreadable."""
+    """Faults that a later attempt can outlive: the warehouse lock, a commit conflict, a connection
+    dropped (TRANSIENT_ERRNOS). Everything else, a full disk included, is final at once."""
     if isinstance(error, ProductionWriteError | WarehouseConnectionError):
         return False  # a setting to fix, not a fault to wait out
     return (
         isinstance(error, WarehouseLockedError)
         or is_lock_error(error)
         or is_conflict(error)
-        or isinstance(error, OSError)
+        or (isinstance(error, OSError) and error.errno in TRANSIENT_ERRNOS)
     )
 
 

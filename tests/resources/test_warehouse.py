@@ -1,8 +1,11 @@
 """The warehouse resource against a lock held by a real second process."""
 
+import errno
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -74,3 +77,17 @@ def test_a_bug_is_final_not_retried():
         raise KeyError("no such column")
     assert raised.value.allow_retries is False
     assert "KeyError" in raised.value.description
+
+
+def test_a_full_disk_or_a_read_only_file_system_fails_at_once_naming_the_path():
+    """Not retried with backoff (a minute per step, three times over): the same write fails the same
+    way until someone frees space or fixes the mount. A real ENOSPC, from writing to /dev/full."""
+    with pytest.raises(dg.Failure) as raised, retry_only_transient(), Path("/dev/full").open("wb") as full:
+        full.write(b"x" * 4096)
+        full.flush()
+    assert not raised.value.allow_retries
+    assert "No space left on device" in raised.value.description
+    for final in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS):
+        assert not is_transient(OSError(final, os.strerror(final), "/data/warehouse/prod.duckdb"))
+    for passing in (errno.ECONNRESET, errno.ECONNREFUSED, errno.ETIMEDOUT, errno.EAGAIN):
+        assert is_transient(OSError(passing, os.strerror(passing)))
