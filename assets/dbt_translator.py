@@ -49,7 +49,7 @@ class FlightsDbtTranslator(DagsterDbtTranslator):
         return dg.AssetCheckSpec(
             spec.name,
             asset=spec.asset_key,
-            description=spec.description,
+            description=spec.description or describe_test(manifest["nodes"][unique_id], spec.asset_key),
             additional_deps=spec.additional_deps,
             blocking=spec.blocking,
             metadata=spec.metadata,
@@ -76,3 +76,21 @@ class FlightsDbtTranslator(DagsterDbtTranslator):
 
 def _materialized(dbt_resource_props: Mapping[str, Any]) -> str:
     return dbt_resource_props.get("config", {}).get("materialized", "view")
+
+
+def describe_test(node: Mapping[str, Any], tested: dg.AssetKey) -> str:
+    """What a dbt test checks and what its failure does, for a test with no description of its own
+    (generic tests rarely have one): the UI shows it on the check."""
+    test = node.get("test_metadata") or {}
+    arguments = {key: value for key, value in (test.get("kwargs") or {}).items() if key != "model"}
+    column = arguments.pop("column_name", None)
+    table = ".".join(tested.path) if tested.path[0] == RAW else tested.path[-1]
+    subject = f"column {column} of {table}" if column else table
+    details = ", ".join(f"{key}: {value}" for key, value in sorted(arguments.items()))
+    severity = str((node.get("config") or {}).get("severity") or "error").upper()
+    effect = (
+        "a failure fails the build and nothing is published"
+        if severity == "ERROR"
+        else "a failure is a warning: reported, never blocking"
+    )
+    return f"dbt test {test.get('name') or node['name']} on {subject}{f' ({details})' if details else ''}; {effect}."

@@ -50,8 +50,11 @@ def _freshness(dataset: DatasetConfig) -> dg.FreshnessPolicy | None:
 def _spec_metadata(dataset: DatasetConfig) -> Mapping[str, object]:
     lineage = lineage_columns(daily=dataset.kind == "daily")
     columns = raw_columns(model_dtypes(dataset.schema_class), daily=dataset.kind == "daily")
+    # What each column means, as the contract's Pandera fields say (Field(description=...)).
+    described = {name: column.description for name, column in dataset.schema_class.to_schema().columns.items()}
+    descriptions = described | {column.name: column.description for column in lineage}
     return {
-        "dagster/column_schema": column_schema(columns, {column.name: column.description for column in lineage}),
+        "dagster/column_schema": column_schema(columns, descriptions),
         "dagster/table_name": raw_table(dataset.name),
         "file_pattern": dataset.file_pattern,
         "primary_key": list(dataset.primary_key),

@@ -139,3 +139,14 @@ def test_freshness_expectations_come_from_the_dataset_config(make_settings, tmp_
         assert (policy.warn_window.to_timedelta(), policy.fail_window.to_timedelta()) == tuple(
             timedelta(hours=hours) for hours in windows
         )
+
+
+def test_every_check_and_every_raw_column_says_what_it_is(graph):
+    """The UI shows these: no check reads "No description provided", no raw column is unexplained."""
+    checks = [graph.get_check_spec(key) for key in graph.asset_check_keys]
+    assert checks and [spec.key.name for spec in checks if not spec.description] == []
+    warn = next(spec for spec in checks if spec.key.name.startswith("relationships_fct_flights_tailnum"))
+    assert "a failure is a warning: reported, never blocking" in warn.description
+    for key in sorted(RAW):
+        columns = graph.get(dg.AssetKey.from_user_string(key)).metadata["dagster/column_schema"].columns
+        assert [column.name for column in columns if not column.description] == [], key
