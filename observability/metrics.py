@@ -261,9 +261,9 @@ class PipelineCollector(Collector):
             if asset.warn_window is not None:
                 warn.add_metric([asset.asset], asset.warn_window)
             for check in asset.latest_checks:
-                if check.severity is not None:  # evaluated at least once
-                    failed = check.status in ("FAILED", "EXECUTION_FAILED")
-                    failing.add_metric([asset.asset, check.check, check.severity], int(failed))
+                if (labelled := check_failing(check)) is not None:  # else never evaluated: no series yet
+                    severity, failed = labelled
+                    failing.add_metric([asset.asset, check.check, severity], int(failed))
         yield from (lag, fail, warn, status, failing)
 
     def _sensors(self, now: float) -> Iterator[Metric]:
@@ -274,3 +274,15 @@ class PipelineCollector(Collector):
             if sensor.last_ok_tick is not None:
                 lag.add_metric([sensor.sensor], max(0.0, now - sensor.last_ok_tick))
         yield from (running, lag)
+
+
+def check_failing(check: dagster_state.LatestCheck) -> tuple[str, bool] | None:
+    """The severity label and whether a check's latest execution failed; None if it never ran.
+
+    Every failure counts, whatever its kind: an execution that failed has no evaluation, so no
+    severity of its own. It could not even run, which is as failing as a check gets: ERROR, so
+    DataopsCheckFailing fires for it.
+    """
+    failed = check.status in ("FAILED", "EXECUTION_FAILED")
+    severity = check.severity or ("ERROR" if failed else None)
+    return None if severity is None else (severity, failed)
