@@ -24,7 +24,7 @@ from resources.lineage import LineageResource
 from resources.operations import OperationsResource
 from resources.warehouse import WarehouseResource
 from schedules.operations import build_operations_schedules
-from sensors.alerts import check_failure_alerts, run_failure_alerts
+from sensors.alerts import check_failure_alerts, run_failure_alerts, schema_drift_alerts
 from sensors.automation import automation_sensor
 from sensors.freshness import build_freshness_sensor
 from sensors.landing import build_landing_sensor
@@ -60,6 +60,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             automation_sensor,
             run_failure_alerts,
             check_failure_alerts,
+            schema_drift_alerts,
             run_worker_watchdog,
             build_freshness_sensor(datasets, data_assets),
             build_lineage_sensor(data_assets),

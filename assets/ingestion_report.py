@@ -10,6 +10,7 @@ import polars as pl
 from assets.metadata import markdown_table
 from config.datasets import DatasetConfig
 from config.names import (
+    DRIFT_CHANGES,
     ROWS_LOADED,
     ROWS_QUARANTINED,
     ROWS_READ,
@@ -174,17 +175,19 @@ def log_batch(log: dg.DagsterLogManager, reports: Sequence[FileReport]) -> None:
 def schema_drift_check(summary: LoadSummary) -> dg.AssetCheckResult:
     """New, missing or retyped columns in the landed files (each file compared with the model)."""
     findings = []
+    changes: set[str] = set()  # each change once, whichever files show it: what a drift alert is about
     for report in summary.files:
-        name = report.name
-        findings += [f"{name}: new column {column_label(column)} (not loaded)" for column in report.drift.extra]
-        findings += [f"{name}: missing column {column!r}" for column in report.drift.missing]
-        findings += [f"{name}: column {column!r} retyped: {detail}" for column, detail in report.retyped.items()]
+        found = [f"new column {column_label(column)} (not loaded)" for column in report.drift.extra]
+        found += [f"missing column {column!r}" for column in report.drift.missing]
+        found += [f"column {column!r} retyped: {detail}" for column, detail in report.retyped.items()]
+        findings += [f"{report.name}: {change}" for change in found]
+        changes.update(found)
     return dg.AssetCheckResult(
         check_name=SCHEMA_DRIFT_CHECK,
         passed=not findings,
         severity=dg.AssetCheckSeverity.WARN,
         description=findings[0] if findings else "every file has exactly the declared columns and types",
-        metadata={"files_checked": len(summary.files), "drift": _bullets(findings)},
+        metadata={"files_checked": len(summary.files), "drift": _bullets(findings), DRIFT_CHANGES: sorted(changes)},
     )
 
 

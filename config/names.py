@@ -26,6 +26,7 @@ LOAD_JOBS = (INGEST_JOB, LAND_AND_REFRESH_JOB)
 # The checks of a raw asset (assets/ingestion_report.py).
 VALIDATION_CHECK = "pandera_validation"
 SCHEMA_DRIFT_CHECK = "schema_drift"
+DRIFT_CHANGES = "changes"  # schema_drift's metadata: each distinct change, without the files' names
 VOLUME_CHECK = "volume_anomaly"
 # The validation check's counts of its load (one evaluation per load run and dataset): what the
 # metrics exporter adds up per dataset (observability/metrics.py).

@@ -25,7 +25,15 @@ RESOLVING_KINDS = frozenset({"data_recovered"})
 
 @dataclass(frozen=True)
 class Alert:
-    kind: Literal["run_failure", "check_failure", "rejected_file", "invalid_partition", "late_data", "data_recovered"]
+    kind: Literal[
+        "run_failure",
+        "check_failure",
+        "schema_drift",
+        "rejected_file",
+        "invalid_partition",
+        "late_data",
+        "data_recovered",
+    ]
     title: str
     details: str
     run_id: str | None = None

@@ -1,11 +1,16 @@
-"""Alerting sensors: a failed run, and a failed ERROR-severity check.
+"""Alerting sensors: a failed run, a failed ERROR-severity check, and a change of a feed's schema.
 
-Both are needed: a failed asset check does not fail its run unless it is blocking, so a run
-failure sensor alone would not hear about bad data that a non-blocking ERROR check caught.
+The first two are both needed: a failed asset check does not fail its run unless it is blocking, so
+a run failure sensor alone would not hear about bad data that a non-blocking ERROR check caught.
+Schema drift is a WARN (the rows load, without a new column), said once per dataset and change.
 """
+
+import json
+from datetime import UTC, datetime
 
 import dagster as dg
 
+from config.names import DRIFT_CHANGES, SCHEMA_DRIFT_CHECK
 from observability.alerts import Alert
 from resources.alerts import AlertsResource
 
@@ -82,3 +87,61 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, alerts: AlertsResour
 def check_failure_alerts(context: dg.RunStatusSensorContext, alerts: AlertsResource) -> None:
     for alert in _failed_error_checks(context.instance, context.dagster_run.run_id):
         alerts.send(alert)
+
+
+# Runs read per tick: a burst of loads is caught up over a few ticks, never all at once.
+DRIFT_RUNS_PER_TICK = 100
+
+
+@dg.sensor(
+    name="schema_drift_alerts",
+    description="Alerts once per dataset and change when a landed file's columns differ from its contract "
+    "(a new column is not loaded until the contract declares it).",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=ALERT_INTERVAL_SECONDS,
+)
+def schema_drift_alerts(context: dg.SensorEvaluationContext, alerts: AlertsResource) -> dg.SkipReason:
+    """Reads the schema_drift checks of the runs finished since its last tick. Its cursor holds where
+    it is and each dataset's changes already said, so a new column that arrives every day alerts once."""
+    cursor = json.loads(context.cursor) if context.cursor else {"after": datetime.now(UTC).timestamp(), "said": {}}
+    said: dict[str, list[str]] = cursor["said"]
+    records = context.instance.get_run_records(
+        filters=dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE],
+            updated_after=datetime.fromtimestamp(cursor["after"], UTC),
+        ),
+        limit=DRIFT_RUNS_PER_TICK,
+        order_by="update_timestamp",
+        ascending=True,
+    )
+    sent = 0
+    for record in records:
+        events = context.instance.get_records_for_run(
+            record.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        ).records
+        for event in events:
+            evaluation = event.event_log_entry.dagster_event.event_specific_data
+            if evaluation.check_name != SCHEMA_DRIFT_CHECK or evaluation.passed:
+                continue
+            asset = evaluation.asset_key.to_user_string()
+            changes = evaluation.metadata.get(DRIFT_CHANGES)
+            new = [change for change in (changes.value if changes else []) if change not in said.get(asset, [])]
+            if not new:
+                continue
+            alerts.send(
+                Alert(
+                    kind="schema_drift",
+                    title=f"schema drift on {asset}: {len(new)} change(s) from its contract",
+                    details="\n".join(new)
+                    + "\nRows still load (a new column is left out, kept in the archived file); to take the change, "
+                    "change the dataset's contract.",
+                    run_id=record.dagster_run.run_id,
+                    asset=asset,
+                    check=SCHEMA_DRIFT_CHECK,
+                )
+            )
+            said[asset] = sorted({*said.get(asset, []), *new})
+            sent += 1
+        cursor["after"] = max(cursor["after"], record.update_timestamp.timestamp())
+    context.update_cursor(json.dumps(cursor, sort_keys=True))
+    return dg.SkipReason(f"{sent} schema drift alert(s) from {len(records)} finished run(s)")

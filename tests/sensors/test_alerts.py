@@ -76,3 +76,45 @@ def test_a_successful_run_with_only_warnings_raises_no_alert(failed_load, datase
     )
     check_failure_alerts(run_status_context(instance, good, alerts, dg.DagsterEventType.RUN_SUCCESS))
     assert not settings.alerts.exists()
+
+
+def test_schema_drift_alerts_once_per_dataset_and_change(make_settings, dbt_manifest, datasets):
+    """A feed that starts sending a new column: the day loads without it, and one alert says so. The
+    same column the next day is not news; a second new column is."""
+    from sensors.alerts import schema_drift_alerts
+
+    settings = make_settings()
+    defs = build_definitions(settings)
+    home = settings.data_dir.parent / "dagster_home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        alerts = AlertsResource(alerts_file=str(settings.alerts))
+        cursor: list[str | None] = [None]
+
+        def tick() -> list[dict]:
+            context = dg.build_sensor_context(instance=instance, cursor=cursor[0], resources={"alerts": alerts})
+            schema_drift_alerts(context)
+            cursor[0] = context.cursor
+            return [alert for alert in read_json_lines(settings.alerts) if alert["kind"] == "schema_drift"]
+
+        def load(day: date, **new_columns: str) -> None:
+            frame = pl.read_csv(day_csv("flights", day), infer_schema=False).with_columns(
+                **{name: pl.lit(value) for name, value in new_columns.items()}
+            )
+            path = settings.landing / "flights" / f"flights_{day}.csv"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(frame.write_csv().encode())
+            instance.add_dynamic_partitions("days", [day.isoformat()])
+            job = ingest_job_for(defs, [datasets["flights"]])
+            assert job.execute_in_process(instance=instance, partition_key=day.isoformat()).success
+
+        assert tick() == []  # the first tick starts the watch
+        load(date(2013, 1, 1), gate="A1")
+        load(date(2013, 1, 2), gate="B7")
+        [first] = tick()
+        assert first["asset"] == "raw/flights" and "new column 'gate' (not loaded)" in first["details"]
+        load(date(2013, 1, 3), gate="C2")
+        assert len(tick()) == 1, "the same change again is not a new alert"
+        load(date(2013, 1, 4), gate="D4", terminal="4")
+        *_, second = tick()
+        assert "new column 'terminal'" in second["details"] and "'gate'" not in second["details"]
