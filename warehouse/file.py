@@ -21,6 +21,7 @@ import duckdb
 
 from warehouse.backend import Housekeeping, WarehouseExistsError, WriterPools, quiet
 from warehouse.environment import guard_writes, is_same_file, open_as_writer, refuse_production_write
+from warehouse.layout import QUARANTINE
 from warehouse.locks import WarehouseLockedError, is_lock_error
 
 WRITER_POOL = "duckdb_writer"
@@ -127,6 +128,11 @@ class FileWarehouse:
         staged = self.reader_copy.with_name(f".{self.reader_copy.name}.partial")
         try:
             shutil.copyfile(self.path, staged)
+            # Quarantined records are what the pipeline refused (a hostile file's lines among them):
+            # they stay with the pipeline's owners, never in what readers open.
+            with duckdb.connect(str(staged)) as copy:
+                copy.execute(f"DROP SCHEMA IF EXISTS {QUARANTINE} CASCADE")
+                copy.execute("CHECKPOINT")
         except BaseException:
             staged.unlink(missing_ok=True)
             raise

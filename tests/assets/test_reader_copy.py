@@ -44,6 +44,12 @@ def test_a_reader_of_the_copy_never_stalls_loads_and_builds(tmp_path, dbt_manife
     instance = dg.DagsterInstance.ephemeral()
     assert run_backfill(settings, instance, end=date(2013, 1, 1)).success
     assert fct_rows(copy) == 842, "the first build published the copy"
+    schemas = "SELECT schema_name FROM information_schema.schemata"
+    with duckdb.connect(str(settings.warehouse), read_only=True) as pipeline:
+        assert ("quarantine",) in pipeline.execute(schemas).fetchall()
+    with duckdb.connect(str(copy), read_only=True) as reader:
+        readers = {name for (name,) in reader.execute(schemas).fetchall()}
+    assert {"raw", "marts"} <= readers and "quarantine" not in readers, "refused records stay with the pipeline"
 
     reader = subprocess.Popen(
         [sys.executable, "-c", HOLD_COPY, str(copy)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
