@@ -23,6 +23,7 @@ from jobs.landing import ingest_job_for
 from resources.warehouse import WarehouseResource
 from sensors.alerts import run_failure_alerts
 from sensors.landing_plan import Cursor, plan_tick
+from tests.support.alerts import failure_context
 from tests.support.warehouse import query
 
 pytestmark = [pytest.mark.integration, pytest.mark.backends]
@@ -493,15 +494,7 @@ def test_a_files_contents_reach_quarantine_only_never_messages_alerts_or_lineage
     [(kept,)] = world.query("SELECT count(*) FROM quarantine.flights WHERE raw_record LIKE '%root:x:0:0%'")
     assert kept == 1, "the contents are kept where only the pipeline's owners read them"
 
-    [record] = world.instance.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
-    context = dg.build_run_status_sensor_context(
-        sensor_name="run_failure_alerts",
-        dagster_event=record.event_log_entry.dagster_event,
-        dagster_instance=world.instance,
-        dagster_run=world.instance.get_run_by_id(result.run_id),
-        resources={"alerts": world.defs.resources["alerts"]},
-    ).for_run_failure()
-    run_failure_alerts(context)
+    run_failure_alerts(failure_context(world.instance, result.run_id, world.defs.resources["alerts"]))
     sensor("openlineage_events", lineage)
 
     said = {

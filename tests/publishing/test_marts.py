@@ -19,6 +19,7 @@ from demo.nycflights import source_bytes
 from publishing.marts import FAILED, PUBLISHED, VERSIONS, failed_name
 from resources.alerts import AlertsResource
 from sensors.alerts import run_failure_alerts
+from tests.support.alerts import failure_context
 from tests.support.json_lines import read_json_lines
 from tests.support.pipeline import Pipeline, audited_marts
 from tests.support.warehouse import query
@@ -107,15 +108,7 @@ def test_a_failed_audit_publishes_nothing_keeps_the_version_and_fixing_the_data_
     assert materialization.metadata["published_version"].value == version_before
 
     alerts = AlertsResource(alerts_file=str(settings.alerts))
-    [record] = pipeline.instance.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
-    context = dg.build_run_status_sensor_context(
-        sensor_name="alerts",
-        dagster_event=record.event_log_entry.dagster_event,
-        dagster_instance=pipeline.instance,
-        dagster_run=pipeline.instance.get_run_by_id(result.run_id),
-        resources={"alerts": alerts},
-    ).for_run_failure()
-    run_failure_alerts(context)
+    run_failure_alerts(failure_context(pipeline.instance, result.run_id, alerts))
     sent = read_json_lines(settings.alerts)
     [check_alert] = [alert for alert in sent if alert["kind"] == "check_failure" and alert["check"] == CARRIER_TEST]
     assert check_alert["asset"] == "marts/fct_flights" and kept_as in check_alert["details"]

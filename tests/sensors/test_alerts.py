@@ -12,6 +12,7 @@ from demo.nycflights import day_csv
 from jobs.landing import ingest_job_for
 from resources.alerts import AlertsResource
 from sensors.alerts import check_failure_alerts, run_failure_alerts
+from tests.support.alerts import run_status_context
 from tests.support.json_lines import read_json_lines
 
 pytestmark = pytest.mark.backends
@@ -42,20 +43,9 @@ def alerts_in_file(settings):
     return read_json_lines(settings.alerts)
 
 
-def run_status_context(instance, result, alerts, status):
-    [record] = instance.get_records_for_run(result.run_id, of_type=status).records
-    return dg.build_run_status_sensor_context(
-        sensor_name="alerts",
-        dagster_event=record.event_log_entry.dagster_event,
-        dagster_instance=instance,
-        dagster_run=instance.get_run_by_id(result.run_id),
-        resources={"alerts": alerts},
-    )
-
-
 def test_a_failed_run_raises_an_alert_with_its_reason_and_failed_checks(failed_load):
     settings, instance, alerts, result, received = failed_load
-    context = run_status_context(instance, result, alerts, dg.DagsterEventType.RUN_FAILURE).for_run_failure()
+    context = run_status_context(instance, result.run_id, alerts, dg.DagsterEventType.RUN_FAILURE).for_run_failure()
     run_failure_alerts(context)
     run_alert, check_alert = alerts_in_file(settings)
     assert run_alert["kind"] == "run_failure" and run_alert["run_id"] == result.run_id
@@ -74,7 +64,7 @@ def test_a_successful_run_with_only_warnings_raises_no_alert(failed_load, datase
     good = ingest_job_for(build_definitions(settings), [datasets["flights"]]).execute_in_process(
         instance=instance, partition_key="2013-01-01"
     )
-    check_failure_alerts(run_status_context(instance, good, alerts, dg.DagsterEventType.RUN_SUCCESS))
+    check_failure_alerts(run_status_context(instance, good.run_id, alerts, dg.DagsterEventType.RUN_SUCCESS))
     assert not settings.alerts.exists()
 
 
