@@ -41,10 +41,12 @@ WRITER_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONEN
 
 
 # Operating-system errors a later attempt can outlive: a busy or interrupted call, a connection
-# dropped or refused while a server restarts, a stale network file handle. Not a full disk, a quota,
-# a permission or a read-only file system: those fail the same way until someone acts.
+# dropped or refused while a server restarts, a stale network file handle, a landed file another run
+# took between its listing and its read (the next attempt reads its archived copy). Not a full disk,
+# a quota, a permission or a read-only file system: those fail the same way until someone acts.
 TRANSIENT_ERRNOS = frozenset(
     {
+        errno.ENOENT,
         errno.EAGAIN,
         errno.EBUSY,
         errno.EINTR,
