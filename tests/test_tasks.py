@@ -58,15 +58,7 @@ def test_an_unknown_command_prints_the_usage_and_fails(tmp_path):
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize(
-    ("stop", "code"),
-    [
-        (lambda process: os.killpg(process.pid, signal.SIGINT), 130),  # what Ctrl-C in the terminal does
-        (lambda process: process.send_signal(signal.SIGTERM), 143),  # `kill`, a process manager
-    ],
-    ids=["ctrl-c", "kill"],
-)
-def test_stopping_dev_ends_it_without_a_traceback_and_leaves_no_process_behind(tmp_path, stop, code):
+def test_ctrl_c_stops_dev_without_a_traceback_and_leaves_no_process_behind(tmp_path):
     port, metrics_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -94,8 +86,8 @@ def test_stopping_dev_ends_it_without_a_traceback_and_leaves_no_process_behind(t
     try:
         wait_for("the UI", lambda: answers(f"http://127.0.0.1:{port}/server_info"), START_TIMEOUT_SECONDS)
         # Pressed while the seeded day's runs launch: the moment most likely to catch a process mid-way.
-        stop(process)
-        assert process.wait(timeout=STOP_TIMEOUT_SECONDS) == code, log.read_text()[-3000:]
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        assert process.wait(timeout=STOP_TIMEOUT_SECONDS) == 130, log.read_text()[-3000:]
         wait_for("every process it started to end", lambda: not started_for(home), STOP_TIMEOUT_SECONDS, every=1)
     finally:
         for leftover in started_for(home):
@@ -103,6 +95,37 @@ def test_stopping_dev_ends_it_without_a_traceback_and_leaves_no_process_behind(t
                 leftover.kill()
     printed = log.read_text()
     assert "Traceback" not in printed, printed[-3000:]
+
+
+# A server as until_stopped sees one: it says it is up, and shuts down on the SIGINT it is sent.
+SERVER = """
+import signal, sys, time
+signal.signal(signal.SIGINT, lambda *_: (print("server: asked to stop", flush=True), sys.exit(0)))
+print("server: up", flush=True)
+while True:
+    time.sleep(1)
+"""
+# tasks.py's until_stopped running that server, as `tasks.py dev` runs `dagster dev`.
+SUPERVISOR = "import sys, tasks; sys.exit(tasks.until_stopped([sys.executable, '-c', sys.argv[1]], {}))"
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)], ids=["kill", "hangup"])
+def test_kill_or_a_closed_terminal_stops_the_server_as_ctrl_c_does(signum, code):
+    """The server runs in a process group of its own (so Ctrl-C reaches tasks.py alone): a SIGTERM or
+    SIGHUP to tasks.py must stop it too, or it outlives the command."""
+    supervisor = subprocess.Popen(
+        [sys.executable, "-c", SUPERVISOR, SERVER], cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        assert supervisor.stdout.readline().strip() == "server: up"
+        [server] = psutil.Process(supervisor.pid).children()
+        supervisor.send_signal(signum)
+        assert supervisor.wait(timeout=60) == code
+        assert supervisor.stdout.read().strip() == "server: asked to stop"
+        assert not server.is_running() or server.status() == psutil.STATUS_ZOMBIE
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(supervisor.pid, signal.SIGKILL)
 
 
 def answers(url: str) -> bool:
