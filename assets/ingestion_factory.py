@@ -83,9 +83,9 @@ def _ingest(
     )
     for skipped in outcome.invalid_keys:
         context.log.warning(skipped)
-    for unread in (*outcome.missing, *outcome.untrusted):
-        context.log.error(unread)
     unread = [*outcome.missing, *outcome.untrusted]
+    for problem in unread:
+        context.log.error(problem)
     checks = [validation_check(dataset, outcome.summary, unread), schema_drift_check(outcome.summary)]
     if outcome.volume is not None:
         checks.append(volume_check(outcome.volume))

@@ -163,12 +163,15 @@ def read_csv_batch(
 
 
 def _over_limits(data: bytes, source: str, limits: Limits) -> str | None:
-    """Why a file's lines are past ``limits``, or None. One pass over the bytes."""
-    lines = data.splitlines()
-    fields = lines[0].count(b",") + 1 if lines else 0
+    """Why a file's lines are past ``limits``, or None. At most one pass over the bytes, and none for a
+    file shorter than the line limit (no line of it can be longer)."""
+    header = data.partition(b"\n")[0].partition(b"\r")[0]  # the first line, as splitlines would end it
+    fields = header.count(b",") + 1
     if fields > limits.max_columns:
         return f"{source}: the header has {fields:,} fields, over the limit of {limits.max_columns:,} (max_columns)"
-    for number, line in enumerate(lines, start=1):
+    if len(data) <= limits.max_line_bytes:
+        return None
+    for number, line in enumerate(data.splitlines(), start=1):
         if len(line) > limits.max_line_bytes:
             return (
                 f"{source}: line {number:,} is {len(line):,} bytes, over the limit of {limits.max_line_bytes:,} "

@@ -36,7 +36,7 @@ from pathlib import Path
 from config.datasets import DatasetConfig
 from ingestion.days import day_problem, group_loads, partition_changes
 from ingestion.landing import IN_PROGRESS_SUFFIXES, LandedFile, UnmatchedFile, match_file
-from ingestion.trust import path_problem
+from ingestion.trust import entry_problem, path_problem
 
 # One second without a change: enough for a copy in progress to show (its mtime keeps moving),
 # short enough that a file renamed into place is usually taken on the first tick that sees it.
@@ -80,8 +80,11 @@ class FileState:
 
     @classmethod
     def of(cls, path: Path) -> FileState:
-        stat = path.lstat()  # the entry itself: a link is judged as a link, never followed
-        return cls(stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+        return cls.of_status(path.lstat())  # the entry itself: a link is judged as a link, never followed
+
+    @classmethod
+    def of_status(cls, status: os.stat_result) -> FileState:
+        return cls(status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
     def token(self) -> str:
         return f"{self.size}:{self.mtime_ns}:{self.ctime_ns}"
@@ -251,10 +254,10 @@ def plan_tick(
         for path in _dataset_entries(folder):
             relative = _relative(landing_root, path)
             try:
-                state = FileState.of(path)
-                problem = path_problem(path)
+                status = path.lstat()  # one look at the entry: its version and whether it may be read
             except FileNotFoundError:  # left landing (loaded, rejected) between listing and stat
                 continue
+            state, problem = FileState.of_status(status), entry_problem(status)
             present.add(relative)
             if cursor.reported.get(relative) == state.token():  # rejected, but could not be moved: said once
                 plan.cursor.reported[relative] = state.token()
