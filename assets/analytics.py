@@ -20,7 +20,7 @@ from assets.automation import REFRESH_AFTER_CHECKS_PASS
 from assets.charts import bar_chart
 from assets.layers import ANALYTICS, MARTS, PIPELINE_GROUP
 from assets.metadata import null_counts, table_metadata
-from resources.warehouse import WRITER_RETRY, WarehouseResource, retry_only_transient
+from resources.warehouse import WarehouseResource, retry_only_transient
 from warehouse.layout import qualified
 
 CARRIER_PERFORMANCE = "mart_carrier_daily_performance"
@@ -101,11 +101,10 @@ def build_analytics_asset(spec: AnalyticsSpec, pool: str) -> dg.AssetsDefinition
         description=f"{spec.description} Written to {qualified(ANALYTICS, spec.name)}.",
         kinds={"polars", "duckdb"},
         pool=pool,
-        retry_policy=WRITER_RETRY,
         automation_condition=REFRESH_AFTER_CHECKS_PASS,
     )
-    def _asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
-        with retry_only_transient():
+    def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        with retry_only_transient(context.retry_number):
             with warehouse.read_only() as connection:
                 result = compute_analytics(connection, spec)
             with warehouse.writer() as connection:

@@ -41,7 +41,7 @@ from publishing.marts import (
 )
 from resources.dbt import keep_parse_state, prune_invocations
 from resources.dbt_state import DbtStateResource
-from resources.warehouse import WRITER_RETRY, WarehouseResource, retry_only_transient
+from resources.warehouse import WRITER_RETRIES, WarehouseResource, retry_delay, retry_only_transient
 from warehouse.catalog import table_exists
 from warehouse.locks import is_lock_message
 
@@ -261,7 +261,6 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
         dagster_dbt_translator=translator,
         name=DBT_ASSETS_NAME,
         pool=pool,
-        retry_policy=WRITER_RETRY,
     )
     def dbt_models(
         context: dg.AssetExecutionContext,
@@ -272,7 +271,7 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
     ) -> Iterator[Any]:
         manifest = json.loads(Path(project.manifest_path).read_text())
         audited = audited_models(manifest)
-        with retry_only_transient():
+        with retry_only_transient(context.retry_number):
             warehouse.assert_writable()  # dbt opens the warehouse itself: hold it to the production guard first
             warehouse.prepare_for_dbt()
             with warehouse.writer() as connection:  # the writer slot is held only for the claim itself
@@ -297,7 +296,7 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
         keep_parse_state(target_dir, invocation_dir)
         models = [audited[name] for name in sorted(built_models(invocation_dir) & audited.keys())]
         failed = failed_tests(invocation_dir)
-        with retry_only_transient(), warehouse.writer() as connection:
+        with retry_only_transient(context.retry_number), warehouse.writer() as connection:
             outcome, unpublishable = _publish_or_keep(
                 connection, models, context.run.run_id, claim, invocation.is_successful(), failed, config.full_refresh
             )
@@ -319,15 +318,20 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
             error = unpublishable or str(invocation.get_error())
             kept = f"; what it wrote is kept as schema {outcome.kept_as}" if outcome.kept_as else ""
             tests = f" (failed: {', '.join(sorted(failed))})" if failed else ""
-            raise dg.Failure(
+            failure = dg.Failure(
                 description=(
                     f"dbt build failed{tests}: {error}. Nothing was published: readers still see version "
                     f"{outcome.published if outcome.published is not None else '(none yet)'}{kept} ({DOCS_SECTION})"
                 ),
                 metadata={"dbt_command": " ".join(invocation.dbt_command), "kept_as": outcome.kept_as or ""},
-                # A failed test or a SQL error fails the same way again; only the lock is worth a retry.
-                allow_retries=is_lock_message(error),
+                allow_retries=False,
             )
+            # A failed test or a SQL error fails the same way again; only the lock is worth a retry.
+            if is_lock_message(error):
+                raise dg.RetryRequested(
+                    max_retries=WRITER_RETRIES, seconds_to_wait=retry_delay(context.retry_number)
+                ) from failure
+            raise failure
 
     return dbt_models
 

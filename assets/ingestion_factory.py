@@ -34,7 +34,7 @@ from ingestion.casting import model_dtypes
 from ingestion.lineage import lineage_columns, raw_columns
 from ingestion.load import load_partitions
 from resources.landing import LandingZoneResource
-from resources.warehouse import WRITER_RETRY, WarehouseResource, retry_only_transient
+from resources.warehouse import WarehouseResource, retry_only_transient
 from warehouse.layout import quarantine_table, raw_table
 
 
@@ -159,7 +159,6 @@ def build_ingestion_asset(dataset: DatasetConfig, pool: str) -> dg.AssetsDefinit
         metadata=_spec_metadata(dataset),
         kinds={"polars", "duckdb"},
         pool=pool,
-        retry_policy=WRITER_RETRY,
         # A run may end with per-partition materialisations and no result for the whole range
         # (junk partition keys skipped): that is a success, not a missing output.
         output_required=False,
@@ -169,7 +168,7 @@ def build_ingestion_asset(dataset: DatasetConfig, pool: str) -> dg.AssetsDefinit
     def _asset(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing_zone: LandingZoneResource
     ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization | dg.AssetCheckResult]:
-        with retry_only_transient():
+        with retry_only_transient(context.retry_number):
             yield from _ingest(context, dataset, warehouse, landing_zone)
 
     return _asset

@@ -22,7 +22,7 @@ from operations.backup import prune_snapshots, take_snapshot
 from operations.lifecycle import apply_cleanup, plan_cleanup
 from operations.performance import build_report
 from resources.operations import OperationsResource
-from resources.warehouse import WRITER_RETRY, WarehouseResource, retry_only_transient
+from resources.warehouse import WarehouseResource, retry_only_transient
 
 BACKUP = dg.AssetKey([OPERATIONS, "warehouse_backup"])
 CLEANUP = dg.AssetKey([OPERATIONS, "lifecycle_cleanup"])
@@ -67,19 +67,21 @@ OPERATIONS_SPECS = [
 # On the file backend the export reads the file, which DuckDB forbids while another process writes
 # it: the backup waits for the writer slot like a load does, and so always sees a committed state.
 def build_backup_op(pool: str) -> dg.OpDefinition:
-    @dg.op(out={}, pool=pool, retry_policy=WRITER_RETRY, description=BACKUP_DESCRIPTION)
+    @dg.op(out={}, pool=pool, description=BACKUP_DESCRIPTION)
     def warehouse_backup(
-        warehouse: WarehouseResource, operations: OperationsResource
+        context: dg.OpExecutionContext, warehouse: WarehouseResource, operations: OperationsResource
     ) -> Iterator[dg.AssetMaterialization]:
-        yield from _backup(warehouse, operations)
+        yield from _backup(warehouse, operations, context.retry_number)
 
     return warehouse_backup
 
 
-def _backup(warehouse: WarehouseResource, operations: OperationsResource) -> Iterator[dg.AssetMaterialization]:
+def _backup(
+    warehouse: WarehouseResource, operations: OperationsResource, retry_number: int
+) -> Iterator[dg.AssetMaterialization]:
     if not warehouse.exists():  # not a fault to retry: there is nothing to back up yet
         raise dg.Failure(f"no warehouse at {warehouse.location} yet: nothing to back up", allow_retries=False)
-    with retry_only_transient():
+    with retry_only_transient(retry_number):
         with warehouse.read_only() as connection:
             snapshot = take_snapshot(connection, operations.backups)
         pruned = prune_snapshots(operations.backups, snapshot.environment, operations.backup_keep)
@@ -108,23 +110,27 @@ class CleanupConfig(dg.Config):
 
 
 def build_cleanup_op(pool: str) -> dg.OpDefinition:
-    @dg.op(out={}, pool=pool, retry_policy=WRITER_RETRY, description=CLEANUP_DESCRIPTION)  # it deletes rows
+    @dg.op(out={}, pool=pool, description=CLEANUP_DESCRIPTION)  # it deletes rows
     def lifecycle_cleanup(
         context: dg.OpExecutionContext,
         config: CleanupConfig,
         warehouse: WarehouseResource,
         operations: OperationsResource,
     ) -> Iterator[dg.AssetMaterialization]:
-        yield from _cleanup(config, warehouse, operations, context.instance)
+        yield from _cleanup(config, warehouse, operations, context.instance, context.retry_number)
 
     return lifecycle_cleanup
 
 
 def _cleanup(
-    config: CleanupConfig, warehouse: WarehouseResource, operations: OperationsResource, instance: dg.DagsterInstance
+    config: CleanupConfig,
+    warehouse: WarehouseResource,
+    operations: OperationsResource,
+    instance: dg.DagsterInstance,
+    retry_number: int,
 ) -> Iterator[dg.AssetMaterialization]:
     policy, now = operations.lifecycle_policy(), datetime.now(UTC)
-    with retry_only_transient():
+    with retry_only_transient(retry_number):
         plan = plan_cleanup(policy, warehouse, now, instance)
         if not config.dry_run:
             apply_cleanup(plan, policy, warehouse, now, instance)

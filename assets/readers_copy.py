@@ -20,7 +20,7 @@ import dagster as dg
 
 from assets.automation import REFRESH_AFTER_CHECKS_PASS
 from assets.layers import ANALYTICS, MARTS, PIPELINE_GROUP, READERS
-from resources.warehouse import WRITER_RETRY, WarehouseResource, retry_only_transient
+from resources.warehouse import WarehouseResource, retry_only_transient
 
 READERS_COPY = dg.AssetKey([READERS, "warehouse_copy"])
 # The tables readers read: what the copy waits for. (Raw and staging change only with a refresh of these.)
@@ -43,12 +43,11 @@ def build_readers_copy_asset(upstream: Sequence[dg.AssetKey], pool: str) -> dg.A
         "run has written the marts and analytics, so a reader never locks the pipeline out.",
         kinds={"duckdb"},
         pool=pool,
-        retry_policy=WRITER_RETRY,
         automation_condition=REFRESH_AFTER_CHECKS_PASS,
     )
-    def _asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         started = time.perf_counter()
-        with retry_only_transient():
+        with retry_only_transient(context.retry_number):
             published = warehouse.publish_reader_copy()
         if published is None:  # built only where readers need a copy (definitions.py)
             raise dg.Failure(f"the warehouse at {warehouse.location} gives its readers no copy: they read it directly")

@@ -9,6 +9,7 @@ worth a step retry.
 from __future__ import annotations
 
 import errno
+import random
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
@@ -35,9 +36,18 @@ from warehouse.locks import WarehouseLockedError, is_lock_error
 from warehouse.transactions import is_conflict
 
 # Every writer also retries: a lock held outside Dagster (a notebook, the DuckDB CLI) outlasting the
-# connect backoff fails the step, which then retries later instead of failing the run. Bad data
-# raises Failure(allow_retries=False), so only transient faults are retried.
-WRITER_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+# connect backoff fails the step, which then retries later instead of failing the run. The step
+# asks for the retry itself (retry_only_transient) rather than through a RetryPolicy: Dagster turns
+# an interrupt in a step that has a RetryPolicy into a retry, so Terminate would restart the step
+# instead of stopping the run.
+WRITER_RETRIES = 3
+WRITER_RETRY_DELAY_SECONDS = 5.0
+
+
+def retry_delay(retry_number: int) -> float:
+    """Seconds before retry ``retry_number + 1``: doubling from the first delay, +-50% so that steps
+    that failed together do not retry together."""
+    return WRITER_RETRY_DELAY_SECONDS * 2**retry_number * random.uniform(0.5, 1.5)
 
 
 # Operating-system errors a later attempt can outlive: a busy or interrupted call, a connection
@@ -76,19 +86,26 @@ def is_transient(error: BaseException) -> bool:
 
 
 @contextmanager
-def retry_only_transient() -> Iterator[None]:
-    """Let transient faults reach the step's RetryPolicy; make every other error final.
+def retry_only_transient(retry_number: int = 0) -> Iterator[None]:
+    """Retry the step on a transient fault; make every other error final; let an interrupt stop it.
 
-    Dagster's RetryPolicy retries any exception. A bug or a bad file fails the same way every
-    time, so it is turned into ``Failure(allow_retries=False)`` instead of retrying with backoff.
+    ``retry_number``: the step's ``context.retry_number``, for the backoff. A transient fault asks
+    Dagster for a retry (``RetryRequested``, up to WRITER_RETRIES). A bug or a bad file fails the
+    same way every time, so it is ``Failure(allow_retries=False)``.
+
+    A terminated run interrupts its worker (SIGINT). Inside a query DuckDB takes that interrupt
+    over and raises its own ``InterruptException``, an ordinary exception: it is handed back to
+    Dagster as the interrupt it was, so the step stops, is not retried, and the run ends canceled.
     """
     try:
         yield
-    except dg.Failure:
+    except (dg.Failure, dg.RetryRequested):
         raise
+    except duckdb.InterruptException as interrupt:
+        raise dg.DagsterExecutionInterruptedError() from interrupt
     except Exception as error:
         if is_transient(error):
-            raise
+            raise dg.RetryRequested(max_retries=WRITER_RETRIES, seconds_to_wait=retry_delay(retry_number)) from error
         raise dg.Failure(description=f"{type(error).__name__}: {error}", allow_retries=False) from error
 
 

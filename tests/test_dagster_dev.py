@@ -22,14 +22,14 @@ import pytest
 from assets.layers import raw_asset_key
 from cli import replay
 from config.names import VALIDATION_CHECK
-from config.settings import Settings
+from config.settings import FILE_BACKEND, Settings
 from definitions import build_definitions
 from demo.nycflights import day_csv
 from instance.local import open_local_instance
 from observability import metrics as exported
 from resources.pools import pool_limits
 from resources.warehouse import WarehouseResource
-from tests.support import dev_server
+from tests.support import dev_server, terminate
 from tests.support.browser import browser_page, dismiss_welcome
 from tests.support.json_lines import read_json_lines
 from tests.support.metrics import Scrape, scrape
@@ -449,3 +449,60 @@ def test_the_landing_sensor_s_skipped_ticks_go_after_a_day(dagster_dev):
         dev_server.wait_for("the aged skipped ticks to be purged", purged, ALERT_TIMEOUT, every=2)
         day_ago = time.time() - 86400
         assert all(tick.timestamp > day_ago for tick in instance.get_ticks(*ids)), "nothing older than a day"
+
+
+# Where a user may press Terminate: in a load, in dbt, while dbt's output is published, while the
+# readers' copy is written (the file backend's: the lake has none). Each is a run of its own.
+TERMINATE_PHASES = {
+    "load": terminate.in_step("raw__"),
+    "dbt": terminate.building_with_dbt,
+    "publishing": terminate.publishing,
+    "readers' copy": terminate.in_step("readers__"),
+}
+# A user waits this long at most for a terminated run to end (seconds when idle).
+TERMINATE_SECONDS = 30
+
+
+def test_terminate_stops_a_run_at_every_step_and_publishes_nothing_half_written(dagster_dev):
+    """Terminate, as the UI sends it, in each step of a land-and-refresh run: the run ends canceled
+    within seconds, no step is retried, the worker exits, its writer slot is free, and readers see
+    whole days only. A terminated load's files are refused with the reason (not lost), and the next
+    delivery brings the marts up to date."""
+    settings, server = dagster_dev
+    pools = list(pool_limits(settings))
+    real = dev_server.real_flights_per_day()
+    phases = {
+        name: phase
+        for name, phase in TERMINATE_PHASES.items()
+        if name != "readers' copy" or settings.backend == FILE_BACKEND
+    }
+    for name, phase in phases.items():
+        published_before = marts_days(settings)
+        replay.main(["--days", "3" if name == "load" else "1"], settings=settings)
+        stopped = terminate.terminate_inside(server.home, server.url, phase, name, PIPELINE_TIMEOUT)
+        assert stopped.run.status == dg.DagsterRunStatus.CANCELED, (name, stopped.events)
+        assert dg.DagsterEventType.STEP_UP_FOR_RETRY not in stopped.events, f"{name}: the interrupt was retried"
+        assert stopped.seconds < TERMINATE_SECONDS, f"{name}: {stopped.seconds:.1f} s from Terminate to the run's end"
+        with open_local_instance(server.home) as instance:
+            assert terminate.slots_held_by(instance, pools, stopped.run.run_id) == [], name
+        # Whole days only, in the raw layer and in the marts; nothing new published by a cut dbt step.
+        raw = dev_server.raw_flights_per_day(settings)
+        assert all(raw[day] == real[day] for day in raw), f"{name}: a day half loaded"
+        published = dev_server.flights_per_day(settings)
+        assert all(published[day] == raw[day] for day in published), f"{name}: a day half published"
+        if name == "dbt":
+            assert set(published) == published_before, "a terminated dbt build published nothing"
+        if name == "load":
+            refused = list(settings.rejected.rglob("*flights_*.csv*"))
+            assert refused, "the terminated load's files are kept in rejected/, with the reason"
+        assert not list(settings.warehouse.parent.glob("*.partial")), f"{name}: a partial file was left"
+
+    # The pipeline goes on: the next delivery's run brings every loaded day into the marts.
+    replay.main(["--days", "1"], settings=settings)
+    dev_server.wait_for(
+        "the marts to hold every loaded day again",
+        lambda: set(dev_server.raw_flights_per_day(settings)) == marts_days(settings),
+        PIPELINE_TIMEOUT,
+        every=5,
+        in_flight=lambda: dev_server.runs_in_flight(server.home),
+    )

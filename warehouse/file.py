@@ -34,7 +34,8 @@ class FileWarehouse:
     path: Path
     env: str
     prod_path: Path | None = None
-    # Retrying the lock here covers short holders; a longer one fails the step into its RetryPolicy.
+    # Retrying the lock here covers short holders; a longer one fails the step, which then asks for
+    # a retry (resources/warehouse.py: retry_only_transient).
     lock_attempts: int = 8
     lock_backoff_seconds: float = 0.25
 

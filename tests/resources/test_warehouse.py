@@ -4,13 +4,21 @@ import errno
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
-from resources.warehouse import WarehouseResource, is_transient, retry_only_transient
+from resources.warehouse import (
+    WRITER_RETRIES,
+    WRITER_RETRY_DELAY_SECONDS,
+    WarehouseResource,
+    is_transient,
+    retry_only_transient,
+)
 from warehouse.file import FileWarehouse
 from warehouse.locks import WarehouseLockedError
 
@@ -47,9 +55,17 @@ def test_a_lock_that_outlasts_the_budget_is_a_transient_error(tmp_path):
         with pytest.raises(WarehouseLockedError, match="still locked after 2 attempts") as raised, warehouse.writer():
             pass
         assert is_transient(raised.value)
-        # Under retry_only_transient it reaches the step's RetryPolicy unchanged.
-        with pytest.raises(WarehouseLockedError), retry_only_transient(), warehouse.writer():
-            pass
+        # Under retry_only_transient the step asks Dagster for a retry, later each time.
+        delays = []
+        for retry_number in (0, 1, 2):
+            with pytest.raises(dg.RetryRequested) as retry, retry_only_transient(retry_number), warehouse.writer():
+                pass
+            assert retry.value.max_retries == WRITER_RETRIES
+            assert isinstance(retry.value.__cause__, WarehouseLockedError)
+            delays.append(retry.value.seconds_to_wait)
+        assert [round(delay / 2**n / WRITER_RETRY_DELAY_SECONDS, 1) for n, delay in enumerate(delays)] == [
+            pytest.approx(1.0, abs=0.5)
+        ] * 3, delays
     finally:
         holder.kill()
 
@@ -91,3 +107,27 @@ def test_a_full_disk_or_a_read_only_file_system_fails_at_once_naming_the_path():
         assert not is_transient(OSError(final, os.strerror(final), "/data/warehouse/prod.duckdb"))
     for passing in (errno.ECONNRESET, errno.ECONNREFUSED, errno.ETIMEDOUT, errno.EAGAIN):
         assert is_transient(OSError(passing, os.strerror(passing)))
+
+
+def test_an_interrupted_query_stops_the_step_as_an_interrupt(tmp_path):
+    """Terminate interrupts the worker; DuckDB turns that into an ordinary exception, which would
+    be retried. It reaches Dagster as the interrupt it was."""
+    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
+    stopped = threading.Event()
+
+    def interrupt_until_stopped() -> None:
+        # An interrupt that lands before the query starts is dropped: repeat it until it takes.
+        while not stopped.wait(0.05):
+            connection.interrupt()
+
+    interrupter = threading.Thread(target=interrupt_until_stopped)
+    interrupter.start()
+    begun = time.monotonic()
+    try:
+        with pytest.raises(dg.DagsterExecutionInterruptedError) as raised, retry_only_transient():
+            connection.execute("SELECT count(*) FROM range(1000000000000) AS a(x) WHERE x % 7 = 3").fetchall()
+    finally:
+        stopped.set()
+    interrupter.join()
+    assert isinstance(raised.value.__cause__, duckdb.InterruptException)
+    assert time.monotonic() - begun < 60, "the query stopped when interrupted, not when done"

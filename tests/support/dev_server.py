@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from config.settings import PROJECT_ROOT as ROOT
 from config.settings import Settings
+from demo.nycflights import daily_table
 from instance.home import prepare_dagster_home
 from resources.warehouse import WarehouseResource
 from warehouse.ducklake import LakeConnectionError
@@ -114,6 +116,24 @@ def flights_per_day(settings: Settings) -> dict[str, int]:
     except (duckdb.Error, FileNotFoundError, LakeConnectionError):  # missing, or the file locked by a writer
         return {}
     return dict(rows)
+
+
+def raw_flights_per_day(settings: Settings) -> dict[str, int]:
+    """Flights per day in raw.flights; empty while the warehouse is missing or being written."""
+    try:
+        with WarehouseResource.for_settings(settings).read_only() as connection:
+            rows = connection.execute(
+                "SELECT _partition_date::VARCHAR, count(*) FROM raw.flights GROUP BY 1"
+            ).fetchall()
+    except (duckdb.Error, FileNotFoundError, LakeConnectionError):
+        return {}
+    return dict(rows)
+
+
+def real_flights_per_day() -> dict[str, int]:
+    """Flights per day in the real 2013 data, as delivered."""
+    counts = daily_table("flights").group_by(pl.col("_day").cast(pl.String)).len()
+    return dict(counts.iter_rows())
 
 
 @contextlib.contextmanager
