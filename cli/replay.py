@@ -13,15 +13,19 @@ watcher never sees half a file. Days already delivered (in landing or archive) a
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
+import polars as pl
+
 from config.datasets import DatasetConfig, load_datasets
 from config.settings import Settings, exits_on_settings_error, get_settings
 from demo.nycflights import day_csv, demo_days, fed, source_bytes
-from ingestion.landing import dataset_landing_dir, landed_days
+from ingestion.landing import dataset_landing_dir, landed_days, manifest_of
 
 
 def write_atomically(target: Path, data: bytes) -> None:
@@ -44,6 +48,19 @@ def next_days(datasets: dict[str, DatasetConfig], already: set[date], count: int
 Delivery = tuple[Path, bytes]  # where a file lands, and its content
 
 
+def as_fed(dataset: DatasetConfig, target: Path, data: bytes) -> list[Delivery]:
+    """A file as its feed marks it whole (the dataset's completeness rule): with a trailer record,
+    or after its sidecar manifest; by default as it is."""
+    rule = dataset.completeness
+    if rule.rule == "last_record":
+        return [(target, data)]
+    records = pl.read_csv(data, infer_schema=False).height
+    if rule.rule == "trailer":
+        return [(target, data + f"{rule.trailer_prefix},{records}\n".encode())]
+    manifest = {"rows": records, "sha256": hashlib.sha256(data).hexdigest()}
+    return [(manifest_of(target), json.dumps(manifest).encode()), (target, data)]
+
+
 def day_deliveries(settings: Settings, datasets: dict[str, DatasetConfig], days: Iterable[date]) -> list[Delivery]:
     deliveries = []
     for day in days:
@@ -52,17 +69,17 @@ def day_deliveries(settings: Settings, datasets: dict[str, DatasetConfig], days:
             # The real weather feed has no observations for 2013-12-31: a day with no rows is not
             # delivered at all, as a feed would not send an empty file.
             if data.count(b"\n") > 1:
-                deliveries.append(
-                    (dataset_landing_dir(settings.landing, dataset.name) / dataset.file_name_for(day), data)
-                )
+                target = dataset_landing_dir(settings.landing, dataset.name) / dataset.file_name_for(day)
+                deliveries += as_fed(dataset, target, data)
     return deliveries
 
 
 def reference_deliveries(settings: Settings, datasets: dict[str, DatasetConfig]) -> list[Delivery]:
-    return [
-        (dataset_landing_dir(settings.landing, dataset.name) / dataset.file_name_for(), source_bytes(dataset.name))
-        for dataset in fed(datasets, "reference")
-    ]
+    deliveries = []
+    for dataset in fed(datasets, "reference"):
+        target = dataset_landing_dir(settings.landing, dataset.name) / dataset.file_name_for()
+        deliveries += as_fed(dataset, target, source_bytes(dataset.name))
+    return deliveries
 
 
 def land(deliveries: Sequence[Delivery]) -> list[Path]:

@@ -93,6 +93,16 @@ class Limits(BaseModel):
     max_line_bytes: int = Field(default=1 << 20, ge=1)  # any one line, the header included
 
 
+class Completeness(BaseModel):
+    """How a delivery shows it is whole (ingestion/completeness.py). By default its last record must
+    be whole; a feed that sends a sidecar manifest or a trailer record declares it here."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule: Literal["last_record", "manifest", "trailer"] = "last_record"
+    trailer_prefix: str = Field(default="TRAILER", min_length=1, pattern=r"^[^,\r\n]+$")
+
+
 class DatasetConfig(BaseModel):
     """One dataset: where its files land, how they are named, and what governs their content."""
 
@@ -113,6 +123,7 @@ class DatasetConfig(BaseModel):
     volume: Volume = Volume()
     dates: DateBounds = DateBounds()
     limits: Limits = Limits()
+    completeness: Completeness = Completeness()
 
     @field_validator("name")
     @classmethod
@@ -163,6 +174,8 @@ class DatasetConfig(BaseModel):
             raise ValueError("a reference dataset has a fixed file name: no {date}, no date_format")
         elif "dates" in self.model_fields_set:
             raise ValueError("dates bounds the days of a daily dataset; a reference dataset has none")
+        if self.completeness.rule == "trailer" and (self.format != "csv" or self.compression is not None):
+            raise ValueError("completeness: trailer is a last line of an uncompressed CSV file")
         return self
 
     @cached_property

@@ -38,6 +38,9 @@ ARCHIVE_SEPARATOR = "__"
 # Files being written under the landing contract carry one of these; they are never picked up.
 IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload")
 COPY_CHUNK_BYTES = 1 << 20
+# A delivery's sidecar manifest, for datasets whose completeness rule asks for one
+# (ingestion/completeness.py): the file's name plus this.
+MANIFEST_SUFFIX = ".manifest.json"
 
 
 class MissingFileError(FileNotFoundError):
@@ -69,6 +72,15 @@ class UnmatchedFile:
 
     path: Path
     reason: str
+
+
+def manifest_of(path: Path) -> Path:
+    """The sidecar manifest of a data file, landed or archived."""
+    return path.with_name(path.name + MANIFEST_SUFFIX)
+
+
+def is_manifest(path: Path) -> bool:
+    return path.name.endswith(MANIFEST_SUFFIX)
 
 
 def dataset_landing_dir(landing_root: Path, dataset_name: str) -> Path:
@@ -107,8 +119,8 @@ def scan_landing(landing_root: Path, dataset: DatasetConfig) -> tuple[list[Lande
     matched: list[LandedFile] = []
     unmatched: list[UnmatchedFile] = []
     for path in sorted(folder.iterdir()):
-        if not path.is_file():
-            continue
+        if not path.is_file() or (dataset.completeness.rule == "manifest" and path.name.endswith(MANIFEST_SUFFIX)):
+            continue  # a manifest goes with its file (ingestion/completeness.py)
         result = match_file(dataset, path)
         (matched if isinstance(result, LandedFile) else unmatched).append(result)
     return matched, unmatched

@@ -34,6 +34,7 @@ import polars as pl
 
 from config.datasets import DatasetConfig
 from config.settings import DEFAULT_LOAD_BATCH_MB
+from ingestion.completeness import MAX_MANIFEST_BYTES
 from ingestion.landing import (
     LandedFile,
     MissingFileError,
@@ -41,6 +42,7 @@ from ingestion.landing import (
     archived_deliveries,
     copy_to_archive,
     locate_partition_file,
+    manifest_of,
     remove_from_landing,
 )
 from ingestion.lineage import PARTITION_DATE
@@ -207,13 +209,18 @@ def _archive_and_ingest(
                 with open_landed(landed.path, landing_root) as source:
                     status = os.fstat(source.fileno())
                     archived = copy_to_archive(landed, source, target)
+                manifest = (
+                    _archive_manifest(landed, archived, landing_root) if dataset.completeness.rule == "manifest" else []
+                )
             except UntrustedEntryError as refused:
                 untrusted.append(
                     f"{landed.path.relative_to(landing_root)}: not read, {refused}; the landing sensor moves it to "
                     "rejected/"
                 )
                 continue
-            delivered.append((landed, archived, (status.st_size, status.st_mtime_ns)))
+            # The file leaves landing before its manifest: a manifest alone is ignored, a file
+            # alone would wait for its manifest.
+            delivered += [(landed, archived, (status.st_size, status.st_mtime_ns)), *manifest]
         # Rows are read from the archived copy: exactly the bytes their _source_file names.
         copy = LandedFile(landed.dataset, archived, landed.partition_key)
         deliveries.append(Delivery(copy, archived.relative_to(archive_root).as_posix()))
@@ -222,6 +229,31 @@ def _archive_and_ingest(
         if result.severity is Severity.ERROR and index in replays:
             results[index] = _newest_that_passes(dataset, result, archive_root, loaded_at, run_id)
     return IngestedBatch(results, delivered, untrusted)
+
+
+def _archive_manifest(
+    landed: LandedFile, archived: Path, landing_root: Path
+) -> list[tuple[LandedFile, Path, tuple[int, int]]]:
+    """Keep a delivery's sidecar manifest beside its archived copy (read through the trust boundary,
+    like the file); what to remove from landing once committed. None landed: the read refuses it."""
+    sidecar = manifest_of(landed.path)
+    target = manifest_of(archived)
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        with open_landed(sidecar, landing_root) as source:
+            status = os.fstat(source.fileno())
+            try:
+                partial.write_bytes(source.read(MAX_MANIFEST_BYTES + 1))
+                partial.replace(target)
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
+    except FileNotFoundError:
+        target.unlink(missing_ok=True)  # not an older delivery's manifest: this one has none
+        return []
+    except UntrustedEntryError as refused:
+        raise UntrustedEntryError(f"its manifest {sidecar.name} may not be read: {refused}") from None
+    return [(LandedFile(landed.dataset, sidecar, landed.partition_key), target, (status.st_size, status.st_mtime_ns))]
 
 
 def _newest_that_passes(

@@ -24,6 +24,7 @@ import polars as pl
 
 from config.datasets import DatasetConfig
 from ingestion.casting import SchemaDrift, cast_to_model, compare_columns, model_dtypes
+from ingestion.completeness import Declared, count_problem, declared
 from ingestion.landing import LandedFile
 from ingestion.lineage import LOADED_AT, PARTITION_DATE, ROW_NUMBER, RUN_ID, SOURCE_FILE, TIMESTAMP
 from ingestion.reading import RawTable, UnreadableFileError, read_tables
@@ -168,8 +169,7 @@ def ingest_files(
     finished: dict[int, FileIngestion] = {}
     prepared: dict[int, _Prepared] = {}
     contents = [delivery.landed.path.read_bytes() for delivery in deliveries]
-    named = [(data, delivery.landed.name) for data, delivery in zip(contents, deliveries, strict=True)]
-    tables = read_tables(named, dataset.format, dataset.null_values, dataset.compression, dataset.limits)
+    tables = _read_whole(dataset, deliveries, contents)
     for index, (delivery, data, table) in enumerate(zip(deliveries, contents, tables, strict=True)):
         outcome = _prepare(dataset, delivery, data, table, dtypes, loaded_at, run_id)
         if isinstance(outcome, FileIngestion):
@@ -179,6 +179,30 @@ def ingest_files(
     if prepared:
         finished |= _ingest_batch(dataset, prepared, dtypes, loaded_at, run_id)
     return [finished[index] for index in range(len(deliveries))]
+
+
+def _read_whole(
+    dataset: DatasetConfig, deliveries: Sequence[Delivery], contents: Sequence[bytes]
+) -> list[RawTable | UnreadableFileError]:
+    """Read each file, refusing whole any that its completeness rule says is not (ingestion/completeness.py)."""
+    rule = dataset.completeness
+    said: list[Declared | UnreadableFileError] = []
+    for delivery, data in zip(deliveries, contents, strict=True):
+        try:
+            said.append(declared(rule, data, delivery.landed.path, delivery.landed.name))
+        except UnreadableFileError as incomplete:
+            said.append(incomplete)
+    named = [
+        (item.data if isinstance(item, Declared) else b"", delivery.landed.name)
+        for item, delivery in zip(said, deliveries, strict=True)
+    ]
+    tables = read_tables(named, dataset.format, dataset.null_values, dataset.compression, dataset.limits)
+    for index, (item, table) in enumerate(zip(said, tables, strict=True)):
+        if isinstance(item, UnreadableFileError):
+            tables[index] = item
+        elif item.records is not None and isinstance(table, RawTable):
+            tables[index] = count_problem(table.records_read, item.records, rule, named[index][1]) or table
+    return tables
 
 
 def _by_file(mapping: dict[int, object], dtype: pl.DataType) -> pl.Expr:

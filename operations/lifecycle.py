@@ -33,7 +33,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from ingestion.landing import parse_archived_name
+from ingestion.landing import is_manifest, manifest_of, parse_archived_name
 from ingestion.lineage import LOADED_AT
 from ingestion.pipeline import Severity
 from ingestion.storage import LOAD_LOG
@@ -141,6 +141,8 @@ def old_archived_files(policy: LifecyclePolicy, warehouse: Warehouse, now: datet
     deliveries: dict[tuple[Path, str], list[tuple[datetime, Path]]] = defaultdict(list)
     for path in policy.archive_dir.glob("*/*/*") if policy.archive_dir.is_dir() else []:
         parsed = parse_archived_name(path.name)
+        if is_manifest(path):  # goes with its delivery (below)
+            continue
         if parsed is not None and path.is_file():  # else not a file the ingestion archived: not ours
             archived_at, original = parsed
             deliveries[(path.parent, original)].append((archived_at, path))
@@ -259,6 +261,7 @@ def apply_cleanup(
             file.unlink(missing_ok=True)
     for removal in plan.of_kind("archived file"):
         Path(removal.target).unlink(missing_ok=True)
+        manifest_of(Path(removal.target)).unlink(missing_ok=True)  # the delivery's manifest, if it had one
     if quarantined:
         cutoff = quarantine_cutoff(policy, now)
         with warehouse.writer() as connection:

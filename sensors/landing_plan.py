@@ -35,7 +35,15 @@ from pathlib import Path
 
 from config.datasets import DatasetConfig
 from ingestion.days import day_problem, group_loads, partition_changes
-from ingestion.landing import IN_PROGRESS_SUFFIXES, LandedFile, UnmatchedFile, match_file
+from ingestion.landing import (
+    IN_PROGRESS_SUFFIXES,
+    MANIFEST_SUFFIX,
+    LandedFile,
+    UnmatchedFile,
+    is_manifest,
+    manifest_of,
+    match_file,
+)
 from ingestion.trust import entry_problem, path_problem
 
 # One second without a change: enough for a copy in progress to show (its mtime keeps moving),
@@ -265,6 +273,11 @@ def plan_tick(
             if problem is not None:  # a link, a FIFO, a folder...: never read (ingestion/trust.py)
                 reject(path, relative, dataset.name, problem, state.token())
                 continue
+            if dataset.completeness.rule == "manifest" and is_manifest(path):
+                # Read with its file (ingestion/load.py); alone, it waits for the file.
+                if not os.path.lexists(path.with_name(path.name.removesuffix(MANIFEST_SUFFIX))):
+                    plan.waiting.append(f"{relative}: a manifest, waiting for its file")
+                continue
             matched = match_file(dataset, path, today)
             if isinstance(matched, UnmatchedFile):
                 reject(path, relative, dataset.name, matched.reason, state.token())
@@ -291,6 +304,9 @@ def plan_tick(
                 plan.settles_in = max(plan.settles_in, settle_seconds - max(still_for, 0.0))
                 if previous is not None:
                     plan.cursor.requested[relative] = previous
+                continue
+            if dataset.completeness.rule == "manifest" and not os.path.lexists(manifest_of(path)):
+                plan.waiting.append(f"{relative}: waiting for its manifest {manifest_of(path).name} (completeness)")
                 continue
             pending.setdefault(dataset.name, []).append(_Pending(matched, state, 1))
     _plan_partitions(plan, datasets, existing_days, pending, today)

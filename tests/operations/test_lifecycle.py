@@ -12,6 +12,7 @@ from assets.operations import CLEANUP
 from cli import cleanup
 from config.settings import Settings
 from definitions import build_definitions
+from ingestion.landing import manifest_of
 from operations.lifecycle import apply_cleanup, plan_cleanup
 from publishing.marts import VERSIONS, AuditedModel, keep_failed
 from resources.operations import OperationsResource
@@ -55,6 +56,8 @@ def staged(built_copy: Settings):
     shutil.copy(newest, superseded)
     renamed_newest = newest.with_name(f"{LONG_AGO:%Y%m%dT%H%M%S%fZ}__flights_2013-01-01.csv")
     newest.rename(renamed_newest)  # old too, but the newest delivery: the published rows' source
+    for delivery in (superseded, renamed_newest):  # as a feed with sidecar manifests leaves them
+        manifest_of(delivery).write_text('{"rows": 842, "sha256": "..."}')
 
     with WarehouseResource(path=str(settings.warehouse), env="test").writer() as connection:
         connection.execute(
@@ -132,6 +135,8 @@ def test_a_dry_run_deletes_nothing_and_the_real_run_only_what_was_listed(staged,
 
     assert cleanup.main(["--apply"], settings=settings) == 0
     assert not paths["old_dev"].exists() and not paths["superseded"].exists()
+    assert not manifest_of(paths["superseded"]).exists(), "a delivery goes with its manifest"
+    assert manifest_of(paths["newest"]).exists()
     assert paths["fresh_dev"].exists() and paths["old_prod_copy"].exists() and paths["newest"].exists()
     assert settings.prod_warehouse.exists()
     assert counts(settings.warehouse, ["quarantine.flights"])["quarantine.flights"] == quarantined_before - 3
