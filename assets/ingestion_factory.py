@@ -21,6 +21,7 @@ from assets.ingestion_report import (
     file_metadata,
     log_batch,
     materialization_metadata,
+    nothing_to_judge_check,
     schema_drift_check,
     validation_check,
     volume_check,
@@ -89,6 +90,8 @@ def _ingest(
     checks = [validation_check(dataset, outcome.summary, unread), schema_drift_check(outcome.summary)]
     if outcome.volume is not None:
         checks.append(volume_check(outcome.volume))
+    elif dataset.kind == "daily":  # said, not left "execution failed" in the UI when every file was refused
+        checks.append(nothing_to_judge_check())
     if outcome.complete:
         yield dg.MaterializeResult(metadata=materialization_metadata(outcome.summary), check_results=checks)
         return

@@ -191,6 +191,17 @@ def schema_drift_check(summary: LoadSummary) -> dg.AssetCheckResult:
     )
 
 
+def nothing_to_judge_check() -> dg.AssetCheckResult:
+    """The volume check of a run that loaded no day (its files refused or missing: the validation
+    check says why): there are no row counts to judge."""
+    return dg.AssetCheckResult(
+        check_name=VOLUME_CHECK,
+        passed=True,
+        description="no day was loaded by this run, so no row count to judge (pandera_validation says why)",
+        metadata={"days_checked": 0, "anomalies": 0},
+    )
+
+
 def volume_check(report: pl.DataFrame) -> dg.AssetCheckResult:
     """Row counts of the loaded days against their history, naming the rule that judged each (ingestion/volume.py)."""
     anomalies = report.filter(pl.col("status") == Status.ANOMALY)

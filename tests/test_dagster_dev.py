@@ -29,8 +29,9 @@ from instance.local import open_local_instance
 from observability import metrics as exported
 from resources.pools import pool_limits
 from resources.warehouse import WarehouseResource
+from schemas.flights import Flights
 from tests.support import dev_server, terminate
-from tests.support.browser import browser_page, dismiss_welcome
+from tests.support.browser import browser_page, check_rows, dismiss_welcome
 from tests.support.json_lines import read_json_lines
 from tests.support.metrics import Scrape, scrape
 from tests.support.monitoring import metrics_queried
@@ -338,6 +339,30 @@ def test_the_ui_opens_readable_with_real_charts(dagster_dev, tmp_path):
         assert width == 750, "the PNG was decoded and drawn by the browser"
 
 
+def test_columns_and_checks_explain_themselves_in_the_ui(dagster_dev, dbt_manifest):
+    """A raw asset's columns carry their Pandera descriptions; a dbt test of warning level that finds
+    rows shows as a warning (a yellow sign), not as a red failure, and no other check failed."""
+    _, server = dagster_dev
+    carrier = Flights.to_schema().columns["carrier"].description
+    manifest = json.loads(dbt_manifest.read_text())
+    warn_level = {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test" and node["config"]["severity"].lower() == "warn"
+    }
+    with browser_page() as page:
+        page.goto(f"{server.url}/assets/raw/flights", wait_until="networkidle")
+        dismiss_welcome(page)
+        page.get_by_text("Columns", exact=True).first.wait_for(timeout=60_000)
+        assert page.get_by_text(carrier, exact=True).first.is_visible(), "the carrier column's description"
+
+        checks = check_rows(page, "marts/fct_flights", server.url)
+    failed = {name: icon for name, (icon, status) in checks.items() if status == "Failed"}
+    assert failed, "the real data has flights whose plane is missing from the registry: a warning"
+    assert set(failed) <= warn_level, f"only warning-level tests may find rows: {failed}"
+    assert set(failed.values()) == {"warning_outline"}, failed
+
+
 def test_materialize_all_in_the_ui_is_the_data(dagster_dev):
     """The README's way through the "Materialize all" dialog (All, Launch) backfills the pipeline
     with no extra runs from automation (which waits for a backfill in progress: assets/automation.py)."""
@@ -428,6 +453,20 @@ def test_a_bad_file_raises_an_alert_and_is_not_published(dagster_dev, metrics):
     assert "flights_2013-01-03.csv" in event["run"]["facets"]["errorMessage"]["message"]
 
 
+def test_a_refused_file_shows_in_the_ui_as_its_failed_validation(dagster_dev):
+    """After the bad file above: its raw asset's Checks tab shows `pandera_validation` failed with the
+    reason, the missing column as a drift warning, and a volume check that says there was nothing to judge."""
+    _, server = dagster_dev
+    with browser_page() as page:
+        checks = check_rows(page, "raw/flights", server.url)
+        assert checks[VALIDATION_CHECK] == ("cancel", "Failed"), checks
+        assert checks["schema_drift"] == ("warning_outline", "Failed"), checks
+        assert checks["volume_anomaly"] == ("check_circle", "Succeeded"), checks
+        page.get_by_text(VALIDATION_CHECK, exact=True).first.click()
+        reason = page.get_by_text("flights_2013-01-03.csv: missing column(s) ['carrier']").first
+        reason.wait_for(timeout=60_000)
+
+
 def test_the_landing_sensor_s_skipped_ticks_go_after_a_day(dagster_dev):
     """About 17,000 skipped ticks a day: the dev instance keeps a day of them (deploy/dagster.dev.yaml).
     The sensor's skips are aged by two days; the daemon deletes them after the sensor's next tick."""
@@ -488,7 +527,9 @@ def test_terminate_stops_a_run_at_every_step_and_publishes_nothing_half_written(
             assert terminate.slots_held_by(instance, pools, stopped.run.run_id) == [], name
         # Whole days only, in the raw layer and in the marts; nothing new published by a cut dbt step.
         raw = dev_server.raw_flights_per_day(settings)
-        assert all(raw[day] == real[day] for day in raw), f"{name}: a day half loaded"
+        rejected = dev_server.raw_flights_per_day(settings, quarantine_table("flights"))
+        half_loaded = {day: rows for day, rows in raw.items() if rows + rejected.get(day, 0) != real[day]}
+        assert half_loaded == {}, f"{name}: days half loaded"
         published = dev_server.flights_per_day(settings)
         assert all(published[day] == raw[day] for day in published), f"{name}: a day half published"
         if name == "dbt":

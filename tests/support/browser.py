@@ -40,3 +40,18 @@ def dismiss_welcome(page: Page) -> None:
     skip = page.get_by_role("button", name="Skip")
     with contextlib.suppress(Exception):
         skip.click(timeout=5000)
+
+
+def check_rows(page: Page, asset_path: str, url: str) -> dict[str, tuple[str, str]]:
+    """The checks on an asset's Checks tab: for each, its icon (``warning_outline`` for a failed WARN,
+    ``cancel`` for a failed ERROR or a run that failed before it) and the status written under it."""
+    page.goto(f"{url}/assets/{asset_path}?view=checks", wait_until="networkidle")
+    dismiss_welcome(page)
+    rows = page.locator("[class*=checkRow]")
+    rows.first.wait_for(timeout=60_000)
+    found = {}
+    for row in rows.all():
+        name = row.locator("[title]").first.get_attribute("title") or ""
+        icon = row.get_by_role("img").first.get_attribute("aria-label") or ""
+        found[name] = (icon, row.inner_text().strip().splitlines()[-1])
+    return found

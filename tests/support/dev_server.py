@@ -118,13 +118,11 @@ def flights_per_day(settings: Settings) -> dict[str, int]:
     return dict(rows)
 
 
-def raw_flights_per_day(settings: Settings) -> dict[str, int]:
-    """Flights per day in raw.flights; empty while the warehouse is missing or being written."""
+def raw_flights_per_day(settings: Settings, table: str = "raw.flights") -> dict[str, int]:
+    """Flights per day in raw.flights (or its quarantine); empty while the warehouse is missing or being written."""
     try:
         with WarehouseResource.for_settings(settings).read_only() as connection:
-            rows = connection.execute(
-                "SELECT _partition_date::VARCHAR, count(*) FROM raw.flights GROUP BY 1"
-            ).fetchall()
+            rows = connection.execute(f"SELECT _partition_date::VARCHAR, count(*) FROM {table} GROUP BY 1").fetchall()
     except (duckdb.Error, FileNotFoundError, LakeConnectionError):
         return {}
     return dict(rows)
