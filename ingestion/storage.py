@@ -17,7 +17,8 @@ import polars as pl
 from config.datasets import DatasetConfig
 from ingestion.lineage import PARTITION_DATE, TIMESTAMP
 from ingestion.pipeline import FileIngestion
-from warehouse.layout import meta_table, quarantine_table, raw_table
+from warehouse.catalog import is_attached_catalog
+from warehouse.layout import QUARANTINE, meta_table, quarantine_table, raw_table
 from warehouse.transactions import retry_conflicts, transaction
 
 LOAD_LOG = meta_table("file_loads")
@@ -55,15 +56,7 @@ def _ensure_table(connection: duckdb.DuckDBPyConnection, table: str, frame: pl.D
     """Create ``table`` shaped like ``frame``; add columns a newer schema brought (never drop any)."""
     with _registered(connection, "_incoming", frame.head(0)):
         connection.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM _incoming WITH NO DATA")
-        schema, name = table.split(".")
-        existing = {
-            row[0]
-            for row in connection.execute(
-                "SELECT column_name FROM information_schema.columns"
-                " WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
-                [schema, name],
-            ).fetchall()
-        }
+        existing = {column for column, *_ in connection.execute(f"DESCRIBE {table}").fetchall()}
         for column, dtype, *_ in connection.execute("DESCRIBE _incoming").fetchall():
             if column not in existing:
                 connection.execute(f'ALTER TABLE {table} ADD COLUMN "{column}" {dtype}')
@@ -133,14 +126,15 @@ def _log_rows(results: Sequence[FileIngestion]) -> pl.DataFrame:
 def commit_results(
     connection: duckdb.DuckDBPyConnection, dataset: DatasetConfig, results: Sequence[FileIngestion]
 ) -> None:
-    """``replace_results`` in one transaction, done again if a concurrent lake writer conflicts."""
+    """``replace_results``, done again if a concurrent lake writer conflicts."""
     retry_conflicts(lambda: replace_results(connection, dataset, results))
 
 
 def replace_results(
     connection: duckdb.DuckDBPyConnection, dataset: DatasetConfig, results: Sequence[FileIngestion]
 ) -> None:
-    """Replace the results' partitions in raw (ERROR files excepted) and in quarantine, atomically.
+    """Replace the results' partitions in raw (ERROR files excepted) and in quarantine, atomically
+    (on the lake, quarantine's in a transaction of its own, first: below).
 
     An ERROR file leaves the raw partition as it was: nothing unvalidated reaches the table the
     marts read. Its records still go to quarantine, replacing that partition's earlier rejects.
@@ -148,25 +142,45 @@ def replace_results(
     """
     if not results:
         return
-    loaded = [result for result in results if result.loaded is not None]
-    quarantined = pl.concat([result.quarantined for result in results], how="diagonal_relaxed")
+    if is_attached_catalog(connection, QUARANTINE):
+        # The lake's quarantine is a lake of its own, and a DuckDB transaction writes one catalog:
+        # the rejects are committed first. Replacing their partitions, a load done again after a
+        # failure in between leaves them as one load would.
+        with transaction(connection):
+            _replace_quarantined(connection, dataset, results)
+        with transaction(connection):
+            _replace_loaded(connection, dataset, results)
+        return
     with transaction(connection):
-        connection.execute(LOAD_LOG_DDL)
-        _ensure_table(connection, quarantine_table(dataset.name), quarantined)
-        _delete_partitions(connection, quarantine_table(dataset.name), dataset, results)
-        _insert(connection, quarantine_table(dataset.name), quarantined)
-        if loaded:
-            rows = pl.concat([result.loaded for result in loaded if result.loaded is not None], how="diagonal_relaxed")
-            _ensure_table(connection, raw_table(dataset.name), rows)
-            _delete_partitions(connection, raw_table(dataset.name), dataset, loaded)
-            _insert(connection, raw_table(dataset.name), rows)
-        # One row per delivery: a load done again (a retry, a re-run after a crash) replaces its row.
-        files = pl.DataFrame(
-            {"source_file": [result.source_file for result in results]}, schema={"source_file": pl.String}
+        _replace_quarantined(connection, dataset, results)
+        _replace_loaded(connection, dataset, results)
+
+
+def _replace_quarantined(
+    connection: duckdb.DuckDBPyConnection, dataset: DatasetConfig, results: Sequence[FileIngestion]
+) -> None:
+    quarantined = pl.concat([result.quarantined for result in results], how="diagonal_relaxed")
+    _ensure_table(connection, quarantine_table(dataset.name), quarantined)
+    _delete_partitions(connection, quarantine_table(dataset.name), dataset, results)
+    _insert(connection, quarantine_table(dataset.name), quarantined)
+
+
+def _replace_loaded(
+    connection: duckdb.DuckDBPyConnection, dataset: DatasetConfig, results: Sequence[FileIngestion]
+) -> None:
+    """Raw's partitions of the files that loaded, and one load-log row per delivery."""
+    loaded = [result for result in results if result.loaded is not None]
+    connection.execute(LOAD_LOG_DDL)
+    if loaded:
+        rows = pl.concat([result.loaded for result in loaded if result.loaded is not None], how="diagonal_relaxed")
+        _ensure_table(connection, raw_table(dataset.name), rows)
+        _delete_partitions(connection, raw_table(dataset.name), dataset, loaded)
+        _insert(connection, raw_table(dataset.name), rows)
+    # One row per delivery: a load done again (a retry, a re-run after a crash) replaces its row.
+    files = pl.DataFrame({"source_file": [result.source_file for result in results]}, schema={"source_file": pl.String})
+    with _registered(connection, "_files", files):
+        connection.execute(
+            f"DELETE FROM {LOAD_LOG} WHERE dataset = ? AND source_file IN (SELECT source_file FROM _files)",
+            [dataset.name],
         )
-        with _registered(connection, "_files", files):
-            connection.execute(
-                f"DELETE FROM {LOAD_LOG} WHERE dataset = ? AND source_file IN (SELECT source_file FROM _files)",
-                [dataset.name],
-            )
-        _insert(connection, LOAD_LOG, _log_rows(results))
+    _insert(connection, LOAD_LOG, _log_rows(results))

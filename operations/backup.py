@@ -21,7 +21,10 @@ from pathlib import Path
 import duckdb
 
 from warehouse.backend import Warehouse, WarehouseExistsError
+from warehouse.catalog import is_attached_catalog
 from warehouse.environment import recorded_environment
+from warehouse.layout import QUARANTINE
+from warehouse.transactions import transaction
 
 MANIFEST = "snapshot.json"
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -62,9 +65,13 @@ class Snapshot:
 
 
 def table_counts(connection: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Rows of every base table (views hold no data of their own), by "schema.table"."""
+    """Rows of every base table (views hold no data of their own), by "schema.table"; on the lake,
+    quarantine's lake's tables as "quarantine.table" too (warehouse/lake.py)."""
     tables = connection.execute(
-        "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' ORDER BY 1, 2"
+        "SELECT CASE WHEN table_catalog = current_database() THEN table_schema ELSE table_catalog END, table_name "
+        "FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND (table_catalog = current_database() "
+        "OR (table_catalog = ? AND table_schema = 'main')) ORDER BY 1, 2",
+        [QUARANTINE],
     ).fetchall()
     return {
         f"{schema}.{table}": connection.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchall()[0][0]
@@ -89,6 +96,10 @@ def take_snapshot(connection: duckdb.DuckDBPyConnection, backup_dir: Path, now: 
     started = time.perf_counter()
     tables = table_counts(connection)
     connection.execute(f"EXPORT DATABASE '{partial}' (FORMAT parquet, COMPRESSION zstd)")
+    if is_attached_catalog(connection, QUARANTINE):  # the lake's quarantine, a lake of its own
+        connection.execute(
+            f"EXPORT DATABASE {QUARANTINE} TO '{partial / QUARANTINE}' (FORMAT parquet, COMPRESSION zstd)"
+        )
     duration = time.perf_counter() - started
     size = _folder_size(partial)
     manifest = {
@@ -140,15 +151,13 @@ def find_snapshot(backup_dir: Path, name: str | None) -> Snapshot:
     raise RestoreError(f"no snapshot {name!r} in {backup_dir}; there are: {', '.join(s.name for s in snapshots)}")
 
 
-def _import_verified(connection: duckdb.DuckDBPyConnection, snapshot: Snapshot) -> dict[str, int]:
-    """Import ``snapshot`` on ``connection``; raise RestoreError unless every table's rows match."""
-    connection.execute(f"IMPORT DATABASE '{snapshot.path}'")
-    restored = table_counts(connection)
-    if restored != snapshot.tables:
+def _verified(expected: dict[str, int], restored: dict[str, int]) -> dict[str, int]:
+    """``restored`` if it is ``expected`` row for row; else a RestoreError naming the differences."""
+    if restored != expected:
         differences = {
-            table: (snapshot.tables.get(table), restored.get(table))
-            for table in snapshot.tables.keys() | restored.keys()
-            if snapshot.tables.get(table) != restored.get(table)
+            table: (expected.get(table), restored.get(table))
+            for table in expected.keys() | restored.keys()
+            if expected.get(table) != restored.get(table)
         }
         raise RestoreError(f"restored rows differ from the snapshot (table: (backed up, restored)): {differences}")
     return restored
@@ -161,9 +170,29 @@ def restore_snapshot(snapshot: Snapshot, warehouse: Warehouse) -> dict[str, int]
     catalog at a new database, first. Import and check succeed together or leave nothing behind.
     The restored warehouse keeps the environment recorded in the snapshot, so a restored prod
     warehouse stays write-protected from dev and test.
+
+    On the lake, quarantine's own lake (warehouse/lake.py) was exported beside the lake; it is
+    imported after it, in a transaction of its own (a transaction writes one catalog).
     """
+    quarantine_export = snapshot.path / QUARANTINE
+    in_quarantine_lake = {
+        table for table in snapshot.tables if quarantine_export.is_dir() and table.startswith(f"{QUARANTINE}.")
+    }
     try:
         with warehouse.restoring(snapshot.catalog) as connection:
-            return _import_verified(connection, snapshot)
+            connection.execute(f"IMPORT DATABASE '{snapshot.path}'")
+            expected = {table: rows for table, rows in snapshot.tables.items() if table not in in_quarantine_lake}
+            restored = _verified(expected, table_counts(connection))
     except WarehouseExistsError as error:
         raise RestoreError(str(error)) from error
+    if in_quarantine_lake:
+        with warehouse.writer() as connection:
+            [(catalog,)] = connection.execute("SELECT current_database()").fetchall()
+            with transaction(connection):
+                connection.execute(f"USE {QUARANTINE}")
+                try:
+                    connection.execute(f"IMPORT DATABASE '{quarantine_export}'")
+                finally:
+                    connection.execute(f'USE "{catalog}"')
+            restored = _verified(snapshot.tables, table_counts(connection))
+    return restored

@@ -29,7 +29,8 @@ from resources.dbt import ensure_manifest
 from tests.support import object_store as object_store_module
 from tests.support import postgres
 from tests.support.promtool import find_or_fetch
-from warehouse.lake import forget_shared_lakes
+from warehouse.ducklake import LakeLocation
+from warehouse.lake import forget_shared_lakes, quarantine_lake
 
 BACKENDS = ("duckdb", "ducklake")
 
@@ -125,10 +126,15 @@ def copy_warehouse(request: pytest.FixtureRequest) -> Callable[[Settings, Path],
         forget_shared_lakes()
         copied = request.getfixturevalue("lake_catalogs")(copy_of=built.lake_catalog)
         settings = Settings(env=built.env, data_dir=root / "data", **copied)
+        quarantine = quarantine_lake(LakeLocation(settings.lake_catalog or "", settings.lake_data_path or ""))
         postgres.psql(
             request.getfixturevalue("postgres_server"),
             "-c",
-            f"UPDATE ducklake_metadata SET value = '{settings.lake_data_path}' WHERE key = 'data_path'",
+            f"UPDATE ducklake_metadata SET value = '{settings.lake_data_path}' WHERE key = 'data_path'; "
+            # Quarantine's own lake, once a load has made it (warehouse/lake.py).
+            f"DO $$ BEGIN IF to_regclass('{quarantine.metadata_schema}.ducklake_metadata') IS NOT NULL THEN "
+            f"UPDATE {quarantine.metadata_schema}.ducklake_metadata SET value = '{quarantine.data_path}' "
+            "WHERE key = 'data_path'; END IF; END $$;",
             database=postgres.database_of(settings.lake_catalog or ""),
         )
         return settings

@@ -74,6 +74,8 @@ class LakeLocation:
     password: str | None = None
     setting: str = CATALOG_SETTING  # the setting that named this catalog (for error messages)
     data_setting: str = DATA_PATH_SETTING
+    # The PostgreSQL schema of DuckLake's own tables (DuckLake's METADATA_SCHEMA); None: its default.
+    metadata_schema: str | None = None
 
     @property
     def is_remote(self) -> bool:
@@ -147,6 +149,8 @@ def create_s3_secret(connection: duckdb.DuckDBPyConnection, store: ObjectStore) 
 def attach_sql(lake: LakeLocation, alias: str, read_only: bool) -> str:
     conninfo = lake.catalog if lake.password is None else f"{lake.catalog} password={lake.password}"
     options = [f"DATA_PATH {_quote(lake.data_path)}"]
+    if lake.metadata_schema is not None:
+        options.append(f"METADATA_SCHEMA {_quote(lake.metadata_schema)}")
     if read_only:
         options.append("READ_ONLY")
     return f"ATTACH {_quote('ducklake:postgres:' + conninfo)} AS {alias} ({', '.join(options)})"

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.backend import Warehouse
-from warehouse.catalog import table_exists
+from warehouse.catalog import is_attached_catalog, table_exists
 from warehouse.layout import CREATED_WITH_THE_WAREHOUSE, meta_table
 from warehouse.transactions import retry_conflicts, transaction
 
@@ -78,7 +78,8 @@ def open_as_writer(connection: duckdb.DuckDBPyConnection, env: str, location: st
     def create() -> None:
         with transaction(connection):
             for schema in CREATED_WITH_THE_WAREHOUSE:
-                connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                if not is_attached_catalog(connection, schema):  # the lake's quarantine is a lake of its own
+                    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             record_environment(connection, env)
 
     retry_conflicts(create)

@@ -4,6 +4,12 @@ Every session attaches the same DuckLake (warehouse/ducklake.py); writers commit
 readers see a consistent snapshot, never a lock, so readers read the lake itself and loads run side
 by side. A commit that conflicts with a concurrent one is redone (warehouse/transactions.py).
 
+Quarantined rows hold records' contents, which readers of the published data must not reach. So
+on the lake they are a DuckLake of their own (``quarantine_lake``): its tables in a PostgreSQL schema
+of the same catalog database, where the readers' role (deploy/postgres/lake_reader.sql) has no
+privilege, and its files beside the lake's, not under them. The pipeline's sessions on their own
+lake attach it as catalog ``quarantine``, so ``quarantine.flights`` means what it means in a file.
+
 Sessions are cursors of one DuckDB instance per process and attachment: a new instance verifies
 the signatures of the DuckLake and PostgreSQL extensions and attaches the catalog again, a fraction
 of a second that a run would pay for each of its dozens of sessions. Each session still begins its
@@ -19,13 +25,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
 from warehouse.backend import Housekeeping, WarehouseExistsError, WriterPools, quiet
+from warehouse.catalog import is_attached_catalog
 from warehouse.ducklake import (
     S3_SETTINGS,
     LakeConnectionError,
@@ -40,6 +47,7 @@ from warehouse.ducklake import (
 )
 from warehouse.environment import guard_writes, open_as_writer, recorded_environment, refuse_production_write
 from warehouse.lake_settings import is_object_storage
+from warehouse.layout import QUARANTINE
 from warehouse.transactions import transaction
 
 LOAD_POOL = "lake_load"
@@ -56,6 +64,10 @@ FILE_CLEANUPS = (
     ("ducklake_delete_orphaned_files", "in the data path, known to no snapshot"),
 )
 
+# Where quarantine's DuckLake keeps its tables in the catalog database (readers have no privilege on it).
+QUARANTINE_METADATA_SCHEMA = "quarantine"
+QUARANTINE_DATA_SUFFIX = "-quarantine"
+
 SHARED_LAKES_KEPT = 4
 _SHARED_LAKES: OrderedDict[tuple[object, ...], duckdb.DuckDBPyConnection] = OrderedDict()
 _SHARED_LAKES_LOCK = threading.Lock()
@@ -66,6 +78,40 @@ def forget_shared_lakes() -> None:
     no session is open on it; sessions open now keep theirs until they close."""
     with _SHARED_LAKES_LOCK:
         _SHARED_LAKES.clear()
+
+
+def quarantine_lake(lake: LakeLocation) -> LakeLocation:
+    """The DuckLake that holds ``lake``'s quarantined rows: same catalog database, its own PostgreSQL
+    schema, its files in a folder beside the lake's (never under it: the lake's clean-up deletes files
+    there that it does not know)."""
+    return replace(
+        lake,
+        data_path=lake.data_path.rstrip("/") + QUARANTINE_DATA_SUFFIX + "/",
+        metadata_schema=QUARANTINE_METADATA_SCHEMA,
+    )
+
+
+def _move_old_quarantine(connection: duckdb.DuckDBPyConnection, alias: str) -> None:
+    """A lake made when quarantine was one of its schemas: move those tables into quarantine's own
+    lake, table by table (a transaction writes one catalog: copy, then drop; a copy a crash left
+    behind is made again from the original, which is dropped only after)."""
+    tables = [
+        name
+        for (name,) in connection.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ?", [alias, QUARANTINE]
+        ).fetchall()
+    ]
+    for table in tables:
+        connection.execute(f'DROP TABLE IF EXISTS {QUARANTINE}.main."{table}"')
+        connection.execute(
+            f'CREATE TABLE {QUARANTINE}.main."{table}" AS SELECT * FROM "{alias}".{QUARANTINE}."{table}"'
+        )
+        connection.execute(f'DROP TABLE "{alias}".{QUARANTINE}."{table}"')
+    [(schemas,)] = connection.execute(
+        "SELECT count(*) FROM duckdb_schemas() WHERE database_name = ? AND schema_name = ?", [alias, QUARANTINE]
+    ).fetchall()
+    if schemas:
+        connection.execute(f'DROP SCHEMA "{alias}".{QUARANTINE}')
 
 
 @contextmanager
@@ -126,7 +172,9 @@ class LakeWarehouse:
             )
         return self.prod_lake
 
-    def _attached_instance(self, lake: LakeLocation, alias: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+    def _attached_instance(
+        self, lake: LakeLocation, alias: str, read_only: bool, quarantine: bool = True
+    ) -> duckdb.DuckDBPyConnection:
         install_extensions(self.extension_dir)
         # No cache of the lake's files: a shared instance outlives its sessions, and what a run
         # read would stay in the worker's memory.
@@ -136,21 +184,40 @@ class LakeWarehouse:
         try:
             quiet(connection)
             attach(connection, lake, alias, read_only=read_only, store=self.store)
+            if quarantine and lake == self.lake:
+                self._attach_quarantine(connection, alias, read_only)
         except BaseException:
             connection.close()
             raise
         return connection
 
+    def _attach_quarantine(self, connection: duckdb.DuckDBPyConnection, alias: str, read_only: bool) -> None:
+        """Attach this lake's quarantine (``quarantine_lake``) beside it, unless it is already; a
+        read-only session of a lake that has none yet goes without (a later session attaches it)."""
+        if is_attached_catalog(connection, QUARANTINE) or alias == QUARANTINE:
+            return
+        try:
+            attach(connection, quarantine_lake(self.lake), QUARANTINE, read_only=read_only, store=self.store)
+        except LakeNotCreatedError:
+            if read_only:
+                return
+            raise
+        if not read_only:
+            _move_old_quarantine(connection, alias)
+
     def _session_on(
-        self, lake: LakeLocation, alias: str, read_only: bool, shared: bool = True
+        self, lake: LakeLocation, alias: str, read_only: bool, shared: bool = True, quarantine: bool = True
     ) -> duckdb.DuckDBPyConnection:
-        """A DuckDB session with ``lake`` attached as ``alias``, its default catalog."""
+        """A DuckDB session with ``lake`` attached as ``alias``, its default catalog (and, on this
+        environment's own lake, its quarantine's lake beside it unless ``quarantine`` is False)."""
         if not shared:
-            session = self._attached_instance(lake, alias, read_only)
+            session = self._attached_instance(lake, alias, read_only, quarantine)
         else:
             key = (lake, alias, read_only, self.extension_dir, self.store)
             with _SHARED_LAKES_LOCK:
                 instance = _SHARED_LAKES.pop(key, None) or self._attached_instance(lake, alias, read_only)
+                if lake == self.lake:  # made by a read-only session before any write made quarantine
+                    self._attach_quarantine(instance, alias, read_only)
                 _SHARED_LAKES[key] = instance  # the most recently used last
                 while len(_SHARED_LAKES) > SHARED_LAKES_KEPT:
                     _SHARED_LAKES.popitem(last=False)
@@ -202,7 +269,10 @@ class LakeWarehouse:
                 "(point DATAOPS_LAKE_CATALOG at a new database, or drop the damaged one)"
             )
         refuse_production_write(self.env, self.location, self._prod_why(), None)
-        connection = self._session_on(self.lake, catalog or self.catalog, read_only=False, shared=False)
+        # Without quarantine's lake: a transaction writes one catalog; backup.py restores it after.
+        connection = self._session_on(
+            self.lake, catalog or self.catalog, read_only=False, shared=False, quarantine=False
+        )
         try:
             with transaction(connection):
                 yield connection
@@ -216,29 +286,35 @@ class LakeWarehouse:
         found = []
         # A writable session even for the dry run: DuckLake's orphan search refuses a read-only one.
         with self.writer() as connection:
-            [(expired,)] = connection.execute(
-                "SELECT count(*) FROM ducklake_expire_snapshots(?, dry_run => true, older_than => ?)",
-                [self.catalog, snapshots_before],
-            ).fetchall()
-            if expired:
-                taken = f"{snapshots_before:%Y-%m-%d %H:%M}"
-                reason = f"{expired} snapshot(s) taken before {taken} (time travel keeps the rest)"
-                found.append(Housekeeping("lake snapshots", self.catalog, reason))
-            for function, reason in FILE_CLEANUPS:
-                paths = connection.execute(
-                    f"SELECT * FROM {function}(?, dry_run => true, older_than => ?)", [self.catalog, files_before]
+            for catalog in self._lakes(connection):
+                [(expired,)] = connection.execute(
+                    "SELECT count(*) FROM ducklake_expire_snapshots(?, dry_run => true, older_than => ?)",
+                    [catalog, snapshots_before],
                 ).fetchall()
-                for (path,) in paths:
-                    size = Path(path).stat().st_size if Path(path).is_file() else 0  # 0: on object storage
-                    found.append(Housekeeping("lake file", path, reason, size))
+                if expired:
+                    taken = f"{snapshots_before:%Y-%m-%d %H:%M}"
+                    reason = f"{expired} snapshot(s) taken before {taken} (time travel keeps the rest)"
+                    found.append(Housekeeping("lake snapshots", catalog, reason))
+                for function, reason in FILE_CLEANUPS:
+                    paths = connection.execute(
+                        f"SELECT * FROM {function}(?, dry_run => true, older_than => ?)", [catalog, files_before]
+                    ).fetchall()
+                    for (path,) in paths:
+                        size = Path(path).stat().st_size if Path(path).is_file() else 0  # 0: on object storage
+                        found.append(Housekeeping("lake file", path, reason, size))
         return found
+
+    def _lakes(self, connection: duckdb.DuckDBPyConnection) -> list[str]:
+        """The lake and its quarantine's lake, as attached on ``connection`` (a writer's)."""
+        return [self.catalog, *([QUARANTINE] if is_attached_catalog(connection, QUARANTINE) else [])]
 
     def clean_house(self, snapshots_before: datetime, files_before: datetime) -> None:
         """Expire old snapshots, then delete the files DuckLake no longer needs (its own functions)."""
         with self.writer() as connection:
-            connection.execute("CALL ducklake_expire_snapshots(?, older_than => ?)", [self.catalog, snapshots_before])
-            for function, _ in FILE_CLEANUPS:
-                connection.execute(f"CALL {function}(?, older_than => ?)", [self.catalog, files_before])
+            for catalog in self._lakes(connection):
+                connection.execute("CALL ducklake_expire_snapshots(?, older_than => ?)", [catalog, snapshots_before])
+                for function, _ in FILE_CLEANUPS:
+                    connection.execute(f"CALL {function}(?, older_than => ?)", [catalog, files_before])
 
     def pools(self) -> WriterPools:
         """Loads of different days commit side by side; two builds of the same models would replace

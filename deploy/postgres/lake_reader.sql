@@ -13,5 +13,7 @@ SELECT format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), :'reader
 SELECT format('GRANT USAGE ON SCHEMA public TO %I', :'reader') \gexec
 SELECT format('GRANT SELECT ON ALL TABLES IN SCHEMA public TO %I', :'reader') \gexec
 SELECT format('ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO %I', :'reader') \gexec
--- Nothing else: no INSERT, UPDATE, DELETE, CREATE or TEMP privilege reaches the role.
+-- Nothing else: no INSERT, UPDATE, DELETE, CREATE or TEMP privilege reaches the role, and no
+-- privilege on the schema "quarantine", where the quarantine's own DuckLake keeps its tables
+-- (warehouse/lake.py): quarantined rows hold records' contents, which readers must not see.
 SELECT format('REVOKE CREATE ON SCHEMA public FROM %I', :'reader') \gexec

@@ -1,6 +1,7 @@
 """Backup and restore on the lake: snapshot through Dagster, lose the catalog, restore, compare."""
 
 import json
+import shutil
 
 import dagster as dg
 import pytest
@@ -41,9 +42,7 @@ def test_a_lake_backup_restores_into_an_empty_lake_row_for_row(tmp_path, dbt_man
     # The disaster: the catalog is gone. Restore into a new, empty catalog database.
     fresh = settings.model_copy(update={**lake_catalogs(), "lake_data_path": f"{tmp_path / 'restored'}/"})
     damaged = snapshot.path.with_name(f"{snapshot.name}-damaged")
-    damaged.mkdir()
-    for file in snapshot.path.iterdir():
-        (damaged / file.name).write_bytes(file.read_bytes())
+    shutil.copytree(snapshot.path, damaged)
     manifest = json.loads((damaged / MANIFEST).read_text())
     (damaged / MANIFEST).write_text(json.dumps({**manifest, "tables": {**manifest["tables"], "raw.flights": 843}}))
     [bad] = [s for s in list_snapshots(settings.backups) if s.name == damaged.name]
