@@ -560,3 +560,34 @@ def test_a_refused_redelivery_never_replaces_the_good_one_on_reload_or_in_the_cl
     plan = plan_cleanup(policy, WarehouseResource.for_settings(world.settings), later)
     assert str(good) not in {removal.target for removal in plan.of_kind("archived file")}
     assert any(str(good) in kept for kept in plan.kept)
+
+
+def test_a_file_rewritten_during_its_load_is_loaded_as_read_and_the_new_version_stays(world, monkeypatch):
+    """A feed that rewrites a file after its rename: the load keeps the bytes it read (archived; the
+    rows name that copy), and the new version, changed after the load had read the file, is not
+    removed with it: it stays in landing, and the next tick takes it as a delivery of its own."""
+    import ingestion.load
+
+    day = real_day()
+    first, second = as_csv(day.head(900)), as_csv(day)
+    landed = world.land(first)
+    original = ingestion.load.ingest_files
+
+    def rewritten_meanwhile(*args, **kwargs):  # after the archive copy, before the commit
+        landed.write_bytes(second)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ingestion.load, "ingest_files", rewritten_meanwhile)
+    result = world.ingest()
+    monkeypatch.undo()
+    assert result.success
+    [(rows, source)] = world.query(
+        f"SELECT count(*), any_value(_source_file) FROM raw.flights WHERE _partition_date = '{DAY}'"
+    )
+    assert rows == 900, "the version that was read and archived"
+    assert (world.settings.archive / source).read_bytes() == first
+    assert landed.read_bytes() == second, "the rewritten version is still in landing"
+    os.utime(landed, (time.time() - 60, time.time() - 60))  # settled
+    assert len(world.plan().runs) == 1, "the next tick takes it"
+    assert world.ingest().success
+    assert world.partition()[0][0] == FLIGHTS_ON_DAY
