@@ -174,13 +174,10 @@ def dev() -> int:
 # (`dagster dev`, `dagster-daemon` under them) mostly wait on them: sensor ticks, run launches, the
 # backfill daemon's fixed 30-second loop. Beside the rest, which keeps the CPUs busy with dbt and
 # DuckDB meanwhile, the wall time is the longer session's, not the sum. Each session has two pytest
-# workers, a module's tests on one (its servers and fixtures built once); in the servers' session a
-# module's two backends are two groups (tests/conftest.py), so its longest modules, one `dagster dev`
-# per backend, run on both workers at once. `test --fast` is the fast tier: everything but the tests
-# that start servers.
+# workers, a module's tests on one (its servers and fixtures built once). `test --fast` is the fast
+# tier: everything but the tests that start servers.
 SERVER_TESTS = "e2e"
 WORKERS = ["-n", "2", "--dist", "loadfile"]
-SERVER_WORKERS = ["-n", "2", "--dist", "loadgroup"]
 
 
 def test() -> int:
@@ -204,9 +201,8 @@ def test() -> int:
         else:
             log = Path(scratch) / "servers.log"
             with log.open("w") as output:  # a file, not a pipe: nobody reads a pipe until the end
-                command = ["pytest", "-m", SERVER_TESTS, *SERVER_WORKERS, "--basetemp", f"{scratch}/e2e"]
                 servers = subprocess.Popen(
-                    [*uv, "run", "--frozen", *command],
+                    [*uv, "run", "--frozen", "pytest", "-m", SERVER_TESTS, *WORKERS, "--basetemp", f"{scratch}/e2e"],
                     cwd=ROOT,
                     stdout=output,
                     stderr=subprocess.STDOUT,

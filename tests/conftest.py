@@ -41,15 +41,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend", BACKENDS, indirect=True, scope="module")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # One group per module and backend: `--dist loadgroup` (the servers' session, tasks.py) runs a
-    # group on one worker, its module fixtures built once, and a module's two backends side by side.
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        backend = callspec.params.get("backend", "") if callspec is not None else ""
-        item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__ if item.module else item.nodeid}:{backend}"))
-
-
 @pytest.fixture(scope="module")
 def backend(request: pytest.FixtureRequest) -> str:
     return getattr(request, "param", "duckdb")
