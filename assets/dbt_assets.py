@@ -280,7 +280,7 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
                 )
                 claim = claim_changes(connection, per_day_models(manifest), unpublished)
                 unloaded = unloaded_sources(connection, manifest)
-        _log_claim(context, claim, config.full_refresh)
+        _log_claim(context, claim, config.full_refresh, unpublished)
         if unloaded:
             context.log.warning(
                 f"not built yet: what reads {', '.join(unloaded)}, which no load has made yet (no file of those "
@@ -336,9 +336,12 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
     return dbt_models
 
 
-def _log_claim(context: dg.AssetExecutionContext, claim: Claim, full_refresh: bool) -> None:
+def _log_claim(
+    context: dg.AssetExecutionContext, claim: Claim, full_refresh: bool, unpublished: frozenset[str]
+) -> None:
     if full_refresh:
         context.log.info("full refresh: every per-day mart rebuilds every day")
         return
     for model, days in sorted(claim.days.items()):
-        context.log.info(f"{model}: {days} changed day(s) to rebuild (an unpublished mart builds every day)")
+        why = " (not published yet, so it builds every loaded day)" if model in unpublished else ""
+        context.log.info(f"{model}: {days} changed day(s) to rebuild{why}")

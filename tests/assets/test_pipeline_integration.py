@@ -198,3 +198,15 @@ def test_every_loaded_file_is_fully_accounted_for(pipeline):
         )
         assert mismatches == [], dataset
     assert query(settings, "SELECT count(DISTINCT (dataset, partition_date)) FROM meta.file_loads") == [(9,)]
+
+
+def test_a_rebuild_of_published_marts_logs_only_the_changed_days(private):
+    """Nothing new landed: the build claims no day, and does not call published marts unpublished."""
+    _, instance, defs = private
+    result = dg.materialize(
+        list(defs.assets), selection=["marts/fct_flights"], instance=instance, resources=defs.resources
+    )
+    assert result.success
+    said = [entry.user_message for entry in instance.all_logs(result.run_id) if "to rebuild" in entry.user_message]
+    assert "fct_flights: 0 changed day(s) to rebuild" in said, said
+    assert not any("not published yet" in line for line in said), said
