@@ -526,8 +526,8 @@ def test_terminate_stops_a_run_at_every_step_and_publishes_nothing_half_written(
         with open_local_instance(server.home) as instance:
             assert terminate.slots_held_by(instance, pools, stopped.run.run_id) == [], name
         # Whole days only, in the raw layer and in the marts; nothing new published by a cut dbt step.
-        raw = dev_server.raw_flights_per_day(settings)
-        rejected = dev_server.raw_flights_per_day(settings, quarantine_table("flights"))
+        raw = dev_server.rows_per_day(settings, raw_table("flights"))
+        rejected = dev_server.rows_per_day(settings, quarantine_table("flights"))
         half_loaded = {day: rows for day, rows in raw.items() if rows + rejected.get(day, 0) != real[day]}
         assert half_loaded == {}, f"{name}: days half loaded"
         published = dev_server.flights_per_day(settings)
@@ -543,7 +543,7 @@ def test_terminate_stops_a_run_at_every_step_and_publishes_nothing_half_written(
                 lambda waiting=waiting: not any(path.exists() for path in waiting),
                 ALERT_TIMEOUT,
             )
-            raw = dev_server.raw_flights_per_day(settings)
+            raw = dev_server.rows_per_day(settings, raw_table("flights"))
             refused = {path.name.split("__")[-1] for path in settings.rejected.rglob("*flights_*.csv")}
             for file in delivered:
                 day = file.removeprefix("flights_").removesuffix(".csv")
@@ -554,7 +554,7 @@ def test_terminate_stops_a_run_at_every_step_and_publishes_nothing_half_written(
     replay.main(["--days", "1"], settings=settings)
     dev_server.wait_for(
         "the marts to hold every loaded day again",
-        lambda: set(dev_server.raw_flights_per_day(settings)) == marts_days(settings),
+        lambda: set(dev_server.rows_per_day(settings, raw_table("flights"))) == marts_days(settings),
         PIPELINE_TIMEOUT,
         every=5,
         in_flight=lambda: dev_server.runs_in_flight(server.home),

@@ -11,12 +11,10 @@ import json
 
 import dagster as dg
 import duckdb
-import polars as pl
 import pytest
 
 from cli import replay
 from config.settings import Settings
-from demo.nycflights import daily_table
 from instance.local import open_local_instance
 from tests.support import dev_server
 from tests.support.warehouse import query
@@ -31,8 +29,7 @@ RECOVERY_TIMEOUT = 1200
 
 
 def real_flights_per_day() -> dict[str, int]:
-    counts = daily_table("flights").group_by(pl.col("_day").cast(pl.String)).len()
-    return {day: count for day, count in counts.iter_rows() if day <= f"2013-01-{DAYS:02d}"}
+    return {day: n for day, n in dev_server.real_flights_per_day().items() if day <= f"2013-01-{DAYS:02d}"}
 
 
 def raw_days(settings: Settings) -> tuple[dict[str, int], int]:

@@ -24,13 +24,11 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-import polars as pl
 import psycopg2
 import pytest
 
 from cli import replay
 from config.settings import LAKE_PASSWORD_VARIABLE, Settings
-from demo.nycflights import daily_table
 from instance.home import PROD_CONFIG, prepare_dagster_home
 from resources.warehouse import WarehouseResource
 from tests.support import dev_server
@@ -49,11 +47,10 @@ PIPELINE_TIMEOUT = 900
 
 
 def real_flights_per_day(*ranges: tuple[date, date]) -> dict[str, int]:
-    counts = daily_table("flights").group_by(pl.col("_day")).len()
     return {
-        day.isoformat(): count
-        for day, count in counts.iter_rows()
-        if any(first <= day <= last for first, last in ranges)
+        day: count
+        for day, count in dev_server.real_flights_per_day().items()
+        if any(first <= date.fromisoformat(day) <= last for first, last in ranges)
     }
 
 
@@ -62,13 +59,6 @@ def deliver(settings: Settings, days: tuple[date, date], *options: str) -> None:
 
 
 DAY = "_partition_date::VARCHAR, count(*)"
-
-
-def raw_per_day(settings: Settings) -> dict[str, int]:
-    try:
-        return dict(query(settings, f"SELECT {DAY} FROM raw.flights GROUP BY 1"))
-    except (duckdb.Error, LakeConnectionError):  # not created yet, or the first load's table not yet there
-        return {}
 
 
 @contextmanager
@@ -126,7 +116,8 @@ def test_the_daemon_runs_loads_side_by_side_on_a_lake_in_object_storage(
 
         def settled() -> bool:
             in_flight = rows(database, f"SELECT count(*) FROM runs WHERE status IN {IN_FLIGHT}")[0][0]
-            return in_flight == 0 and dev_server.flights_per_day(settings) == raw_per_day(settings) != {}
+            raw = dev_server.rows_per_day(settings, "raw.flights")
+            return in_flight == 0 and dev_server.flights_per_day(settings) == raw != {}
 
         wait("every landed day in the marts, with no run left in flight", settled, PIPELINE_TIMEOUT)
 

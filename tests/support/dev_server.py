@@ -106,30 +106,24 @@ def runs_in_flight(home: Path) -> str:
     return f"unfinished runs {unfinished or 'none'}; latest finished {finished or 'none'}"
 
 
-def flights_per_day(settings: Settings) -> dict[str, int]:
-    """Flights per day in marts.fct_flights; empty while the warehouse is missing or being written."""
+def rows_per_day(settings: Settings, table: str, day_column: str = "_partition_date") -> dict[str, int]:
+    """Rows per day of ``table`` (raw.flights, quarantine.flights: by their partition day); empty while
+    the warehouse or the table is missing, or the file is locked by a writer."""
     try:
         with WarehouseResource.for_settings(settings).read_only() as connection:
-            rows = connection.execute(
-                "SELECT flight_date::VARCHAR, count(*) FROM marts.fct_flights GROUP BY 1"
-            ).fetchall()
-    except (duckdb.Error, FileNotFoundError, LakeConnectionError):  # missing, or the file locked by a writer
-        return {}
-    return dict(rows)
-
-
-def raw_flights_per_day(settings: Settings, table: str = "raw.flights") -> dict[str, int]:
-    """Flights per day in raw.flights (or its quarantine); empty while the warehouse is missing or being written."""
-    try:
-        with WarehouseResource.for_settings(settings).read_only() as connection:
-            rows = connection.execute(f"SELECT _partition_date::VARCHAR, count(*) FROM {table} GROUP BY 1").fetchall()
+            rows = connection.execute(f"SELECT {day_column}::VARCHAR, count(*) FROM {table} GROUP BY 1").fetchall()
     except (duckdb.Error, FileNotFoundError, LakeConnectionError):
         return {}
     return dict(rows)
 
 
+def flights_per_day(settings: Settings) -> dict[str, int]:
+    """Flights per day in marts.fct_flights (see rows_per_day)."""
+    return rows_per_day(settings, "marts.fct_flights", "flight_date")
+
+
 def real_flights_per_day() -> dict[str, int]:
-    """Flights per day in the real 2013 data, as delivered."""
+    """Flights per day in the real 2013 data, as delivered, by ISO day."""
     counts = daily_table("flights").group_by(pl.col("_day").cast(pl.String)).len()
     return dict(counts.iter_rows())
 
