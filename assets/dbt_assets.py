@@ -41,7 +41,7 @@ from publishing.marts import (
 )
 from resources.dbt import keep_parse_state, prune_invocations
 from resources.dbt_state import DbtStateResource
-from resources.warehouse import WRITER_RETRIES, WarehouseResource, retry_delay, retry_only_transient
+from resources.warehouse import WarehouseResource, retry_later, retry_only_transient
 from warehouse.catalog import table_exists
 from warehouse.locks import is_lock_message
 
@@ -328,9 +328,7 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
             )
             # A failed test or a SQL error fails the same way again; only the lock is worth a retry.
             if is_lock_message(error):
-                raise dg.RetryRequested(
-                    max_retries=WRITER_RETRIES, seconds_to_wait=retry_delay(context.retry_number)
-                ) from failure
+                raise retry_later(context.retry_number) from failure
             raise failure
 
     return dbt_models

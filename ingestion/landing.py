@@ -83,6 +83,11 @@ def is_manifest(path: Path) -> bool:
     return path.name.endswith(MANIFEST_SUFFIX)
 
 
+def data_file_of(manifest: Path) -> Path:
+    """The data file a sidecar manifest goes with (the inverse of ``manifest_of``)."""
+    return manifest.with_name(manifest.name.removesuffix(MANIFEST_SUFFIX))
+
+
 def dataset_landing_dir(landing_root: Path, dataset_name: str) -> Path:
     return landing_root / dataset_name
 
@@ -119,7 +124,7 @@ def scan_landing(landing_root: Path, dataset: DatasetConfig) -> tuple[list[Lande
     matched: list[LandedFile] = []
     unmatched: list[UnmatchedFile] = []
     for path in sorted(folder.iterdir()):
-        if not path.is_file() or (dataset.completeness.rule == "manifest" and path.name.endswith(MANIFEST_SUFFIX)):
+        if not path.is_file() or (dataset.completeness.rule == "manifest" and is_manifest(path)):
             continue  # a manifest goes with its file (ingestion/completeness.py)
         result = match_file(dataset, path)
         (matched if isinstance(result, LandedFile) else unmatched).append(result)

@@ -175,9 +175,11 @@ def restore_snapshot(snapshot: Snapshot, warehouse: Warehouse) -> dict[str, int]
     imported after it, in a transaction of its own (a transaction writes one catalog).
     """
     quarantine_export = snapshot.path / QUARANTINE
-    in_quarantine_lake = {
-        table for table in snapshot.tables if quarantine_export.is_dir() and table.startswith(f"{QUARANTINE}.")
-    }
+    in_quarantine_lake = (
+        {table for table in snapshot.tables if table.startswith(f"{QUARANTINE}.")}
+        if quarantine_export.is_dir()
+        else set()
+    )
     try:
         with warehouse.restoring(snapshot.catalog) as connection:
             connection.execute(f"IMPORT DATABASE '{snapshot.path}'")

@@ -50,6 +50,11 @@ def retry_delay(retry_number: int) -> float:
     return WRITER_RETRY_DELAY_SECONDS * 2**retry_number * random.uniform(0.5, 1.5)
 
 
+def retry_later(retry_number: int) -> dg.RetryRequested:
+    """What a writer step raises to be tried again (``retry_number``: its ``context.retry_number``)."""
+    return dg.RetryRequested(max_retries=WRITER_RETRIES, seconds_to_wait=retry_delay(retry_number))
+
+
 # Operating-system errors a later attempt can outlive: a busy or interrupted call, a connection
 # dropped or refused while a server restarts, a stale network file handle, a landed file another run
 # took between its listing and its read (the next attempt reads its archived copy). Not a full disk,
@@ -105,7 +110,7 @@ def retry_only_transient(retry_number: int = 0) -> Iterator[None]:
         raise dg.DagsterExecutionInterruptedError() from interrupt
     except Exception as error:
         if is_transient(error):
-            raise dg.RetryRequested(max_retries=WRITER_RETRIES, seconds_to_wait=retry_delay(retry_number)) from error
+            raise retry_later(retry_number) from error
         raise dg.Failure(description=f"{type(error).__name__}: {error}", allow_retries=False) from error
 
 

@@ -37,9 +37,9 @@ from config.datasets import DatasetConfig
 from ingestion.days import day_problem, group_loads, partition_changes
 from ingestion.landing import (
     IN_PROGRESS_SUFFIXES,
-    MANIFEST_SUFFIX,
     LandedFile,
     UnmatchedFile,
+    data_file_of,
     is_manifest,
     manifest_of,
     match_file,
@@ -275,7 +275,7 @@ def plan_tick(
                 continue
             if dataset.completeness.rule == "manifest" and is_manifest(path):
                 # Read with its file (ingestion/load.py); alone, it waits for the file.
-                if not os.path.lexists(path.with_name(path.name.removesuffix(MANIFEST_SUFFIX))):
+                if not os.path.lexists(data_file_of(path)):
                     plan.waiting.append(f"{relative}: a manifest, waiting for its file")
                 continue
             matched = match_file(dataset, path, today)

@@ -213,10 +213,12 @@ class LakeWarehouse:
         if not shared:
             session = self._attached_instance(lake, alias, read_only, quarantine)
         else:
-            key = (lake, alias, read_only, self.extension_dir, self.store)
+            key = (lake, alias, read_only, quarantine, self.extension_dir, self.store)
             with _SHARED_LAKES_LOCK:
-                instance = _SHARED_LAKES.pop(key, None) or self._attached_instance(lake, alias, read_only)
-                if lake == self.lake:  # made by a read-only session before any write made quarantine
+                kept = _SHARED_LAKES.pop(key, None)
+                instance = kept or self._attached_instance(lake, alias, read_only, quarantine)
+                if kept is not None and quarantine and read_only and lake == self.lake:
+                    # Made before any write had made quarantine's lake: attach it once there is one.
                     self._attach_quarantine(instance, alias, read_only)
                 _SHARED_LAKES[key] = instance  # the most recently used last
                 while len(_SHARED_LAKES) > SHARED_LAKES_KEPT:
