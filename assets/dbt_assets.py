@@ -41,9 +41,9 @@ from publishing.marts import (
 )
 from resources.dbt import keep_parse_state, prune_invocations
 from resources.dbt_state import DbtStateResource
-from resources.warehouse import WarehouseResource, retry_later, retry_only_transient
+from resources.warehouse import WarehouseResource, retry_only_transient, retry_or_fail
 from warehouse.catalog import table_exists
-from warehouse.locks import is_lock_message
+from warehouse.faults import cause_of
 
 # The op that runs `dbt build`; also how `impact` finds the dbt assets in the code location.
 DBT_ASSETS_NAME = "dbt_models"
@@ -118,6 +118,28 @@ def built_models(invocation_dir: Path) -> set[str]:
         for result in _results(invocation_dir)
         if result["unique_id"].startswith("model.") and result["status"] == "success"
     }
+
+
+def build_fault(invocation_dir: Path, error: str) -> str | None:
+    """The transient fault that stopped a build (warehouse/faults.py), in words; None if it was not one.
+
+    From each failed node's message in dbt's run results; when dbt stopped before running any node
+    (it could not open the warehouse), from its error. A test that could not run because the
+    catalog restarted is such a fault, not a failed audit.
+    """
+    results = _results(invocation_dir)
+    messages = [
+        (result["unique_id"].split(".")[2], result.get("message") or "")
+        for result in results
+        if result["status"] in ("error", "fail", "runtime error")
+    ]
+    if not results:
+        messages = [("dbt", error)]
+    for node, message in messages:
+        cause = cause_of(message)
+        if cause is not None:
+            return f"{cause} ({node}: {message.strip().splitlines()[0] if message.strip() else 'no message'})"
+    return None
 
 
 def failed_tests(invocation_dir: Path) -> set[str]:
@@ -294,6 +316,13 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
         target_dir = Path(project.project_dir, project.target_path)
         invocation_dir = Path(invocation.project_dir, invocation.target_path)
         keep_parse_state(target_dir, invocation_dir)
+        fault = None if invocation.is_successful() else build_fault(invocation_dir, str(invocation.get_error()))
+        if fault is not None:
+            # Nothing is published or kept, and no check is reported: the build did not judge the
+            # data. The claimed days stay unconsumed for the retry.
+            prune_invocations(target_dir)
+            context.log.warning(f"dbt build stopped by a transient fault, nothing published: {fault}")
+            raise retry_or_fail(context.retry_number, fault)
         models = [audited[name] for name in sorted(built_models(invocation_dir) & audited.keys())]
         failed = failed_tests(invocation_dir)
         with retry_only_transient(context.retry_number), warehouse.writer() as connection:
@@ -318,7 +347,8 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
             error = unpublishable or str(invocation.get_error())
             kept = f"; what it wrote is kept as schema {outcome.kept_as}" if outcome.kept_as else ""
             tests = f" (failed: {', '.join(sorted(failed))})" if failed else ""
-            failure = dg.Failure(
+            # A failed test or a SQL error fails the same way again: no retry.
+            raise dg.Failure(
                 description=(
                     f"dbt build failed{tests}: {error}. Nothing was published: readers still see version "
                     f"{outcome.published if outcome.published is not None else '(none yet)'}{kept} ({DOCS_SECTION})"
@@ -326,10 +356,6 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
                 metadata={"dbt_command": " ".join(invocation.dbt_command), "kept_as": outcome.kept_as or ""},
                 allow_retries=False,
             )
-            # A failed test or a SQL error fails the same way again; only the lock is worth a retry.
-            if is_lock_message(error):
-                raise retry_later(context.retry_number) from failure
-            raise failure
 
     return dbt_models
 

@@ -30,10 +30,10 @@ from config.settings import (
 from warehouse.backend import Housekeeping, Warehouse, WarehouseConnectionError, WriterPools
 from warehouse.ducklake import LakeLocation, ObjectStore
 from warehouse.environment import PROD, ProductionWriteError
+from warehouse.faults import Cause, cause_of
 from warehouse.file import FileWarehouse
 from warehouse.lake import LakeWarehouse
 from warehouse.locks import WarehouseLockedError, is_lock_error
-from warehouse.transactions import is_conflict
 
 # Every writer also retries: a lock held outside Dagster (a notebook, the DuckDB CLI) outlasting the
 # connect backoff fails the step, which then retries later instead of failing the run. The step
@@ -77,17 +77,26 @@ TRANSIENT_ERRNOS = frozenset(
 )
 
 
+def transient_cause(error: BaseException) -> str | None:
+    """What transient fault ``error`` is, in words for the run log; None when it is not one.
+
+    The warehouse lock, a commit conflict, the lake's catalog or object store unreachable, restarting
+    or out of connections (warehouse/faults.py), an operating-system call a later attempt can outlive
+    (TRANSIENT_ERRNOS). Everything else, a full disk or a setting to fix included, is final at once.
+    """
+    if isinstance(error, ProductionWriteError):
+        return None
+    if isinstance(error, WarehouseLockedError) or is_lock_error(error):
+        return Cause.WAREHOUSE_LOCKED
+    if isinstance(error, duckdb.Error | WarehouseConnectionError):
+        return cause_of(str(error))
+    if isinstance(error, OSError) and error.errno in TRANSIENT_ERRNOS:
+        return f"a transient operating-system error ({errno.errorcode.get(error.errno or 0, error.errno)})"
+    return None
+
+
 def is_transient(error: BaseException) -> bool:
-    """Faults that a later attempt can outlive: the warehouse lock, a commit conflict, a connection
-    dropped (TRANSIENT_ERRNOS). Everything else, a full disk included, is final at once."""
-    if isinstance(error, ProductionWriteError | WarehouseConnectionError):
-        return False  # a setting to fix, not a fault to wait out
-    return (
-        isinstance(error, WarehouseLockedError)
-        or is_lock_error(error)
-        or is_conflict(error)
-        or (isinstance(error, OSError) and error.errno in TRANSIENT_ERRNOS)
-    )
+    return transient_cause(error) is not None
 
 
 @contextmanager
@@ -95,8 +104,9 @@ def retry_only_transient(retry_number: int = 0) -> Iterator[None]:
     """Retry the step on a transient fault; make every other error final; let an interrupt stop it.
 
     ``retry_number``: the step's ``context.retry_number``, for the backoff. A transient fault asks
-    Dagster for a retry (``RetryRequested``, up to WRITER_RETRIES). A bug or a bad file fails the
-    same way every time, so it is ``Failure(allow_retries=False)``.
+    Dagster for a retry (``RetryRequested``, up to WRITER_RETRIES); when they are spent, the step
+    fails naming the fault. A bug or a bad file fails the same way every time, so it is
+    ``Failure(allow_retries=False)`` at once.
 
     A terminated run interrupts its worker (SIGINT). Inside a query DuckDB takes that interrupt
     over and raises its own ``InterruptException``, an ordinary exception: it is handed back to
@@ -109,9 +119,27 @@ def retry_only_transient(retry_number: int = 0) -> Iterator[None]:
     except duckdb.InterruptException as interrupt:
         raise dg.DagsterExecutionInterruptedError() from interrupt
     except Exception as error:
-        if is_transient(error):
+        cause = transient_cause(error)
+        if cause is not None and retry_number < WRITER_RETRIES:
             raise retry_later(retry_number) from error
-        raise dg.Failure(description=f"{type(error).__name__}: {error}", allow_retries=False) from error
+        raise final_failure(error, cause, retry_number) from error
+
+
+def retry_or_fail(retry_number: int, fault: str) -> dg.RetryRequested | dg.Failure:
+    """For a step that met a transient ``fault`` (described) without an exception of its own: a retry
+    while there are some left, then a failure that names the fault."""
+    if retry_number < WRITER_RETRIES:
+        return retry_later(retry_number)
+    return dg.Failure(description=f"{fault}, and still after {retry_number} retries", allow_retries=False)
+
+
+def final_failure(error: BaseException, cause: str | None, attempts: int) -> dg.Failure:
+    """The step's last word on ``error``: its cause first when it was a transient fault that outlasted
+    the retries (``attempts`` made before this one)."""
+    detail = f"{type(error).__name__}: {error}"
+    if cause is not None:
+        detail = f"{cause}, and still after {attempts} retries: {detail}"
+    return dg.Failure(description=detail, allow_retries=False)
 
 
 class WarehouseResource(dg.ConfigurableResource):

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse import catalog_passwords
 from warehouse.backend import WarehouseConnectionError
+from warehouse.faults import cause_of
 from warehouse.lake_settings import conninfo_pairs, is_object_storage
 
 # Package of each extension the lake needs (postgres_scanner: the catalog; httpfs: s3:// paths).
@@ -147,13 +149,13 @@ def create_s3_secret(connection: duckdb.DuckDBPyConnection, store: ObjectStore) 
 
 
 def attach_sql(lake: LakeLocation, alias: str, read_only: bool) -> str:
-    conninfo = lake.catalog if lake.password is None else f"{lake.catalog} password={lake.password}"
+    """The ATTACH statement; it never holds the password (warehouse/catalog_passwords.py)."""
     options = [f"DATA_PATH {_quote(lake.data_path)}"]
     if lake.metadata_schema is not None:
         options.append(f"METADATA_SCHEMA {_quote(lake.metadata_schema)}")
     if read_only:
         options.append("READ_ONLY")
-    return f"ATTACH {_quote('ducklake:postgres:' + conninfo)} AS {alias} ({', '.join(options)})"
+    return f"ATTACH {_quote('ducklake:postgres:' + lake.catalog)} AS {alias} ({', '.join(options)})"
 
 
 def _explain(lake: LakeLocation, error: duckdb.Error) -> LakeConnectionError:
@@ -197,9 +199,13 @@ def _check_data_path(connection: duckdb.DuckDBPyConnection, lake: LakeLocation) 
         try:
             connection.execute(f"COPY (SELECT 1 AS probe) TO {_quote(probe)} (FORMAT csv)")
         except duckdb.Error as error:
+            said = str(error).strip().splitlines()[0]
+            cause = cause_of(said)
+            if cause is not None:  # down or unreachable: say so, not that the key is wrong
+                raise LakeConnectionError(f"{cause} ({lake.data_path}, {lake.data_setting}): {said}") from error
             raise LakeConnectionError(
                 f"the lake's data path {lake.data_path} ({lake.data_setting}) cannot be written "
-                f"with the object store's credentials ({S3_SETTINGS}): {str(error).strip().splitlines()[0]}"
+                f"with the object store's credentials ({S3_SETTINGS}): {said}"
             ) from error
         return
     folder = Path(lake.data_path)
@@ -233,6 +239,7 @@ def attach(
         create_s3_secret(connection, store)
     if not read_only:
         check_data_path(connection, lake)
+    catalog_passwords.register(lake.catalog, lake.password)
     for attempt in range(1, CREATE_ATTEMPTS + 1):
         try:
             connection.execute(attach_sql(lake, alias, read_only))

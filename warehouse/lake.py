@@ -31,6 +31,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse import catalog_passwords
 from warehouse.backend import Housekeeping, WarehouseExistsError, WriterPools, quiet
 from warehouse.catalog import is_attached_catalog
 from warehouse.ducklake import (
@@ -325,6 +326,7 @@ class LakeWarehouse:
         return WriterPools(LOAD_POOL, TRANSFORM_POOL, MAINTENANCE_POOL, limits)
 
     def dbt_vars(self) -> dict[str, str]:
+        catalog_passwords.register(self.lake.catalog, self.lake.password)  # dbt's libpq reads it there
         variables = {
             "lake_catalog": self.lake.catalog,
             "lake_data_path": self.lake.data_path,
@@ -355,4 +357,5 @@ class LakeWarehouse:
         remote = [path for path in (self.lake.data_path, prod.data_path) if is_object_storage(path)]
         if remote and self.store is None:
             raise LakeConnectionError(f"{' and '.join(remote)}: set {S3_SETTINGS} to a key that can read them")
+        catalog_passwords.register(prod.catalog, prod.password)
         return {**self.dbt_vars(), "prod_lake_catalog": prod.catalog, "prod_lake_data_path": prod.data_path}

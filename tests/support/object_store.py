@@ -6,6 +6,7 @@ would use, so the lake's data path really is a bucket, not a folder.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
@@ -26,6 +27,7 @@ START_TIMEOUT_SECONDS = 120
 @dataclass(frozen=True)
 class ObjectStoreServer:
     endpoint: str  # host:port
+    pid: int | None = None  # the server's process, for tests that pause or kill it
 
     def client(self):
         return boto3.client(
@@ -62,17 +64,24 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _paused(pid: int) -> bool:
+    """Whether a test left the server stopped (SIGSTOP): it would not answer a SIGTERM."""
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "T"
+    return False
+
+
 @contextmanager
 def running(log: Path) -> Iterator[ObjectStoreServer]:
     """Start moto's server on a free port; stop it on exit."""
     port = _free_port()
-    server = ObjectStoreServer(f"127.0.0.1:{port}")
     with log.open("w") as output:
         process = subprocess.Popen(
             [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
             stdout=output,
             stderr=subprocess.STDOUT,
         )
+        server = ObjectStoreServer(f"127.0.0.1:{port}", process.pid)
         try:
             deadline = time.monotonic() + START_TIMEOUT_SECONDS
             while True:
@@ -85,5 +94,8 @@ def running(log: Path) -> Iterator[ObjectStoreServer]:
                     time.sleep(0.2)
             yield server
         finally:
-            process.terminate()
+            if process.poll() is None and _paused(process.pid):
+                process.kill()
+            else:
+                process.terminate()
             process.wait(timeout=30)

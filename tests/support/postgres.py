@@ -184,6 +184,34 @@ def start(data_dir: Path) -> str:
     return dsn(port)
 
 
+def start_again(data_dir: Path) -> None:
+    """Start a server that ``stop`` stopped, on the same port with the same options (a restart that
+    clients see as the server gone for a while). Its output goes to the server log, not to a pipe:
+    the server outlives pg_ctl and would hold a pipe open."""
+    cluster = data_dir / "cluster"
+    options = (cluster / "postmaster.opts").read_text().split(None, 1)[1].replace('"', "")
+    options = options.replace(f"-D {cluster}", "").strip()
+    with (data_dir / "server.log").open("a") as log:
+        subprocess.run(
+            _as_server_user(
+                [
+                    str(bin_dir() / "pg_ctl"),
+                    "-D",
+                    str(cluster),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    str(START_TIMEOUT_SECONDS),
+                    "start",
+                ]
+            ),
+            check=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
 def stop(data_dir: Path) -> None:
     cluster = data_dir / "cluster"
     if not (cluster / "postmaster.pid").exists():
