@@ -19,7 +19,10 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -182,6 +185,18 @@ def start(data_dir: Path) -> str:
         env={**os.environ, "PGPASSWORD": PASSWORD},
     )
     return dsn(port)
+
+
+@contextmanager
+def own_server(prefix: str = "dataops-pg-own-") -> Iterator[tuple[Path, str]]:
+    """A server for one test module alone, as (data folder, DSN): for tests that stop it or fill its
+    connections, which the shared server (serving the other test session too) must never see."""
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield data_dir, start(data_dir)
+    finally:
+        stop(data_dir)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def start_again(data_dir: Path) -> None:

@@ -9,9 +9,7 @@ from it, and no error may hold the catalog's password.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,13 +38,9 @@ EXTENSIONS = Path(__file__).resolve().parents[2] / ".duckdb" / "extensions"
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[Path, str]]:
-    """A server of this module's own: it is stopped and filled here, and others use the shared one."""
-    data_dir = Path(tempfile.mkdtemp(prefix="dataops-pg-faults-"))
-    try:
-        yield data_dir, postgres.start(data_dir)
-    finally:
-        postgres.stop(data_dir)
-        shutil.rmtree(data_dir, ignore_errors=True)
+    """A server of this module's own: it is stopped and filled here."""
+    with postgres.own_server() as server:
+        yield server
 
 
 @pytest.fixture

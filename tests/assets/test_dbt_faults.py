@@ -1,0 +1,116 @@
+"""A catalog that goes away during a dbt build: the build is retried and named, never a failed audit.
+
+The lake's catalog is a PostgreSQL server of this module's own. It is stopped the moment the dbt
+step's `dbt build` process starts and started again once that process has exited, as a restart
+of the catalog host would do. The step must recognise the fault from dbt's results (not report a
+test that could not run as a failed audit), keep no failed version, raise no failed check, retry,
+and publish what a full refresh would.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import psutil
+import pytest
+
+from config.settings import LAKE_PASSWORD_VARIABLE, Settings
+from resources.dbt import DBT_EXECUTABLE
+from tests.support import postgres
+from tests.support.pipeline import Pipeline
+from tests.support.warehouse import query
+from warehouse.faults import Cause
+
+pytestmark = pytest.mark.integration
+
+DAYS = [date(2013, 3, 4), date(2013, 3, 5)]
+# Generous: on a busy machine a dbt process takes seconds to start and to fail.
+DBT_START_TIMEOUT_SECONDS = 300
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[Path, str]]:
+    with postgres.own_server() as server:
+        yield server
+
+
+def dbt_build_child() -> psutil.Process | None:
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if Path(DBT_EXECUTABLE).name in " ".join(child.cmdline()) and "build" in child.cmdline():
+                return child
+        except psutil.Error:
+            continue
+    return None
+
+
+@contextmanager
+def catalog_down_during_the_next_dbt_build(data_dir: Path) -> Iterator[list[str]]:
+    """Stop the server as soon as a `dbt build` child starts; start it again once that child exits."""
+    happened: list[str] = []
+
+    def watch() -> None:
+        deadline = time.monotonic() + DBT_START_TIMEOUT_SECONDS
+        while (child := dbt_build_child()) is None:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+        postgres.stop(data_dir)
+        happened.append("stopped")
+        with suppress(psutil.Error):
+            child.wait(timeout=DBT_START_TIMEOUT_SECONDS)
+        postgres.start_again(data_dir)
+        happened.append("started again")
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield happened
+    finally:
+        watcher.join(timeout=DBT_START_TIMEOUT_SECONDS)
+
+
+def test_a_catalog_restart_during_dbt_is_retried_and_publishes_what_a_full_refresh_would(
+    server, tmp_path, dbt_manifest, monkeypatch
+):
+    data_dir, dsn = server
+    monkeypatch.setenv(LAKE_PASSWORD_VARIABLE, postgres.PASSWORD)
+    catalog = postgres.conninfo(dsn, postgres.create_database(dsn, "lake"))
+    settings = Settings(env="test", data_dir=tmp_path / "data", backend="ducklake", lake_catalog=catalog)
+    pipeline = Pipeline(settings)
+    pipeline.land_real_days(DAYS)
+
+    with catalog_down_during_the_next_dbt_build(data_dir) as happened:
+        result = pipeline.run_build()
+
+    assert happened == ["stopped", "started again"]
+    assert result.success
+    retried = [event.step_key for event in result.all_events if event.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert retried == ["dbt_models"]
+    said = [entry.user_message for entry in pipeline.instance.all_logs(result.run_id)]
+    assert any(f"transient fault, nothing published: {Cause.CATALOG_UNREACHABLE}" in line for line in said), said
+    assert not any(postgres.PASSWORD in line for line in said)
+    # Not an audit failure: no failed version kept, no failed check, no mention of a failed test.
+    schemas = query(
+        settings, "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'audit_failed%'"
+    )
+    assert schemas == []
+    failed_checks = [
+        evaluation.check_name
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    ]
+    assert failed_checks == []
+    assert not any("dbt build failed" in line for line in said)
+
+    published = pipeline.marts()
+    pipeline.build(full_refresh=True)
+    refreshed = pipeline.marts()
+    assert all(published[name].equals(refreshed[name]) for name in refreshed), "the marts differ from a full refresh"
+    assert published["fct_flights"].height > 0
