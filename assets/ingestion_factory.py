@@ -25,6 +25,7 @@ from assets.ingestion_report import (
     schema_drift_check,
     validation_check,
     volume_check,
+    volume_unjudged_check,
 )
 from assets.layers import PIPELINE_GROUP, RAW, raw_asset_key
 from assets.metadata import column_schema
@@ -90,6 +91,11 @@ def _ingest(
     checks = [validation_check(dataset, outcome.summary, unread), schema_drift_check(outcome.summary)]
     if outcome.volume is not None:
         checks.append(volume_check(outcome.volume))
+    elif outcome.volume_unread is not None:
+        context.log.warning(
+            f"{dataset.name}: loaded, but the volume check could not read the history: {outcome.volume_unread}"
+        )
+        checks.append(volume_unjudged_check(outcome.volume_unread))
     elif dataset.kind == "daily":  # said, not left "execution failed" in the UI when every file was refused
         checks.append(nothing_to_judge_check())
     if outcome.complete:

@@ -202,6 +202,19 @@ def nothing_to_judge_check() -> dg.AssetCheckResult:
     )
 
 
+def volume_unjudged_check(why: str) -> dg.AssetCheckResult:
+    """The volume check of a load whose rows are committed but whose history could not be read
+    afterwards (the catalog or the object store went away): a warning that says so, not a failed load."""
+    return dg.AssetCheckResult(
+        check_name=VOLUME_CHECK,
+        passed=False,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"the loaded days are committed, but their row counts could not be compared with their "
+        f"history: {why}. The next load of the dataset judges its own days; re-run this one to judge these.",
+        metadata={"days_checked": 0, "anomalies": 0, "unread_because": why},
+    )
+
+
 def volume_check(report: pl.DataFrame) -> dg.AssetCheckResult:
     """Row counts of the loaded days against their history, naming the rule that judged each (ingestion/volume.py)."""
     anomalies = report.filter(pl.col("status") == Status.ANOMALY)

@@ -76,6 +76,7 @@ class LoadOutcome:
     untrusted: list[str] = field(default_factory=list)
     invalid_keys: list[str] = field(default_factory=list)  # partition keys that are not a valid day
     volume: pl.DataFrame | None = None  # daily datasets: the loaded days' row counts against history
+    volume_unread: str | None = None  # why the history could not be read for that, after the commit
 
     @property
     def refused(self) -> list[FileReport]:
@@ -153,7 +154,10 @@ def load_partitions(
             committing = committer.submit(_commit_batch, dataset, ingested, writer)
         if committing is not None:
             _committed(committing.result(), outcome.summary, progress)
-    outcome.volume = _volume_report(writer, dataset, outcome.summary.files)
+    try:
+        outcome.volume = _volume_report(writer, dataset, outcome.summary.files)
+    except Exception as error:  # the rows are committed: a report must not fail the load that committed them
+        outcome.volume_unread = f"{type(error).__name__}: {error}"
     return outcome
 
 

@@ -1,0 +1,78 @@
+"""A catalog that goes away right after a load's commit does not fail the load that committed.
+
+The lake's catalog is a PostgreSQL server of this module's own, stopped between the load's commit
+and the report it makes afterwards (the day's row count against its history). The rows are in and
+the file has left landing, so a failed load would leave nothing to re-request them: the load must
+succeed, say that its volume was not judged and why, and the next load judges its own days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from cli import replay
+from config.settings import LAKE_PASSWORD_VARIABLE, Settings
+from ingestion.load import load_partitions
+from resources.warehouse import WarehouseResource
+from tests.support import postgres
+from tests.support.warehouse import query
+from warehouse.faults import Cause, cause_of
+
+pytestmark = pytest.mark.integration
+
+DAYS = ["2013-01-01", "2013-01-02"]  # what `replay --days 2` delivers
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[Path, str]]:
+    with postgres.own_server() as server:
+        yield server
+
+
+def test_a_catalog_gone_after_the_commit_leaves_the_load_committed_and_its_volume_unjudged(
+    server, tmp_path, datasets, monkeypatch
+):
+    data_dir, dsn = server
+    monkeypatch.setenv(LAKE_PASSWORD_VARIABLE, postgres.PASSWORD)
+    catalog = postgres.conninfo(dsn, postgres.create_database(dsn, "lake"))
+    settings = Settings(env="test", data_dir=tmp_path / "data", backend="ducklake", lake_catalog=catalog)
+    replay.main(["--days", "2"], settings=settings)
+    warehouse = WarehouseResource.for_settings(settings)
+    sessions = 0
+
+    @contextmanager
+    def writer_that_loses_its_catalog_after_the_commit():
+        """The warehouse's own writer; the server stops before the session after the commit opens."""
+        nonlocal sessions
+        sessions += 1
+        if sessions == 2:  # one batch: its commit was session 1, the volume report is session 2
+            postgres.stop(data_dir)
+        with warehouse.writer() as connection:
+            yield connection
+
+    try:
+        outcome = load_partitions(
+            datasets["flights"],
+            DAYS[:1],
+            settings.landing,
+            settings.archive,
+            writer_that_loses_its_catalog_after_the_commit,
+            "catalog-gone",
+        )
+    finally:
+        postgres.start_again(data_dir)
+
+    assert sessions == 2
+    assert outcome.complete and outcome.volume is None
+    assert outcome.volume_unread is not None and cause_of(outcome.volume_unread) == Cause.CATALOG_UNREACHABLE
+    assert postgres.PASSWORD not in outcome.volume_unread
+    assert query(settings, "SELECT count(*) FROM raw.flights") == [(842,)]
+    # The next day's load, the catalog back, judges its own day.
+    following = load_partitions(
+        datasets["flights"], DAYS[1:], settings.landing, settings.archive, warehouse.writer, "catalog-back"
+    )
+    assert following.volume is not None and following.volume_unread is None
