@@ -28,7 +28,7 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from assets.dbt_translator import FlightsDbtTranslator
 from contract.dbt_sources import RAW_SOURCE
-from ingestion.changes import CHANGED_DAYS, Claim, claim_changes
+from ingestion.changes import CHANGED_DAYS, Claim, Gate, claim_changes
 from publishing.marts import (
     AuditedModel,
     Publication,
@@ -105,6 +105,29 @@ def per_day_models(manifest: Mapping[str, Any]) -> dict[str, frozenset[str]]:
     }
 
 
+def claim_gates(manifest: Mapping[str, Any], built: set[str]) -> list[Gate]:
+    """For each per-day model, the per-day models upstream of it that this build does not build
+    (``built``: the names of the models it does), with the datasets it reads through them."""
+    nodes = manifest["nodes"]
+    datasets = per_day_models(manifest)
+    by_name = {node["name"]: unique_id for unique_id, node in nodes.items() if node["resource_type"] == "model"}
+
+    def ancestors(unique_id: str, seen: set[str]) -> set[str]:
+        for parent in nodes.get(unique_id, {}).get("depends_on", {}).get("nodes", []):
+            if parent in nodes and parent not in seen:
+                seen.add(parent)
+                ancestors(parent, seen)
+        return seen
+
+    return [
+        Gate(model, upstream, dataset)
+        for model in sorted(datasets)
+        for upstream in sorted({nodes[uid]["name"] for uid in ancestors(by_name[model], set())} & datasets.keys())
+        if upstream not in built
+        for dataset in sorted(datasets[model] & datasets[upstream])
+    ]
+
+
 def _results(invocation_dir: Path) -> list[dict[str, Any]]:
     """dbt's run results (none if dbt did not get to write run_results.json: it failed before running anything)."""
     path = invocation_dir / "run_results.json"
@@ -169,6 +192,7 @@ class BuildOutcome:
     kept_as: str | None = None
     # Per audited model: rows it holds as published, and null counts of the rows this build wrote.
     profiles: Mapping[str, Mapping[str, Any]] | None = None
+    after_publishing: str | None = None  # why the profiles or the clean-up after publishing did not happen
 
     def metadata(self, model: AuditedModel) -> dict[str, Any]:
         published = {"published_version": self.published if self.published is not None else "none yet"}
@@ -219,8 +243,13 @@ def _publish_or_keep(
         except PublishError as error:
             why: str | None = str(error)
         else:
-            profiles = {model.name: _profile(connection, model) for model in models}
-            tidy(connection, models)
+            try:
+                profiles = {model.name: _profile(connection, model) for model in models}
+                tidy(connection, models)
+            except Exception as error:  # published already: a report or a clean-up must not fail the build
+                return BuildOutcome(
+                    publication.version, publication, after_publishing=f"{type(error).__name__}: {error}"
+                ), None
             return BuildOutcome(publication.version, publication, profiles=profiles), None
     else:
         why = None
@@ -300,7 +329,8 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
                 unpublished = frozenset(
                     name for name, model in audited.items() if not table_exists(connection, model.published_table)
                 )
-                claim = claim_changes(connection, per_day_models(manifest), unpublished)
+                built = {key.path[-1] for key in context.selected_asset_keys}
+                claim = claim_changes(connection, per_day_models(manifest), unpublished, claim_gates(manifest, built))
                 unloaded = unloaded_sources(connection, manifest)
         _log_claim(context, claim, config.full_refresh, unpublished)
         if unloaded:
@@ -328,6 +358,11 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
         with retry_only_transient(context.retry_number), warehouse.writer() as connection:
             outcome, unpublishable = _publish_or_keep(
                 connection, models, context.run.run_id, claim, invocation.is_successful(), failed, config.full_refresh
+            )
+        if outcome.after_publishing is not None:
+            context.log.warning(
+                f"published, but the row counts and the clean-up of the audit schema did not happen: "
+                f"{outcome.after_publishing} (the next build cleans up)"
             )
         if outcome.publication is not None:
             publication = outcome.publication

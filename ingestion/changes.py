@@ -26,7 +26,7 @@ No Dagster here: the dbt asset calls these around its build; tests call them dir
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -70,11 +70,33 @@ class Claim:
         return self.loads.filter(pl.col("model").is_in(list(models)))
 
 
-def _pending_sql(models: Mapping[str, frozenset[str]]) -> str:
-    """Load-log rows of each model's datasets that the model has not consumed (one SELECT)."""
+@dataclass(frozen=True)
+class Gate:
+    """``model`` reads ``dataset`` through ``upstream``, another per-day model that this build does not
+    build: it may claim a delivery of ``dataset`` only once ``upstream`` has consumed it, or it would
+    rebuild the day from an upstream that does not hold it yet, and never again."""
+
+    model: str
+    upstream: str
+    dataset: str
+
+
+def _pending_sql(models: Mapping[str, frozenset[str]], gates: Sequence[Gate]) -> str:
+    """Load-log rows of each model's datasets that the model has not consumed and may claim (one SELECT)."""
     pairs = ", ".join(f"('{model}', '{dataset}')" for model, datasets in models.items() for dataset in datasets)
     # Safe to interpolate: model names come from the dbt manifest, dataset names are validated
     # identifiers (config/datasets.py); an incremental model reads at least one dataset.
+    gated = ""
+    if gates:
+        rows = ", ".join(f"('{gate.model}', '{gate.upstream}', '{gate.dataset}')" for gate in gates)
+        gated = f"""
+        WHERE NOT EXISTS (
+            SELECT 1 FROM (VALUES {rows}) AS g(model, upstream, dataset)
+            WHERE g.model = m.model AND g.dataset = l.dataset AND NOT EXISTS (
+                SELECT 1 FROM {CONSUMED_LOADS} AS u
+                WHERE u.model = g.upstream AND u.source_file = l.source_file AND u.loaded_at = l.loaded_at
+            )
+        )"""
     return f"""
         SELECT m.model, l.dataset, l.partition_date, l.source_file, l.loaded_at, l.sha256, l.rows_loaded,
             l.rows_quarantined
@@ -82,6 +104,7 @@ def _pending_sql(models: Mapping[str, frozenset[str]]) -> str:
         JOIN {LOAD_LOG} AS l ON l.dataset = m.dataset
         ANTI JOIN {CONSUMED_LOADS} AS c
             ON c.model = m.model AND c.source_file = l.source_file AND c.loaded_at = l.loaded_at
+        {gated}
     """
 
 
@@ -106,11 +129,13 @@ def claim_changes(
     connection: duckdb.DuckDBPyConnection,
     models: Mapping[str, frozenset[str]],
     unpublished: frozenset[str] = frozenset(),
+    gates: Sequence[Gate] = (),
 ) -> Claim:
     """Write each model's changed days to CHANGED_DAYS; return what the build will have consumed.
 
     ``models``: each per-day model's name and the raw datasets it reads (from the manifest);
-    ``unpublished``: those with no published table yet, which build every loaded day.
+    ``unpublished``: those with no published table yet, which build every loaded day; ``gates``:
+    deliveries a model must leave for later, until an upstream outside this build has them.
     """
     unpublished_rows = ", ".join(f"('{model}')" for model in sorted(unpublished & models.keys()))
 
@@ -121,7 +146,7 @@ def claim_changes(
             connection.execute(f"DELETE FROM {CHANGED_DAYS}")
             if not models:
                 return Claim(pl.DataFrame(schema=CLAIM_SCHEMA), {})
-            connection.execute(f"CREATE OR REPLACE TEMP TABLE _pending AS {_pending_sql(models)}")
+            connection.execute(f"CREATE OR REPLACE TEMP TABLE _pending AS {_pending_sql(models, gates)}")
             connection.execute(f"CREATE OR REPLACE TEMP TABLE _last_built AS {LAST_BUILT_SQL}")
             connection.execute(f"CREATE OR REPLACE TEMP TABLE _changes AS {CHANGES_SQL}")
             connection.execute(

@@ -3,12 +3,17 @@ published by day and what they read, which models an invocation built and which 
 the build's command line."""
 
 import json
+from datetime import date
 
-from assets.dbt_assets import build_args, built_models, failed_tests, per_day_models
+import dagster as dg
+
+from assets.dbt_assets import build_args, built_models, claim_gates, failed_tests, per_day_models
 from config.datasets import load_datasets
 from config.settings import Settings
 from ingestion.changes import CHANGED_DAYS
 from resources.dbt import dbt_project
+from tests.support.pipeline import Pipeline, audited_marts
+from tests.support.warehouse import query
 
 
 def test_the_per_day_marts_read_every_dataset_through_fct_flights(dbt_manifest):
@@ -52,3 +57,41 @@ def test_every_build_tells_dbt_where_the_changed_days_are():
     args = build_args({"warehouse_path": "/w/test.duckdb"}, full_refresh=True)
     assert args[0] == "build" and args[-1] == "--full-refresh"
     assert json.loads(args[2]) == {"warehouse_path": "/w/test.duckdb", "changed_days_relation": CHANGED_DAYS}
+
+
+def test_a_mart_may_claim_a_delivery_only_once_the_upstream_left_out_of_its_build_has_it(dbt_manifest):
+    manifest = json.loads(dbt_manifest.read_text())
+    marts = {"mart_carrier_daily_performance", "mart_origin_daily_performance", "mart_weather_daily_impact"}
+    gates = claim_gates(manifest, marts)
+    assert {(gate.model, gate.upstream) for gate in gates} == {(mart, "fct_flights") for mart in marts}
+    assert {gate.dataset for gate in gates} == {"flights", "weather", "airlines", "airports", "planes"}
+    assert claim_gates(manifest, marts | {"fct_flights"}) == []
+
+
+def test_marts_built_without_fct_flights_leave_the_new_day_for_the_build_that_has_it(built_copy):
+    """Days 1-3 built; day 4 lands. A build of the marts alone (fct_flights left out, as automation
+    may) must not consume day 4's delivery: the next build, with fct_flights, rebuilds day 4 in the
+    marts, and they equal a full refresh."""
+    pipeline = Pipeline(built_copy)
+    day_4 = date(2013, 1, 4)
+    pipeline.land_real_days([day_4], reference=False)
+    per_day_marts = [name for name, day_column in audited_marts().items() if day_column and name != "fct_flights"]
+    marts_alone = dg.materialize(
+        list(pipeline.defs.assets or []),
+        selection=dg.AssetSelection.assets(*(dg.AssetKey(["marts", name]) for name in per_day_marts)),
+        instance=pipeline.instance,
+        resources=pipeline.defs.resources,
+        raise_on_error=False,
+    )
+    assert marts_alone.success
+    claimed = query(built_copy, f"SELECT DISTINCT model FROM {CHANGED_DAYS} WHERE model <> 'fct_flights'")
+    assert claimed == []  # fct_flights, not built, claims day 4 for nothing; the marts leave it
+
+    rebuilt = pipeline.build()
+
+    assert rebuilt["fct_flights"] == [day_4]
+    assert all(rebuilt[name] == [day_4] for name in per_day_marts), rebuilt
+    published = pipeline.marts()
+    pipeline.build(full_refresh=True)
+    refreshed = pipeline.marts()
+    assert [name for name in refreshed if not published[name].equals(refreshed[name])] == []
