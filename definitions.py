@@ -6,9 +6,12 @@ this Definitions object. The same code serves dev, test and prod; only settings 
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 
 from assets.analytics import build_analytics_assets
+from assets.day_coverage import build_day_coverage_checks
 from assets.dbt_assets import build_dbt_assets
 from assets.ingestion_factory import build_ingestion_assets
 from assets.operations import OPERATIONS_SPECS, build_operations_jobs
@@ -44,11 +47,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     ]
     if warehouse.readers_need_a_copy:
         data_assets.append(build_readers_copy_asset(read_by_readers(data_assets), pools.transform))
-    refresh = refresh_targets(data_assets, datasets)
+    checks = build_day_coverage_checks(json.loads(dbt_project().manifest_path.read_text()), pools.transform)
+    # Checks defined on their own, beside the assets they check: they run in the same runs.
+    refresh = refresh_targets([*data_assets, *checks], datasets)
     landing_jobs = [build_ingest_job(datasets), build_land_and_refresh_job(datasets, refresh)]
     operations_jobs = build_operations_jobs(data_assets, pools.maintenance)
     return dg.Definitions(
-        assets=[*data_assets, *OPERATIONS_SPECS],
+        assets=[*data_assets, *checks, *OPERATIONS_SPECS],
         jobs=[*landing_jobs, *operations_jobs],
         schedules=build_operations_schedules(operations_jobs),
         # Steps run in the run's own process. The default multiprocess executor starts one more

@@ -43,8 +43,9 @@ VERSIONS_DDL = (
 )
 PUBLISHED, FAILED = "published", "failed"
 FAILED_PREFIX = "audit_failed_"
-# A model's dbt config: where it is published, and the day column a per-day model is published by.
-PUBLISH_TO, PUBLISH_BY_DAY = "publish_to", "publish_by_day"
+# A model's dbt config: where it is published, the day column a per-day model is published by, and
+# where its days come from (a per-day model or a raw dataset: assets/day_coverage.py checks it).
+PUBLISH_TO, PUBLISH_BY_DAY, DAYS_OF = "publish_to", "publish_by_day", "days_of"
 
 
 class PublishError(RuntimeError):
@@ -57,6 +58,7 @@ class AuditedModel:
     audit_schema: str  # where dbt writes and tests it
     published_schema: str  # where readers read it
     day_column: str | None  # per-day: the column its days are replaced by; None: replaced whole
+    days_of: str | None = None  # per-day: the model or raw dataset whose every day it must hold
 
     @property
     def audit_table(self) -> str:
@@ -78,6 +80,7 @@ def audited_models(manifest: Mapping[str, Any]) -> dict[str, AuditedModel]:
                 audit_schema=node["schema"],
                 published_schema=meta[PUBLISH_TO],
                 day_column=meta.get(PUBLISH_BY_DAY),
+                days_of=meta.get(DAYS_OF),
             )
     return models
 

@@ -9,12 +9,20 @@ the first refresh after the first day builds and publishes everything.
 import dagster as dg
 import pytest
 
+from assets.day_coverage import DAY_COVERAGE_CHECK
 from cli import replay
 from cli.backfill import run_backfill
 from definitions import build_definitions
 from tests.support.warehouse import query
 
 pytestmark = [pytest.mark.integration, pytest.mark.backends]
+
+PER_DAY_MODELS = (
+    "fct_flights",
+    "mart_carrier_daily_performance",
+    "mart_origin_daily_performance",
+    "mart_weather_daily_impact",
+)
 
 
 def relations(settings, schema: str) -> set[str]:
@@ -42,7 +50,9 @@ def test_a_refresh_before_any_day_leaves_the_marts_out_and_the_first_day_builds_
     # What reads the marts is skipped, not failed (the readers' copy exists on the file backend only).
     skipped = {event.step_key for event in downstream.all_events if event.event_type_value == "STEP_SKIPPED"}
     readers = set() if settings.uses_lake else {"readers__warehouse_copy"}
-    assert skipped == {"analytics__carrier_scorecard", "analytics__weather_delay_impact", *readers}
+    # So are the checks that each per-day mart holds every day of its input (assets/day_coverage.py).
+    coverage = {f"marts__{name}_{DAY_COVERAGE_CHECK}" for name in PER_DAY_MODELS}
+    assert skipped == {"analytics__carrier_scorecard", "analytics__weather_delay_impact", *readers, *coverage}
     assert relations(settings, "marts") == set()
     assert relations(settings, "raw") == {"airlines", "airports", "planes"}
 

@@ -1,4 +1,4 @@
-{{ config(meta={'publish_by_day': 'flight_date'}) }}
+{{ config(meta={'publish_by_day': 'flight_date', 'days_of': 'flights'}) }}
 -- Every departure, enriched with the airline, both airports, the aircraft and the weather at the
 -- origin in the scheduled departure hour. Left joins throughout: a flight is never dropped because
 -- its reference data is incomplete (see the relationship tests in _marts.yml for how often).

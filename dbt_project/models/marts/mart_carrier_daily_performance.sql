@@ -1,4 +1,4 @@
-{{ config(meta={'publish_by_day': 'flight_date'}) }}
+{{ config(meta={'publish_by_day': 'flight_date', 'days_of': 'fct_flights'}) }}
 -- On-time performance per carrier and day.
 select
     flight_date,

@@ -1,4 +1,4 @@
-{{ config(meta={'publish_by_day': 'flight_date'}) }}
+{{ config(meta={'publish_by_day': 'flight_date', 'days_of': 'fct_flights'}) }}
 -- Departures per day by the weather at the origin in the scheduled hour, as counts and sums that
 -- add up across days: the weather analytics (assets/analytics.py) combine these instead of reading
 -- every flight of the history, and a changed day rebuilds only its own rows.
