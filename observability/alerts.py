@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.parse
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -69,6 +70,12 @@ class WebhookNotifier:
     def __init__(self, url: str, payload_format: Literal["json", "slack"] = "json"):
         self.url, self.payload_format = url, payload_format
 
+    @property
+    def where(self) -> str:
+        """The webhook's host, for messages: its path and query often are the secret (Slack's are)."""
+        parts = urllib.parse.urlsplit(self.url)
+        return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+
     def notify(self, alert: Alert) -> None:
         body = {"text": alert.as_text()} if self.payload_format == "slack" else asdict(alert)
         request = urllib.request.Request(
@@ -78,4 +85,4 @@ class WebhookNotifier:
             with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
                 response.read()
         except OSError as error:  # URLError, timeouts, refused connections
-            logger.error("alert webhook %s failed: %s (the alert is in the alerts file)", self.url, error)
+            logger.error("alert webhook at %s failed: %s (the alert is in the alerts file)", self.where, error)

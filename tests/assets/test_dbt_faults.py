@@ -9,20 +9,16 @@ and publish what a full refresh would.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
-import psutil
 import pytest
 
 from config.settings import LAKE_PASSWORD_VARIABLE, Settings
-from resources.dbt import DBT_EXECUTABLE
 from tests.support import postgres
+from tests.support.faults import catalog_down_during_the_next_dbt_build
 from tests.support.pipeline import Pipeline
 from tests.support.warehouse import query
 from warehouse.faults import Cause
@@ -30,50 +26,12 @@ from warehouse.faults import Cause
 pytestmark = pytest.mark.integration
 
 DAYS = [date(2013, 3, 4), date(2013, 3, 5)]
-# Generous: on a busy machine a dbt process takes seconds to start and to fail.
-DBT_START_TIMEOUT_SECONDS = 300
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[Path, str]]:
     with postgres.own_server() as server:
         yield server
-
-
-def dbt_build_child() -> psutil.Process | None:
-    for child in psutil.Process().children(recursive=True):
-        try:
-            if Path(DBT_EXECUTABLE).name in " ".join(child.cmdline()) and "build" in child.cmdline():
-                return child
-        except psutil.Error:
-            continue
-    return None
-
-
-@contextmanager
-def catalog_down_during_the_next_dbt_build(data_dir: Path) -> Iterator[list[str]]:
-    """Stop the server as soon as a `dbt build` child starts; start it again once that child exits."""
-    happened: list[str] = []
-
-    def watch() -> None:
-        deadline = time.monotonic() + DBT_START_TIMEOUT_SECONDS
-        while (child := dbt_build_child()) is None:
-            if time.monotonic() > deadline:
-                return
-            time.sleep(0.05)
-        postgres.stop(data_dir)
-        happened.append("stopped")
-        with suppress(psutil.Error):
-            child.wait(timeout=DBT_START_TIMEOUT_SECONDS)
-        postgres.start_again(data_dir)
-        happened.append("started again")
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
-        yield happened
-    finally:
-        watcher.join(timeout=DBT_START_TIMEOUT_SECONDS)
 
 
 def test_a_catalog_restart_during_dbt_is_retried_and_publishes_what_a_full_refresh_would(

@@ -59,13 +59,17 @@ class Pipeline:
 
     def load(self, names: Sequence[str], days: Sequence[date] = ()) -> None:
         """One load run of ``names`` for ``days`` (consecutive partitions) or of reference data."""
+        assert self.run_load(names, days).success
+
+    def run_load(self, names: Sequence[str], days: Sequence[date] = ()) -> dg.ExecuteInProcessResult:
+        """One load run, as ``load``, whatever its outcome."""
         job = ingest_job_for(self.defs, [self.datasets[name] for name in names])
         tags = {"datasets": ",".join(names)}
         if days:
             keys = [day.isoformat() for day in days]
             register_days(self.instance, self.datasets, keys, date(2013, 12, 31))
             tags |= {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
-        assert job.execute_in_process(instance=self.instance, tags=tags, raise_on_error=False).success
+        return job.execute_in_process(instance=self.instance, tags=tags, raise_on_error=False)
 
     def land_real_days(self, days: Sequence[date], reference: bool = True) -> None:
         """Deliver and load the real files: the reference data (unless told not to), then the
