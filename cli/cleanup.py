@@ -55,13 +55,19 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         print(f"{verb}: {removal.kind} {removal.target} ({amount})")
     for line in plan.kept:
         print(f"kept: {line}")
-    if args.apply:
-        apply_cleanup(plan, policy, warehouse, now, instance)
+    skipped = apply_cleanup(plan, policy, warehouse, now, instance) if args.apply else []
+    for part in skipped:
+        print(f"gave up: {part}")
     print(
         f"cleanup: {len(plan.removals)} item(s) {verb}, {plan.size_bytes / 1e6:.2f} MB, {plan.rows:,} quarantine rows"
         + ("" if args.apply else " (dry run: rerun with --apply to delete)")
+        + (
+            f"; {len(skipped)} part(s) of the lake's housekeeping given up on (above): run it again later"
+            if skipped
+            else ""
+        )
     )
-    return 0
+    return 1 if skipped else 0
 
 
 def list_kept(warehouse: WarehouseResource) -> int:

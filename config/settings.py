@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
     # How many runs may write the lake at once (the file backend always allows one).
     lake_writers: int = Field(default=4, ge=1)
+    # How long any statement on the lake's catalog waits for a lock another session holds (a reader's
+    # forgotten transaction, another instance's maintenance) before it fails as a transient fault.
+    lake_lock_timeout_seconds: float = Field(default=60.0, gt=0)
     # The S3-compatible store of s3:// data paths (secret key in DATAOPS_S3_SECRET_ACCESS_KEY).
     s3_endpoint: str | None = None  # host:port; unset for AWS
     s3_region: str = "us-east-1"

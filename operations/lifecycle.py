@@ -249,9 +249,10 @@ def apply_cleanup(
     warehouse: Warehouse,
     now: datetime,
     instance: dg.DagsterInstance | None = None,
-) -> None:
+) -> list[str]:
     """Delete what ``plan`` lists; pass the ``now`` the plan was made with (the quarantine cut-off)
-    and, when it lists runs, the instance they are in."""
+    and, when it lists runs, the instance they are in. Returns the backend's housekeeping given up
+    on, each with why (another session's lock held past the lock timeout); the rest is done."""
     quarantined, failed_audits = plan.of_kind("quarantine rows"), plan.of_kind("failed audit version")
     backend_work = [removal for removal in plan.removals if removal.by_backend]
     if quarantined or failed_audits or backend_work:
@@ -273,10 +274,10 @@ def apply_cleanup(
         with warehouse.writer() as connection:
             for removal in failed_audits:
                 drop_kept(connection, removal.target)  # refuses anything not named as a kept version
-    if backend_work:
-        warehouse.clean_house(snapshot_cutoff(policy, now), now - BACKEND_FILE_GRACE)
+    skipped = warehouse.clean_house(snapshot_cutoff(policy, now), now - BACKEND_FILE_GRACE) if backend_work else []
     runs = plan.of_kind("dagster run")
     if runs:
         assert instance is not None, "a plan with runs was made with the instance"
         for removal in runs:
             instance.delete_run(removal.target)
+    return skipped

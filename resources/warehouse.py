@@ -171,6 +171,7 @@ class WarehouseResource(dg.ConfigurableResource):
     s3_use_ssl: bool = True
     extension_dir: str | None = None
     lake_writers: int = 1
+    lake_lock_timeout_seconds: float = 60.0
 
     @classmethod
     def for_settings(cls, settings: Settings, path: Path | None = None) -> WarehouseResource:
@@ -199,6 +200,7 @@ class WarehouseResource(dg.ConfigurableResource):
                 "s3_use_ssl": settings.s3_use_ssl,
                 "extension_dir": str(settings.duckdb_extension_dir),
                 "lake_writers": settings.lake_writers,
+                "lake_lock_timeout_seconds": settings.lake_lock_timeout_seconds,
             }
         return cls(
             path=str(path or settings.warehouse),
@@ -222,9 +224,15 @@ class WarehouseResource(dg.ConfigurableResource):
                 _secret(self.prod_lake_password),
                 setting="DATAOPS_PROD_LAKE_CATALOG",
                 data_setting="DATAOPS_PROD_LAKE_DATA_PATH",
+                lock_timeout_seconds=self.lake_lock_timeout_seconds,
             )
         return LakeWarehouse(
-            lake=LakeLocation(self.lake_catalog, self.lake_data_path, _secret(self.lake_password)),
+            lake=LakeLocation(
+                self.lake_catalog,
+                self.lake_data_path,
+                _secret(self.lake_password),
+                lock_timeout_seconds=self.lake_lock_timeout_seconds,
+            ),
             env=self.env,
             extension_dir=Path(self.extension_dir),
             prod_lake=prod,
@@ -289,8 +297,8 @@ class WarehouseResource(dg.ConfigurableResource):
     def housekeeping(self, snapshots_before: datetime, files_before: datetime) -> list[Housekeeping]:
         return self.chosen().housekeeping(snapshots_before, files_before)
 
-    def clean_house(self, snapshots_before: datetime, files_before: datetime) -> None:
-        self.chosen().clean_house(snapshots_before, files_before)
+    def clean_house(self, snapshots_before: datetime, files_before: datetime) -> list[str]:
+        return self.chosen().clean_house(snapshots_before, files_before)
 
     def pools(self) -> WriterPools:
         return self.chosen().pools()

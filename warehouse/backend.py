@@ -117,8 +117,9 @@ class Warehouse(Protocol):
         """What the backend may delete of its own history (a dry run); nothing on a backend with none."""
         ...
 
-    def clean_house(self, snapshots_before: datetime, files_before: datetime) -> None:
-        """Delete what ``housekeeping`` lists."""
+    def clean_house(self, snapshots_before: datetime, files_before: datetime) -> list[str]:
+        """Delete what ``housekeeping`` lists; returns the parts given up on, each with why (a lock
+        another session held past the lock timeout), so that the clean-up never waits forever."""
         ...
 
     def pools(self) -> WriterPools:

@@ -78,6 +78,17 @@ class LakeLocation:
     data_setting: str = DATA_PATH_SETTING
     # The PostgreSQL schema of DuckLake's own tables (DuckLake's METADATA_SCHEMA); None: its default.
     metadata_schema: str | None = None
+    # How long a catalog statement waits for another session's lock before it fails (DATAOPS_LAKE_LOCK_TIMEOUT_SECONDS).
+    lock_timeout_seconds: float = 60.0
+
+    @property
+    def connect_with(self) -> str:
+        """The conninfo sessions use: the catalog's, with PostgreSQL's ``lock_timeout`` set for every
+        statement, so that nothing waits forever behind a transaction left open (unless the catalog's
+        own DSN sets ``options``, which then is the user's to set)."""
+        if "options" in conninfo_pairs(self.catalog):
+            return self.catalog
+        return f"{self.catalog} options=--lock_timeout={round(self.lock_timeout_seconds * 1000)}"
 
     @property
     def is_remote(self) -> bool:
@@ -155,7 +166,7 @@ def attach_sql(lake: LakeLocation, alias: str, read_only: bool) -> str:
         options.append(f"METADATA_SCHEMA {_quote(lake.metadata_schema)}")
     if read_only:
         options.append("READ_ONLY")
-    return f"ATTACH {_quote('ducklake:postgres:' + lake.catalog)} AS {alias} ({', '.join(options)})"
+    return f"ATTACH {_quote('ducklake:postgres:' + lake.connect_with)} AS {alias} ({', '.join(options)})"
 
 
 def _explain(lake: LakeLocation, error: duckdb.Error) -> LakeConnectionError:
@@ -254,3 +265,28 @@ def _lost_creation_race(error: duckdb.Error) -> bool:
     """Another process created the catalog's tables at the same moment (the first runs of a new lake)."""
     text = str(error)
     return "Failed to initialize DuckLake" in text and "already exists" in text
+
+
+def open_transactions(connection: duckdb.DuckDBPyConnection, lake: LakeLocation) -> str:
+    """Who holds transactions open in ``lake``'s catalog database since before a lock wait that just
+    timed out began, for a message (through DuckDB's PostgreSQL extension, on a connection of its own
+    that reads ``pg_stat_activity``)."""
+    alias = f"sessions_{uuid.uuid4().hex[:8]}"
+    sessions = "SELECT pid, usename, application_name, state, xact_start FROM pg_stat_activity"
+    sessions += " WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+    sessions += f" AND xact_start < now() - interval '{lake.lock_timeout_seconds:g} seconds' ORDER BY xact_start"
+    try:
+        connection.execute(f"ATTACH {_quote(lake.connect_with)} AS {alias} (TYPE postgres, READ_ONLY)")
+        try:
+            rows = connection.execute(f"SELECT * FROM postgres_query({_quote(alias)}, {_quote(sessions)})").fetchall()
+        finally:
+            connection.execute(f"DETACH {alias}")
+    except duckdb.Error as error:
+        return f"the sessions holding them could not be listed ({str(error).splitlines()[0]})"
+    if not rows:
+        return "no session holds a transaction open now (try again)"
+    held = [
+        f"pid {pid} (user {user}, {application or 'no application name'}, {state} since {start:%Y-%m-%d %H:%M:%S})"
+        for pid, user, application, state, start in rows
+    ]
+    return "transactions open in the catalog: " + "; ".join(held)

@@ -28,6 +28,7 @@ class Cause(StrEnum):
     CATALOG_UNREACHABLE = "the lake's catalog (PostgreSQL) could not be reached"
     CATALOG_RESTARTING = "the lake's catalog (PostgreSQL) was restarting"
     CATALOG_CONNECTIONS_EXHAUSTED = "the lake's catalog (PostgreSQL) had no free connection"
+    CATALOG_LOCKED = "the lake's catalog (PostgreSQL) kept a lock held by another session past the lock timeout"
     OBJECT_STORE_UNREACHABLE = "the lake's object store could not be reached"
     WAREHOUSE_LOCKED = "the warehouse file was locked by another process"
     COMMIT_CONFLICT = "another writer changed the same tables first"
@@ -53,6 +54,7 @@ FAULTS: tuple[Fault, ...] = (
     Fault(Cause.CATALOG_CONNECTIONS_EXHAUSTED, ("remaining connection slots are reserved",)),
     Fault(Cause.CATALOG_CONNECTIONS_EXHAUSTED, ("sorry, too many clients already",)),
     Fault(Cause.CATALOG_CONNECTIONS_EXHAUSTED, ("too many connections for",)),
+    Fault(Cause.CATALOG_LOCKED, ("canceling statement due to lock timeout",)),
     Fault(Cause.CATALOG_UNREACHABLE, ("server closed the connection unexpectedly",)),
     Fault(Cause.CATALOG_UNREACHABLE, ("no connection to the server",)),
     Fault(Cause.CATALOG_UNREACHABLE, ("ssl connection has been closed unexpectedly",)),

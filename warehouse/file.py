@@ -172,8 +172,8 @@ class FileWarehouse:
     def housekeeping(self, snapshots_before: datetime, files_before: datetime) -> list[Housekeeping]:
         return []  # a file keeps no history of its own: backups are the history
 
-    def clean_house(self, snapshots_before: datetime, files_before: datetime) -> None:
-        return None
+    def clean_house(self, snapshots_before: datetime, files_before: datetime) -> list[str]:
+        return []
 
     def pools(self) -> WriterPools:
         return WriterPools(WRITER_POOL, WRITER_POOL, WRITER_POOL, {WRITER_POOL: 1})

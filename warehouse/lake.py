@@ -44,9 +44,11 @@ from warehouse.ducklake import (
     catalog_address,
     describe,
     install_extensions,
+    open_transactions,
     same_catalog,
 )
 from warehouse.environment import guard_writes, open_as_writer, recorded_environment, refuse_production_write
+from warehouse.faults import Cause, cause_of
 from warehouse.lake_settings import is_object_storage
 from warehouse.layout import QUARANTINE
 from warehouse.transactions import transaction
@@ -311,13 +313,29 @@ class LakeWarehouse:
         """The lake and its quarantine's lake, as attached on ``connection`` (a writer's)."""
         return [self.catalog, *([QUARANTINE] if is_attached_catalog(connection, QUARANTINE) else [])]
 
-    def clean_house(self, snapshots_before: datetime, files_before: datetime) -> None:
-        """Expire old snapshots, then delete the files DuckLake no longer needs (its own functions)."""
+    def clean_house(self, snapshots_before: datetime, files_before: datetime) -> list[str]:
+        """Expire old snapshots, then delete the files DuckLake no longer needs (its own functions).
+
+        Each part waits for the catalog's locks at most the lock timeout; a part that cannot get them
+        (a reader's transaction left open, say) is given up on and named with the sessions that hold
+        transactions open in the catalog, and the other parts go on.
+        """
+        skipped = []
         with self.writer() as connection:
             for catalog in self._lakes(connection):
-                connection.execute("CALL ducklake_expire_snapshots(?, older_than => ?)", [catalog, snapshots_before])
-                for function, _ in FILE_CLEANUPS:
-                    connection.execute(f"CALL {function}(?, older_than => ?)", [catalog, files_before])
+                parts = [("ducklake_expire_snapshots", snapshots_before)]
+                parts += [(function, files_before) for function, _ in FILE_CLEANUPS]
+                for function, before in parts:
+                    try:
+                        connection.execute(f"CALL {function}(?, older_than => ?)", [catalog, before])
+                    except duckdb.Error as error:
+                        if cause_of(str(error)) != Cause.CATALOG_LOCKED:
+                            raise
+                        skipped.append(
+                            f"{function} on {catalog}: gave up after waiting {self.lake.lock_timeout_seconds:g} s "
+                            f"for the catalog's locks; {open_transactions(connection, self.lake)}"
+                        )
+        return skipped
 
     def pools(self) -> WriterPools:
         """Loads of different days commit side by side; two builds of the same models would replace
@@ -328,7 +346,7 @@ class LakeWarehouse:
     def dbt_vars(self) -> dict[str, str]:
         catalog_passwords.register(self.lake.catalog, self.lake.password)  # dbt's libpq reads it there
         variables = {
-            "lake_catalog": self.lake.catalog,
+            "lake_catalog": self.lake.connect_with,
             "lake_data_path": self.lake.data_path,
             "lake_alias": self.catalog,
             "extension_dir": str(self.extension_dir),
@@ -358,4 +376,4 @@ class LakeWarehouse:
         if remote and self.store is None:
             raise LakeConnectionError(f"{' and '.join(remote)}: set {S3_SETTINGS} to a key that can read them")
         catalog_passwords.register(prod.catalog, prod.password)
-        return {**self.dbt_vars(), "prod_lake_catalog": prod.catalog, "prod_lake_data_path": prod.data_path}
+        return {**self.dbt_vars(), "prod_lake_catalog": prod.connect_with, "prod_lake_data_path": prod.data_path}
