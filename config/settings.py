@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     # How long any statement on the lake's catalog waits for a lock another session holds (a reader's
     # forgotten transaction, another instance's maintenance) before it fails as a transient fault.
     lake_lock_timeout_seconds: float = Field(default=60.0, gt=0)
+    # How long a build waits for another instance's build of the same lake before it fails (retried).
+    lake_build_wait_seconds: float = Field(default=600.0, gt=0)
     # The S3-compatible store of s3:// data paths (secret key in DATAOPS_S3_SECRET_ACCESS_KEY).
     s3_endpoint: str | None = None  # host:port; unset for AWS
     s3_region: str = "us-east-1"

@@ -28,6 +28,7 @@ from config.settings import (
     Settings,
 )
 from warehouse.backend import Housekeeping, Warehouse, WarehouseConnectionError, WriterPools
+from warehouse.build_lock import BuildLockTimeout
 from warehouse.ducklake import LakeLocation, ObjectStore
 from warehouse.environment import PROD, ProductionWriteError
 from warehouse.faults import Cause, cause_of
@@ -88,6 +89,8 @@ def transient_cause(error: BaseException) -> str | None:
         return None
     if isinstance(error, WarehouseLockedError) or is_lock_error(error):
         return Cause.WAREHOUSE_LOCKED
+    if isinstance(error, BuildLockTimeout):
+        return Cause.BUILD_LOCKED
     if isinstance(error, duckdb.Error | WarehouseConnectionError):
         return cause_of(str(error))
     if isinstance(error, OSError) and error.errno in TRANSIENT_ERRNOS:
@@ -172,6 +175,7 @@ class WarehouseResource(dg.ConfigurableResource):
     extension_dir: str | None = None
     lake_writers: int = 1
     lake_lock_timeout_seconds: float = 60.0
+    lake_build_wait_seconds: float = 600.0
 
     @classmethod
     def for_settings(cls, settings: Settings, path: Path | None = None) -> WarehouseResource:
@@ -201,6 +205,7 @@ class WarehouseResource(dg.ConfigurableResource):
                 "extension_dir": str(settings.duckdb_extension_dir),
                 "lake_writers": settings.lake_writers,
                 "lake_lock_timeout_seconds": settings.lake_lock_timeout_seconds,
+                "lake_build_wait_seconds": settings.lake_build_wait_seconds,
             }
         return cls(
             path=str(path or settings.warehouse),
@@ -238,6 +243,7 @@ class WarehouseResource(dg.ConfigurableResource):
             prod_lake=prod,
             store=self._object_store(),
             writers=self.lake_writers,
+            build_wait_seconds=self.lake_build_wait_seconds,
         )
 
     def _object_store(self) -> ObjectStore | None:
@@ -287,6 +293,9 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def assert_writable(self) -> None:
         self.chosen().assert_writable()
+
+    def build_lock(self, holder: str) -> AbstractContextManager[None]:
+        return self.chosen().build_lock(holder)
 
     def publish_reader_copy(self) -> Path | None:
         return self.chosen().publish_reader_copy()

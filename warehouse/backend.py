@@ -103,6 +103,11 @@ class Warehouse(Protocol):
         """Raise ProductionWriteError unless this process may write it (before dbt or a restore starts)."""
         ...
 
+    def build_lock(self, holder: str) -> AbstractContextManager[None]:
+        """Held around a whole build (claim, dbt, publish), so that builds of this warehouse from any
+        number of Dagster instances never overlap; ``holder`` names the build to the others."""
+        ...
+
     def publish_reader_copy(self) -> Path | None:
         """Give readers the warehouse as it is now; the copy's path, or None where readers need none."""
         ...

@@ -31,6 +31,7 @@ class Cause(StrEnum):
     CATALOG_LOCKED = "the lake's catalog (PostgreSQL) kept a lock held by another session past the lock timeout"
     OBJECT_STORE_UNREACHABLE = "the lake's object store could not be reached"
     WAREHOUSE_LOCKED = "the warehouse file was locked by another process"
+    BUILD_LOCKED = "another build of the lake held its build lock"
     COMMIT_CONFLICT = "another writer changed the same tables first"
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -116,6 +116,9 @@ class FileWarehouse:
         before the first dot, so the copy is catalog ``<env>`` too, and the views dbt wrote
         (catalog-qualified) resolve in it."""
         return self.path.with_name(f"{self.path.stem}.reader{self.path.suffix}")
+
+    def build_lock(self, holder: str) -> AbstractContextManager[None]:
+        return nullcontext()  # a build holds the file's own lock, which excludes every other writer
 
     def publish_reader_copy(self) -> Path:
         """Replace the readers' copy with the warehouse as it is now.

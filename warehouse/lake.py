@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +33,7 @@ import duckdb
 
 from warehouse import catalog_passwords
 from warehouse.backend import Housekeeping, WarehouseExistsError, WriterPools, quiet
+from warehouse.build_lock import build_lock
 from warehouse.catalog import is_attached_catalog
 from warehouse.ducklake import (
     S3_SETTINGS,
@@ -139,6 +140,7 @@ class LakeWarehouse:
     prod_lake: LakeLocation | None = None
     store: ObjectStore | None = None
     writers: int = 1  # loads at once (DATAOPS_LAKE_WRITERS)
+    build_wait_seconds: float = 600.0  # for another instance's build (DATAOPS_LAKE_BUILD_WAIT_SECONDS)
 
     @property
     def catalog(self) -> str:
@@ -260,6 +262,9 @@ class LakeWarehouse:
         with _session(self._session_on(self.lake, self.catalog, read_only=False)) as connection:
             open_as_writer(connection, self.env, self.location)
             yield connection
+
+    def build_lock(self, holder: str) -> AbstractContextManager[None]:
+        return build_lock(self.lake, holder, self.build_wait_seconds)
 
     def publish_reader_copy(self) -> None:
         return None
