@@ -49,12 +49,18 @@ def _loads_in_flight(instance: dg.DagsterInstance, evaluation_time: datetime) ->
     fresh and no `ingest` run is going: without this, automation would start the dbt source tests the
     backfill is about to run (tests/test_dagster_dev.py).
     """
-    loads = sum(
+    backfills = instance.get_backfills(limit=BACKFILLS_LOOKED_AT)
+    return unfinished_load_runs(instance) + sum(
+        backfill.status.value in UNFINISHED_BACKFILL_STATUSES for backfill in backfills
+    )
+
+
+def unfinished_load_runs(instance: dg.DagsterInstance) -> int:
+    """Load runs queued, starting or going (what the landing sensor and automation wait on)."""
+    return sum(
         instance.get_runs_count(filters=dg.RunsFilter(job_name=job, statuses=UNFINISHED_RUN_STATUSES))
         for job in LOAD_JOBS
     )
-    backfills = instance.get_backfills(limit=BACKFILLS_LOOKED_AT)
-    return loads + sum(backfill.status.value in UNFINISHED_BACKFILL_STATUSES for backfill in backfills)
 
 
 class NoLoadInFlight(dg.AutomationCondition):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from assets.automation import UNFINISHED_RUN_STATUSES
+from assets.automation import UNFINISHED_RUN_STATUSES, unfinished_load_runs
 from assets.layers import raw_asset_key
 from assets.partitions import DAYS
 from config.datasets import DatasetConfig
@@ -74,16 +74,21 @@ def watch_landing(plan_at: Callable[[float], TickPlan], watch_seconds: float) ->
             return now, plan
 
 
-def run_request(planned: PlannedRun, datasets: Mapping[str, DatasetConfig], refresh: RefreshTargets) -> dg.RunRequest:
-    """A load run; a run of one day (or of reference files only) refreshes downstream too.
+def run_request(
+    planned: PlannedRun, datasets: Mapping[str, DatasetConfig], refresh: RefreshTargets, alone: bool = True
+) -> dg.RunRequest:
+    """A load run; a run of one day (or of reference files only) refreshes downstream too, when it
+    is the only load (``alone``: the tick's only run, and no other load queued or going).
 
-    A range (a burst, a cold start) only loads: the automation sensor builds once when every load
-    has ended, instead of a dbt build per run.
+    A range (a burst, a cold start) only loads, and so does a run beside other loads: each refresh
+    would need the one transform slot, and a run waits in the queue for every pool it needs, so
+    the loads would go one at a time instead of side by side. The automation sensor builds once
+    when every load has ended, instead of a dbt build per run.
     """
     members = [datasets[name] for name in planned.datasets]
     keys = planned.partition_keys
     job_name, (assets, checks) = INGEST_JOB, ingest_targets(members)
-    if len(keys) <= 1:
+    if len(keys) <= 1 and alone:
         job_name, (assets, checks) = LAND_AND_REFRESH_JOB, land_and_refresh_targets(members, refresh)
     tags = {
         "datasets": ",".join(planned.datasets),
@@ -219,7 +224,8 @@ def build_landing_sensor(
             context.log.warning(retry)
         if plan.waiting:
             context.log.info(f"{len(plan.waiting)} file(s) waiting: " + "; ".join(plan.waiting[:5]))
-        requests = [run_request(planned, datasets, refresh) for planned in plan.runs]
+        alone = len(plan.runs) == 1 and not unfinished_load_runs(context.instance)
+        requests = [run_request(planned, datasets, refresh, alone) for planned in plan.runs]
         partition_requests: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest] = []
         # A late day is put in date order by deleting the later days and adding them back after it.
         # Dagster refuses a result that deletes and adds the same key, so those are deleted here,

@@ -208,3 +208,21 @@ def test_a_single_landed_day_is_loaded_and_refreshed_in_one_run(settings, dbt_ma
     assert not {"raw/airlines", "raw/planes"} & selected, "only the datasets that delivered are loaded"
     checks = {key.name for key in run.asset_check_keys}
     assert {"pandera_validation", "unique_fct_flights_flight_id", "source_unique_raw_planes_tailnum"} <= checks
+
+
+def test_a_day_that_lands_while_other_loads_are_queued_only_loads_so_that_they_go_side_by_side(settings, dbt_manifest):
+    """A refresh in each run would need the one transform slot, and a run waits in the queue for
+    every pool it needs: with loads already queued, the day's run would wait for their builds. So
+    it only loads, beside them, and automation builds once after them all."""
+    replay.main(["--from", "2013-01-03", "--to", "2013-01-03"], settings=settings)
+    defs = build_definitions(settings)
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("days", ["2013-01-01", "2013-01-02"])
+    queued = instance.create_run_for_job(defs.resolve_job_def("ingest"))  # not started yet
+    age_files(settings.landing)
+    result, _ = evaluate(defs, instance)
+    [run] = result.run_requests
+    assert (run.job_name, run.partition_key) == ("ingest", "2013-01-03")
+    instance.report_run_canceled(queued)  # the other load gone, the same day alone loads and refreshes
+    [alone] = evaluate(defs, instance)[0].run_requests
+    assert (alone.job_name, alone.partition_key) == ("land_and_refresh", "2013-01-03")
