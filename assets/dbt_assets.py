@@ -327,88 +327,86 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
             with retry_only_transient(context.retry_number):
                 warehouse.assert_writable()  # dbt opens the warehouse itself: hold it to the production guard first
                 held.enter_context(warehouse.build_lock(context.run.run_id))
-            yield from _build(project, context, config, dbt, warehouse, dbt_state)
+            manifest = json.loads(Path(project.manifest_path).read_text())
+            audited = audited_models(manifest)
+            with retry_only_transient(context.retry_number):
+                warehouse.prepare_for_dbt()
+                with warehouse.writer() as connection:  # the writer slot is held only for the claim itself
+                    unpublished = frozenset(
+                        name for name, model in audited.items() if not table_exists(connection, model.published_table)
+                    )
+                    built = {key.path[-1] for key in context.selected_asset_keys}
+                    claim = claim_changes(
+                        connection, per_day_models(manifest), unpublished, claim_gates(manifest, built)
+                    )
+                    unloaded = unloaded_sources(connection, manifest)
+            _log_claim(context, claim, config.full_refresh, unpublished)
+            if unloaded:
+                context.log.warning(
+                    f"not built yet: what reads {', '.join(unloaded)}, which no load has made yet (no file of those "
+                    "datasets has landed); it builds with the first refresh after their first load"
+                )
+            invocation = dbt.cli(
+                build_args(warehouse.dbt_vars(), config.full_refresh, unloaded), context=context, raise_on_error=False
+            )
+            # Drain dbt completely before touching the warehouse: it holds the write lock until it exits.
+            events = list(invocation.stream())
+            target_dir = Path(project.project_dir, project.target_path)
+            invocation_dir = Path(invocation.project_dir, invocation.target_path)
+            keep_parse_state(target_dir, invocation_dir)
+            fault = None if invocation.is_successful() else build_fault(invocation_dir, str(invocation.get_error()))
+            if fault is not None:
+                # Nothing is published or kept, and no check is reported: the build did not judge the
+                # data. The claimed days stay unconsumed for the retry.
+                prune_invocations(target_dir)
+                context.log.warning(f"dbt build stopped by a transient fault, nothing published: {fault}")
+                raise retry_or_fail(context.retry_number, fault)
+            models = [audited[name] for name in sorted(built_models(invocation_dir) & audited.keys())]
+            failed = failed_tests(invocation_dir)
+            with retry_only_transient(context.retry_number), warehouse.writer() as connection:
+                outcome, unpublishable = _publish_or_keep(
+                    connection,
+                    models,
+                    context.run.run_id,
+                    claim,
+                    invocation.is_successful(),
+                    failed,
+                    config.full_refresh,
+                )
+            if outcome.after_publishing is not None:
+                context.log.warning(
+                    f"published, but the row counts and the clean-up of the audit schema did not happen: "
+                    f"{outcome.after_publishing} (the next build cleans up)"
+                )
+            if outcome.publication is not None:
+                publication = outcome.publication
+                context.log.info(
+                    f"published version {publication.version} ({', '.join(publication.models)}) "
+                    f"in {publication.seconds:.2f} s"
+                    if publication.models
+                    else f"no mart was built, so nothing to publish: readers keep version {outcome.published}"
+                )
+                # In prod: what slim CI defers to. Only a complete build is published, so every
+                # relation the manifest names exists in prod's warehouse.
+                if not unloaded:
+                    dbt_state.publish_manifest(invocation_dir)
+            prune_invocations(target_dir)
+            yield from _annotated(events, invocation.manifest, audited, outcome)
+            if outcome.publication is None:
+                error = unpublishable or str(invocation.get_error())
+                kept = f"; what it wrote is kept as schema {outcome.kept_as}" if outcome.kept_as else ""
+                tests = f" (failed: {', '.join(sorted(failed))})" if failed else ""
+                # A failed test or a SQL error fails the same way again: no retry.
+                raise dg.Failure(
+                    description=(
+                        f"dbt build failed{tests}: {error}. Nothing was published: readers still see version "
+                        f"{outcome.published if outcome.published is not None else '(none yet)'}{kept} ({DOCS_SECTION})"
+                    ),
+                    metadata={"dbt_command": " ".join(invocation.dbt_command), "kept_as": outcome.kept_as or ""},
+                    allow_retries=False,
+                )
 
     return dbt_models
-
-
-def _build(
-    project: DbtProject,
-    context: dg.AssetExecutionContext,
-    config: DbtBuildConfig,
-    dbt: DbtCliResource,
-    warehouse: WarehouseResource,
-    dbt_state: DbtStateResource,
-) -> Iterator[Any]:
-    manifest = json.loads(Path(project.manifest_path).read_text())
-    audited = audited_models(manifest)
-    with retry_only_transient(context.retry_number):
-        warehouse.prepare_for_dbt()
-        with warehouse.writer() as connection:  # the writer slot is held only for the claim itself
-            unpublished = frozenset(
-                name for name, model in audited.items() if not table_exists(connection, model.published_table)
-            )
-            built = {key.path[-1] for key in context.selected_asset_keys}
-            claim = claim_changes(connection, per_day_models(manifest), unpublished, claim_gates(manifest, built))
-            unloaded = unloaded_sources(connection, manifest)
-    _log_claim(context, claim, config.full_refresh, unpublished)
-    if unloaded:
-        context.log.warning(
-            f"not built yet: what reads {', '.join(unloaded)}, which no load has made yet (no file of those "
-            "datasets has landed); it builds with the first refresh after their first load"
-        )
-    invocation = dbt.cli(
-        build_args(warehouse.dbt_vars(), config.full_refresh, unloaded), context=context, raise_on_error=False
-    )
-    # Drain dbt completely before touching the warehouse: it holds the write lock until it exits.
-    events = list(invocation.stream())
-    target_dir = Path(project.project_dir, project.target_path)
-    invocation_dir = Path(invocation.project_dir, invocation.target_path)
-    keep_parse_state(target_dir, invocation_dir)
-    fault = None if invocation.is_successful() else build_fault(invocation_dir, str(invocation.get_error()))
-    if fault is not None:
-        # Nothing is published or kept, and no check is reported: the build did not judge the
-        # data. The claimed days stay unconsumed for the retry.
-        prune_invocations(target_dir)
-        context.log.warning(f"dbt build stopped by a transient fault, nothing published: {fault}")
-        raise retry_or_fail(context.retry_number, fault)
-    models = [audited[name] for name in sorted(built_models(invocation_dir) & audited.keys())]
-    failed = failed_tests(invocation_dir)
-    with retry_only_transient(context.retry_number), warehouse.writer() as connection:
-        outcome, unpublishable = _publish_or_keep(
-            connection, models, context.run.run_id, claim, invocation.is_successful(), failed, config.full_refresh
-        )
-    if outcome.after_publishing is not None:
-        context.log.warning(
-            f"published, but the row counts and the clean-up of the audit schema did not happen: "
-            f"{outcome.after_publishing} (the next build cleans up)"
-        )
-    if outcome.publication is not None:
-        publication = outcome.publication
-        context.log.info(
-            f"published version {publication.version} ({', '.join(publication.models)}) in {publication.seconds:.2f} s"
-            if publication.models
-            else f"no mart was built, so nothing to publish: readers keep version {outcome.published}"
-        )
-        # In prod: what slim CI defers to. Only a complete build is published, so every
-        # relation the manifest names exists in prod's warehouse.
-        if not unloaded:
-            dbt_state.publish_manifest(invocation_dir)
-    prune_invocations(target_dir)
-    yield from _annotated(events, invocation.manifest, audited, outcome)
-    if outcome.publication is None:
-        error = unpublishable or str(invocation.get_error())
-        kept = f"; what it wrote is kept as schema {outcome.kept_as}" if outcome.kept_as else ""
-        tests = f" (failed: {', '.join(sorted(failed))})" if failed else ""
-        # A failed test or a SQL error fails the same way again: no retry.
-        raise dg.Failure(
-            description=(
-                f"dbt build failed{tests}: {error}. Nothing was published: readers still see version "
-                f"{outcome.published if outcome.published is not None else '(none yet)'}{kept} ({DOCS_SECTION})"
-            ),
-            metadata={"dbt_command": " ".join(invocation.dbt_command), "kept_as": outcome.kept_as or ""},
-            allow_retries=False,
-        )
 
 
 def _log_claim(

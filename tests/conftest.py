@@ -60,6 +60,23 @@ def postgres_server() -> Iterator[str]:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+@pytest.fixture(scope="module")
+def own_postgres() -> Iterator[tuple[Path, str]]:
+    """A server for one test module alone, as (data folder, DSN): for tests that stop it or fill its
+    connections, which the shared server (serving the other test session too) must never see."""
+    with postgres.own_server() as server:
+        yield server
+
+
+@pytest.fixture
+def own_lake(own_postgres: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings of a new lake whose catalog is on the module's own server."""
+    _, dsn = own_postgres
+    monkeypatch.setenv(LAKE_PASSWORD_VARIABLE, postgres.PASSWORD)
+    catalog = postgres.conninfo(dsn, postgres.create_database(dsn, "lake"))
+    return Settings(env="test", data_dir=tmp_path / "data", backend="ducklake", lake_catalog=catalog)
+
+
 @pytest.fixture(scope="session")
 def lake_catalogs(postgres_server: str) -> Iterator[Callable[..., dict[str, str]]]:
     """Makes a fresh catalog database on the server; returns the settings of a lake on it.

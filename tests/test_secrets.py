@@ -43,15 +43,9 @@ DOWN = "http://127.0.0.1:9"  # nothing listens on the discard port
 DAYS = [date(2013, 6, 3), date(2013, 6, 4), date(2013, 6, 5)]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[tuple[Path, str]]:
-    with postgres.own_server() as server:
-        yield server
-
-
 @pytest.fixture
-def settings(server, object_store, tmp_path, monkeypatch) -> Settings:
-    _, dsn = server
+def settings(own_postgres, object_store, tmp_path, monkeypatch) -> Settings:
+    _, dsn = own_postgres
     database = postgres.create_database(dsn, "lake")
     role = f"writer_{database}"
     postgres.psql(dsn, "-c", f"CREATE ROLE {role} LOGIN PASSWORD '{CATALOG_PASSWORD}'")
@@ -84,8 +78,8 @@ def retried(instance: dg.DagsterInstance) -> bool:
     )
 
 
-def test_no_secret_reaches_any_log_event_alert_or_file(server, settings, tmp_path, caplog, capfd):
-    data_dir, _ = server
+def test_no_secret_reaches_any_log_event_alert_or_file(own_postgres, settings, tmp_path, caplog, capfd):
+    data_dir, _ = own_postgres
     caplog.set_level(logging.DEBUG)
     (tmp_path / "home").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:

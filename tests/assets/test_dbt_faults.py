@@ -9,14 +9,11 @@ and publish what a full refresh would.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from config.settings import LAKE_PASSWORD_VARIABLE, Settings
 from tests.support import postgres
 from tests.support.faults import catalog_down_during_the_next_dbt_build
 from tests.support.pipeline import Pipeline
@@ -28,19 +25,11 @@ pytestmark = pytest.mark.integration
 DAYS = [date(2013, 3, 4), date(2013, 3, 5)]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[tuple[Path, str]]:
-    with postgres.own_server() as server:
-        yield server
-
-
 def test_a_catalog_restart_during_dbt_is_retried_and_publishes_what_a_full_refresh_would(
-    server, tmp_path, dbt_manifest, monkeypatch
+    own_postgres, own_lake, dbt_manifest
 ):
-    data_dir, dsn = server
-    monkeypatch.setenv(LAKE_PASSWORD_VARIABLE, postgres.PASSWORD)
-    catalog = postgres.conninfo(dsn, postgres.create_database(dsn, "lake"))
-    settings = Settings(env="test", data_dir=tmp_path / "data", backend="ducklake", lake_catalog=catalog)
+    data_dir, _ = own_postgres
+    settings = own_lake
     pipeline = Pipeline(settings)
     pipeline.land_real_days(DAYS)
 

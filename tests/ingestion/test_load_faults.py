@@ -8,14 +8,11 @@ succeed, say that its volume was not judged and why, and the next load judges it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 from cli import replay
-from config.settings import LAKE_PASSWORD_VARIABLE, Settings
 from ingestion.load import load_partitions
 from resources.warehouse import WarehouseResource
 from tests.support import postgres
@@ -27,19 +24,11 @@ pytestmark = pytest.mark.integration
 DAYS = ["2013-01-01", "2013-01-02"]  # what `replay --days 2` delivers
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[tuple[Path, str]]:
-    with postgres.own_server() as server:
-        yield server
-
-
 def test_a_catalog_gone_after_the_commit_leaves_the_load_committed_and_its_volume_unjudged(
-    server, tmp_path, datasets, monkeypatch
+    own_postgres, own_lake, datasets
 ):
-    data_dir, dsn = server
-    monkeypatch.setenv(LAKE_PASSWORD_VARIABLE, postgres.PASSWORD)
-    catalog = postgres.conninfo(dsn, postgres.create_database(dsn, "lake"))
-    settings = Settings(env="test", data_dir=tmp_path / "data", backend="ducklake", lake_catalog=catalog)
+    data_dir, _ = own_postgres
+    settings = own_lake
     replay.main(["--days", "2"], settings=settings)
     warehouse = WarehouseResource.for_settings(settings)
     sessions = 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -36,16 +35,9 @@ pytestmark = pytest.mark.integration
 EXTENSIONS = Path(__file__).resolve().parents[2] / ".duckdb" / "extensions"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[tuple[Path, str]]:
-    """A server of this module's own: it is stopped and filled here."""
-    with postgres.own_server() as server:
-        yield server
-
-
 @pytest.fixture
-def lake(server: tuple[Path, str], tmp_path: Path) -> LakeLocation:
-    _, dsn = server
+def lake(own_postgres: tuple[Path, str], tmp_path: Path) -> LakeLocation:
+    _, dsn = own_postgres
     database = postgres.create_database(dsn, "lake")
     return LakeLocation(postgres.conninfo(dsn, database), f"{tmp_path}/data/", password=postgres.PASSWORD)
 
@@ -72,8 +64,8 @@ def assert_retried_then_named(error: Exception, cause: Cause) -> None:
     assert final.value.description.startswith(f"{cause}, and still after {WRITER_RETRIES} retries")
 
 
-def test_a_stopped_catalog_is_unreachable_retried_and_never_shows_the_password(server, lake):
-    data_dir, _ = server
+def test_a_stopped_catalog_is_unreachable_retried_and_never_shows_the_password(own_postgres, lake):
+    data_dir, _ = own_postgres
     connection = session(lake)
     connection.execute("CREATE TABLE lake.t AS SELECT 1 AS x")
     postgres.stop(data_dir)
@@ -92,8 +84,8 @@ def test_a_stopped_catalog_is_unreachable_retried_and_never_shows_the_password(s
     assert connection.execute("SELECT count(*) FROM lake.t").fetchone() == (2,)
 
 
-def test_a_catalog_with_every_connection_taken_is_named_so(server, lake):
-    _, dsn = server
+def test_a_catalog_with_every_connection_taken_is_named_so(own_postgres, lake):
+    _, dsn = own_postgres
     session(lake).close()  # the lake exists; what follows only needs a connection
     taken = []
     try:
@@ -137,7 +129,7 @@ def test_a_paused_or_stopped_object_store_is_unreachable_not_a_credentials_probl
         assert_retried_then_named(error, Cause.OBJECT_STORE_UNREACHABLE)
 
 
-def test_what_a_retry_cannot_fix_is_no_fault(server, lake):
+def test_what_a_retry_cannot_fix_is_no_fault(own_postgres, lake):
     wrong_password = LakeLocation(lake.catalog, lake.data_path, password="not-the-password")
     refused = raised_by(lambda: session(wrong_password))
     missing = LakeLocation(lake.catalog.replace("dbname=", "dbname=no_such_"), lake.data_path, password=lake.password)
