@@ -12,9 +12,11 @@ import json
 import os
 import threading
 import time
+from contextlib import closing
 from datetime import date
 
 import dagster as dg
+import psycopg2
 import pytest
 
 from cli import replay
@@ -24,7 +26,7 @@ from config.settings import Settings
 from definitions import build_definitions
 from jobs.landing import refresh_targets
 from resources.warehouse import WarehouseResource
-from tests.support import lake_worker
+from tests.support import lake_worker, postgres
 from tests.support.warehouse import query
 
 # Writer and reader processes side by side, waited on: with the servers' tests (tasks.py).
@@ -66,10 +68,33 @@ class Reader(threading.Thread):
             self.error = error
 
 
+class CatalogConnections(threading.Thread):
+    """The most connections the lake's catalog database had at once, sampled while the writers run."""
+
+    def __init__(self, server_dsn: str, database: str) -> None:
+        super().__init__(daemon=True)
+        self.server_dsn, self.database, self.peak = server_dsn, database, 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        with closing(psycopg2.connect(self.server_dsn)) as monitor:
+            monitor.autocommit = True
+            while not self.stop.is_set():
+                with monitor.cursor() as cursor:
+                    cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (self.database,))
+                    self.peak = max(self.peak, cursor.fetchone()[0])
+                time.sleep(0.05)
+
+
+# What docs/backends.md ("Catalog connections") tells operators to size the catalog for, per run or session.
+CATALOG_CONNECTIONS = {"load": 4, "build": 8, "reader": 2}
+
+
 def test_two_loads_and_a_build_write_the_lake_at_once_while_a_reader_is_never_blocked(
-    tmp_path, dbt_manifest, lake_catalogs
+    tmp_path, dbt_manifest, lake_catalogs, postgres_server
 ):
     settings = Settings(env="test", data_dir=tmp_path / "data", **lake_catalogs())
+    connections = CatalogConnections(postgres_server, postgres.database_of(settings.lake_catalog))
     home = tmp_path / "dagster_home"
     home.mkdir()
     instance = dg.DagsterInstance.local_temp(str(home))  # shared with the workers through DAGSTER_HOME
@@ -81,6 +106,7 @@ def test_two_loads_and_a_build_write_the_lake_at_once_while_a_reader_is_never_bl
 
     reader = Reader(settings)
     reader.start()
+    connections.start()
     env = {**os.environ, **settings.environment(), "DAGSTER_HOME": str(home)}
     barrier = tmp_path / "barrier"
     roles = [["load", "2013-01-02"], ["load", "2013-01-03"], ["build"]]
@@ -89,6 +115,8 @@ def test_two_loads_and_a_build_write_the_lake_at_once_while_a_reader_is_never_bl
     results = [lake_worker.outcome(worker, log, WORKER_TIMEOUT) for worker, log in zip(workers, logs, strict=True)]
     reader.stop.set()
     reader.join(timeout=60)
+    connections.stop.set()
+    connections.join(timeout=60)
 
     for result in results:
         assert result["success"] and result["trouble"] == [], json.dumps(result)
@@ -118,6 +146,9 @@ def test_two_loads_and_a_build_write_the_lake_at_once_while_a_reader_is_never_bl
         if facts not in possible or scheduled not in possible
     ]
     assert odd == [], f"rounds that saw part of a table: {odd}"
+    # The catalog's connections stay within what docs/backends.md says to size it for.
+    bound = 2 * CATALOG_CONNECTIONS["load"] + CATALOG_CONNECTIONS["build"] + CATALOG_CONNECTIONS["reader"]
+    assert 0 < connections.peak <= bound, f"{connections.peak} connections at once, over the documented {bound}"
     # And the next build catches up with everything loaded.
     defs = build_definitions(settings)
     rebuild = dg.materialize(
