@@ -23,7 +23,7 @@ from contextlib import contextmanager
 import psycopg2
 
 from warehouse import catalog_passwords
-from warehouse.ducklake import LakeLocation
+from warehouse.ducklake import LakeConnectionError, LakeLocation, describe
 
 # pg_advisory_lock's (classid, objid): an arbitrary namespace for this project, and the build.
 LOCK_NAMESPACE = 0x44_41_54_41  # "DATA"
@@ -57,7 +57,10 @@ def build_lock(lake: LakeLocation, holder: str, wait_seconds: float) -> Iterator
     """Hold the lake's build lock for the block; ``holder`` names this build (its run) to others."""
     catalog_passwords.register(lake.catalog, lake.password)
     name = f"dataops build {holder} on {socket.gethostname()} pid {os.getpid()}"[:63]  # PostgreSQL's limit
-    connection = psycopg2.connect(lake.connect_with, application_name=name)
+    try:
+        connection = psycopg2.connect(lake.connect_with, application_name=name)
+    except psycopg2.OperationalError as error:  # PostgreSQL's words, for the fault table
+        raise LakeConnectionError(f"the build lock's PostgreSQL catalog {describe(lake.catalog)}: {error}") from error
     try:
         connection.autocommit = True
         with connection.cursor() as cursor:

@@ -4,6 +4,7 @@ gone with its holder, even one killed with SIGKILL."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from config.settings import LAKE_PASSWORD_VARIABLE
 from resources.warehouse import transient_cause
 from tests.support import postgres
 from warehouse.build_lock import BuildLockTimeout, build_lock
-from warehouse.ducklake import LakeLocation
+from warehouse.ducklake import LakeConnectionError, LakeLocation
 from warehouse.faults import Cause
 
 pytestmark = pytest.mark.integration
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.integration
 OTHER_BUILD = """
 import os, sys, time
 from warehouse.build_lock import build_lock
-from warehouse.ducklake import LakeLocation
+from warehouse.ducklake import LakeConnectionError, LakeLocation
 lake = LakeLocation(sys.argv[1], "unused", password=os.environ["DATAOPS_LAKE_CATALOG_PASSWORD"])
 with build_lock(lake, "run-of-the-other-instance", wait_seconds=60):
     print("held", flush=True)
@@ -58,3 +59,12 @@ def test_a_build_waits_for_another_instances_build_names_it_and_goes_once_it_is_
         other.kill()
         other.wait()
     assert taken_after < 60
+
+
+def test_a_catalog_that_cannot_be_reached_for_the_lock_is_a_named_transient_fault(lake_catalogs):
+    catalog = lake_catalogs()["lake_catalog"]
+    closed = LakeLocation(re.sub(r"port=\d+", "port=9", catalog), "unused", password=postgres.PASSWORD)
+    with pytest.raises(LakeConnectionError) as refused, build_lock(closed, "run", wait_seconds=1):
+        pytest.fail("a lock was taken on a server that is not there")
+    assert transient_cause(refused.value) == Cause.CATALOG_UNREACHABLE
+    assert postgres.PASSWORD not in str(refused.value)
