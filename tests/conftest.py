@@ -38,7 +38,9 @@ BACKENDS = ("duckdb", "ducklake")
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # Modules marked `backends` run every test on the file and on the lake backend.
     if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("backends"):
-        metafunc.parametrize("backend", BACKENDS, indirect=True, scope="module")
+        # What the UI shows or a process logs is the same on both: once is enough.
+        only_file = metafunc.definition.get_closest_marker("backend_independent") is not None
+        metafunc.parametrize("backend", BACKENDS[:1] if only_file else BACKENDS, indirect=True, scope="module")
 
 
 @pytest.fixture(scope="module")

@@ -293,6 +293,7 @@ def test_lineage_events_link_raw_flights_through_fct_flights_to_the_analytics(da
     assert day_run["outputs"][0]["outputFacets"]["outputStatistics"]["rowCount"] == day_rows
 
 
+@pytest.mark.backend_independent
 def test_every_process_logs_json_lines(dagster_dev):
     """`--log-format json` and deploy/json_logs.yaml: the daemon, the webserver and the runs."""
     _, server = dagster_dev
@@ -313,6 +314,7 @@ def test_every_process_logs_json_lines(dagster_dev):
     assert all({"event", "level", "timestamp", "job"} <= set(record) for record in run_records)
 
 
+@pytest.mark.backend_independent
 def test_the_ui_opens_readable_with_real_charts(dagster_dev, tmp_path):
     """In a real browser: the lineage graph shows every asset (no collapsed groups), "Materialize all"
     counts the data assets only (not the operations), and a chart is a rendered PNG image."""
@@ -339,6 +341,7 @@ def test_the_ui_opens_readable_with_real_charts(dagster_dev, tmp_path):
         assert width == 750, "the PNG was decoded and drawn by the browser"
 
 
+@pytest.mark.backend_independent
 def test_columns_and_checks_explain_themselves_in_the_ui(dagster_dev, dbt_manifest):
     """A raw asset's columns carry their Pandera descriptions; a dbt test of warning level that finds
     rows shows as a warning (a yellow sign), not as a red failure, and no other check failed."""
@@ -453,6 +456,7 @@ def test_a_bad_file_raises_an_alert_and_is_not_published(dagster_dev, metrics):
     assert "flights_2013-01-03.csv" in event["run"]["facets"]["errorMessage"]["message"]
 
 
+@pytest.mark.backend_independent
 def test_a_refused_file_shows_in_the_ui_as_its_failed_validation(dagster_dev):
     """After the bad file above: its raw asset's Checks tab shows `pandera_validation` failed with the
     reason, the missing column as a drift warning, and a volume check that says there was nothing to judge."""
@@ -467,6 +471,7 @@ def test_a_refused_file_shows_in_the_ui_as_its_failed_validation(dagster_dev):
         reason.wait_for(timeout=60_000)
 
 
+@pytest.mark.backend_independent
 def test_the_landing_sensor_s_skipped_ticks_go_after_a_day(dagster_dev):
     """About 17,000 skipped ticks a day: the dev instance keeps a day of them (deploy/dagster.dev.yaml).
     The sensor's skips are aged by two days; the daemon deletes them after the sensor's next tick."""
