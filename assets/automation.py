@@ -50,8 +50,16 @@ def _loads_in_flight(instance: dg.DagsterInstance, evaluation_time: datetime) ->
     backfill is about to run (tests/test_dagster_dev.py).
     """
     backfills = instance.get_backfills(limit=BACKFILLS_LOOKED_AT)
-    return unfinished_load_runs(instance) + sum(
-        backfill.status.value in UNFINISHED_BACKFILL_STATUSES for backfill in backfills
+    # A load that ended after this tick began counts too: the tick reads the assets' state as of its
+    # start, which may miss the load's last writes (a table it loaded would look missing), and would
+    # build part of what the load feeds now and the rest a tick later. The next tick sees it all.
+    ended_during_tick = sum(
+        instance.get_runs_count(filters=dg.RunsFilter(job_name=job, updated_after=evaluation_time)) for job in LOAD_JOBS
+    )
+    return (
+        unfinished_load_runs(instance)
+        + ended_during_tick
+        + sum(backfill.status.value in UNFINISHED_BACKFILL_STATUSES for backfill in backfills)
     )
 
 
