@@ -13,6 +13,8 @@ from typing import TypeVar
 
 import duckdb
 
+from warehouse.faults import Cause, cause_of
+
 T = TypeVar("T")
 # A commit refused by a concurrent writer is redone this many times (each a whole transaction).
 CONFLICT_ATTEMPTS = 8
@@ -38,7 +40,7 @@ def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 def is_conflict(error: BaseException) -> bool:
     """DuckLake's commit conflict: another writer changed what this transaction touched (worth a retry)."""
-    return isinstance(error, duckdb.Error) and "transaction conflict" in str(error).lower()
+    return isinstance(error, duckdb.Error) and cause_of(str(error)) == Cause.COMMIT_CONFLICT
 
 
 def retry_conflicts(work: Callable[[], T], attempts: int = CONFLICT_ATTEMPTS) -> T:
