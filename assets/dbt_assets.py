@@ -17,7 +17,7 @@ them in its own transaction, so a failed or killed build leaves them for the nex
 """
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,6 +142,16 @@ def built_models(invocation_dir: Path) -> set[str]:
         for result in _results(invocation_dir)
         if result["unique_id"].startswith("model.") and result["status"] == "success"
     }
+
+
+def waiting_for(context: dg.AssetExecutionContext) -> Callable[[str], None]:
+    """What a build says in its run's log when another build of the warehouse (from another Dagster
+    instance) holds it: which build, so that a build that seems idle is not taken for a hung one."""
+
+    def say(holder: str) -> None:
+        context.log.info(f"another build of the warehouse is running ({holder}); this one waits for it")
+
+    return say
 
 
 def build_fault(invocation_dir: Path, error: str) -> str | None:
@@ -326,7 +336,7 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
         with ExitStack() as held:
             with retry_only_transient(context.retry_number):
                 warehouse.assert_writable()  # dbt opens the warehouse itself: hold it to the production guard first
-                held.enter_context(warehouse.build_lock(context.run.run_id))
+                held.enter_context(warehouse.build_lock(context.run.run_id, waiting=waiting_for(context)))
             manifest = json.loads(Path(project.manifest_path).read_text())
             audited = audited_models(manifest)
             with retry_only_transient(context.retry_number):

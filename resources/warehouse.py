@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import errno
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -294,8 +294,8 @@ class WarehouseResource(dg.ConfigurableResource):
     def assert_writable(self) -> None:
         self.chosen().assert_writable()
 
-    def build_lock(self, holder: str) -> AbstractContextManager[None]:
-        return self.chosen().build_lock(holder)
+    def build_lock(self, holder: str, waiting: Callable[[str], None] | None = None) -> AbstractContextManager[None]:
+        return self.chosen().build_lock(holder, waiting)
 
     def publish_reader_copy(self) -> Path | None:
         return self.chosen().publish_reader_copy()

@@ -8,6 +8,7 @@ whether readers get a copy, the pools its writers wait in) and never which backe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -103,9 +104,10 @@ class Warehouse(Protocol):
         """Raise ProductionWriteError unless this process may write it (before dbt or a restore starts)."""
         ...
 
-    def build_lock(self, holder: str) -> AbstractContextManager[None]:
+    def build_lock(self, holder: str, waiting: Callable[[str], None] | None = None) -> AbstractContextManager[None]:
         """Held around a whole build (claim, dbt, publish), so that builds of this warehouse from any
-        number of Dagster instances never overlap; ``holder`` names the build to the others."""
+        number of Dagster instances never overlap; ``holder`` names the build to the others, and
+        ``waiting`` is told which build this one waits for, if it must."""
         ...
 
     def publish_reader_copy(self) -> Path | None:

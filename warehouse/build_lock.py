@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg2
@@ -53,8 +53,12 @@ def _holder(cursor) -> str:
 
 
 @contextmanager
-def build_lock(lake: LakeLocation, holder: str, wait_seconds: float) -> Iterator[None]:
-    """Hold the lake's build lock for the block; ``holder`` names this build (its run) to others."""
+def build_lock(
+    lake: LakeLocation, holder: str, wait_seconds: float, waiting: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold the lake's build lock for the block; ``holder`` names this build (its run) to others.
+
+    If another build holds it, ``waiting`` is told who, once, before this build starts to wait."""
     catalog_passwords.register(lake.catalog, lake.password)
     name = f"dataops build {holder} on {socket.gethostname()} pid {os.getpid()}"[:63]  # PostgreSQL's limit
     try:
@@ -70,6 +74,9 @@ def build_lock(lake: LakeLocation, holder: str, wait_seconds: float) -> Iterator
                 (taken,) = cursor.fetchone() or (False,)
                 if taken:
                     break
+                if waiting is not None:
+                    waiting(_holder(cursor))
+                    waiting = None
                 if time.monotonic() > deadline:
                     raise BuildLockTimeout(
                         f"another build of the lake has held its build lock for over {wait_seconds:g} s: "

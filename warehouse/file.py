@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -117,7 +117,7 @@ class FileWarehouse:
         (catalog-qualified) resolve in it."""
         return self.path.with_name(f"{self.path.stem}.reader{self.path.suffix}")
 
-    def build_lock(self, holder: str) -> AbstractContextManager[None]:
+    def build_lock(self, holder: str, waiting: Callable[[str], None] | None = None) -> AbstractContextManager[None]:
         return nullcontext()  # a build holds the file's own lock, which excludes every other writer
 
     def publish_reader_copy(self) -> Path:

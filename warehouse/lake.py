@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -263,8 +263,8 @@ class LakeWarehouse:
             open_as_writer(connection, self.env, self.location)
             yield connection
 
-    def build_lock(self, holder: str) -> AbstractContextManager[None]:
-        return build_lock(self.lake, holder, self.build_wait_seconds)
+    def build_lock(self, holder: str, waiting: Callable[[str], None] | None = None) -> AbstractContextManager[None]:
+        return build_lock(self.lake, holder, self.build_wait_seconds, waiting)
 
     def publish_reader_copy(self) -> None:
         return None

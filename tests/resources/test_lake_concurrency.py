@@ -27,6 +27,7 @@ from definitions import build_definitions
 from jobs.landing import refresh_targets
 from resources.warehouse import WarehouseResource
 from tests.support import lake_worker, postgres
+from tests.support.pipeline import Pipeline
 from tests.support.warehouse import query
 
 # Writer and reader processes side by side, waited on: with the servers' tests (tasks.py).
@@ -161,3 +162,50 @@ def test_two_loads_and_a_build_write_the_lake_at_once_while_a_reader_is_never_bl
     failures = [str(event.step_failure_data.error) for event in rebuild.all_events if event.is_step_failure]
     assert rebuild.success, failures
     assert query(settings, "SELECT count(*) FROM marts.fct_flights") == [(sum(FLIGHTS.values()),)]
+
+
+def test_loads_and_builds_from_two_dagster_instances_on_one_lake_stay_exact(tmp_path, dbt_manifest, lake_catalogs):
+    """Each instance loads a day and builds at once. The transform pool orders builds within an
+    instance only: the lake's build lock makes one of the two builds wait for the other, and say so."""
+    settings = Settings(env="test", data_dir=tmp_path / "data", **lake_catalogs())
+    replay.main(["--reference", "--days", "3"], settings=settings)
+    datasets = load_datasets(settings.datasets_file)
+    homes = [tmp_path / "instance_a", tmp_path / "instance_b"]
+    for home in homes:
+        home.mkdir()
+    first = dg.DagsterInstance.local_temp(str(homes[0]))
+    assert run_backfill(settings, first, end=date(2013, 1, 1)).success
+    register_days(first, datasets, ["2013-01-02"], date.today())
+    register_days(dg.DagsterInstance.local_temp(str(homes[1])), datasets, ["2013-01-03"], date.today())
+
+    barrier = tmp_path / "barrier"
+    writers = [(homes[0], ["load", "2013-01-02"]), (homes[0], ["build"]), (homes[1], ["load", "2013-01-03"])]
+    writers.append((homes[1], ["build"]))
+    logs = [tmp_path / f"worker-{n}.log" for n in range(len(writers))]
+    env = {**os.environ, **settings.environment()}
+    workers = [
+        lake_worker.start(barrier, len(writers), role, {**env, "DAGSTER_HOME": str(home)}, log)
+        for (home, role), log in zip(writers, logs, strict=True)
+    ]
+    results = [lake_worker.outcome(worker, log, WORKER_TIMEOUT) for worker, log in zip(workers, logs, strict=True)]
+
+    for result in results:
+        assert result["success"] and result["trouble"] == [], json.dumps(result)
+    builds = [result for result in results if result["role"] == "build"]
+    waited = [result for result in builds if any("this one waits for it" in line for line in result["said"])]
+    assert len(waited) == 1, builds  # the second build waited for the first, named in its log
+    per_day = dict(
+        query(settings, "SELECT strftime(_partition_date, '%Y-%m-%d'), count(*) FROM raw.flights GROUP BY 1")
+    )
+    assert per_day == FLIGHTS
+    [(logged,)] = query(settings, "SELECT count(*) FROM meta.file_loads WHERE dataset = 'flights'")
+    assert logged == len(FLIGHTS)
+
+    # A build that follows (from a third instance) catches up, and equals a full refresh.
+    pipeline = Pipeline(settings)
+    pipeline.build()
+    caught_up = pipeline.marts()
+    assert caught_up["fct_flights"].height == sum(FLIGHTS.values())
+    pipeline.build(full_refresh=True)
+    refreshed = pipeline.marts()
+    assert all(caught_up[name].equals(refreshed[name]) for name in refreshed), "the marts differ from a full refresh"

@@ -1,11 +1,12 @@
-"""Faults made for real during a test run: the lake's catalog server stopped at a chosen moment."""
+"""Faults made for real during a test run: the lake's catalog server stopped, or its object store
+unplugged, at a chosen moment."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 
 import psutil
@@ -28,9 +29,9 @@ def dbt_build_child() -> psutil.Process | None:
 
 
 @contextmanager
-def catalog_down_during_the_next_dbt_build(data_dir: Path) -> Iterator[list[str]]:
-    """Stop the server (``postgres.start`` in ``data_dir``) as soon as a `dbt build` child starts;
-    start it again once that child has exited. Yields what happened, in order."""
+def down_during_the_next_dbt_build(stop: Callable[[], None], start: Callable[[], None]) -> Iterator[list[str]]:
+    """Take a service down (``stop``) as soon as a `dbt build` child starts; bring it back (``start``)
+    once that child has exited. Yields what happened, in order."""
     happened: list[str] = []
 
     def watch() -> None:
@@ -39,15 +40,20 @@ def catalog_down_during_the_next_dbt_build(data_dir: Path) -> Iterator[list[str]
             if time.monotonic() > deadline:
                 return
             time.sleep(0.05)
-        postgres.stop(data_dir)
+        stop()
         happened.append("stopped")
         with suppress(psutil.Error):
             child.wait(timeout=WAIT_SECONDS)
-        postgres.start_again(data_dir)
+        start()
         happened.append("started again")
 
     with _watching(watch):
         yield happened
+
+
+def catalog_down_during_the_next_dbt_build(data_dir: Path) -> AbstractContextManager[list[str]]:
+    """The catalog's server (``postgres.start`` in ``data_dir``) stopped during the next `dbt build`."""
+    return down_during_the_next_dbt_build(lambda: postgres.stop(data_dir), lambda: postgres.start_again(data_dir))
 
 
 @contextmanager

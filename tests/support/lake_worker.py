@@ -1,6 +1,7 @@
 """One writer of the concurrency tests, in its own process as a run worker is: a load of one day, or
 the downstream build. It waits at a barrier so all writers start together, then prints a JSON line:
-when its run started and ended, whether it succeeded, and any lock or conflict text in its events.
+when its run started and ended, whether it succeeded, any lock or conflict text in its events, and
+what its steps logged.
 
     python -m tests.support.lake_worker BARRIER PARTIES load FIRST_DAY [LAST_DAY]
     python -m tests.support.lake_worker BARRIER PARTIES build
@@ -13,6 +14,7 @@ Settings come from DATAOPS_* variables and the Dagster instance from DAGSTER_HOM
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -68,7 +70,7 @@ def main(argv: list[str]) -> None:
     defs = build_definitions(settings)
     datasets = load_datasets(settings.datasets_file)
     instance = dg.DagsterInstance.get()
-    wait_at_barrier(Path(barrier), int(parties), f"{role}-{'-'.join(day)}")
+    wait_at_barrier(Path(barrier), int(parties), f"{role}-{'-'.join(day)}-{os.getpid()}")  # one file per writer
     started = time.time()
     if role == "load":
         daily = [dataset for dataset in datasets.values() if dataset.kind == "daily"]
@@ -100,6 +102,7 @@ def main(argv: list[str]) -> None:
                 "success": result.success,
                 "run_id": result.run_id,
                 "trouble": trouble,
+                "said": [event.user_message for event in events if event.dagster_event is None],
             }
         ),
         flush=True,

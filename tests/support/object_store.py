@@ -58,7 +58,7 @@ class ObjectStoreServer:
         }
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -74,7 +74,7 @@ def _paused(pid: int) -> bool:
 @contextmanager
 def running(log: Path) -> Iterator[ObjectStoreServer]:
     """Start moto's server on a free port; stop it on exit."""
-    port = _free_port()
+    port = free_port()
     with log.open("w") as output:
         process = subprocess.Popen(
             [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],

@@ -44,8 +44,13 @@ def test_a_build_waits_for_another_instances_build_names_it_and_goes_once_it_is_
     )
     try:
         assert other.stdout is not None and other.stdout.readline().strip() == "held"
-        with pytest.raises(BuildLockTimeout) as waited, build_lock(lake, "run-of-this-instance", wait_seconds=1):
+        told: list[str] = []
+        with (
+            pytest.raises(BuildLockTimeout) as waited,
+            build_lock(lake, "run-of-this-instance", wait_seconds=1, waiting=told.append),
+        ):
             pytest.fail("two builds held the lake's build lock at once")
+        assert len(told) == 1 and "dataops build run-of-the-other-instance" in told[0]  # said once, naming it
         assert "dataops build run-of-the-other-instance" in str(waited.value)
         assert f"pid {other.pid}" in str(waited.value)  # the holder's own process, on its host
         assert transient_cause(waited.value) == Cause.BUILD_LOCKED  # the step retries later
