@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from config.changes import ChangeError, ColumnChange, check_changes
+
 if TYPE_CHECKING:  # imported when a schema is resolved, not with the config (pandera takes a second)
     import pandera.polars as pa
 
@@ -124,6 +126,7 @@ class DatasetConfig(BaseModel):
     dates: DateBounds = DateBounds()
     limits: Limits = Limits()
     completeness: Completeness = Completeness()
+    changes: tuple[ColumnChange, ...] = ()
 
     @field_validator("name")
     @classmethod
@@ -260,6 +263,7 @@ def _check_against_schema(config: DatasetConfig) -> None:
     missing = [column for column in config.primary_key if column not in columns]
     if missing:
         raise ValueError(f"primary_key columns {missing} are not in schema {config.schema_ref}")
+    check_changes(config.changes, columns, config.primary_key)
 
 
 def _describe(error: ValidationError, source: Path, name: str) -> str:
@@ -294,6 +298,9 @@ def parse_datasets(raw: Any, source: Path, *, check_schemas: bool = True) -> dic
                 _check_against_schema(config)
         except ValidationError as error:
             problems.append(_describe(error, source, str(name)))
+            continue
+        except ChangeError as error:
+            problems.append(f"{source}: dataset {name!r}, field 'changes': {error}")
             continue
         except ValueError as error:
             problems.append(f"{source}: dataset {name!r}, field 'schema': {error}")

@@ -17,9 +17,10 @@ What a delivery touches: a daily dataset's file changes its day (flights and wea
 local day of the hour they join on); a reference dataset's file changes every day, so a model
 reading it rebuilds everything, which is the work a new aircraft registry really is. A refused
 file (no rows loaded) touches nothing: the day keeps its previous rows. Nor does a delivery of the
-same bytes as the one the model was last built from, loading the same rows (the same sha256 and
-counts): a `backfill` reloads the reference files every time, and that alone must not rebuild
-every day.
+same bytes as the one the model was last built from, loading the same rows under the same
+contract (the same sha256, counts and contract fingerprint): a `backfill` reloads the reference
+files every time, and that alone must not rebuild every day; the same bytes reloaded under a
+changed contract do rebuild what they feed.
 
 No Dagster here: the dbt asset calls these around its build; tests call them directly.
 """
@@ -33,7 +34,7 @@ import duckdb
 import polars as pl
 
 from ingestion.lineage import TIMESTAMP
-from ingestion.storage import LOAD_LOG, LOAD_LOG_DDL
+from ingestion.storage import LOAD_LOG, ensure_columns, ensure_load_log
 from warehouse.layout import meta_table
 from warehouse.transactions import retry_conflicts, transaction
 
@@ -45,7 +46,8 @@ CHANGES_DDL = (
     # same archived file replaces its load-log row, and the next claim must still recognise it.
     f"CREATE TABLE IF NOT EXISTS {CONSUMED_LOADS} (model VARCHAR NOT NULL, dataset VARCHAR NOT NULL,"
     " partition_date DATE, source_file VARCHAR NOT NULL, loaded_at TIMESTAMPTZ NOT NULL, sha256 VARCHAR NOT NULL,"
-    " rows_loaded BIGINT NOT NULL, rows_quarantined BIGINT NOT NULL, consumed_at TIMESTAMPTZ NOT NULL)",
+    " rows_loaded BIGINT NOT NULL, rows_quarantined BIGINT NOT NULL, consumed_at TIMESTAMPTZ NOT NULL,"
+    " contract VARCHAR)",
 )
 CLAIM_SCHEMA = {
     "model": pl.String,
@@ -56,6 +58,7 @@ CLAIM_SCHEMA = {
     "sha256": pl.String,
     "rows_loaded": pl.Int64,
     "rows_quarantined": pl.Int64,
+    "contract": pl.String,
 }
 
 
@@ -99,7 +102,7 @@ def _pending_sql(models: Mapping[str, frozenset[str]], gates: Sequence[Gate]) ->
         )"""
     return f"""
         SELECT m.model, l.dataset, l.partition_date, l.source_file, l.loaded_at, l.sha256, l.rows_loaded,
-            l.rows_quarantined
+            l.rows_quarantined, l.contract
         FROM (VALUES {pairs}) AS m(model, dataset)
         JOIN {LOAD_LOG} AS l ON l.dataset = m.dataset
         ANTI JOIN {CONSUMED_LOADS} AS c
@@ -110,17 +113,18 @@ def _pending_sql(models: Mapping[str, frozenset[str]], gates: Sequence[Gate]) ->
 
 # Per model, dataset and day (NULL for reference data): the delivery the model was last built from.
 LAST_BUILT_SQL = f"""
-    SELECT model, dataset, partition_date, sha256, rows_loaded, rows_quarantined FROM {CONSUMED_LOADS}
+    SELECT model, dataset, partition_date, sha256, rows_loaded, rows_quarantined, contract FROM {CONSUMED_LOADS}
     QUALIFY row_number() OVER (PARTITION BY model, dataset, partition_date ORDER BY loaded_at DESC) = 1
 """
 # Pending deliveries that change what their day holds: rows loaded, and not the same file with the
-# same outcome as the one the model was last built from.
+# same outcome under the same contract as the one the model was last built from.
 CHANGES_SQL = """
     SELECT p.model, p.partition_date FROM _pending AS p
     WHERE p.rows_loaded > 0 AND NOT EXISTS (
         SELECT 1 FROM _last_built AS b
         WHERE b.model = p.model AND b.dataset = p.dataset AND b.partition_date IS NOT DISTINCT FROM p.partition_date
             AND b.sha256 = p.sha256 AND b.rows_loaded = p.rows_loaded AND b.rows_quarantined = p.rows_quarantined
+            AND b.contract IS NOT DISTINCT FROM p.contract
     )
 """
 
@@ -141,8 +145,9 @@ def claim_changes(
 
     def claim() -> Claim:
         with transaction(connection):
-            for ddl in (LOAD_LOG_DDL, *CHANGES_DDL):
-                connection.execute(ddl)
+            ensure_load_log(connection)
+            connection.execute(CHANGES_DDL[0])
+            ensure_columns(connection, CONSUMED_LOADS, CHANGES_DDL[1], {"contract": "VARCHAR"})
             connection.execute(f"DELETE FROM {CHANGED_DAYS}")
             if not models:
                 return Claim(pl.DataFrame(schema=CLAIM_SCHEMA), {})
@@ -180,7 +185,9 @@ def record_consumed(connection: duckdb.DuckDBPyConnection, claim: Claim, models:
         return 0
     connection.register("_consumed", consumed.to_arrow())
     try:
-        connection.execute(f"INSERT INTO {CONSUMED_LOADS} SELECT {', '.join(CLAIM_SCHEMA)}, now() FROM _consumed")
+        columns = ", ".join(CLAIM_SCHEMA)
+        inserted = f"SELECT {columns}, now() AS consumed_at FROM _consumed"
+        connection.execute(f"INSERT INTO {CONSUMED_LOADS} BY NAME {inserted}")
     finally:
         connection.unregister("_consumed")
     return consumed.height

@@ -25,6 +25,7 @@ import polars as pl
 from config.datasets import DatasetConfig
 from ingestion.casting import SchemaDrift, cast_to_model, compare_columns, model_dtypes
 from ingestion.completeness import Declared, count_problem, declared
+from ingestion.evolution import under_current_contract
 from ingestion.landing import LandedFile
 from ingestion.lineage import LOADED_AT, PARTITION_DATE, ROW_NUMBER, RUN_ID, SOURCE_FILE, TIMESTAMP
 from ingestion.reading import RawTable, UnreadableFileError, read_tables
@@ -392,6 +393,7 @@ def _prepare(
         fault = FileFault(delivery, digest, len(data), no_records, SchemaDrift((), ()), [], str(raw))
         return _refused(dataset, fault, loaded_at, run_id)
     problems.extend(raw.warnings)
+    raw = under_current_contract(raw, dataset.changes, _partition_date(landed))
     drift = compare_columns(raw.columns, dtypes)
     file_error: str | None = None
     if drift.missing:

@@ -7,17 +7,20 @@ insert) is what makes a re-run idempotent: the same file loaded twice leaves the
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 
 import duckdb
 import polars as pl
 
+from config.changes import ColumnChange, older_names, widened
 from config.datasets import DatasetConfig
+from ingestion.casting import model_dtypes
+from ingestion.evolution import contract_fingerprint
 from ingestion.lineage import PARTITION_DATE, TIMESTAMP
 from ingestion.pipeline import FileIngestion
-from warehouse.catalog import is_attached_catalog
+from warehouse.catalog import is_attached_catalog, table_exists
 from warehouse.layout import QUARANTINE, meta_table, quarantine_table, raw_table
 from warehouse.transactions import retry_conflicts, transaction
 
@@ -35,7 +38,8 @@ CREATE TABLE IF NOT EXISTS {LOAD_LOG} (
     severity VARCHAR NOT NULL,
     problems VARCHAR[] NOT NULL,
     loaded_at TIMESTAMPTZ NOT NULL,
-    run_id VARCHAR NOT NULL
+    run_id VARCHAR NOT NULL,
+    contract VARCHAR
 )
 """
 
@@ -52,14 +56,25 @@ def _registered(connection: duckdb.DuckDBPyConnection, name: str, frame: pl.Data
         connection.unregister(name)
 
 
-def _ensure_table(connection: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    """Create ``table`` shaped like ``frame``; add columns a newer schema brought (never drop any)."""
+def _ensure_table(
+    connection: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, changes: Sequence[ColumnChange] = ()
+) -> None:
+    """Create ``table`` shaped like ``frame``, or follow the contract's changes (config/changes.py)
+    in it: add the columns a newer schema brought, rename a column under its older name, widen a
+    widened one. Nothing is dropped; in the caller's transaction, with the rows it writes."""
     with _registered(connection, "_incoming", frame.head(0)):
         connection.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM _incoming WITH NO DATA")
-        existing = {column for column, *_ in connection.execute(f"DESCRIBE {table}").fetchall()}
+        existing = {column: dtype for column, dtype, *_ in connection.execute(f"DESCRIBE {table}").fetchall()}
+        for old, new in older_names(changes).items():
+            if old in existing and new not in existing:
+                connection.execute(f'ALTER TABLE {table} RENAME COLUMN "{old}" TO "{new}"')
+                existing[new] = existing.pop(old)
+        wider = widened(changes)
         for column, dtype, *_ in connection.execute("DESCRIBE _incoming").fetchall():
             if column not in existing:
                 connection.execute(f'ALTER TABLE {table} ADD COLUMN "{column}" {dtype}')
+            elif column in wider and existing[column] != dtype:
+                connection.execute(f'ALTER TABLE {table} ALTER COLUMN "{column}" SET DATA TYPE {dtype}')
 
 
 def _insert(connection: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
@@ -97,10 +112,25 @@ LOAD_LOG_SCHEMA = {
     "problems": pl.List(pl.String),
     "loaded_at": TIMESTAMP,
     "run_id": pl.String,
+    "contract": pl.String,  # the dataset's contract the file was loaded under (ingestion/evolution.py)
 }
 
 
-def _log_rows(results: Sequence[FileIngestion]) -> pl.DataFrame:
+def ensure_columns(connection: duckdb.DuckDBPyConnection, table: str, ddl: str, columns: Mapping[str, str]) -> None:
+    """Create ``table`` (``ddl``), or add ``columns`` (name -> SQL type) a table made by an older
+    version lacks. Read first: an ALTER on every commit would make concurrent lake writers conflict."""
+    connection.execute(ddl)
+    existing = {name for name, *_ in connection.execute(f"DESCRIBE {table}").fetchall()}
+    for name, kind in columns.items():
+        if name not in existing:
+            connection.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+
+def ensure_load_log(connection: duckdb.DuckDBPyConnection) -> None:
+    ensure_columns(connection, LOAD_LOG, LOAD_LOG_DDL, {"contract": "VARCHAR"})
+
+
+def _log_rows(results: Sequence[FileIngestion], contract: str) -> pl.DataFrame:
     """One load-log row per file, as a frame: one INSERT for a batch (executemany converts each
     value through Python, row by row)."""
     rows = [
@@ -117,6 +147,7 @@ def _log_rows(results: Sequence[FileIngestion]) -> pl.DataFrame:
             result.problems,
             result.loaded_at,
             result.run_id,
+            contract,
         )
         for result in results
     ]
@@ -170,10 +201,10 @@ def _replace_loaded(
 ) -> None:
     """Raw's partitions of the files that loaded, and one load-log row per delivery."""
     loaded = [result for result in results if result.loaded is not None]
-    connection.execute(LOAD_LOG_DDL)
+    ensure_load_log(connection)
     if loaded:
         rows = pl.concat([result.loaded for result in loaded if result.loaded is not None], how="diagonal_relaxed")
-        _ensure_table(connection, raw_table(dataset.name), rows)
+        _ensure_table(connection, raw_table(dataset.name), rows, dataset.changes)
         _delete_partitions(connection, raw_table(dataset.name), dataset, loaded)
         _insert(connection, raw_table(dataset.name), rows)
     # One row per delivery: a load done again (a retry, a re-run after a crash) replaces its row.
@@ -183,4 +214,30 @@ def _replace_loaded(
             f"DELETE FROM {LOAD_LOG} WHERE dataset = ? AND source_file IN (SELECT source_file FROM _files)",
             [dataset.name],
         )
-    _insert(connection, LOAD_LOG, _log_rows(results))
+    _insert(connection, LOAD_LOG, _log_rows(results, contract_fingerprint(dataset)))
+
+
+def align_raw_tables(connection: duckdb.DuckDBPyConnection, datasets: Mapping[str, DatasetConfig]) -> list[str]:
+    """Give each raw table the columns its contract declares now (added, renamed, widened), before
+    dbt reads it: a model that reads a new column binds to it (null until its days are reloaded)
+    instead of failing against a table a load has not touched since the contract changed. Only the
+    tables that lack something are altered, in one transaction; returns them."""
+    aligned = []
+    with transaction(connection):
+        for dataset in datasets.values():
+            table = raw_table(dataset.name)
+            if not table_exists(connection, table):
+                continue  # nothing loaded yet: the first load makes it
+            current = pl.DataFrame(schema=model_dtypes(dataset.schema_class))
+            existing = {column: kind for column, kind, *_ in connection.execute(f"DESCRIBE {table}").fetchall()}
+            with _registered(connection, "_contract", current):
+                wanted = {column: kind for column, kind, *_ in connection.execute("DESCRIBE _contract").fetchall()}
+            wider = widened(dataset.changes)
+            if all(
+                column in existing and (column not in wider or existing[column] == kind)
+                for column, kind in wanted.items()
+            ):
+                continue
+            _ensure_table(connection, table, current, dataset.changes)
+            aligned.append(table)
+    return aligned
