@@ -42,7 +42,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     pools = warehouse.pools()
     data_assets = [
         *build_ingestion_assets(datasets, pools.load),
-        build_dbt_assets(dbt_project(), pools.transform),
+        build_dbt_assets(dbt_project(), pools.transform, datasets),
         *build_analytics_assets(pools.transform),
     ]
     if warehouse.readers_need_a_copy:

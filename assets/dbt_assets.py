@@ -28,8 +28,10 @@ import duckdb
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from assets.dbt_translator import FlightsDbtTranslator
+from config.datasets import DatasetConfig
 from contract.dbt_sources import RAW_SOURCE
 from ingestion.changes import CHANGED_DAYS, Claim, Gate, claim_changes
+from ingestion.storage import align_raw_tables
 from publishing.marts import (
     AuditedModel,
     Publication,
@@ -40,6 +42,7 @@ from publishing.marts import (
     published_version,
     tidy,
 )
+from publishing.shapes import Reshaping, model_shapes, reshaped
 from resources.dbt import keep_parse_state, prune_invocations
 from resources.dbt_state import DbtStateResource
 from resources.warehouse import WarehouseResource, retry_only_transient, retry_or_fail
@@ -239,6 +242,7 @@ def _publish_or_keep(
     succeeded: bool,
     failed: set[str],
     full_refresh: bool,
+    reshaping: Reshaping,
 ) -> tuple[BuildOutcome, str | None]:
     """Publish a build that passed; keep one that failed. Returns the outcome and why it failed.
 
@@ -250,7 +254,7 @@ def _publish_or_keep(
         return BuildOutcome(current, Publication(current or 0, (), {}, 0.0)), None
     if succeeded:
         try:
-            publication = publish(connection, models, run_id, claim, full_refresh)
+            publication = publish(connection, models, run_id, claim, full_refresh, reshaping)
         except PublishError as error:
             why: str | None = str(error)
         else:
@@ -313,7 +317,7 @@ class DbtBuildConfig(dg.Config):
     full_refresh: bool = False
 
 
-def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
+def build_dbt_assets(project: DbtProject, pool: str, datasets: Mapping[str, DatasetConfig]) -> dg.AssetsDefinition:
     """The dbt models as assets; ``pool``: the transforms' writer pool (resources/pools.py)."""
     translator = FlightsDbtTranslator()
 
@@ -345,12 +349,19 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
                     unpublished = frozenset(
                         name for name, model in audited.items() if not table_exists(connection, model.published_table)
                     )
+                    aligned = align_raw_tables(connection, datasets)
+                    shapes = model_shapes(manifest, audited)
+                    whole = reshaped(connection, shapes) - unpublished
                     built = {key.path[-1] for key in context.selected_asset_keys}
                     claim = claim_changes(
-                        connection, per_day_models(manifest), unpublished, claim_gates(manifest, built)
+                        connection, per_day_models(manifest), unpublished | whole, claim_gates(manifest, built)
                     )
                     unloaded = unloaded_sources(connection, manifest)
-            _log_claim(context, claim, config.full_refresh, unpublished)
+            if aligned:
+                context.log.info(
+                    f"{', '.join(aligned)}: given the columns their contracts declare now (null until reloaded)"
+                )
+            _log_claim(context, claim, config.full_refresh, unpublished, whole)
             if unloaded:
                 context.log.warning(
                     f"not built yet: what reads {', '.join(unloaded)}, which no load has made yet (no file of those "
@@ -382,6 +393,7 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
                     invocation.is_successful(),
                     failed,
                     config.full_refresh,
+                    Reshaping(whole, shapes),
                 )
             if outcome.after_publishing is not None:
                 context.log.warning(
@@ -420,11 +432,22 @@ def build_dbt_assets(project: DbtProject, pool: str) -> dg.AssetsDefinition:
 
 
 def _log_claim(
-    context: dg.AssetExecutionContext, claim: Claim, full_refresh: bool, unpublished: frozenset[str]
+    context: dg.AssetExecutionContext,
+    claim: Claim,
+    full_refresh: bool,
+    unpublished: frozenset[str],
+    whole: frozenset[str],
 ) -> None:
     if full_refresh:
         context.log.info("full refresh: every per-day mart rebuilds every day")
         return
     for model, days in sorted(claim.days.items()):
-        why = " (not published yet, so it builds every loaded day)" if model in unpublished else ""
+        why = ""
+        if model in unpublished:
+            why = " (not published yet, so it builds every loaded day)"
+        elif model in whole:
+            why = (
+                " (its SQL, the SQL it reads or a raw table's columns changed since it was published: it builds "
+                "every day and is published whole)"
+            )
         context.log.info(f"{model}: {days} changed day(s) to rebuild{why}")

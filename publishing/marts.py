@@ -31,6 +31,7 @@ from typing import Any
 import duckdb
 
 from ingestion.changes import CHANGED_DAYS, Claim, record_consumed
+from publishing.shapes import NOT_RESHAPED, Reshaping, record_shapes
 from warehouse.catalog import table_exists, tables_in
 from warehouse.layout import meta_table
 from warehouse.transactions import retry_conflicts, transaction
@@ -131,8 +132,9 @@ def _replace_days(connection: duckdb.DuckDBPyConnection, model: AuditedModel) ->
             f"{model.name}: the new version's columns differ from the published table's "
             f"({', '.join(f'{name} {kind}' for name, kind in new)} vs "
             f"{', '.join(f'{name} {kind}' for name, kind in published)}), so its days cannot replace the "
-            "published ones: build with full_refresh (the dbt step's launchpad config, or "
-            "`backfill --full-refresh`) to publish the model whole"
+            "published ones. A model whose columns changed is published whole by the build after its "
+            "change (publishing/shapes.py); to publish it whole now, build with full_refresh: true "
+            "(the dbt step's config in the UI's launchpad)"
         )
     [(days,)] = connection.execute(f"SELECT count(*) FROM {CHANGED_DAYS} WHERE model = ?", [model.name]).fetchall()
     connection.execute(
@@ -150,8 +152,12 @@ def publish(
     run_id: str,
     claim: Claim,
     full_refresh: bool = False,
+    reshaping: Reshaping = NOT_RESHAPED,
 ) -> Publication:
-    """Make the audited version of ``models`` the published one, all in one transaction."""
+    """Make the audited version of ``models`` the published one, all in one transaction.
+
+    A per-day model replaces its changed days, unless it is published whole: with a full refresh,
+    or because it was reshaped (publishing/shapes.py). Each model's fingerprint is recorded with it."""
 
     def work() -> Publication:
         started = time.perf_counter()
@@ -161,13 +167,15 @@ def publish(
             version = _next_version(connection)
             for model in models:
                 connection.execute(f"CREATE SCHEMA IF NOT EXISTS {model.published_schema}")
-                if model.day_column and not full_refresh and table_exists(connection, model.published_table):
+                by_day = model.day_column and not full_refresh and model.name not in reshaping.whole
+                if by_day and table_exists(connection, model.published_table):
                     replaced[model.name] = _replace_days(connection, model)
                 else:
                     connection.execute(
                         f"CREATE OR REPLACE TABLE {model.published_table} AS SELECT * FROM {model.audit_table}"
                     )
             record_consumed(connection, claim, {model.name for model in models})
+            record_shapes(connection, {m.name: reshaping.shapes[m.name] for m in models if m.name in reshaping.shapes})
             _record(connection, version, run_id, PUBLISHED, models, full_refresh)
         return Publication(version, tuple(model.name for model in models), replaced, time.perf_counter() - started)
 
