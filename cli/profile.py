@@ -3,6 +3,9 @@
     profile NAME SAMPLE [SAMPLE ...]              what the config entry, the Pandera model and a staging
                                                   view would be (printed; nothing written)
     profile NAME SAMPLE [SAMPLE ...] --write      add them to the project: the dataset then loads end to end
+    profile NAME SAMPLE [SAMPLE ...] --update     the change NAME's contract needs to take these files
+                                                  (added, renamed, widened, retired columns), with reasons
+    profile NAME SAMPLE [SAMPLE ...] --update --write   apply it: schema, config, dbt sources
     profile NAME --compare --from DAY --to DAY    how the landed days drift from NAME's contract
 
 SAMPLE: CSV or Parquet files of the new feed; for a daily feed, files named for their days (a
@@ -43,7 +46,8 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     parser = argparse.ArgumentParser(prog="profile", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("name", help="the dataset's name (lower-case letters, digits and _)")
     parser.add_argument("samples", nargs="*", type=Path, help="sample files of the new feed")
-    parser.add_argument("--write", action="store_true", help="add the dataset to the project")
+    parser.add_argument("--write", action="store_true", help="add the dataset to the project (or apply --update)")
+    parser.add_argument("--update", action="store_true", help="propose the change of an existing dataset's contract")
     parser.add_argument("--description", help="what the data is (shown in the UI and dbt's docs)")
     parser.add_argument("--compare", action="store_true", help="report drift of landed days from the contract")
     parser.add_argument("--from", dest="start", type=date.fromisoformat, help="first day to compare (YYYY-MM-DD)")
@@ -60,6 +64,8 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     missing = [str(path) for path in args.samples if not path.is_file()]
     if missing:
         parser.error(f"no such file: {', '.join(missing)}")
+    if args.update:
+        return update(args.name, sorted(args.samples), args.write, settings)
     try:
         result = profile(args.name, sorted(args.samples))
         description = args.description or f"{args.name}, profiled from {result.samples[0]}: say what it is."
@@ -79,6 +85,37 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     for path in [written.config_file, written.model_file, written.staging_file, *written.generated]:
         print(f"wrote {path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path}")
     print(f"{args.name} loads from {settings.landing / args.name}/ ({result.file_pattern})")
+    return 0
+
+
+def update(name: str, samples: list[Path], write: bool, settings: Settings) -> int:
+    """``--update``: what NAME's contract needs to take ``samples``; applied with ``write``."""
+    from config.datasets import load_datasets
+    from contract.update import apply, propose
+
+    datasets = load_datasets(settings.datasets_file)
+    if name not in datasets:
+        where = settings.datasets_file
+        print(f"profile: no dataset {name!r} in {where}; without --update, profile adds it", file=sys.stderr)
+        return 1
+    try:
+        proposals = propose(datasets[name], profile(name, samples), samples)
+        print(f"{name}: {len(proposals)} difference(s) from its contract in {len(samples)} sample file(s)")
+        for proposal in proposals:
+            print(f"  {proposal.describe()}")
+        if not write:
+            print("nothing written: add --write to apply the changes" if proposals else "the contract takes them")
+            return 0
+        applied = apply(datasets[name], proposals, settings.datasets_file, DBT_PROJECT_DIR)
+    except ProfileError as error:
+        print(f"profile: {error}", file=sys.stderr)
+        return 1
+    for path in [applied.model_file, applied.config_file, *applied.generated]:
+        print(f"wrote {path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path}")
+    renamed = [p.change for p in proposals if p.change is not None and p.change.kind == "renamed"]
+    for change in renamed:
+        print(f"rename {', '.join(change.was)} to {change.column} in the SQL that reads it (stg_{name}.sql)")
+    print("then reload the history under the new contract: python3 tasks.py backfill (docs/datasets.md)")
     return 0
 
 

@@ -36,6 +36,7 @@ from pathlib import Path
 import polars as pl
 
 from ingestion.casting import parse_text
+from ingestion.landing import ARCHIVE_SEPARATOR
 from ingestion.reading import RawTable, UnreadableFileError, read_tables
 
 NULL_CANDIDATES = ("NA", "N/A", "NULL", "null", "None", "NaN", "nan", "-")
@@ -53,6 +54,11 @@ MAX_KEY_COLUMNS = 3
 # declared never null only when this many rows had it (a month of hourly weather, 2,226 rows,
 # had no missing temperature; the rest of the year has one).
 NON_NULL_EVIDENCE_ROWS = 5_000
+# A small feed (a few rows a file, one a day) shows it by its days instead: a column every one of
+# this many sampled days delivered is declared never null (two weeks of a one-row daily feed).
+NON_NULL_EVIDENCE_DAYS = 14
+SMALL_FEED_ROWS_PER_FILE = 10
+BOOLEAN_WORDS = {"true", "false"}
 DATE_IN_NAME = (
     (re.compile(r"\d{4}-\d{2}-\d{2}"), "%Y-%m-%d"),
     (re.compile(r"\d{8}"), "%Y%m%d"),
@@ -96,6 +102,8 @@ class Profile:
     columns: tuple[ColumnProfile, ...]
     key_candidates: tuple[tuple[str, ...], ...]
     has_date_parts: bool = False  # year/month/day columns: each row can be checked against its file's day
+    days: tuple[date, ...] = ()  # the sampled days (daily feeds)
+    day_columns: tuple[str, ...] = ()  # date columns that hold their file's day in every sampled row
 
     @property
     def primary_key(self) -> tuple[str, ...]:
@@ -128,12 +136,17 @@ def file_naming(names: Sequence[str]) -> tuple[str, str, str | None, tuple[date,
     return "reference", names[0], None, ()
 
 
+def delivered_name(path: Path) -> str:
+    """The name a file was delivered under: an archived or rejected copy's, without the stamp before it."""
+    return path.name.rpartition(ARCHIVE_SEPARATOR)[2]
+
+
 def _iso(text: str, fmt: str) -> str:
     return text if fmt == "%Y-%m-%d" else f"{text[:4]}-{text[4:6]}-{text[6:]}"
 
 
-def read_sample(paths: Sequence[Path]) -> tuple[pl.DataFrame, str]:
-    """The sample files' records as text columns (one frame), and their format."""
+def read_sample(paths: Sequence[Path]) -> tuple[list[pl.DataFrame], str]:
+    """The sample files' records as text columns (a frame per file), and their format."""
     formats = {"parquet" if path.suffix == ".parquet" else "csv" for path in paths}
     if len(formats) > 1:
         raise ProfileError(f"the sample mixes CSV and Parquet files: {[path.name for path in paths]}")
@@ -150,7 +163,7 @@ def read_sample(paths: Sequence[Path]) -> tuple[pl.DataFrame, str]:
     headers = {tuple(frame.columns) for frame in frames}
     if len(headers) > 1:
         raise ProfileError(f"the sample files have different columns: {sorted(headers)}")
-    return pl.concat(frames), file_format
+    return frames, file_format
 
 
 def _records(table: RawTable) -> pl.DataFrame:
@@ -171,6 +184,8 @@ def null_markers(text: pl.DataFrame) -> tuple[str, ...]:
 
 def _typed(values: pl.Series) -> pl.DataType:
     """The narrowest type every value parses as (values: non-null text)."""
+    if values.len() and set(values.str.to_lowercase().unique().to_list()) <= BOOLEAN_WORDS:
+        return pl.Boolean()
     frame = values.to_frame("v")
     for dtype in (pl.Int64(), pl.Float64(), pl.Datetime("us", "UTC"), pl.Date()):
         parsed = frame.select(parse_text(pl.col("v"), dtype)).to_series()
@@ -294,8 +309,9 @@ def profile(dataset: str, paths: Sequence[Path]) -> Profile:
     """Profile sample files (CSV or Parquet; a day's files for a daily dataset) of a new dataset."""
     if not paths:
         raise ProfileError("no sample file given")
-    kind, pattern, date_format, _ = file_naming([path.name for path in paths])
-    text, file_format = read_sample(paths)
+    kind, pattern, date_format, days = file_naming([delivered_name(path) for path in paths])
+    frames, file_format = read_sample(paths)
+    text = pl.concat(frames)
     markers = null_markers(text) if file_format == "csv" else ()
     if markers:
         text = text.with_columns(pl.col(text.columns).str.strip_chars().replace(list(markers), None))
@@ -303,11 +319,17 @@ def profile(dataset: str, paths: Sequence[Path]) -> Profile:
     typed = text.select(parse_text(pl.col(column.name), column.dtype).alias(column.name) for column in columns)
     keys = key_candidates(columns, typed)
     key = set(keys[0]) if keys else set()
+    small_feed = text.height <= SMALL_FEED_ROWS_PER_FILE * len(frames)
+    enough = text.height >= NON_NULL_EVIDENCE_ROWS or (small_feed and len(frames) >= NON_NULL_EVIDENCE_DAYS)
     columns = tuple(
-        replace(column, nullable=True) if column.name not in key and column.rows < NON_NULL_EVIDENCE_ROWS else column
-        for column in columns
+        replace(column, nullable=True) if column.name not in key and not enough else column for column in columns
     )
     has_date_parts = kind == "daily" and set(text.columns) >= DATE_PARTS
+    on_file_day = tuple(
+        column.name
+        for column in columns
+        if kind == "daily" and column.dtype == pl.Date() and _holds_file_day(frames, paths, column.name, markers)
+    )
     return Profile(
         dataset=dataset,
         samples=tuple(path.name for path in paths),
@@ -319,4 +341,17 @@ def profile(dataset: str, paths: Sequence[Path]) -> Profile:
         columns=columns,
         key_candidates=keys,
         has_date_parts=has_date_parts,
+        days=days,
+        day_columns=on_file_day,
     )
+
+
+def _holds_file_day(frames: Sequence[pl.DataFrame], paths: Sequence[Path], name: str, markers: Sequence[str]) -> bool:
+    """Whether every row of each file has its file's day (the day in its name) in column ``name``."""
+    for frame, path in zip(frames, paths, strict=True):
+        [day] = file_naming([delivered_name(path)])[3]
+        values = frame.get_column(name).str.strip_chars().replace(list(markers), None)
+        parsed = values.to_frame("v").select(parse_text(pl.col("v"), pl.Date())).to_series()
+        if parsed.null_count() or (parsed != day).any():
+            return False
+    return True

@@ -35,6 +35,9 @@ def config_entry(profile: Profile, description: str) -> dict[str, object]:
     entry: dict[str, object] = {"description": description, "kind": profile.kind, "file_pattern": profile.file_pattern}
     if profile.date_format:
         entry["date_format"] = profile.date_format
+    if profile.days:
+        # The first day sampled: a file for an earlier day is refused until this says otherwise.
+        entry["dates"] = {"earliest": profile.days[0]}
     entry |= {
         "format": profile.file_format,
         "null_values": list(profile.null_values),
@@ -61,7 +64,7 @@ def _samples(profile: Profile) -> str:
     return f"{len(profile.samples)} files ({profile.samples[0]} .. {profile.samples[-1]})"
 
 
-def _annotation(dtype: pl.DataType) -> str:
+def annotation_source(dtype: pl.DataType) -> str:
     if dtype == pl.String():
         return "str"
     if isinstance(dtype, pl.Datetime):
@@ -92,7 +95,7 @@ def _string(text: str, indent: str) -> str:
     return f"(\n{lines}{indent})"
 
 
-def _field(column: ColumnProfile) -> str:
+def field_source(column: ColumnProfile) -> str:
     arguments = [(rule.check, rule.value) for rule in column.rules]
     if column.nullable:
         arguments.insert(0, ("nullable", True))
@@ -119,11 +122,12 @@ def model_source(profile: Profile, description: str) -> str:
         raise ProfileError(
             f"column name(s) {unsafe} cannot be model fields: rename them in the feed, or write the model by hand"
         )
-    why_base = (
-        "Every row's year/month/day must be the day its file is named for (DailyDatasetModel)."
-        if profile.has_date_parts
-        else "No year/month/day columns: rows are not checked against their file's day."
-    )
+    if profile.has_date_parts:
+        why_base = "Every row's year/month/day must be the day its file is named for (DailyDatasetModel)."
+    elif profile.day_columns:
+        why_base = f"Every row's {', '.join(profile.day_columns)} must be the day its file is named for."
+    else:
+        why_base = "No year/month/day or date column holding the file's day: rows are not checked against it."
     about = textwrap.fill(
         f"Contract for {profile.dataset}, profiled from {_samples(profile)} by `profile` (contract/profile.py).", 100
     )
@@ -136,15 +140,28 @@ def model_source(profile: Profile, description: str) -> str:
     # One line if it fits (as ruff formats a docstring), else the closing quotes on a line of their own.
     docstring = f'"""{summary}"""' if "\n" not in summary else f'"""{summary}\n{INDENT}"""'
     fields = "\n".join(
-        f"{INDENT}{column.name}: {_annotation(column.dtype)} = {_field(column)}" for column in profile.columns
+        f"{INDENT}{column.name}: {annotation_source(column.dtype)} = {field_source(column)}"
+        for column in profile.columns
     )
     polars = "import polars as pl\n" if any(column.dtype != pl.String() for column in profile.columns) else ""
+    checks = "".join(
+        f'\n{INDENT}@pa.dataframe_check(error="{name} must be the day in the file name")\n'
+        f"{INDENT}def {name}_is_the_file_day(cls, data: PolarsData) -> pl.LazyFrame:\n"
+        f'{INDENT * 2}return data.lazyframe.select(column_is_on_file_day("{name}"))\n'
+        for name in profile.day_columns
+    )
+    imports = f"import pandera.polars as pa\n{polars}"
+    if checks:
+        imports += "from pandera.api.polars.types import PolarsData\n"
+    ours = f"from schemas._base import {base}\n"
+    if checks:
+        ours += "from schemas._checks import column_is_on_file_day\n"
     return (
         f'"""{about}\n\n{review}\n"""\n\n'
-        f"import pandera.polars as pa\n{polars}\nfrom schemas._base import {base}\n\n\n"
+        f"{imports}\n{ours}\n\n"
         f"class {class_name(profile.dataset)}({base}):\n"
         f"{INDENT}{docstring}\n\n"
-        f"{fields}\n"
+        f"{fields}\n{checks}"
     )
 
 
@@ -175,7 +192,10 @@ def write_dataset(
     model_file = schemas_dir / f"{name}.py"
     staging_file = dbt_project_dir / STAGING_DIR / f"stg_{name}.sql"
     if name in load_datasets(datasets_file):
-        raise ProfileError(f"{datasets_file} already declares a dataset {name!r}")
+        raise ProfileError(
+            f"{datasets_file} already declares a dataset {name!r}: to change its contract, "
+            f"profile {name} SAMPLE... --update"
+        )
     for path in (model_file, staging_file):
         if path.exists():
             raise ProfileError(f"{path} exists already: move it away or choose another name")

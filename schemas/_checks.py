@@ -33,3 +33,8 @@ def row_is_on_file_day() -> pl.Expr:
     day = pl.col(PARTITION_DATE)
     same = (pl.col("year") == day.dt.year()) & (pl.col("month") == day.dt.month()) & (pl.col("day") == day.dt.day())
     return same.fill_null(False)
+
+
+def column_is_on_file_day(column: str) -> pl.Expr:
+    """True where the date column ``column`` is the day the file is named for."""
+    return (pl.col(column) == pl.col(PARTITION_DATE)).fill_null(False)

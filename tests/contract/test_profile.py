@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from contract.profile import code_pattern, profile
-from contract.render import model_source
+from contract.render import config_text, model_source
 from demo.nycflights import daily_table, day_csv, fed, source_bytes
 from ingestion.casting import cast_to_model, model_dtypes
 from ingestion.lineage import PARTITION_DATE, ROW_NUMBER
@@ -233,3 +233,48 @@ def test_how_the_generated_rules_differ_from_the_hand_written_in_numbers(profile
         "airports": [6, 1, 3, 1, 3, 0],
         "planes": [6, 3, 4, 0, 2, 0],
     }
+
+
+def test_a_small_feed_is_judged_by_its_days(tmp_path):
+    """One row a day for three weeks: a column every day delivered is never null, true/false is a
+    boolean, the first day bounds the dates, and a date column holding the file's day is checked."""
+    days = [date(2013, 3, 1) + timedelta(days=n) for n in range(21)]
+    samples = []
+    for n, day in enumerate(days):
+        path = tmp_path / f"park_{day:%Y%m%d}.csv"
+        rows = {"report_date": [str(day)], "open": ["true" if n % 6 else "false"], "visitors": [str(100 + n)]}
+        pl.DataFrame(rows).write_csv(path)
+        samples.append(path)
+    found = profile("park", samples)
+    columns = {column.name: column for column in found.columns}
+    assert columns["open"].dtype == pl.Boolean()
+    assert not any(column.nullable for column in found.columns)  # 21 days, every one delivered each column
+    assert found.day_columns == ("report_date",)
+    assert "earliest: 2013-03-01" in config_text(found, "A park's daily report.")
+
+    namespace: dict = {}
+    exec(compile(model_source(found, "A park's daily report."), "<generated park>", "exec"), namespace)
+    model = namespace["Park"]
+    frame = pl.DataFrame(
+        {
+            ROW_NUMBER: [1, 2],
+            "report_date": [date(2013, 3, 22), date(2013, 3, 21)],  # the second is not its file's day
+            "open": [True, False],
+            "visitors": [120, 130],
+            PARTITION_DATE: [date(2013, 3, 22), date(2013, 3, 22)],
+        },
+        schema_overrides={"visitors": pl.Int32},
+    )
+    outcome = validate_rows(frame, build_schema(model, found.primary_key))
+    assert outcome.failure_cases.get_column(ROW_NUMBER).to_list() == [2]
+
+
+def test_fewer_days_of_a_small_feed_leave_its_columns_nullable(tmp_path):
+    samples = []
+    for n in range(3):
+        path = tmp_path / f"park_2013030{n + 1}.csv"
+        pl.DataFrame({"visitors": [str(100 + n)], "note": [f"n{n}"]}).write_csv(path)
+        samples.append(path)
+    found = profile("park", samples)
+    outside_the_key = [column for column in found.columns if column.name not in found.primary_key]
+    assert outside_the_key and all(column.nullable for column in outside_the_key)
