@@ -124,6 +124,7 @@ def schema_drift_alerts(context: dg.SensorEvaluationContext, alerts: AlertsResou
             if evaluation.check_name != SCHEMA_DRIFT_CHECK or evaluation.passed:
                 continue
             asset = evaluation.asset_key.to_user_string()
+            dataset = evaluation.asset_key.path[-1]
             changes = evaluation.metadata.get(DRIFT_CHANGES)
             new = [change for change in (changes.value if changes else []) if change not in said.get(asset, [])]
             if not new:
@@ -133,8 +134,9 @@ def schema_drift_alerts(context: dg.SensorEvaluationContext, alerts: AlertsResou
                     kind="schema_drift",
                     title=f"schema drift on {asset}: {len(new)} change(s) from its contract",
                     details="\n".join(new)
-                    + "\nRows still load (a new column is left out, kept in the archived file); to take the change, "
-                    "change the dataset's contract.",
+                    + "\nRows still load where they can (a new column is left out, kept in the archived file). To "
+                    f"take the change: python3 tasks.py profile {dataset} NEW_FILES --update proposes it and "
+                    "--write applies it (docs/datasets.md#change-a-dataset).",
                     run_id=record.dagster_run.run_id,
                     asset=asset,
                     check=SCHEMA_DRIFT_CHECK,

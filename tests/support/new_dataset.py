@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,10 +41,14 @@ def copy_project(target: Path) -> Path:
     return target
 
 
-def run_in(copy: Path, data_dir: Path, *command: str) -> subprocess.CompletedProcess[str]:
-    """A project command in the copy: its modules, its config, its own data folder."""
+def run_in(
+    copy: Path, data_dir: Path, *command: str, settings: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A project command in the copy: its modules, its config, its own data folder (and ``settings``,
+    DATAOPS_* variables such as a lake's)."""
     env = {
         **os.environ,
+        **(settings or {}),
         "PYTHONPATH": str(copy),
         "DATAOPS_ENV": "test",
         "DATAOPS_DATA_DIR": str(data_dir),
