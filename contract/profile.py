@@ -88,6 +88,8 @@ class ColumnProfile:
     nulls: int
     distinct: int
     rules: tuple[Rule, ...]
+    low: object = None  # the smallest and largest value seen (numbers)
+    high: object = None
 
 
 @dataclass(frozen=True)
@@ -274,7 +276,9 @@ def profile_column(name: str, text: pl.Series) -> ColumnProfile:
         rules = _string_rules(present, rows)
     else:
         rules = ()
-    return ColumnProfile(name, dtype, nulls > 0, rows, nulls, present.n_unique(), rules)
+    numeric = dtype in (pl.Int32(), pl.Float64()) and typed.len()
+    low, high = (typed.min(), typed.max()) if numeric else (None, None)
+    return ColumnProfile(name, dtype, nulls > 0, rows, nulls, present.n_unique(), rules, low, high)
 
 
 DATE_PARTS = {"year", "month", "day"}

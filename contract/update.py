@@ -106,6 +106,7 @@ def propose(dataset: DatasetConfig, sample: Profile, paths: Sequence[Path]) -> l
                 column,
             )
         )
+    proposals += _outside_ranges(dataset, sampled)
     for name, dtype in current.items():
         if name not in sampled or sampled[name].dtype == dtype:
             continue
@@ -127,6 +128,30 @@ def propose(dataset: DatasetConfig, sample: Profile, paths: Sequence[Path]) -> l
                 )
             )
     return proposals
+
+
+def _outside_ranges(dataset: DatasetConfig, sampled: dict[str, ColumnProfile]) -> list[Proposal]:
+    """Columns whose sampled values leave the contract's declared range: reported, for a reviewer to
+    widen the bound in the schema (if the feed is right) or to leave (the rows go to quarantine)."""
+    found = []
+    for name, column in dataset.schema_class.to_schema().columns.items():
+        seen = sampled.get(name)
+        if seen is None or seen.low is None:
+            continue
+        for check in column.checks:
+            if check.name != "in_range":
+                continue
+            low, high = check.statistics.get("min_value"), check.statistics.get("max_value")
+            outside = (low is not None and seen.low < low) or (high is not None and seen.high > high)  # type: ignore[operator]
+            if outside:
+                found.append(
+                    Proposal(
+                        None,
+                        f"{name!r}: the files hold {seen.low} to {seen.high}, the contract allows {low} to {high}: "
+                        f"widen in_range in the schema if the feed is right, else those rows go to quarantine",
+                    )
+                )
+    return found
 
 
 @dataclass(frozen=True)
