@@ -1,6 +1,6 @@
 """What a copy of the project holds after a contract change, for tests/contract/test_contract_change.py.
 
-    python -m tests.support.contract_change [--versions]
+    python -m tests.support.contract_change [--versions | --build]
 
 Run in the copy (tests/support/new_dataset.py: run_in), with its settings. Prints one JSON line:
 raw flights per day, the new column's filled rows per day in raw and in fct_flights, the raw
@@ -31,6 +31,12 @@ def main() -> None:
     settings = get_settings()
     if sys.argv[1:] == ["--versions"]:  # only how many versions were published so far
         print(json.dumps({"published_versions": published_versions(settings)}))
+        return
+    if sys.argv[1:] == ["--build"]:  # a build before any file of the new shape loaded, as automation may run it
+        result = Pipeline(settings).run_build()
+        failures = [str(event.step_failure_data.error) for event in result.all_events if event.is_step_failure]
+        seats = query(settings, "SELECT count(*), count(seats) FROM marts.fct_flights") if result.success else []
+        print(json.dumps({"success": result.success, "failures": failures, "fct_rows_and_seats": seats}))
         return
     report = {
         "raw": per_day(settings, "SELECT _partition_date, count(*) FROM raw.flights GROUP BY 1"),
