@@ -115,7 +115,8 @@ def update(name: str, samples: list[Path], write: bool, settings: Settings) -> i
     renamed = [p.change for p in proposals if p.change is not None and p.change.kind == "renamed"]
     for change in renamed:
         print(f"rename {', '.join(change.was)} to {change.column} in the SQL that reads it (stg_{name}.sql)")
-    print("then reload the history under the new contract: python3 tasks.py backfill (docs/datasets.md)")
+    reload = f"python3 tasks.py backfill --dataset {name}"
+    print(f"then reload its history under the new contract: {reload} (docs/datasets.md)")
     return 0
 
 

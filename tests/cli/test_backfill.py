@@ -23,3 +23,13 @@ def test_the_command_loads_the_landed_days_and_builds_the_marts(settings, dbt_ma
     with WarehouseResource.for_settings(settings).read_only() as connection:
         days = connection.execute("SELECT count(DISTINCT flight_date) FROM marts.fct_flights").fetchall()
     assert days == [(2,)]
+
+    # One dataset's history again (after a change of its contract): its files only, then the build.
+    again = run_python(["-m", "cli.backfill", "--dataset", "flights"], environment)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-3000:]
+    assert [line.split()[:2] for line in again.stdout.splitlines() if line.startswith(("ok", "FAILED"))] == [
+        ["ok", "flights"],
+        ["ok", "downstream"],
+    ]
+    unknown = run_python(["-m", "cli.backfill", "--dataset", "flight"], environment)
+    assert unknown.returncode == 2 and "no dataset flight in" in unknown.stderr and "flights" in unknown.stderr

@@ -98,7 +98,7 @@ def test_a_column_added_renamed_and_widened_from_a_day_is_published_with_the_his
     run("-c", "from resources.dbt import ensure_manifest; ensure_manifest()")
     before = json.loads(run("-m", "tests.support.contract_change", "--versions").splitlines()[-1])["published_versions"]
 
-    run("-m", "cli.backfill")  # the whole history, under the new contract
+    run("-m", "cli.backfill", "--dataset", "flights")  # its whole history, under the new contract
 
     state = json.loads(run("-m", "tests.support.contract_change").splitlines()[-1])
     real = {day: n for day, n in dev_server.real_flights_per_day().items() if day <= str(AFTER[-1])}
