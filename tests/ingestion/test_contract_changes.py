@@ -233,3 +233,10 @@ def test_the_same_file_reloaded_under_a_changed_contract_is_a_change_for_the_mar
     assert rebuilt_days(before) == 0  # the same bytes again, same contract: nothing to rebuild
     assert rebuilt_days(after) == 1  # the same bytes under the new contract: rebuilt
     assert rebuilt_days(after) == 0
+
+
+def test_an_added_column_with_a_default_takes_it_in_older_files(settings):
+    deliver(settings, DAYS[0], day_csv("flights", DAYS[0]))
+    dataset = flights(settings, "WithSeats", {"added": "seats", "from": str(CHANGED_ON), "default": "0"})
+    assert load(settings, dataset, DAYS[:1]) == []
+    assert query(settings, "SELECT count(*), min(seats), max(seats) FROM raw.flights") == [(842, 0, 0)]
