@@ -240,3 +240,19 @@ def test_an_added_column_with_a_default_takes_it_in_older_files(settings):
     dataset = flights(settings, "WithSeats", {"added": "seats", "from": str(CHANGED_ON), "default": "0"})
     assert load(settings, dataset, DAYS[:1]) == []
     assert query(settings, "SELECT count(*), min(seats), max(seats) FROM raw.flights") == [(842, 0, 0)]
+
+
+def test_a_retired_column_is_null_from_its_day_and_still_required_before(settings):
+    def without_air_time(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.drop("air_time")
+
+    for day in DAYS:
+        deliver(settings, day, reshaped(day, without_air_time) if day >= CHANGED_ON else day_csv("flights", day))
+    dataset = flights(settings, "Before", {"retired": "air_time", "from": str(CHANGED_ON)})
+    assert load(settings, dataset, DAYS) == []
+    assert per_day(settings) == FLIGHTS
+    assert set(per_day(settings, "air_time IS NOT NULL")) == {str(day) for day in DAYS if day < CHANGED_ON}
+
+    deliver(settings, DAYS[0], reshaped(DAYS[0], without_air_time))  # before its day, the column is still due
+    [problem] = load(settings, dataset, DAYS[:1])
+    assert "missing column(s) ['air_time']" in problem
