@@ -214,8 +214,9 @@ def edited_model(source: str, class_name: str, proposals: Sequence[Proposal]) ->
             column = replace(proposal.sampled, nullable=True)  # older files lack it
             added.append(f"{INDENT}{column.name}: {annotation_source(column.dtype)} = {field_source(column)}\n")
     for line, col, end_line, end_col, text in sorted(edits, reverse=True):
-        first, last = lines[line - 1], lines[end_line - 1]
-        lines[line - 1 : end_line] = [first[:col] + text + last[end_col:]]
+        # ast's columns count UTF-8 bytes, not characters.
+        first, last = lines[line - 1].encode(), lines[end_line - 1].encode()
+        lines[line - 1 : end_line] = [first[:col].decode() + text + last[end_col:].decode()]
     if added:
         lines[insert_after:insert_after] = added
     return "".join(lines)
