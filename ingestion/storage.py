@@ -58,23 +58,28 @@ def _registered(connection: duckdb.DuckDBPyConnection, name: str, frame: pl.Data
 
 def _ensure_table(
     connection: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, changes: Sequence[ColumnChange] = ()
-) -> None:
+) -> bool:
     """Create ``table`` shaped like ``frame``, or follow the contract's changes (config/changes.py)
     in it: add the columns a newer schema brought, rename a column under its older name, widen a
-    widened one. Nothing is dropped; in the caller's transaction, with the rows it writes."""
+    widened one. Nothing is dropped; in the caller's transaction, with the rows it writes. Only
+    what differs is altered; returns whether anything was."""
+    altered = []
     with _registered(connection, "_incoming", frame.head(0)):
         connection.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM _incoming WITH NO DATA")
         existing = {column: dtype for column, dtype, *_ in connection.execute(f"DESCRIBE {table}").fetchall()}
         for old, new in older_names(changes).items():
             if old in existing and new not in existing:
-                connection.execute(f'ALTER TABLE {table} RENAME COLUMN "{old}" TO "{new}"')
+                altered.append(f'RENAME COLUMN "{old}" TO "{new}"')
                 existing[new] = existing.pop(old)
         wider = widened(changes)
         for column, dtype, *_ in connection.execute("DESCRIBE _incoming").fetchall():
             if column not in existing:
-                connection.execute(f'ALTER TABLE {table} ADD COLUMN "{column}" {dtype}')
+                altered.append(f'ADD COLUMN "{column}" {dtype}')
             elif column in wider and existing[column] != dtype:
-                connection.execute(f'ALTER TABLE {table} ALTER COLUMN "{column}" SET DATA TYPE {dtype}')
+                altered.append(f'ALTER COLUMN "{column}" SET DATA TYPE {dtype}')
+    for alteration in altered:
+        connection.execute(f"ALTER TABLE {table} {alteration}")
+    return bool(altered)
 
 
 def _insert(connection: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
@@ -228,16 +233,7 @@ def align_raw_tables(connection: duckdb.DuckDBPyConnection, datasets: Mapping[st
             table = raw_table(dataset.name)
             if not table_exists(connection, table):
                 continue  # nothing loaded yet: the first load makes it
-            current = pl.DataFrame(schema=model_dtypes(dataset.schema_class))
-            existing = {column: kind for column, kind, *_ in connection.execute(f"DESCRIBE {table}").fetchall()}
-            with _registered(connection, "_contract", current):
-                wanted = {column: kind for column, kind, *_ in connection.execute("DESCRIBE _contract").fetchall()}
-            wider = widened(dataset.changes)
-            if all(
-                column in existing and (column not in wider or existing[column] == kind)
-                for column, kind in wanted.items()
-            ):
-                continue
-            _ensure_table(connection, table, current, dataset.changes)
-            aligned.append(table)
+            contract = pl.DataFrame(schema=model_dtypes(dataset.schema_class))
+            if _ensure_table(connection, table, contract, dataset.changes):
+                aligned.append(table)
     return aligned
