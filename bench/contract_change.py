@@ -71,23 +71,17 @@ def child_floor(archive: str) -> dict:
     """Every flights delivery of the history (each day's newest) read into one table by DuckDB, with
     the contract's columns declared as the pipeline declares them (no sniffing per file)."""
     import duckdb
-    import polars as pl
 
-    from config.datasets import load_datasets
-    from config.settings import get_settings
-    from ingestion.casting import model_dtypes
+    from bench.full_year import declared_columns
 
-    model = load_datasets(get_settings().datasets_file)["flights"].schema_class
-    empty = pl.DataFrame(schema=model_dtypes(model))  # noqa: F841  (read by DuckDB below, by name)
-    declared = duckdb.execute("DESCRIBE SELECT * FROM empty").fetchall()
     newest = [sorted(folder.iterdir())[-1] for folder in sorted(Path(archive, "flights").iterdir())]
     shapes: dict[bool, list[str]] = {True: [], False: []}
     for path in newest:
         shapes["seats" in path.open().readline()].append(str(path))
 
     def read(files: list[str], with_seats: bool) -> str:
-        columns = ", ".join(f"'{name}': '{kind}'" for name, kind, *_ in declared if with_seats or name != "seats")
-        return f"SELECT * FROM read_csv({files}, header=true, auto_detect=false, nullstr='NA', columns={{{columns}}})"
+        columns = declared_columns("flights", leave_out=() if with_seats else ("seats",))
+        return f"SELECT * FROM read_csv({files}, header=true, auto_detect=false, nullstr='NA', columns={columns})"
 
     with duckdb.connect() as connection:
         connection.execute(

@@ -67,8 +67,9 @@ FROM marts.fct_flights WHERE flight_date > (SELECT max(flight_date) FROM marts.f
 """
 
 
-def declared_columns(dataset: str) -> str:
-    """A daily dataset's columns as read_csv's ``columns`` struct, typed as its Pandera model says."""
+def declared_columns(dataset: str, leave_out: tuple[str, ...] = ()) -> str:
+    """A daily dataset's columns as read_csv's ``columns`` struct, typed as its Pandera model says
+    (but those in ``leave_out``)."""
     import duckdb
     import polars as pl
 
@@ -79,7 +80,7 @@ def declared_columns(dataset: str) -> str:
     model = load_datasets(Settings().datasets_file)[dataset].schema_class
     empty = pl.DataFrame(schema=model_dtypes(model))  # noqa: F841  (read by DuckDB below, by name)
     described = duckdb.execute("DESCRIBE SELECT * FROM empty").fetchall()
-    return "{" + ", ".join(f"'{name}': '{dtype}'" for name, dtype, *_ in described) + "}"
+    return "{" + ", ".join(f"'{name}': '{dtype}'" for name, dtype, *_ in described if name not in leave_out) + "}"
 
 
 def child_baseline(data_dir: Path) -> dict:
