@@ -11,7 +11,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.support.dev_server import START_TIMEOUT_SECONDS, free_port, wait_for
+from tests.support.dev_server import START_TIMEOUT_SECONDS, wait_for
+from tests.support.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 # The interpreter a user runs tasks.py with: the base Python, not this virtual environment's.

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from config.settings import Settings
 from demo.nycflights import daily_table
 from instance.home import prepare_dagster_home
 from resources.warehouse import WarehouseResource
+from tests.support.processes import free_port
 from warehouse.ducklake import LakeConnectionError
 
 DAGSTER = [str(Path(sys.executable).parent / "dagster")]
@@ -46,12 +46,6 @@ class DevServer:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=60)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for(

@@ -7,7 +7,6 @@ would use, so the lake's data path really is a bucket, not a folder.
 from __future__ import annotations
 
 import contextlib
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
+
+from tests.support.processes import free_port
 
 ACCESS_KEY_ID = "test-only-key"
 SECRET_ACCESS_KEY = "test-only-secret"
@@ -56,12 +57,6 @@ class ObjectStoreServer:
             "s3_url_style": "path",
             "s3_use_ssl": False,
         }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _paused(pid: int) -> bool:

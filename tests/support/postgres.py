@@ -53,7 +53,7 @@ def _as_server_user(command: list[str]) -> list[str]:
     return command
 
 
-# Like tests/support/dev_server.free_port, which this file cannot import: that module needs the project's
+# Like tests/support/processes.free_port, which this file cannot import: that module needs the project's
 # environment, and `.ci/run` starts the server before it is installed.
 def _free_port() -> int:
     with socket.socket() as probe:

@@ -1,7 +1,9 @@
 """Python of this project in a process of its own: for what must not touch the test process (a
-setting of the whole process, a command's main as a user runs it)."""
+setting of the whole process, a command's main as a user runs it); and a free port for a server
+a test starts."""
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -20,3 +22,10 @@ def run_python(args: Sequence[str], env: Mapping[str, str] | None = None) -> sub
         timeout=600,  # a generous ceiling: each use finishes in seconds
         check=False,
     )
+
+
+def free_port() -> int:
+    """A local TCP port nobody listens on now (for a server a test starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

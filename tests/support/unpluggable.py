@@ -13,7 +13,7 @@ import socket
 import threading
 from collections.abc import Iterator
 
-from tests.support.object_store import free_port
+from tests.support.processes import free_port
 
 CHUNK = 65536
 
