@@ -207,11 +207,50 @@ REFRESH_ON_UPSTREAM_UPDATE = (
     & NOT_RUNNING
 ).with_label("refresh when inputs update")
 
+
+class InputNewerThanItself(dg.AutomationCondition):
+    """True for an asset never written while its inputs exist, or older than one of its inputs.
+
+    A comparison of the latest materialisation times, read fresh each tick: it carries no state from
+    one tick to the next, so where a tick falls within the run that wrote the inputs and the asset
+    together cannot matter (the asset is written last, so it is never older once that run ends).
+    """
+
+    @property
+    def name(self) -> str:
+        return "input_newer_than_itself"
+
+    @property
+    def description(self) -> str:
+        return "an input was written after it last was (or it was never written)"
+
+    def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
+        runs = _asset_runs(context.asset_graph_view.instance, context.evaluation_time)
+        own = runs.get(context.key, (None, None))[1]
+        inputs = [runs.get(source, (None, None))[1] for source in _inputs_through_views(context, context.key)]
+        newest_input = max((written[1] for written in inputs if written is not None), default=None)
+        older = newest_input is not None and (own is None or newest_input > own[1])
+        true_subset = context.candidate_subset if older else context.get_empty_subset()
+        return dg.AutomationResult(context, true_subset=true_subset)
+
+
 # For assets downstream of dbt: additionally, no error-severity dbt test (a blocking check) failed.
 # WARN-severity tests are not blocking, so the known gaps in the real data do not stop analytics.
 REFRESH_AFTER_CHECKS_PASS = (
     REFRESH_ON_UPSTREAM_UPDATE & AC.all_deps_blocking_checks_passed().with_label("blocking checks of inputs passed")
 ).with_label("refresh when inputs update and their blocking checks pass")
+
+# For a copy of what its inputs hold (the readers' copy of the warehouse): refresh with them, or
+# whenever it is older than one of them. No "since last handled" state: the copy is last in the run
+# that writes its inputs, and a tick that reads that run half-way must not request it again.
+REFRESH_COPY_WHEN_OLDER = (
+    (through_views(AC.will_be_requested()).with_label("an input is being built") | InputNewerThanItself())
+    & INPUTS_EXIST
+    & (~through_views(AC.in_progress())).with_label("no input is being written")
+    & LOADS_IDLE
+    & NOT_RUNNING
+    & AC.all_deps_blocking_checks_passed().with_label("blocking checks of inputs passed")
+).with_label("refresh the copy when its inputs are newer and their blocking checks pass")
 
 # dbt source tests are checks on the raw assets, run by dbt. They run once a load has finished, in
 # the same tick (and so the same dbt run) as the table refresh that the load triggers. A backfill

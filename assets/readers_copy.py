@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from assets.automation import REFRESH_AFTER_CHECKS_PASS
+from assets.automation import REFRESH_COPY_WHEN_OLDER
 from assets.layers import ANALYTICS, MARTS, PIPELINE_GROUP, READERS
 from resources.warehouse import WarehouseResource, retry_only_transient
 
@@ -43,7 +43,7 @@ def build_readers_copy_asset(upstream: Sequence[dg.AssetKey], pool: str) -> dg.A
         "run has written the marts and analytics, so a reader never locks the pipeline out.",
         kinds={"duckdb"},
         pool=pool,
-        automation_condition=REFRESH_AFTER_CHECKS_PASS,
+        automation_condition=REFRESH_COPY_WHEN_OLDER,
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         started = time.perf_counter()

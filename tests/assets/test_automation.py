@@ -145,6 +145,23 @@ def test_new_data_refreshes_tables_but_not_views(world):
     assert automation.tick() == TABLES | ANALYTICS | READERS_COPY
 
 
+def test_the_readers_copy_refreshes_while_it_is_older_than_a_table_it_copies_and_then_stops(world):
+    """The copy keeps no "since" state: however the ticks fall across the run that wrote its inputs,
+    it is requested exactly while an input is newer than it."""
+    defs, instance, automation = world
+    for key in RAW:
+        load(defs, instance, key, "2013-01-01" if key in DAILY else None)
+    automation.tick()
+    everything_but_the_copy = dg.AssetSelection.key_prefixes(["staging"], ["marts"], ["analytics"])
+    dg.materialize(list(defs.assets), selection=everything_but_the_copy, instance=instance, resources=defs.resources)
+    assert automation.tick() == READERS_COPY
+    assert automation.tick() == READERS_COPY, "still older than its inputs: asked again until written"
+    copy = dg.AssetSelection.key_prefixes(["readers"])
+    dg.materialize(list(defs.assets), selection=copy, instance=instance, resources=defs.resources)
+    assert automation.tick() == set()
+    assert automation.tick() == set()
+
+
 def test_source_tests_run_after_a_load(world):
     defs, instance, automation = world
     load(defs, instance, "raw/planes")
