@@ -3,17 +3,18 @@
 A layer is the first part of an asset key (``raw/flights``, ``marts/fct_flights``): the catalog
 shows the keys as folders, and each asset also carries a ``layer`` tag. They are not Dagster
 groups on purpose: the lineage graph opens every group collapsed when there is more than one, so
-one group (``nyc_flights``) is what makes the whole pipeline visible at a glance, left to right.
+one group (the project's name) is what makes the whole pipeline visible at a glance, left to right.
 """
 
 import dagster as dg
 
 from config.names import raw_asset_path
+from config.project import IDENTIFIER
 
 # Each data layer is named after the warehouse schema its assets write (warehouse/layout.py).
 from warehouse.layout import ANALYTICS, MARTS, RAW, STAGING
 
-PIPELINE_GROUP = "nyc_flights"
+PIPELINE_GROUP = IDENTIFIER  # the project's name
 
 READERS = "readers"  # the file backend's copy for readers (assets/readers_copy.py)
 OPERATIONS = "operations"

@@ -87,7 +87,7 @@ def categorise(stack: list[str]) -> str:
 
 def deployed_event_batch_size() -> str:
     """DAGSTER_EVENT_BATCH_SIZE as the production deploys set it."""
-    env_file = ROOT / "deploy" / "systemd" / "flights-dataops.env.example"
+    env_file = ROOT / "deploy" / "systemd" / "dataops-template.env.example"
     lines = env_file.read_text().splitlines()
     [value] = [line.split("=", 1)[1] for line in lines if line.startswith("DAGSTER_EVENT_BATCH_SIZE=")]
     return value.strip()

@@ -16,6 +16,7 @@ from typing import Literal, ParamSpec, TypeVar
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.project import NAME
 from warehouse.lake_settings import conninfo_problem, is_object_storage
 
 # MB of landed files a load takes at a time (``load_batch_mb``). A batch's frames take a few times
@@ -178,7 +179,7 @@ class Settings(BaseSettings):
             "prod_warehouse_path": (self.prod_warehouse_path or data_dir / "warehouse" / "prod.duckdb").resolve(),
             "alerts_file": (self.alerts_file or data_dir / "alerts" / "alerts.jsonl").resolve(),
             "lineage_file": (self.lineage_file or data_dir / "lineage" / "openlineage.jsonl").resolve(),
-            "openlineage_namespace": self.openlineage_namespace or f"flights-dataops-{self.env}",
+            "openlineage_namespace": self.openlineage_namespace or f"{NAME}-{self.env}",
             "backup_dir": (self.backup_dir or data_dir / "backups").resolve(),
             "dbt_state_dir": (self.dbt_state_dir or data_dir / "dbt-state").resolve(),
             "dbt_target": self.dbt_target or self._default_dbt_target(),

@@ -40,9 +40,10 @@ from openlineage.client.facet_v2 import (
 )
 
 from config.names import ROWS_LOADED
+from config.project import NAME
 
 # Who wrote the events (a URI, as the spec asks): this project's lineage sensor.
-PRODUCER = "urn:flights-dataops:dagster-lineage-sensor"
+PRODUCER = f"urn:{NAME}:dagster-lineage-sensor"
 INTEGRATION = "DAGSTER"
 ROW_COUNT = "dagster/row_count"
 # Derives an asset's OpenLineage run id from the Dagster run's and the asset key (uuid5).
@@ -88,7 +89,7 @@ def dataset_name(asset: str) -> str:
 
 @dataclass(frozen=True)
 class LineageNames:
-    jobs: str  # the namespace of the jobs: this deployment (flights-dataops-prod)
+    jobs: str  # the namespace of the jobs: this deployment (dataops-template-prod)
     datasets: str  # the namespace of the datasets: the warehouse (duckdb:///..., ducklake://...)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 
+from config.project import DBT_SCRIPT
 from config.settings import DBT_PROJECT_DIR, Settings
 
 # Everything under these decides the manifest's content.
@@ -26,8 +27,8 @@ PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 # The dbt installed next to this Python (the project's locked environment), so a process started
 # without the venv on PATH (`.venv/bin/dagster dev`, an IDE's test runner) still finds it. It is
 # the project's leashed entry point: dbt dies with the process that started it (resources/dbt_leash.py).
-_VENV_DBT = Path(sys.executable).with_name("flights-dbt")
-DBT_EXECUTABLE = str(_VENV_DBT) if _VENV_DBT.exists() else "flights-dbt"
+_VENV_DBT = Path(sys.executable).with_name(DBT_SCRIPT)
+DBT_EXECUTABLE = str(_VENV_DBT) if _VENV_DBT.exists() else DBT_SCRIPT
 # dagster-dbt gives every invocation its own target folder (named after the asset definition);
 # the newest few are kept for debugging (compiled SQL, run_results.json), the rest removed.
 INVOCATION_PREFIX = "dbt_models-"

@@ -33,7 +33,7 @@ FLIGHTS_PER_DAY = {"2013-01-01": 842, "2013-01-02": 943}  # counted from the pac
 
 def deployed_variable(name: str) -> str:
     """A variable as the systemd units' environment file sets it (deploy/systemd/)."""
-    env_file = Path(__file__).resolve().parents[2] / "deploy" / "systemd" / "flights-dataops.env.example"
+    env_file = Path(__file__).resolve().parents[2] / "deploy" / "systemd" / "dataops-template.env.example"
     [value] = [line.split("=", 1)[1] for line in env_file.read_text().splitlines() if line.startswith(f"{name}=")]
     return value
 
@@ -54,7 +54,7 @@ def test_the_daemon_runs_the_pipeline_on_the_postgres_backed_production_instance
     (home / "dagster.yaml").write_text((systemd.ROOT / "deploy" / PROD_CONFIG).read_text())  # as installed
     settings = Settings(env="prod", data_dir=data_dir)
     # The daemon's unit, command for command: what it runs before the daemon, then the daemon.
-    unit = "dagster-daemon.service"
+    unit = "dataops-template-daemon.service"
     for command in systemd.commands(unit, "ExecStartPre", env):
         subprocess.run(command, cwd=systemd.working_directory(unit), env=env, check=True)
     [daemon] = systemd.commands(unit, "ExecStart", env)

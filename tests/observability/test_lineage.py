@@ -63,7 +63,7 @@ def filled(items: list[dict]) -> list[dict]:
     return [{key: value for key, value in item.items() if value not in ({}, [])} for item in items]
 
 
-NAMES = LineageNames(jobs="flights-dataops-test", datasets="duckdb:///tmp/test.duckdb")
+NAMES = LineageNames(jobs="dataops-template-test", datasets="duckdb:///tmp/test.duckdb")
 
 
 def translate(instance: dg.DagsterInstance, run_id: str, graph) -> list[dict]:

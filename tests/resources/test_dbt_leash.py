@@ -1,4 +1,4 @@
-"""``flights-dbt``, the dbt that DbtCliResource runs: dbt itself, its version answered locally."""
+"""``dataops-template-dbt``, the dbt that DbtCliResource runs: dbt itself, its version answered locally."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ DBT_CORE = importlib.metadata.version("dbt-core")
 def test_the_version_is_the_installed_dbt_core_without_importing_dbt():
     # What dagster-dbt asks before every invocation; it reads the first version number printed.
     script = (
-        "import sys; sys.argv = ['flights-dbt', '--version']\n"
+        "import sys; sys.argv = ['dataops-template-dbt', '--version']\n"
         "from resources import dbt_leash\n"
         "dbt_leash.main()\n"
         "print('dbt imported' if 'dbt' in sys.modules else 'dbt not imported')\n"
@@ -28,5 +28,5 @@ def test_the_version_is_the_installed_dbt_core_without_importing_dbt():
 def test_every_other_command_is_dbt_itself():
     result = subprocess.run([DBT_EXECUTABLE, "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "Usage: flights-dbt" in result.stdout or "Usage: dbt" in result.stdout
+    assert "Usage: dataops-template-dbt" in result.stdout or "Usage: dbt" in result.stdout
     assert "build" in result.stdout

@@ -10,7 +10,7 @@ import yaml
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 PROMETHEUS = DEPLOY / "prometheus"
-DASHBOARD = DEPLOY / "grafana" / "flights-dataops.json"
+DASHBOARD = DEPLOY / "grafana" / "dataops-template.json"
 METRIC = re.compile(r"\bdataops_[a-z_]+\b")
 
 

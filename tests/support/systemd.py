@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 UNITS = ROOT / "deploy" / "systemd"
-INSTALL_DIR = "/opt/flights-dataops"
+INSTALL_DIR = "/opt/dataops-template"
 
 
 def commands(unit: str, key: str, env: dict[str, str]) -> list[list[str]]:
