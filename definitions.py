@@ -37,7 +37,7 @@ from warehouse.environment import PROD
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    datasets = load_datasets(settings.datasets_file)
+    datasets = load_datasets(settings.datasets_path)
     warehouse = WarehouseResource.for_settings(settings)
     pools = warehouse.pools()
     data_assets = [

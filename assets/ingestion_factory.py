@@ -1,6 +1,6 @@
 """The one factory that turns a dataset config entry into its raw ingestion asset and checks.
 
-For each dataset in ``config/datasets.yaml`` it builds ``raw/<name>``: a Polars asset that reads
+For each dataset in ``config/datasets/`` it builds ``raw/<name>``: a Polars asset that reads
 the partition's landed file, casts and validates it against the dataset's Pandera model, and
 commits valid rows to ``raw.<name>`` and rejected rows to ``quarantine.<name>`` in one transaction
 (ingestion/load.py: the file is archived first, and leaves landing after the commit). The

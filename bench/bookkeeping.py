@@ -93,7 +93,7 @@ def deployed_event_batch_size() -> str:
     return value.strip()
 
 
-def child(data_dir: Path, datasets_file: Path, home: Path) -> None:
+def child(data_dir: Path, datasets_path: Path, home: Path) -> None:
     """The profiled process: a backfill of everything landed under ``data_dir``, recorded in the
     instance configured in ``home`` (the dev config, as `dagster dev` keeps it, if it has none)."""
     from cli.backfill import run_backfill
@@ -103,7 +103,7 @@ def child(data_dir: Path, datasets_file: Path, home: Path) -> None:
     from resources.dbt import ensure_manifest
 
     ensure_manifest()
-    settings = Settings(env="test", data_dir=data_dir, datasets_file=datasets_file)
+    settings = Settings(env="test", data_dir=data_dir, datasets_path=datasets_path)
     with open_local_instance(home) as instance:
         report = run_backfill(settings, instance, defs=build_definitions(settings))
         stats = {label: instance.get_run_stats(result.run_id) for label, result in report.results.items()}
@@ -167,7 +167,7 @@ def main() -> int:
             __file__,
             "--child",
             str(data_dir),
-            str(history.datasets_file),
+            str(history.datasets_path),
             str(home),
         ]
         started = time.perf_counter()

@@ -61,9 +61,9 @@ def child_profile(files: list[str]) -> dict:
 
     settings = get_settings()
     paths = [Path(file) for file in files]
-    flights = load_datasets(settings.datasets_file)["flights"]
+    flights = load_datasets(settings.datasets_path)["flights"]
     proposals = propose(flights, profile("flights", paths), paths)
-    apply(flights, proposals, settings.datasets_file, DBT_PROJECT_DIR)
+    apply(flights, proposals, settings.datasets_path, DBT_PROJECT_DIR)
     return {"changes": [proposal.describe() for proposal in proposals]}
 
 
@@ -144,14 +144,14 @@ def main() -> int:
         data_dir = workdir / "data"
         data_dir.mkdir()
         history.landing.rename(data_dir / "landing")
-        (copy / "config" / "datasets.yaml").write_text(history.datasets_file.read_text())
+        (copy / "config" / "datasets.yaml").write_text(history.datasets_path.read_text())
         print(f"{args.years} year(s) of history written in {time.perf_counter() - started:.1f} s")
         env = {
             **os.environ,
             "PYTHONPATH": str(copy),
             "DATAOPS_ENV": "dev",
             "DATAOPS_DATA_DIR": str(data_dir),
-            "DATAOPS_DATASETS_FILE": str(copy / "config" / "datasets.yaml"),
+            "DATAOPS_DATASETS_PATH": str(copy / "config" / "datasets.yaml"),
         }
         env.pop("DAGSTER_HOME", None)
         script = str(copy / "bench" / "contract_change.py")

@@ -77,7 +77,7 @@ def declared_columns(dataset: str, leave_out: tuple[str, ...] = ()) -> str:
     from config.settings import Settings
     from ingestion.casting import model_dtypes
 
-    model = load_datasets(Settings().datasets_file)[dataset].schema_class
+    model = load_datasets(Settings().datasets_path)[dataset].schema_class
     empty = pl.DataFrame(schema=model_dtypes(model))  # noqa: F841  (read by DuckDB below, by name)
     described = duckdb.execute("DESCRIBE SELECT * FROM empty").fetchall()
     return "{" + ", ".join(f"'{name}': '{dtype}'" for name, dtype, *_ in described if name not in leave_out) + "}"
@@ -105,7 +105,7 @@ def redeliver_last_day(settings, instance) -> dict:
     from ingestion.landing import dataset_landing_dir
     from resources.warehouse import WarehouseResource
 
-    flights = load_datasets(settings.datasets_file)["flights"]
+    flights = load_datasets(settings.datasets_path)["flights"]
     day = max(folder.name for folder in (settings.archive / "flights").iterdir())
     [archived, *_] = sorted((settings.archive / "flights" / day).iterdir(), reverse=True)
     landing = dataset_landing_dir(settings.landing, "flights") / flights.file_name_for(date.fromisoformat(day))
@@ -131,7 +131,7 @@ def write_baseline_sql(data_dir: Path) -> None:
     (data_dir / "baseline.sql").write_text(BASELINE_SQL.format(landing=data_dir / "landing", **columns))
 
 
-def child_pipeline(data_dir: Path, datasets_file: Path | None, overrides: dict) -> dict:
+def child_pipeline(data_dir: Path, datasets_path: Path | None, overrides: dict) -> dict:
     """The backfill on the settings' backend, recorded in a SQLite instance under ``data_dir``."""
     started = time.perf_counter()
     from cli.backfill import run_backfill
@@ -142,7 +142,7 @@ def child_pipeline(data_dir: Path, datasets_file: Path | None, overrides: dict) 
     from resources.warehouse import WarehouseResource
 
     ensure_manifest()
-    chosen = {"datasets_file": datasets_file} if datasets_file else {}
+    chosen = {"datasets_path": datasets_path} if datasets_path else {}
     settings = Settings(env="test", data_dir=data_dir, **chosen, **overrides)
     imported = time.perf_counter()
     home = data_dir / "dagster_home"
@@ -181,7 +181,7 @@ def child_pipeline(data_dir: Path, datasets_file: Path | None, overrides: dict) 
     }
 
 
-def run_child(kind: str, data_dir: Path, datasets_file: Path | None = None, overrides: dict | None = None) -> dict:
+def run_child(kind: str, data_dir: Path, datasets_path: Path | None = None, overrides: dict | None = None) -> dict:
     """A child process of this script: ``pipeline`` or ``baseline``, measured (bench/measure.py)."""
     command = [
         sys.executable,
@@ -189,7 +189,7 @@ def run_child(kind: str, data_dir: Path, datasets_file: Path | None = None, over
         "--child",
         kind,
         str(data_dir),
-        str(datasets_file or ""),
+        str(datasets_path or ""),
         json.dumps(overrides or {}),
     ]
     return run_measured(command, log=data_dir / f"{kind}.log")
@@ -236,7 +236,7 @@ def main() -> int:
     parser.add_argument("--child", choices=["pipeline", "baseline"], help=argparse.SUPPRESS)
     parser.add_argument("data_dir", nargs="?", type=Path, help=argparse.SUPPRESS)
     parser.add_argument(
-        "datasets_file", nargs="?", type=lambda text: Path(text) if text else None, help=argparse.SUPPRESS
+        "datasets_path", nargs="?", type=lambda text: Path(text) if text else None, help=argparse.SUPPRESS
     )
     parser.add_argument("overrides", nargs="?", type=json.loads, default={}, help=argparse.SUPPRESS)
     parser.add_argument("--years", type=int, default=1, help="years of history, ending with 2013 (default 1)")
@@ -251,7 +251,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.child:
         if args.child == "pipeline":
-            result = child_pipeline(args.data_dir, args.datasets_file, args.overrides)
+            result = child_pipeline(args.data_dir, args.datasets_path, args.overrides)
         else:
             result = child_baseline(args.data_dir)
         print(json.dumps(result))
@@ -284,7 +284,7 @@ def main() -> int:
 
                 server = server or Server()
                 overrides = server.new_lake(folder)
-            results[name] = run_child("pipeline", folder, history.datasets_file, overrides)
+            results[name] = run_child("pipeline", folder, history.datasets_path, overrides)
     finally:
         if server is not None:
             server.stop()

@@ -8,7 +8,7 @@ stays unique within the day (a copy that would collide is dropped, so the rows p
 ``scale`` times the real ones, never a duplicate).
 
 The real config bounds the daily datasets to 2013; the history comes with a copy of
-config/datasets.yaml whose ``dates.earliest`` reaches back to the first generated year.
+config/datasets/nyc_flights.yaml whose ``dates.earliest`` reaches back to the first generated year.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class History:
     """What was generated: where, how much, and the datasets file that admits its days."""
 
     landing: Path
-    datasets_file: Path
+    datasets_path: Path
     years: int
     scale: int
     first_year: int
@@ -84,8 +84,8 @@ def write_history(root: Path, years: int, scale: int = 1, days: int | None = Non
     landing = root / "landing"
     first_year = LAST_YEAR - years + 1
     before = date(first_year, 1, 1) + timedelta(days=days) if days is not None else date.max
-    datasets_file = write_datasets_file(root / "datasets.yaml", first_year)
-    datasets = load_datasets(datasets_file)
+    datasets_path = write_datasets_path(root / "datasets.yaml", first_year)
+    datasets = load_datasets(datasets_path)
     daily = [dataset.name for dataset in fed(datasets, "daily")]
     counts = dict.fromkeys(daily, 0)
     flights_rows = 0
@@ -101,12 +101,12 @@ def write_history(root: Path, years: int, scale: int = 1, days: int | None = Non
         target = dataset_landing_dir(landing, dataset.name) / dataset.file_name_for()
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(source_bytes(dataset.name))
-    return History(landing, datasets_file, years, scale, first_year, counts["flights"], counts["weather"], flights_rows)
+    return History(landing, datasets_path, years, scale, first_year, counts["flights"], counts["weather"], flights_rows)
 
 
-def write_datasets_file(target: Path, first_year: int) -> Path:
-    """config/datasets.yaml with the daily datasets' earliest day moved back to ``first_year``."""
-    config = yaml.safe_load((PROJECT_ROOT / "config" / "datasets.yaml").read_text())
+def write_datasets_path(target: Path, first_year: int) -> Path:
+    """The demo's datasets with the daily datasets' earliest day moved back to ``first_year``."""
+    config = yaml.safe_load((PROJECT_ROOT / "config" / "datasets" / "nyc_flights.yaml").read_text())
     for entry in config["datasets"].values():
         if "dates" in entry:
             entry["dates"]["earliest"] = f"{first_year}-01-01"

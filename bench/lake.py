@@ -76,7 +76,7 @@ def writers_throughput(server: Server, landed: Path, workdir: Path, writers: int
     settings = Settings(env="test", data_dir=data_dir, **lake)
     days = days_of(date(2013, 1, 1), writers * per_writer)
     instance = dg.DagsterInstance.local_temp(str(home))
-    register_days(instance, load_datasets(settings.datasets_file), days, date.today())
+    register_days(instance, load_datasets(settings.datasets_path), days, date.today())
     env = env_for(settings, home)
     barrier = workdir / f"barrier-{writers}"
     logs = [workdir / f"writers-{writers}-{n}.log" for n in range(writers)]

@@ -61,7 +61,7 @@ def redeliver_and_wait(settings: Settings, day: str, timeout: float) -> tuple[fl
     from config.datasets import load_datasets
     from ingestion.landing import dataset_landing_dir
 
-    flights = load_datasets(settings.datasets_file)["flights"]
+    flights = load_datasets(settings.datasets_path)["flights"]
     archived = sorted((settings.archive / "flights" / day).iterdir())[-1]
     landing = dataset_landing_dir(settings.landing, "flights") / flights.file_name_for(date.fromisoformat(day))
     lines = archived.read_bytes().splitlines(keepends=True)
@@ -189,7 +189,7 @@ def main() -> int:
 
 def on_kept_history(data_dir: Path, days: int) -> int:
     """Corrected days re-delivered one at a time on top of the history in ``data_dir``."""
-    settings = Settings(env="test", data_dir=data_dir, datasets_file=data_dir.parent / "source" / "datasets.yaml")
+    settings = Settings(env="test", data_dir=data_dir, datasets_path=data_dir.parent / "source" / "datasets.yaml")
     newest = sorted((path.name for path in (settings.archive / "flights").iterdir()), reverse=True)[:days]
     with WarehouseResource.for_settings(settings).read_only() as connection:
         [(flights,)] = connection.execute("SELECT count(*) FROM marts.fct_flights").fetchall()

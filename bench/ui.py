@@ -46,12 +46,12 @@ def backfill_history(workdir: Path, years: int) -> tuple[Path, Path]:
 
     history, data_dir = history_in_data_folder(workdir, years)
     ensure_manifest()
-    settings = Settings(env="test", data_dir=data_dir, datasets_file=history.datasets_file)
+    settings = Settings(env="test", data_dir=data_dir, datasets_path=history.datasets_path)
     started = time.perf_counter()
     with open_local_instance(data_dir / "dagster_home") as instance:
         report = run_backfill(settings, instance)
     print(f"backfilled {years} year(s) in {time.perf_counter() - started:.0f} s: success {report.success}")
-    return data_dir, history.datasets_file
+    return data_dir, history.datasets_path
 
 
 def partition_count(home: Path) -> int:
@@ -87,11 +87,11 @@ def main() -> int:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     workdir = Path(tempfile.mkdtemp(prefix="bench-ui-"))
     if args.kept:
-        data_dir, datasets_file = args.kept, args.kept.parent / "source" / "datasets.yaml"
+        data_dir, datasets_path = args.kept, args.kept.parent / "source" / "datasets.yaml"
     else:
-        data_dir, datasets_file = backfill_history(workdir, args.years)
+        data_dir, datasets_path = backfill_history(workdir, args.years)
     days = partition_count(data_dir / "dagster_home")
-    settings = Settings(env="test", data_dir=data_dir, datasets_file=datasets_file)
+    settings = Settings(env="test", data_dir=data_dir, datasets_path=datasets_path)
     print(f"{days:,} day partitions; starting dagster dev")
     with dev_server.dagster_dev(data_dir, settings, log_name="ui_bench_dagster_dev.log") as server:
         timings = time_pages(server.url, days, args.repeat, workdir)

@@ -67,7 +67,7 @@ def typed_year(name: str) -> tuple[pl.DataFrame, Any, Any, list[str]]:
     from ingestion.reading import read_csv_bytes
     from ingestion.validation import build_schema
 
-    dataset = load_datasets(Settings().datasets_file)[name]
+    dataset = load_datasets(Settings().datasets_path)[name]
     table = read_csv_bytes(daily_table(name).drop("_day").write_csv(null_value="NA").encode(), dataset.null_values)
     typed = cast_to_model(table.rows, model_dtypes(dataset.schema_class)).typed
     typed = typed.with_columns(_partition_date=pl.date("year", "month", "day"))

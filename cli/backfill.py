@@ -62,7 +62,7 @@ def run_backfill(
     from definitions import build_definitions  # the code location; imported when used, not at start-up
 
     defs = defs or build_definitions(settings)
-    datasets: Mapping[str, DatasetConfig] = load_datasets(settings.datasets_file)
+    datasets: Mapping[str, DatasetConfig] = load_datasets(settings.datasets_path)
     loaded = {name: dataset for name, dataset in datasets.items() if not only or name in only}
     report = BackfillReport()
 
@@ -116,10 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     settings = get_settings()
-    known = load_datasets(settings.datasets_file, check_schemas=False)  # the names only: the run checks the rest
+    known = load_datasets(settings.datasets_path, check_schemas=False)  # the names only: the run checks the rest
     unknown = sorted(set(args.datasets) - set(known))
     if unknown:
-        parser.error(f"no dataset {', '.join(unknown)} in {settings.datasets_file} (it has {', '.join(known)})")
+        parser.error(f"no dataset {', '.join(unknown)} in {settings.datasets_path} (it has {', '.join(known)})")
     instance = instance_or_none(settings)
     if instance is None:
         print("backfill: DAGSTER_HOME is not set; runs are not kept after this command")

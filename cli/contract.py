@@ -3,7 +3,7 @@
     contract            rewrite dbt_project/models/staging/_sources.yml and _staging.yml if they differ
     contract --check    exit 1, naming the stale files, if they differ from what the contract says
 
-A dataset's contract is its entry in config/datasets.yaml and its Pandera model; see
+A dataset's contract is its entry in config/datasets/ and its Pandera model; see
 contract/dbt_sources.py for what is generated from them.
 """
 
@@ -25,14 +25,14 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     )
     parser.add_argument("--check", action="store_true", help="only check; exit 1 if a generated file is stale")
     args = parser.parse_args(argv)
-    datasets_file = (settings or get_settings()).datasets_file
-    datasets = load_datasets(datasets_file)
+    datasets_path = (settings or get_settings()).datasets_path
+    datasets = load_datasets(datasets_path)
     if args.check:
         stale = stale_files(datasets, DBT_PROJECT_DIR)
         for path in stale:
             print(f"stale: {path.relative_to(PROJECT_ROOT)} (run `{COMMAND}`)")
         if not stale:
-            print(f"contract: the generated dbt files match {datasets_file.name}; nothing to regenerate")
+            print("contract: the generated dbt files match the dataset config; nothing to regenerate")
         return 1 if stale else 0
     for path in write_files(datasets, DBT_PROJECT_DIR):
         print(f"wrote {path.relative_to(PROJECT_ROOT)}")

@@ -70,10 +70,10 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         result = profile(args.name, sorted(args.samples))
         description = args.description or f"{args.name}, profiled from {result.samples[0]}: say what it is."
         if args.write:
-            written = write_dataset(result, description, settings.datasets_file, SCHEMAS_DIR, DBT_PROJECT_DIR)
+            written = write_dataset(result, description, settings.datasets_path, SCHEMAS_DIR, DBT_PROJECT_DIR)
         else:
             print(describe(result), end="\n\n")
-            print(f"config/datasets.yaml (under datasets:)\n{config_text(result, description)}")
+            print(f"config/datasets/{args.name}.yaml\ndatasets:\n{config_text(result, description)}")
             print(f"schemas/{args.name}.py\n{model_source(result, description)}")
             print(f"dbt_project/models/staging/stg_{args.name}.sql\n{staging_source(result, description)}")
             print("nothing written: add --write to add the dataset")
@@ -93,9 +93,9 @@ def update(name: str, samples: list[Path], write: bool, settings: Settings) -> i
     from config.datasets import load_datasets
     from contract.update import apply, propose
 
-    datasets = load_datasets(settings.datasets_file)
+    datasets = load_datasets(settings.datasets_path)
     if name not in datasets:
-        where = settings.datasets_file
+        where = settings.datasets_path
         print(f"profile: no dataset {name!r} in {where}; without --update, profile adds it", file=sys.stderr)
         return 1
     try:
@@ -106,7 +106,7 @@ def update(name: str, samples: list[Path], write: bool, settings: Settings) -> i
         if not write:
             print("nothing written: add --write to apply the changes" if proposals else "the contract takes them")
             return 0
-        applied = apply(datasets[name], proposals, settings.datasets_file, DBT_PROJECT_DIR)
+        applied = apply(datasets[name], proposals, settings.datasets_path, DBT_PROJECT_DIR)
     except ProfileError as error:
         print(f"profile: {error}", file=sys.stderr)
         return 1

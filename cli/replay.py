@@ -127,7 +127,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
     args = _parse_args(argv)
     settings = settings or get_settings()
-    datasets = load_datasets(settings.datasets_file)
+    datasets = load_datasets(settings.datasets_path)
     if args.start:  # the demo's bounds read its whole data: only where a range must be checked
         first, last = demo_days(datasets)
         if not (first <= args.start and args.end <= last):

@@ -1,4 +1,4 @@
-"""How a dataset's contract changed over time, declared beside it (``changes:`` in datasets.yaml).
+"""How a dataset's contract changed over time, declared beside it (``changes:`` in its config/datasets/ file).
 
 The schema in ``schemas/`` is always the current contract. Each change says how a delivery made
 before it differs, so that every archived delivery stays loadable under the current contract:

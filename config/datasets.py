@@ -1,4 +1,4 @@
-"""Load and validate ``datasets.yaml``: the single declaration of every ingested dataset.
+"""Load and validate the dataset declarations (config/datasets/): every ingested dataset, declared once.
 
 Validation happens when definitions load, so a typo fails fast with a message naming the entry and
 the field, instead of surfacing later as a broken run. Names end up in SQL identifiers and paths,
@@ -308,15 +308,43 @@ def parse_datasets(raw: Any, source: Path, *, check_schemas: bool = True) -> dic
         datasets[config.name] = config
     if problems:
         raise ConfigError("invalid dataset config:\n" + "\n".join(problems))
-    if not datasets:
-        raise ConfigError(f"{source}: no datasets declared")
     return datasets
 
 
-def load_datasets(path: Path, *, check_schemas: bool = True) -> dict[str, DatasetConfig]:
-    """Read and validate a datasets YAML file (``check_schemas``: see ``parse_datasets``)."""
+def dataset_files(path: Path) -> list[Path]:
+    """The YAML files that declare datasets: ``path`` itself, or the ``*.yaml`` files in that folder
+    in name order (a folder may be empty: a new project has no datasets yet)."""
+    if path.is_dir():
+        return sorted(path.glob("*.yaml"))
+    if not path.exists():
+        raise ConfigError(f"{path}: no such dataset config (a folder of YAML files, or one YAML file)")
+    return [path]
+
+
+def _read(source: Path) -> Any:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(source.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
-        raise ConfigError(f"{path}: cannot read dataset config: {error}") from error
-    return parse_datasets(raw, path, check_schemas=check_schemas)
+        raise ConfigError(f"{source}: cannot read dataset config: {error}") from error
+
+
+def load_datasets(path: Path, *, check_schemas: bool = True) -> dict[str, DatasetConfig]:
+    """Read and validate the dataset config at ``path`` (see ``dataset_files``; ``check_schemas``: see
+    ``parse_datasets``). A name declared in two files is an error naming both."""
+    datasets: dict[str, DatasetConfig] = {}
+    declared_in: dict[str, Path] = {}
+    for source in dataset_files(path):
+        for name, config in parse_datasets(_read(source), source, check_schemas=check_schemas).items():
+            if name in datasets:
+                raise ConfigError(f"dataset {name!r} is declared twice: in {declared_in[name]} and in {source}")
+            datasets[name], declared_in[name] = config, source
+    return datasets
+
+
+def declaring_file(path: Path, name: str) -> Path | None:
+    """The file under ``path`` that declares dataset ``name``, or None."""
+    for source in dataset_files(path):
+        raw = _read(source)
+        if isinstance(raw, Mapping) and isinstance(raw.get("datasets"), Mapping) and name in raw["datasets"]:
+            return source
+    return None

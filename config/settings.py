@@ -80,7 +80,8 @@ class Settings(BaseSettings):
     # The production warehouse. Only a process with env=prod may write it (warehouse/environment.py);
     # dev and test read it, never write it, and write their own warehouse_path.
     prod_warehouse_path: Path | None = None
-    datasets_file: Path = PROJECT_ROOT / "config" / "datasets.yaml"
+    # The dataset declarations: a folder of YAML files (each with a `datasets:` mapping), or one file.
+    datasets_path: Path = PROJECT_ROOT / "config" / "datasets"
     backend: Backend = FILE_BACKEND
     # DuckLake (backend=ducklake). The catalog: a libpq key=value DSN without the password
     # (the password is in DATAOPS_LAKE_CATALOG_PASSWORD). One PostgreSQL database per environment.

@@ -1,6 +1,6 @@
 """The dbt side of every dataset, generated from its contract: ``_sources.yml`` and ``_staging.yml``.
 
-A dataset is its entry in config/datasets.yaml and its Pandera model; these files repeat what those
+A dataset is its entry in config/datasets/ and its Pandera model; these files repeat what those
 say in dbt's terms, so they are generated, committed, and checked (tests/contract/test_dbt_sources.py
 fails on any difference and names the command that rewrites them: ``python3 tasks.py contract``).
 
@@ -37,7 +37,7 @@ RAW_SOURCE = RAW
 CHANGED_DAYS_META = "changed_days_column"
 COMMAND = "python3 tasks.py contract"
 HEADER = (
-    "# Generated from config/datasets.yaml and the Pandera models in schemas/ by contract/dbt_sources.py:\n"
+    "# Generated from config/datasets/ and the Pandera models in schemas/ by contract/dbt_sources.py:\n"
     f"# do not edit. After changing a dataset, run `{COMMAND}` (a test fails until you do).\n"
 )
 STAGING_HEADER = (
@@ -120,7 +120,7 @@ def sources_document(datasets: Mapping[str, DatasetConfig]) -> dict[str, Any]:
                 "name": RAW_SOURCE,
                 "schema": RAW,
                 "description": (
-                    "Validated rows from the landing zone, one table per dataset in config/datasets.yaml. "
+                    "Validated rows from the landing zone, one table per dataset in config/datasets/. "
                     f"Rejected rows, with the reason, are in the {QUARANTINE} schema."
                 ),
                 "tables": [source_table(dataset) for dataset in datasets.values()],

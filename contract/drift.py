@@ -173,9 +173,9 @@ def compare(
     settings: Settings, warehouse: Warehouse, name: str, start: date | None, end: date | None
 ) -> tuple[list[date], list[Finding]]:
     """The findings for dataset ``name`` over the landed days from ``start`` to ``end``."""
-    datasets = load_datasets(settings.datasets_file)
+    datasets = load_datasets(settings.datasets_path)
     if name not in datasets:
-        raise KeyError(f"no dataset {name!r} in {settings.datasets_file} (there are {', '.join(datasets)})")
+        raise KeyError(f"no dataset {name!r} in {settings.datasets_path} (there are {', '.join(datasets)})")
     dataset = datasets[name]
     if not warehouse.exists():
         raise KeyError(f"{raw_table(name)} does not exist yet: the warehouse at {warehouse.location} has no loads")

@@ -1,6 +1,6 @@
 """A profile written out as a new dataset's contract: its config entry, its Pandera model, a staging stub.
 
-``write_dataset`` puts them where the project reads them (config/datasets.yaml, schemas/<name>.py,
+``write_dataset`` puts them where the project reads them (config/datasets/, schemas/<name>.py,
 dbt_project/models/staging/stg_<name>.sql) and regenerates the dbt sources (contract/dbt_sources.py),
 so the dataset loads end to end with no hand edit: the landing sensor watches its folder, the
 ingestion factory makes its raw asset and checks, dbt declares its source and builds its view.
@@ -25,6 +25,8 @@ from ingestion.lineage import PARTITION_DATE
 from warehouse.layout import raw_table
 
 DEFAULT_REJECT_THRESHOLD = 0.05
+# A dataset's own file in config/datasets/: what the fields mean is in docs/datasets.md.
+CONFIG_FILE_HEADER = "# A dataset's contract, with its Pandera model in schemas/ (fields: config/datasets/README.md).\n"
 
 
 def class_name(dataset: str) -> str:
@@ -49,7 +51,7 @@ def config_entry(profile: Profile, description: str) -> dict[str, object]:
 
 
 def config_text(profile: Profile, description: str) -> str:
-    """The entry as it goes under ``datasets:`` in config/datasets.yaml (indented, with a comment)."""
+    """The entry as it goes under ``datasets:`` in config/datasets/ (indented, with a comment)."""
     candidates = "; ".join(", ".join(key) for key in profile.key_candidates[:4])
     body = yaml.safe_dump({profile.dataset: config_entry(profile, description)}, sort_keys=False, width=100)
     comment = (
@@ -185,32 +187,41 @@ class Written:
 
 
 def write_dataset(
-    profile: Profile, description: str, datasets_file: Path, schemas_dir: Path, dbt_project_dir: Path
+    profile: Profile, description: str, datasets_path: Path, schemas_dir: Path, dbt_project_dir: Path
 ) -> Written:
     """Add the profiled dataset to the project; refuses to overwrite anything that exists."""
     name = profile.dataset
     model_file = schemas_dir / f"{name}.py"
     staging_file = dbt_project_dir / STAGING_DIR / f"stg_{name}.sql"
-    if name in load_datasets(datasets_file):
+    if name in load_datasets(datasets_path):
         raise ProfileError(
-            f"{datasets_file} already declares a dataset {name!r}: to change its contract, "
+            f"{datasets_path} already declares a dataset {name!r}: to change its contract, "
             f"profile {name} SAMPLE... --update"
         )
-    for path in (model_file, staging_file):
+    # A folder of declarations gets a file of the dataset's own; a single file gets the entry appended.
+    config_file = datasets_path / f"{name}.yaml" if datasets_path.is_dir() else datasets_path
+    for path in (model_file, staging_file) + ((config_file,) if config_file != datasets_path else ()):
         if path.exists():
             raise ProfileError(f"{path} exists already: move it away or choose another name")
-    text = datasets_file.read_text()
-    if not text.rstrip().splitlines()[-1].startswith(" "):
-        raise ProfileError(f"{datasets_file}: `datasets:` must be the last section to append an entry to it")
+    if config_file == datasets_path:
+        text = datasets_path.read_text()
+        if not text.rstrip().splitlines()[-1].startswith(" "):
+            raise ProfileError(f"{datasets_path}: `datasets:` must be the last section to append an entry to it")
+        new_text = text.rstrip("\n") + "\n\n" + config_text(profile, description)
+    else:
+        text, new_text = None, f"{CONFIG_FILE_HEADER}datasets:\n{config_text(profile, description)}"
     model_file.write_text(model_source(profile, description))
     staging_file.write_text(staging_source(profile, description))
-    datasets_file.write_text(text.rstrip("\n") + "\n\n" + config_text(profile, description))
+    config_file.write_text(new_text)
     importlib.invalidate_caches()  # the new model module, to the import system that has listed schemas/ already
     try:
-        datasets = load_datasets(datasets_file)
+        datasets = load_datasets(datasets_path)
     except ConfigError:
-        datasets_file.write_text(text)  # leave the config as it was
+        if text is None:  # leave the config as it was
+            config_file.unlink()
+        else:
+            config_file.write_text(text)
         model_file.unlink()
         staging_file.unlink()
         raise
-    return Written(datasets_file, model_file, staging_file, write_files(datasets, dbt_project_dir))
+    return Written(config_file, model_file, staging_file, write_files(datasets, dbt_project_dir))

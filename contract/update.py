@@ -13,7 +13,7 @@ reason, for a reviewer to read:
   new column under a new name, and a reviewer's call.
 
 ``apply`` writes the changes: the schema's class (its fields, edited in place through Python's own
-parser, so the rest of the file is untouched), the dataset's ``changes:`` in datasets.yaml, and the
+parser, so the rest of the file is untouched), the dataset's ``changes:`` in its config/datasets/ file, and the
 files generated from the contract (dbt's sources). A change that does not validate is rolled back.
 """
 
@@ -30,7 +30,7 @@ from pathlib import Path
 import polars as pl
 
 from config.changes import ColumnChange, older_names
-from config.datasets import SCHEMAS_PACKAGE, ConfigError, DatasetConfig, load_datasets
+from config.datasets import SCHEMAS_PACKAGE, ConfigError, DatasetConfig, declaring_file, load_datasets
 from contract.dbt_sources import write_files
 from contract.profile import ColumnProfile, Profile, ProfileError
 from contract.render import INDENT, annotation_source, field_source
@@ -161,7 +161,7 @@ class Applied:
     generated: list[Path]
 
 
-def apply(dataset: DatasetConfig, proposals: Sequence[Proposal], datasets_file: Path, dbt_project_dir: Path) -> Applied:
+def apply(dataset: DatasetConfig, proposals: Sequence[Proposal], datasets_path: Path, dbt_project_dir: Path) -> Applied:
     """Write the proposed changes into the schema's class and the dataset's config; regenerate."""
     changes = [proposal for proposal in proposals if proposal.change is not None]
     if not changes:
@@ -169,18 +169,21 @@ def apply(dataset: DatasetConfig, proposals: Sequence[Proposal], datasets_file: 
     module_name, _, class_name = dataset.schema_ref.rpartition(".")
     module = importlib.import_module(f"{SCHEMAS_PACKAGE}.{module_name}")
     model_file = Path(module.__file__ or "")
-    source, config = model_file.read_text(), datasets_file.read_text()
+    config_file = declaring_file(datasets_path, dataset.name)
+    if config_file is None:
+        raise ProfileError(f"no file under {datasets_path} declares a dataset {dataset.name!r}")
+    source, config = model_file.read_text(), config_file.read_text()
     model_file.write_text(edited_model(source, class_name, changes))
-    datasets_file.write_text(with_changes(config, dataset.name, [p.change for p in changes if p.change]))
+    config_file.write_text(with_changes(config, dataset.name, [p.change for p in changes if p.change]))
     try:
         importlib.reload(module)
-        datasets = load_datasets(datasets_file)
+        datasets = load_datasets(datasets_path)
     except (ConfigError, SyntaxError) as error:
         model_file.write_text(source)
-        datasets_file.write_text(config)
+        config_file.write_text(config)
         importlib.reload(sys.modules[module.__name__])
         raise ProfileError(f"the change does not validate, nothing written: {error}") from error
-    return Applied(model_file, datasets_file, write_files(datasets, dbt_project_dir))
+    return Applied(model_file, config_file, write_files(datasets, dbt_project_dir))
 
 
 def edited_model(source: str, class_name: str, proposals: Sequence[Proposal]) -> str:
@@ -240,7 +243,7 @@ def _replacing(node: ast.expr, text: str) -> tuple[int, int, int, int, str]:
 
 
 def with_changes(config: str, name: str, changes: Sequence[ColumnChange]) -> str:
-    """datasets.yaml's text with ``changes`` appended to dataset ``name``'s ``changes:`` (comments kept)."""
+    """A dataset file's text with ``changes`` appended to dataset ``name``'s ``changes:`` (comments kept)."""
     lines = config.splitlines(keepends=True)
     header = f"  {name}:\n"
     if header not in lines:

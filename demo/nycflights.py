@@ -20,7 +20,7 @@ import polars as pl
 from config.datasets import DatasetConfig
 
 # How the package writes a missing value (a fact of this source, which the datasets' null_values
-# in config/datasets.yaml include).
+# in config/datasets/ include).
 NULL_MARKER = "NA"
 
 

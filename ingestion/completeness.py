@@ -1,4 +1,4 @@
-"""Whether a delivery is whole, by the rule its dataset declares (``completeness`` in config/datasets.yaml).
+"""Whether a delivery is whole, by the rule its dataset declares (``completeness`` in config/datasets/).
 
 A file renamed into landing too early, or cut by a failed upload, must be refused whole, never
 loaded in part. Every rule includes the default one, checked as the file is read

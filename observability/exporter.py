@@ -31,7 +31,7 @@ logger = logging.getLogger("metrics-exporter")
 def pipeline_collector(settings: Settings, client: DagsterGraphQL) -> PipelineCollector:
     """Every metric: the instance's state through ``client``, the landing zone of ``settings``."""
     # Names and file patterns are all the exporter needs of the datasets: not their Pandera models.
-    datasets = load_datasets(settings.datasets_file, check_schemas=False)
+    datasets = load_datasets(settings.datasets_path, check_schemas=False)
     return PipelineCollector(client, datasets, settings.landing)
 
 

@@ -1,6 +1,6 @@
 """Freshness SLAs that alert: late once, recovered once, whatever the number of ticks in between.
 
-The policies are the assets' declared freshness policies (config/datasets.yaml for the raw data),
+The policies are the assets' declared freshness policies (config/datasets/ for the raw data),
 the rule Dagster's own evaluation applies (its freshness daemon, shown in the UI): an asset is late
 once its last materialisation is ``fail_window`` old. This evaluation adds what alerting needs and
 Dagster's does not give: a clock the tests control, one alert per change of state rather than per

@@ -37,7 +37,7 @@ MIN_DELAY_MIN = -120
 class Flights(DailyDatasetModel):
     """A departure. Cancelled flights have no dep_time / arr_time / delays: that is not an error."""
 
-    # Which days are admissible at all is the dataset's `dates` in config/datasets.yaml.
+    # Which days are admissible at all is the dataset's `dates` in config/datasets/.
     year: pl.Int32 = pa.Field(description="Year of the scheduled departure (local); must be the file's day")
     month: pl.Int32 = pa.Field(
         in_range={"min_value": 1, "max_value": 12}, description="Month of the scheduled departure"

@@ -16,7 +16,7 @@ class Weather(DailyDatasetModel):
     """An hourly observation. Sensors drop out: most measurements may be missing."""
 
     origin: str = pa.Field(isin=NYC_AIRPORTS, description="Airport of the weather station (FAA code)")
-    # Must match the file's day (DailyDatasetModel); admissible days: `dates` in config/datasets.yaml.
+    # Must match the file's day (DailyDatasetModel); admissible days: `dates` in config/datasets/.
     year: pl.Int32 = pa.Field(description="Year of the observation (local)")
     month: pl.Int32 = pa.Field(in_range={"min_value": 1, "max_value": 12}, description="Month of the observation")
     day: pl.Int32 = pa.Field(in_range={"min_value": 1, "max_value": 31}, description="Day of the observation")

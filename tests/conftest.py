@@ -210,12 +210,12 @@ def built_copy(built: Built, tmp_path: Path, copy_warehouse: Callable[[Settings,
     return copy_warehouse(built.settings, tmp_path)
 
 
-DATASETS_FILE = Path(__file__).resolve().parent.parent / "config" / "datasets.yaml"
+DATASETS_PATH = Path(__file__).resolve().parent.parent / "config" / "datasets"
 
 
 @pytest.fixture(scope="session")
 def datasets() -> dict[str, DatasetConfig]:
-    return load_datasets(DATASETS_FILE)
+    return load_datasets(DATASETS_PATH)
 
 
 @pytest.fixture(scope="session")

@@ -122,18 +122,18 @@ def test_a_broken_config_fails_loading_with_the_entry_named(make_settings, tmp_p
         "    date_format: '%Y-%m-%d'\n    primary_key: [year]\n    schema: flights.Flights\n    cadence: daily\n"
     )
     with pytest.raises(ConfigError, match="dataset 'flights', field 'cadence'"):
-        build_definitions(make_settings(datasets_file=bad))
+        build_definitions(make_settings(datasets_path=bad))
 
 
 def test_freshness_expectations_come_from_the_dataset_config(make_settings, tmp_path, dbt_manifest):
-    config = (Settings().datasets_file).read_text()
+    config = (Settings().datasets_path / "nyc_flights.yaml").read_text()
     assert "freshness: {warn_after_hours: 24, fail_after_hours: 48}" in config
     changed = tmp_path / "datasets.yaml"
     changed.write_text(
         config.replace("warn_after_hours: 24, fail_after_hours: 48", "warn_after_hours: 2, fail_after_hours: 6", 1)
     )
-    for datasets_file, windows in ((None, (24, 48)), (changed, (2, 6))):
-        settings = make_settings(**({"datasets_file": datasets_file} if datasets_file else {}))
+    for datasets_path, windows in ((None, (24, 48)), (changed, (2, 6))):
+        settings = make_settings(**({"datasets_path": datasets_path} if datasets_path else {}))
         node = build_definitions(settings).resolve_asset_graph().get(dg.AssetKey(["raw", "flights"]))
         policy = node.freshness_policy
         assert (policy.warn_window.to_timedelta(), policy.fail_window.to_timedelta()) == tuple(

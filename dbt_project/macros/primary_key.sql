@@ -1,4 +1,4 @@
-{#- A raw table's primary key, as its dataset declares it (config/datasets.yaml, carried into the
+{#- A raw table's primary key, as its dataset declares it (config/datasets/, carried into the
     generated _sources.yml as meta.primary_key): `{{ primary_key('raw', 'flights') | join(', ') }}`.
     SQL that builds a key from it never repeats the columns. Parsing renders no SQL (execute is
     false), so there it is the empty list. -#}

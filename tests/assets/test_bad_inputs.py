@@ -58,7 +58,7 @@ class World:
     def _datasets(self):
         from config.datasets import load_datasets
 
-        return load_datasets(self.settings.datasets_file)
+        return load_datasets(self.settings.datasets_path)
 
     def ingest(self, day: str = DAY) -> dg.ExecuteInProcessResult:
         job = ingest_job_for(self.defs, [self._datasets()["flights"]])  # as the landing sensor's run

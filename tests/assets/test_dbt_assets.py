@@ -19,7 +19,7 @@ from tests.support.warehouse import query
 def test_the_per_day_marts_read_every_dataset_through_fct_flights(dbt_manifest):
     manifest = json.loads(dbt_project().manifest_path.read_text())
     models = per_day_models(manifest)
-    every_dataset = frozenset(load_datasets(Settings().datasets_file))
+    every_dataset = frozenset(load_datasets(Settings().datasets_path))
     assert models == {
         "fct_flights": every_dataset,
         "mart_carrier_daily_performance": every_dataset,

@@ -128,3 +128,24 @@ def test_load_datasets_reports_yaml_errors_with_the_path(tmp_path):
     path.write_text(yaml.safe_dump({"sources": {}}))
     with pytest.raises(ConfigError, match="single top-level 'datasets:'"):
         load_datasets(path)
+
+
+def test_a_folder_of_files_declares_the_datasets_of_them_all_in_name_order(tmp_path):
+    entry = {key: value for key, value in VALID_ENTRY.items()}
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump({"datasets": {"second": entry}}))
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump({"datasets": {"first": entry}}))
+    (tmp_path / "README.md").write_text("not a declaration")
+    assert list(load_datasets(tmp_path)) == ["first", "second"]
+
+
+def test_a_name_declared_in_two_files_is_an_error_naming_both(tmp_path):
+    for name in ("a.yaml", "b.yaml"):
+        (tmp_path / name).write_text(yaml.safe_dump({"datasets": {"flights": VALID_ENTRY}}))
+    with pytest.raises(ConfigError, match=r"dataset 'flights' is declared twice: in .*a\.yaml and in .*b\.yaml"):
+        load_datasets(tmp_path)
+
+
+def test_an_empty_folder_declares_no_datasets_and_a_missing_path_is_an_error(tmp_path):
+    assert load_datasets(tmp_path) == {}
+    with pytest.raises(ConfigError, match="no such dataset config"):
+        load_datasets(tmp_path / "missing")

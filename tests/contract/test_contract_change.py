@@ -84,7 +84,7 @@ def test_a_column_added_renamed_and_widened_from_a_day_is_published_with_the_his
     written = run(
         "-m", "cli.profile", "flights", *sorted(str(path) for path in samples.iterdir()), "--update", "--write"
     )
-    assert "wrote schemas/flights.py" in written and "wrote config/datasets.yaml" in written, written
+    assert "wrote schemas/flights.py" in written and "wrote config/datasets/nyc_flights.yaml" in written, written
     sql_edit(copy)
     run("-c", "from resources.dbt import ensure_manifest; ensure_manifest()")
     # A build before any file of the new shape loaded (automation after the definitions reload): the

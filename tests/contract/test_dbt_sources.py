@@ -30,7 +30,7 @@ from warehouse.layout import raw_table
 
 
 def test_the_generated_dbt_files_are_what_the_contract_says():
-    stale = stale_files(load_datasets(Settings().datasets_file), DBT_PROJECT_DIR)
+    stale = stale_files(load_datasets(Settings().datasets_path), DBT_PROJECT_DIR)
     assert stale == [], (
         f"generated dbt files are stale: {[str(p.relative_to(PROJECT_ROOT)) for p in stale]}; run `{COMMAND}`"
     )
@@ -38,11 +38,12 @@ def test_the_generated_dbt_files_are_what_the_contract_says():
 
 def test_the_check_command_says_so_when_nothing_is_stale(capsys):
     assert contract.main(["--check"]) == 0
-    assert capsys.readouterr().out == "contract: the generated dbt files match datasets.yaml; nothing to regenerate\n"
+    said = capsys.readouterr().out
+    assert said == "contract: the generated dbt files match the dataset config; nothing to regenerate\n"
 
 
 def test_every_dataset_is_a_dbt_source_keyed_as_its_raw_asset(dbt_manifest):
-    datasets = load_datasets(Settings().datasets_file)
+    datasets = load_datasets(Settings().datasets_path)
     sources = {
         node["name"]: node
         for node in json.loads(dbt_manifest.read_text())["sources"].values()

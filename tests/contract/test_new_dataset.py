@@ -56,7 +56,7 @@ def test_a_new_dataset_is_a_profile_and_one_sql_file(tmp_path):
     described = ["--description", "Gate events at the NYC terminals, one file per day."]
     done = run_in(copy, data, "-m", "cli.profile", "gate_events", str(sample), "--write", *described)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "wrote config/datasets.yaml" in done.stdout and "wrote schemas/gate_events.py" in done.stdout
+    assert "wrote config/datasets/gate_events.yaml" in done.stdout and "wrote schemas/gate_events.py" in done.stdout
     # 2. The one SQL file: a mart over the staging view.
     (copy / "dbt_project" / "models" / "marts" / f"{MART}.sql").write_text(MART_SQL)
     # 3. Files land: the demo's reference data and first day, and three days of the new feed.

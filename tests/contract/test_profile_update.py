@@ -17,6 +17,8 @@ from demo.nycflights import day_csv
 
 DAYS = [date(2013, 2, 4), date(2013, 2, 5)]
 
+DEMO_DATASETS = PROJECT_ROOT / "config" / "datasets" / "nyc_flights.yaml"
+
 
 def sample(tmp_path, reshape) -> list:
     paths = []
@@ -74,7 +76,7 @@ def test_the_changes_are_written_into_the_schema_s_source_and_the_config(tmp_pat
     assert list(fields)[-1] == "seats"
 
     changes = [proposal.change for proposal in proposals if proposal.change]
-    config = with_changes((PROJECT_ROOT / "config" / "datasets.yaml").read_text(), "flights", changes)
+    config = with_changes((DEMO_DATASETS).read_text(), "flights", changes)
     entry = yaml.safe_load(config)["datasets"]["flights"]
     assert entry["changes"] == [
         {"renamed": "tail_number", "was": ["tailnum"]},
@@ -83,5 +85,5 @@ def test_the_changes_are_written_into_the_schema_s_source_and_the_config(tmp_pat
     ]
     assert (
         yaml.safe_load(config)["datasets"]["weather"]
-        == yaml.safe_load((PROJECT_ROOT / "config" / "datasets.yaml").read_text())["datasets"]["weather"]
+        == yaml.safe_load((DEMO_DATASETS).read_text())["datasets"]["weather"]
     )

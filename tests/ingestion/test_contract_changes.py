@@ -80,7 +80,7 @@ def settings(tmp_path, backend_overrides, contracts) -> Settings:
 
 def flights(settings: Settings, schema: str, *changes: dict) -> DatasetConfig:
     """The flights dataset under contract ``schema``, with ``changes`` declared."""
-    current = load_datasets(settings.datasets_file)["flights"]
+    current = load_datasets(settings.datasets_path)["flights"]
     return DatasetConfig.model_validate(
         {
             **current.model_dump(by_alias=True, exclude={"changes"}),

@@ -42,7 +42,7 @@ import ingestion.load
 module, name = sys.argv[1].rsplit(".", 1)
 setattr(importlib.import_module(module), name, lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL))
 settings = Settings(env="test", data_dir=sys.argv[2])
-dataset = load_datasets(settings.datasets_file)["flights"]
+dataset = load_datasets(settings.datasets_path)["flights"]
 warehouse = WarehouseResource.for_settings(settings)
 ingestion.load.load_partitions(dataset, [sys.argv[3]], settings.landing, settings.archive, warehouse.writer, "killed")
 """

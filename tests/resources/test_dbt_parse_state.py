@@ -33,7 +33,7 @@ settings = Settings()
 replay.main(["--reference"], settings=settings)
 defs = build_definitions(settings)
 instance = dg.DagsterInstance.ephemeral()
-airlines = load_datasets(settings.datasets_file)["airlines"]
+airlines = load_datasets(settings.datasets_path)["airlines"]
 assert ingest_job_for(defs, [airlines]).execute_in_process(instance=instance).success
 for _ in range(2):
     assert dg.materialize(

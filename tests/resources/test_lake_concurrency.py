@@ -102,7 +102,7 @@ def test_two_loads_and_a_build_write_the_lake_at_once_while_a_reader_is_never_bl
     replay.main(["--reference", "--days", "3"], settings=settings)
     # Reference data, the first day and the marts: what the reader reads from the start.
     assert run_backfill(settings, instance, end=date(2013, 1, 1)).success
-    datasets = load_datasets(settings.datasets_file)
+    datasets = load_datasets(settings.datasets_path)
     register_days(instance, datasets, ["2013-01-02", "2013-01-03"], date.today())
 
     reader = Reader(settings)
@@ -169,7 +169,7 @@ def test_loads_and_builds_from_two_dagster_instances_on_one_lake_stay_exact(tmp_
     instance only: the lake's build lock makes one of the two builds wait for the other, and say so."""
     settings = Settings(env="test", data_dir=tmp_path / "data", **lake_catalogs())
     replay.main(["--reference", "--days", "3"], settings=settings)
-    datasets = load_datasets(settings.datasets_file)
+    datasets = load_datasets(settings.datasets_path)
     homes = [tmp_path / "instance_a", tmp_path / "instance_b"]
     for home in homes:
         home.mkdir()

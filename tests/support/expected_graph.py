@@ -4,7 +4,7 @@ from assets.layers import raw_asset_key
 from config.datasets import load_datasets
 from config.settings import Settings
 
-DATASETS = load_datasets(Settings().datasets_file)
+DATASETS = load_datasets(Settings().datasets_path)
 RAW = {raw_asset_key(name).to_user_string() for name in DATASETS}
 DAILY = {raw_asset_key(dataset.name).to_user_string() for dataset in DATASETS.values() if dataset.kind == "daily"}
 STAGING = {f"staging/stg_{name}" for name in DATASETS}  # a staging view per dataset

@@ -68,7 +68,7 @@ def main(argv: list[str]) -> None:
     barrier, parties, role, *day = argv
     settings = get_settings()
     defs = build_definitions(settings)
-    datasets = load_datasets(settings.datasets_file)
+    datasets = load_datasets(settings.datasets_path)
     instance = dg.DagsterInstance.get()
     wait_at_barrier(Path(barrier), int(parties), f"{role}-{'-'.join(day)}-{os.getpid()}")  # one file per writer
     started = time.time()

@@ -52,7 +52,7 @@ def run_in(
         "PYTHONPATH": str(copy),
         "DATAOPS_ENV": "test",
         "DATAOPS_DATA_DIR": str(data_dir),
-        "DATAOPS_DATASETS_FILE": str(copy / "config" / "datasets.yaml"),
+        "DATAOPS_DATASETS_PATH": str(copy / "config" / "datasets"),
     }
     env.pop("DAGSTER_HOME", None)  # `backfill` records its runs in an ephemeral instance
     return subprocess.run([sys.executable, *command], cwd=copy, env=env, capture_output=True, text=True)

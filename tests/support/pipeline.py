@@ -47,7 +47,7 @@ class Pipeline:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.datasets = load_datasets(settings.datasets_file)
+        self.datasets = load_datasets(settings.datasets_path)
         self.defs = build_definitions(settings)
         self.instance = dg.DagsterInstance.ephemeral()
 
