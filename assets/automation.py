@@ -274,7 +274,7 @@ def run_with_model(table: dg.AssetKey) -> dg.AutomationCondition:
 
     Saying so lets the blocking-check condition above see the tests coming, so analytics join the
     same tick as the marts. A test that also reads another model (a relationship test's staging
-    view, the route window test's fct_flights) depends on it too, but only its own table is its
+    view, a window test's other table) depends on it too, but only its own table is its
     trigger: run with the other model alone, it would check the new version of one against the
     published version of its own table, and fail.
     """

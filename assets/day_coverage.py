@@ -5,8 +5,8 @@ a day the model did not get (a build against an input that lacked the day, a bug
 change) would leave the model without that day for good, and nothing else would say so. So each
 per-day model declares in its dbt config where its days come from (``days_of``):
 
-- another per-day model (the marts: ``fct_flights``): every day of that model's published table;
-- a raw dataset (``fct_flights``: ``flights``): every day whose newest delivery the model was built
+- another per-day model (the fact table of a mart: ``fct_orders``): every day of that model's published table;
+- a raw dataset (``fct_orders``: ``orders``): every day whose newest delivery the model was built
   from loaded rows. Not the raw table itself: on the lake a load may commit during a build, and
   its day is the next build's to take.
 
@@ -20,7 +20,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from assets.dbt_translator import FlightsDbtTranslator
+from assets.dbt_translator import ProjectDbtTranslator
 from ingestion.changes import CONSUMED_LOADS
 from publishing.marts import AuditedModel, audited_models
 from resources.warehouse import WarehouseResource, retry_only_transient
@@ -106,7 +106,7 @@ def build_day_coverage_check(
 def build_day_coverage_checks(manifest: Mapping[str, Any], pool: str) -> list[dg.AssetChecksDefinition]:
     """One check per per-day model that declares ``days_of``; ``pool``: the transforms' pool."""
     audited = audited_models(manifest)
-    translator = FlightsDbtTranslator()
+    translator = ProjectDbtTranslator()
     nodes = {node["name"]: node for node in manifest["nodes"].values() if node["resource_type"] == "model"}
     return [
         build_day_coverage_check(model, translator.get_asset_key(nodes[model.name]), audited, pool)

@@ -27,7 +27,7 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
-from assets.dbt_translator import FlightsDbtTranslator
+from assets.dbt_translator import ProjectDbtTranslator
 from config.datasets import DatasetConfig
 from contract.dbt_sources import RAW_SOURCE
 from ingestion.changes import CHANGED_DAYS, Claim, Gate, claim_changes
@@ -319,7 +319,7 @@ class DbtBuildConfig(dg.Config):
 
 def build_dbt_assets(project: DbtProject, pool: str, datasets: Mapping[str, DatasetConfig]) -> dg.AssetsDefinition:
     """The dbt models as assets; ``pool``: the transforms' writer pool (resources/pools.py)."""
-    translator = FlightsDbtTranslator()
+    translator = ProjectDbtTranslator()
 
     @dbt_assets(
         manifest=project.manifest_path,

@@ -3,7 +3,7 @@
 - Source ``raw`` table X is the asset ``raw/X``, the Python asset that writes ``raw.X``: the generated
   _sources.yml gives each table that key (``meta.dagster.asset_key``, contract/dbt_sources.py), so
   lineage joins with no mapping here.
-- A model is keyed by its folder: ``models/staging/stg_flights.sql`` -> ``staging/stg_flights``,
+- A model is keyed by its folder: ``models/staging/stg_orders.sql`` -> ``staging/stg_orders``,
   tagged ``layer: staging``; marts likewise. Every asset is in the one pipeline group (assets/layers.py).
 """
 
@@ -25,7 +25,7 @@ from assets.automation import (
 from assets.layers import PIPELINE_GROUP, RAW
 
 
-class FlightsDbtTranslator(DagsterDbtTranslator):
+class ProjectDbtTranslator(DagsterDbtTranslator):
     def __init__(self) -> None:
         # Source tests (e.g. unique keys on raw reference tables) become checks on the raw assets.
         super().__init__(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))

@@ -1,6 +1,6 @@
 """The layers of the asset graph, and the one group every asset is in.
 
-A layer is the first part of an asset key (``raw/flights``, ``marts/fct_flights``): the catalog
+A layer is the first part of an asset key (``raw/orders``, ``marts/fct_orders``): the catalog
 shows the keys as folders, and each asset also carries a ``layer`` tag. They are not Dagster
 groups on purpose: the lineage graph opens every group collapsed when there is more than one, so
 one group (the project's name) is what makes the whole pipeline visible at a glance, left to right.

@@ -15,7 +15,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.charts import bar_chart
+from analytics.charts import bar_chart
 from assets.layers import OPERATIONS, PIPELINE_GROUP
 from assets.metadata import table_metadata
 from operations.backup import prune_snapshots, take_snapshot

@@ -4,9 +4,9 @@ Dynamic rather than a fixed 2013 calendar: a day exists only once a file for it 
 UI never offers a day nothing was delivered for, and "Materialize all" covers the landed days.
 Dagster lists dynamic partitions in the order they were added and forms ranges by that order, so
 the sensor keeps it the date order (``partition_changes`` in ingestion/days.py): a late day re-adds the days after it.
-Shared by every daily dataset rather than one set each: a day's flights and weather files land
+Shared by every daily dataset rather than one set each: a day's files of two feeds (orders, shipments) land
 together and then load in one run (one run worker start-up instead of two), and a day whose
-weather file has not arrived shows as missing for weather, which is exactly the state of things.
+shipments file has not arrived shows as missing for shipments, which is exactly the state of things.
 The landing sensor adds a day in the same tick that it requests the day's run.
 """
 

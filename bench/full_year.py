@@ -197,8 +197,8 @@ def run_child(kind: str, data_dir: Path, datasets_path: Path | None = None, over
 
 def land_full_year(data_dir: Path) -> float:
     """The real 2013 year delivered into ``data_dir``'s landing zone by `replay` (other benchmarks)."""
-    from cli import replay
     from config.settings import Settings
+    from demo import replay
 
     started = time.perf_counter()
     replay.main(["--reference", "--from", "2013-01-01", "--to", "2013-12-31"], settings=Settings(data_dir=data_dir))

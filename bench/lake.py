@@ -101,7 +101,7 @@ def writers_throughput(server: Server, landed: Path, workdir: Path, writers: int
 
 def reader_waits(settings_overrides: dict, data_dir: Path, workdir: Path, label: str) -> dict:
     """Query the marts again and again while a load and build of READER_LOAD_DAYS days run."""
-    from cli import replay
+    from demo import replay
 
     settings = Settings(env="test", data_dir=data_dir, **settings_overrides)
     # Redeliver days the warehouse already holds: the load replaces them (the same work as new days).
@@ -185,7 +185,7 @@ def main() -> int:
         if args.days >= 365:
             landing_seconds = land_full_year(source)
         else:
-            from cli import replay
+            from demo import replay
 
             started = time.perf_counter()
             replay.main(["--reference", "--days", str(args.days)], settings=Settings(data_dir=source))

@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT))
 
 import duckdb  # noqa: E402
 
-from cli import replay  # noqa: E402
 from config.names import LAND_AND_REFRESH_JOB, LOAD_JOBS  # noqa: E402
 from config.settings import Settings  # noqa: E402
+from demo import replay  # noqa: E402
 from instance.local import open_local_instance  # noqa: E402
 from resources.warehouse import WarehouseResource  # noqa: E402
 from tests.support import dev_server  # noqa: E402

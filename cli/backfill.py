@@ -2,7 +2,7 @@
 
     backfill                          every day that has landed (landing zone or archive)
     backfill --from 2013-01-01 --to 2013-03-31
-    backfill --dataset flights        only these datasets' files (after a change of their contract)
+    backfill --dataset orders         only these datasets' files (after a change of their contract)
 
 No daemon needed: reference data is loaded in one run, the daily datasets in one single-run range
 per run of days they share (as the landing sensor would start them), then dbt and the analytics in

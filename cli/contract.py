@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
             print("contract: the generated dbt files match the dataset config; nothing to regenerate")
         return 1 if stale else 0
     for path in write_files(datasets, DBT_PROJECT_DIR):
-        print(f"wrote {path.relative_to(PROJECT_ROOT)}")
+        print(f"{'wrote' if path.exists() else 'removed'} {path.relative_to(PROJECT_ROOT)}")
     return 0
 
 

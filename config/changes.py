@@ -4,10 +4,10 @@ The schema in ``schemas/`` is always the current contract. Each change says how 
 before it differs, so that every archived delivery stays loadable under the current contract:
 
     changes:
-      - {added: seats, from: 2013-06-01}          # files for earlier days lack it: null (or `default`)
-      - {renamed: tail_number, was: [tailnum]}    # an older name, still accepted on read
-      - {widened: distance}                       # the type grew (Int32 -> Int64): the table follows
-      - {retired: air_time, from: 2013-09-01}     # files from that day on no longer carry it: null
+      - {added: discount, from: 2026-06-01}       # files for earlier days lack it: null (or `default`)
+      - {renamed: customer_id, was: [cust_id]}    # an older name, still accepted on read
+      - {widened: quantity}                       # the type grew (Int32 -> Int64): the table follows
+      - {retired: coupon, from: 2026-09-01}       # files from that day on no longer carry it: null
 
 A file that lacks a declared column that no change explains is still refused, as is a file for a
 day on or after an ``added`` change's ``from`` that lacks that column.

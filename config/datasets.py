@@ -79,7 +79,7 @@ class Volume(BaseModel):
 
     # A day outside median x min_share .. median x max_ratio of the recent days is an anomaly. The
     # floor is tight: a day cut to 60% of its rows (an upload renamed too early) is caught, while a
-    # normal Saturday (about 75% of the recent median in the real flights data) is not.
+    # normal Saturday (about 75% of the recent median in a feed of travel data) is not.
     min_share: float = Field(default=0.65, gt=0, lt=1)
     max_ratio: float = Field(default=3.0, gt=1)
 
@@ -242,7 +242,7 @@ def resolve_schema(ref: str) -> type[pa.DataFrameModel]:
     """Import ``schemas.<module>`` and return its ``<Class>``, or raise ValueError saying what is missing."""
     module_name, _, class_name = ref.rpartition(".")
     if not module_name or not SAFE_NAME.match(module_name) or not class_name.isidentifier():
-        raise ValueError(f"schema {ref!r} must be written module.Class, e.g. flights.Flights")
+        raise ValueError(f"schema {ref!r} must be written module.Class, e.g. orders.Orders")
     try:
         module = importlib.import_module(f"{SCHEMAS_PACKAGE}.{module_name}")
     except ModuleNotFoundError as error:

@@ -45,5 +45,5 @@ def raw_asset_path(dataset: str) -> tuple[str, str]:
 
 
 def asset_key_string(path: Sequence[str]) -> str:
-    """An asset key as Dagster's UI and GraphQL API write it (``AssetKey.to_user_string()``): raw/flights."""
+    """An asset key as Dagster's UI and GraphQL API write it (``AssetKey.to_user_string()``): raw/orders."""
     return "/".join(path)

@@ -153,16 +153,22 @@ def render(document: dict[str, Any], header: str) -> str:
     return header + yaml.safe_dump(document, sort_keys=False, width=110, allow_unicode=True)
 
 
-def generated_files(datasets: Mapping[str, DatasetConfig], project_dir: Path) -> dict[Path, str]:
-    """Each generated file's path and the text it must have."""
+def generated_files(datasets: Mapping[str, DatasetConfig], project_dir: Path) -> dict[Path, str | None]:
+    """Each generated file's path and the text it must have; None: it must not exist (a project
+    with no dataset, or no staging model, has no such file: dbt would warn about an empty one)."""
+    staging = staging_document(project_dir)
     return {
-        project_dir / SOURCES_FILE: render(sources_document(datasets), HEADER),
-        project_dir / STAGING_FILE: render(staging_document(project_dir), STAGING_HEADER),
+        project_dir / SOURCES_FILE: render(sources_document(datasets), HEADER) if datasets else None,
+        project_dir / STAGING_FILE: render(staging, STAGING_HEADER) if staging["models"] else None,
     }
 
 
-def _stale(files: Mapping[Path, str]) -> list[Path]:
-    return [path for path, text in files.items() if not path.exists() or path.read_text() != text]
+def _stale(files: Mapping[Path, str | None]) -> list[Path]:
+    return [
+        path
+        for path, text in files.items()
+        if (path.exists() != (text is not None)) or (text is not None and path.read_text() != text)
+    ]
 
 
 def stale_files(datasets: Mapping[str, DatasetConfig], project_dir: Path) -> list[Path]:
@@ -175,5 +181,10 @@ def write_files(datasets: Mapping[str, DatasetConfig], project_dir: Path) -> lis
     files = generated_files(datasets, project_dir)  # generated once: it opens DuckDB per dataset
     stale = _stale(files)
     for path in stale:
-        path.write_text(files[path])
+        text = files[path]
+        if text is None:
+            path.unlink()
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
     return stale

@@ -7,7 +7,7 @@ Every rule comes from the sample and carries its reason, in words, into the gene
 - null markers: a candidate ("NA", "NULL", ...) is a marker when it is what stops a column from being
   numbers or dates; an empty cell always is;
 - ranges, with a margin: a number never negative in the sample gets a floor of 0; otherwise the
-  bounds are the sample's widened by twice its spread on each side (a month of weather does not
+  bounds are the sample's widened by twice its spread on each side (a month of hourly readings does not
   show the year's extremes); a column with one value gets no range;
 - allowed values, for strings with few distinct values; a pattern for code-like strings (short,
   no spaces: a literal prefix and character classes with their lengths); else "never empty";
@@ -20,7 +20,7 @@ Polars and the project's own reader and caster (ingestion/reading.py, ingestion/
 DuckDB's sniffer and SUMMARIZE, which fall short on a month of the real day files: sniff_csv reports
 no null markers (with `NA` the delay columns come out VARCHAR and SUMMARIZE sees 0% null), the day
 files disagree on types (precip is BIGINT on a dry day) so a glob of them fails, approx_unique is
-an estimate (29 days for 31, 15 carriers for 16) and null_percentage rounds one null in 27,004 rows
+an estimate (29 days for 31, 15 codes for 16) and null_percentage rounds one null in 27,004 rows
 to 0.00. Exact counts and the types ingestion really casts to are what a contract needs. No Dagster.
 """
 
@@ -51,7 +51,7 @@ MAX_CODE_LENGTH = 12
 MARGIN_SPREADS = 2
 MAX_KEY_COLUMNS = 3
 # A sample shows that a column can be missing, never that it cannot: a column outside the key is
-# declared never null only when this many rows had it (a month of hourly weather, 2,226 rows,
+# declared never null only when this many rows had it (a month of hourly readings at three sites, 2,226 rows,
 # had no missing temperature; the rest of the year has one).
 NON_NULL_EVIDENCE_ROWS = 5_000
 # A small feed (a few rows a file, one a day) shows it by its days instead: a column every one of
@@ -304,7 +304,7 @@ def key_candidates(columns: Sequence[ColumnProfile], typed: pl.DataFrame) -> tup
                 found.append(combination)
     identifiers = {column.name for column in columns if IDENTIFIER_NAME.search(column.name)}
     codes = {column.name for column in columns if column.dtype == pl.String()}
-    # Fewer columns first, then columns named as identifiers (event_id), then codes (a carrier
+    # Fewer columns first, then columns named as identifiers (event_id), then codes (a customer
     # identifies; a clock time measures).
     return tuple(sorted(found, key=lambda key: (len(key), -len(set(key) & identifiers), -len(set(key) & codes))))
 

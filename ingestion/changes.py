@@ -13,7 +13,7 @@ skip it forever. A claim is exact whatever the commit order: what a build did no
 consumed, and the next build claims it. A failed or unpublished build consumes nothing, so
 the next claims a superset. A model that is not published yet claims every loaded day.
 
-What a delivery touches: a daily dataset's file changes its day (flights and weather share the
+What a delivery touches: a daily dataset's file changes its day (two daily feeds share the
 local day of the hour they join on); a reference dataset's file changes every day, so a model
 reading it rebuilds everything, which is the work a new aircraft registry really is. A refused
 file (no rows loaded) touches nothing: the day keeps its previous rows. Nor does a delivery of the

@@ -78,7 +78,7 @@ def group_loads(order: Sequence[str], days: Mapping[str, Iterable[str]]) -> list
     """Which datasets load which days together: ``[(datasets, contiguous days), ...]``.
 
     Each dataset's days are split into contiguous ranges; datasets with the same range share one
-    run. Flights and weather delivered for the same days are one run, not two.
+    run. Two feeds delivered for the same days are one run, not two.
     """
     together: dict[tuple[str, ...], list[str]] = {}
     for name in sorted(days):

@@ -3,7 +3,7 @@
 A gzip archive or a Parquet file delivered under a ``.csv`` name would otherwise be "read" as text:
 reported as invalid UTF-8 with mojibake column names, its bytes split into hundreds of garbage
 "records". Recognising the container by its magic bytes lets the error say what the file is
-("flights_2013-02-11.csv is gzip-compressed; expected plain CSV") and keeps garbage out of
+("orders_2026-02-11.csv is gzip-compressed; expected plain CSV") and keeps garbage out of
 quarantine: such a file is refused whole and kept as delivered.
 """
 

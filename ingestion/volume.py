@@ -3,9 +3,9 @@
 The main rule is statistical process control on the same weekday's recent history: the band is
 the median of the last ``window`` same-weekday days, plus or minus ``k`` robust standard deviations
 (MAD x 1.4826), never narrower than ``min_relative_band`` of the median. Comparing a Saturday with
-Saturdays is what keeps the check quiet on normal weekends (flights run ~25% fewer then). On the
-real 2013 data it flags the days a planner would expect: July 4th, Thanksgiving week, Christmas and
-New Year's Eve, and holiday weekends.
+Saturdays is what keeps the check quiet on normal weekends (a feed of business activity may have a
+quarter fewer rows then). On a year of real travel data it flags the days a planner would expect:
+July 4th, Thanksgiving week, Christmas and New Year's Eve, and holiday weekends.
 
 That rule needs ``min_history`` earlier same weekdays: four weeks of data. Before then a cruder
 rule judges the day, so that "not enough history" never reads as "normal": the day's count against

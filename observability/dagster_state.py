@@ -45,7 +45,7 @@ class UnfinishedRun:
 
 @dataclass(frozen=True)
 class CheckEvaluation:
-    asset: str  # the asset key as the UI writes it: raw/flights
+    asset: str  # the asset key as the UI writes it: raw/orders
     check: str
     severity: str  # WARN | ERROR
     passed: bool

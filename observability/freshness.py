@@ -23,7 +23,7 @@ HOUR = 3600.0
 class FreshnessPolicy:
     asset: str
     fail_after: float  # seconds
-    expected: str  # what should have arrived, in words: "flights_{date}.csv in the landing zone's flights/ folder"
+    expected: str  # what should have arrived, in words: "orders_{date}.csv in the landing zone's orders/ folder"
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
 """Dagster runs as OpenLineage run events: one job per asset, datasets named as the asset keys.
 
 Each Dagster run is an OpenLineage run of a job named after the Dagster job. Each asset the run
-materialises is a run of its own, of a job named after the asset key (``marts/fct_flights``), with
+materialises is a run of its own, of a job named after the asset key (``marts/fct_orders``), with
 the Dagster run as its parent: its inputs are the asset's upstream assets, its output the asset,
-each dataset named after its key (``marts.fct_flights``: the schema and table in the warehouse)
-in the warehouse's namespace. So a lineage server links raw.flights -> stg_flights -> fct_flights
+each dataset named after its key (``marts.fct_orders``: the schema and table in the warehouse)
+in the warehouse's namespace. So a lineage server links raw.orders -> stg_orders -> fct_orders
 -> the analytics by dataset, the way the asset graph does.
 
 Facets: the output's schema (the asset's column schema) and documentation, the rows written
@@ -63,7 +63,7 @@ class AssetLineage:
 
 
 def asset_lineage(assets: Sequence[dg.AssetsDefinition]) -> dict[str, AssetLineage]:
-    """Every asset of the definitions, by its key as the UI writes it (``raw/flights``)."""
+    """Every asset of the definitions, by its key as the UI writes it (``raw/orders``)."""
     found = {}
     for assets_def in assets:
         for spec in assets_def.specs:

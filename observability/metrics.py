@@ -118,7 +118,7 @@ class RunLedger:
     """Totals over finished runs, each read once: runs, durations, rows, check results."""
 
     def __init__(self, raw_datasets: Mapping[str, str]):
-        self.raw_datasets = raw_datasets  # raw asset key (raw/flights) -> dataset name
+        self.raw_datasets = raw_datasets  # raw asset key (raw/orders) -> dataset name
         self.lock = threading.Lock()
         self.watermark: float | None = None
         self.seen: set[str] = set()

@@ -48,7 +48,7 @@ def _failed_error_checks(instance: dg.DagsterInstance, run_id: str) -> list[Aler
 
 
 def _job_label(run: dg.DagsterRun) -> str:
-    """The job, and the datasets of a load (its ``datasets`` tag), e.g. ``ingest (flights)``."""
+    """The job, and the datasets of a load (its ``datasets`` tag), e.g. ``ingest (orders)``."""
     datasets = run.tags.get("datasets")
     return f"{run.job_name} ({datasets})" if datasets else run.job_name
 

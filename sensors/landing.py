@@ -2,7 +2,7 @@
 
 One sensor watches every dataset's folder (one toggle in the UI, one cursor). Per tick it starts
 one run per contiguous range of new days, shared by the datasets that delivered that range, with
-the tick's reference files in the first: a burst of 60 files (30 days of flights and weather) is
+the tick's reference files in the first: a burst of 60 files (30 days of two daily feeds) is
 one single-run range, not 60 runs, and a cold start (reference data and the first days) is one
 run, not two (each run worker start costs seconds). A run of a single day, or of reference files
 only, also refreshes everything downstream (the land-and-refresh job, jobs/landing.py): the day is in

@@ -17,11 +17,11 @@ from typing import ClassVar
 import dagster as dg
 import pytest
 
-from cli import replay
 from cli.backfill import BackfillReport, run_backfill
 from config.datasets import DatasetConfig, load_datasets
 from config.settings import LAKE_BACKEND, LAKE_PASSWORD_VARIABLE, S3_SECRET_VARIABLE, Settings
 from definitions import build_definitions
+from demo import replay
 from demo.nycflights import day_csv
 from ingestion.landing import LandedFile
 from ingestion.pipeline import Delivery, FileIngestion, ingest_files

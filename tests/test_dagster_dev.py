@@ -22,10 +22,10 @@ import polars as pl
 import pytest
 
 from assets.layers import raw_asset_key
-from cli import replay
 from config.names import VALIDATION_CHECK
 from config.settings import FILE_BACKEND, Settings
 from definitions import build_definitions
+from demo import replay
 from demo.nycflights import day_csv
 from instance.local import open_local_instance
 from observability import metrics as exported

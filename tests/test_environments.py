@@ -9,10 +9,10 @@ tests/resources/test_production_guard.py.)
 import dagster as dg
 import pytest
 
-from cli import replay
 from cli.backfill import run_backfill
 from config.settings import Settings
 from definitions import build_definitions
+from demo import replay
 from tests.support.warehouse import query
 
 pytestmark = [pytest.mark.integration, pytest.mark.backends]

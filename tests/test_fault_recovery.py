@@ -13,8 +13,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from cli import replay
 from config.settings import Settings
+from demo import replay
 from instance.local import open_local_instance
 from tests.support import dev_server
 from tests.support.warehouse import query

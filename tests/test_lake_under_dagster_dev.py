@@ -18,8 +18,8 @@ import dagster as dg
 import psycopg2
 import pytest
 
-from cli import replay
 from config.settings import LAKE_PASSWORD_VARIABLE, Settings
+from demo import replay
 from instance.local import open_local_instance
 from resources.warehouse import WarehouseResource
 from tests.support import dev_server, postgres

@@ -8,7 +8,7 @@ Quarantined rows hold records' contents, which readers of the published data mus
 on the lake they are a DuckLake of their own (``quarantine_lake``): its tables in a PostgreSQL schema
 of the same catalog database, where the readers' role (deploy/postgres/lake_reader.sql) has no
 privilege, and its files beside the lake's, not under them. The pipeline's sessions on their own
-lake attach it as catalog ``quarantine``, so ``quarantine.flights`` means what it means in a file.
+lake attach it as catalog ``quarantine``, so ``quarantine.orders`` means what it means in a file.
 
 Sessions are cursors of one DuckDB instance per process and attachment: a new instance verifies
 the signatures of the DuckLake and PostgreSQL extensions and attaches the catalog again, a fraction

@@ -11,3 +11,9 @@
     round(avg(arr_delay), 2) as avg_arr_delay_min,
     round(quantile_cont(arr_delay, 0.9), 1) as p90_arr_delay_min
 {% endmacro %}
+
+{#- How many days up to the newest the route profile (mart_route_delays) covers: a year, unless the
+    `route_profile_days` var says otherwise. -#}
+{% macro route_profile_days() -%}
+    {{ return(var('route_profile_days', 365) | int) }}
+{%- endmacro %}

@@ -1,5 +1,5 @@
 {#- A raw table's primary key, as its dataset declares it (config/datasets/, carried into the
-    generated _sources.yml as meta.primary_key): `{{ primary_key('raw', 'flights') | join(', ') }}`.
+    generated _sources.yml as meta.primary_key): `{{ primary_key('raw', 'orders') | join(', ') }}`.
     SQL that builds a key from it never repeats the columns. Parsing renders no SQL (execute is
     false), so there it is the empty list. -#}
 {% macro primary_key(source_name, table_name) -%}

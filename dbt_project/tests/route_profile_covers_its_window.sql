@@ -10,7 +10,7 @@ newest as (
 in_window as (
     select count(*) as flights
     from flights, newest
-    where flight_date > newest.day - {{ var('route_profile_days') }}
+    where flight_date > newest.day - {{ route_profile_days() }}
 ),
 profiled as (
     select coalesce(sum(flights_scheduled), 0) as flights, min(first_day) as first_day
@@ -18,4 +18,4 @@ profiled as (
 )
 select in_window.flights as flights_in_window, profiled.flights as flights_profiled, profiled.first_day
 from in_window, profiled, newest
-where in_window.flights != profiled.flights or profiled.first_day <= newest.day - {{ var('route_profile_days') }}
+where in_window.flights != profiled.flights or profiled.first_day <= newest.day - {{ route_profile_days() }}

@@ -8,9 +8,9 @@ import pytest
 from assets.automation import MATERIALIZED_TAG, REFRESH_ON_UPSTREAM_UPDATE, run_with_model
 from assets.layers import raw_asset_key
 from assets.partitions import DAYS
-from cli import replay
 from config.names import LAND_AND_REFRESH_JOB
 from definitions import build_definitions
+from demo import replay
 from jobs.landing import ingest_job_for, land_and_refresh_targets, refresh_targets
 from tests.support import expected_graph as expected
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from assets.charts import bar_chart
+from analytics.charts import bar_chart
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,9 +15,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from cli import replay
 from cli.backfill import run_backfill
 from config.settings import Settings
+from demo import replay
 from warehouse.file import FileWarehouse
 
 pytestmark = pytest.mark.integration

@@ -10,9 +10,9 @@ import dagster as dg
 import pytest
 
 from assets.day_coverage import DAY_COVERAGE_CHECK
-from cli import replay
 from cli.backfill import run_backfill
 from definitions import build_definitions
+from demo import replay
 from tests.support.warehouse import query
 
 pytestmark = [pytest.mark.integration, pytest.mark.backends]

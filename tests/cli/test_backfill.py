@@ -1,6 +1,6 @@
 """`backfill`, the command the README shows: in a process of its own, as a user runs it."""
 
-from cli import replay
+from demo import replay
 from resources.warehouse import WarehouseResource
 from tests.support.processes import run_python
 

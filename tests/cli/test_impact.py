@@ -6,10 +6,11 @@ import dagster as dg
 import duckdb
 import pytest
 
-from cli import impact, replay
+from cli import impact
 from cli.backfill import run_backfill
 from config.settings import Settings
 from definitions import build_definitions
+from demo import replay
 from resources.dbt_state import MANIFEST
 from tests.cli.conftest import CHANGED_TABLE, copy_of_dbt_project, slim_build_outcome
 

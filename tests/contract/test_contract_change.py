@@ -68,7 +68,7 @@ def test_a_column_added_renamed_and_widened_from_a_day_is_published_with_the_his
         assert done.returncode == 0, f"{command}: {done.stdout[-3000:]}{done.stderr[-3000:]}"
         return done.stdout
 
-    run("-m", "cli.replay", "--reference", "--from", str(HISTORY[0]), "--to", str(HISTORY[-1]))
+    run("-m", "demo.replay", "--reference", "--from", str(HISTORY[0]), "--to", str(HISTORY[-1]))
     run("-c", "from resources.dbt import ensure_manifest; ensure_manifest()")
     run("-m", "cli.backfill")
 

@@ -60,7 +60,7 @@ def test_a_new_dataset_is_a_profile_and_one_sql_file(tmp_path):
     # 2. The one SQL file: a mart over the staging view.
     (copy / "dbt_project" / "models" / "marts" / f"{MART}.sql").write_text(MART_SQL)
     # 3. Files land: the demo's reference data and first day, and three days of the new feed.
-    assert run_in(copy, data, "-m", "cli.replay", "--reference", "--days", "1").returncode == 0
+    assert run_in(copy, data, "-m", "demo.replay", "--reference", "--days", "1").returncode == 0
     for day in DAYS:
         landed = data / "landing" / "gate_events" / f"gate_events_{day}.csv"
         landed.parent.mkdir(parents=True, exist_ok=True)

@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cli import replay
 from config.settings import Settings
+from demo import replay
 from instance.home import PROD_CONFIG
 from resources.pools import pool_limits
 from tests.support import dev_server, systemd

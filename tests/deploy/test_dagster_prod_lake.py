@@ -27,8 +27,8 @@ import duckdb
 import psycopg2
 import pytest
 
-from cli import replay
 from config.settings import LAKE_PASSWORD_VARIABLE, Settings
+from demo import replay
 from instance.home import PROD_CONFIG, prepare_dagster_home
 from resources.warehouse import WarehouseResource
 from tests.support import dev_server

@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from cli import replay
 from config.datasets import Completeness, DatasetConfig
+from demo import replay
 from demo.nycflights import day_csv
 from ingestion.landing import manifest_of
 from ingestion.load import load_partitions

@@ -17,10 +17,10 @@ import pandera.polars as pa
 import polars as pl
 import pytest
 
-from cli import replay
 from config.changes import ColumnChange, check_changes
 from config.datasets import DatasetConfig, load_datasets
 from config.settings import Settings
+from demo import replay
 from demo.nycflights import day_csv
 from ingestion.changes import claim_changes, record_consumed
 from ingestion.landing import dataset_landing_dir

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cli import replay
+from demo import replay
 from ingestion.load import load_partitions
 from resources.warehouse import WarehouseResource
 from tests.support.warehouse import query

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from cli import replay
+from demo import replay
 from ingestion.load import load_partitions
 from resources.warehouse import WarehouseResource
 from tests.support import postgres

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.backends]
 # Reference data loaded, then stg_airlines built twice through Dagster, as automation would.
 TWO_BUILDS = """
 import dagster as dg
-from cli import replay
+from demo import replay
 from config.datasets import load_datasets
 from config.settings import Settings
 from definitions import build_definitions

@@ -19,11 +19,11 @@ import dagster as dg
 import psycopg2
 import pytest
 
-from cli import replay
 from cli.backfill import register_days, run_backfill
 from config.datasets import load_datasets
 from config.settings import Settings
 from definitions import build_definitions
+from demo import replay
 from jobs.landing import refresh_targets
 from resources.warehouse import WarehouseResource
 from tests.support import lake_worker, postgres

@@ -6,8 +6,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from cli import replay
 from definitions import build_definitions
+from demo import replay
 from demo.nycflights import day_csv
 from jobs.landing import ingest_job_for
 from resources.alerts import AlertsResource

@@ -11,8 +11,8 @@ import time
 import dagster as dg
 import pytest
 
-from cli import replay
 from definitions import build_definitions
+from demo import replay
 from jobs.landing import ingest_job_for
 from resources.alerts import AlertsResource
 from sensors.freshness import build_freshness_sensor

@@ -9,8 +9,8 @@ import dagster as dg
 import pytest
 
 import sensors.landing
-from cli import replay
 from definitions import build_definitions
+from demo import replay
 from jobs.landing import RANGE_END_TAG, RANGE_START_TAG
 from sensors import landing_plan
 from tests.support.json_lines import read_json_lines

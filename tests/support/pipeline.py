@@ -13,11 +13,11 @@ import polars as pl
 
 from assets.dbt_assets import DBT_ASSETS_NAME
 from assets.layers import ANALYTICS
-from cli import replay
 from cli.backfill import register_days
 from config.datasets import load_datasets
 from config.settings import Settings
 from definitions import build_definitions
+from demo import replay
 from demo.nycflights import day_csv, fed, source_bytes
 from ingestion.changes import CHANGED_DAYS
 from ingestion.landing import dataset_landing_dir

@@ -9,7 +9,7 @@
 {%- if execute %}
     {%- set newest = run_query("select max(flight_date) from " ~ current_version(ref('fct_flights')) ~ " as f").columns[0].values()[0] %}
     {%- if newest is not none %}
-        {%- set first_day = (newest - modules.datetime.timedelta(days=var('route_profile_days') - 1)).isoformat() %}
+        {%- set first_day = (newest - modules.datetime.timedelta(days=route_profile_days() - 1)).isoformat() %}
     {%- endif %}
 {%- endif %}
 select

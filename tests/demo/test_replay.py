@@ -2,7 +2,7 @@ from datetime import date
 
 import polars as pl
 
-from cli import replay
+from demo import replay
 from demo.nycflights import daily_table
 
 
