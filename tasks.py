@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Project commands that work on a fresh machine with only Python 3.11+.
 
-    python3 tasks.py dev     install everything, seed the demo data, start `dagster dev` (UI on :3000)
-                             and the metrics exporter (/metrics on :9464); `dagster dev`'s options
-                             pass through (-p PORT, --log-format json)
+    python3 tasks.py dev     install everything, start `dagster dev` (UI on :3000) and the metrics
+                             exporter (/metrics on :9464), with the demo's data seeded where the demo
+                             pack is in; `dagster dev`'s options pass through (-p PORT, --log-format json)
     python3 tasks.py test    install everything and run the whole test suite
     python3 tasks.py test --fast
                              the fast tier: everything but the tests that start servers
@@ -11,9 +11,16 @@
                              pytest with ARGS, in one session (e.g. `test tests/ingestion -x`)
     python3 tasks.py prepare production install: the locked environment without dev tools, and the
                              dbt manifest (outside `dagster dev` nothing parses the dbt project)
-    python3 tasks.py replay|backfill|restore|cleanup|impact|contract|profile [ARGS]
-                             one of the project's commands ([project.scripts]), in the locked
+    python3 tasks.py COMMAND [ARGS]
+                             one of the project's commands ([project.scripts] in pyproject.toml:
+                             profile, backfill, restore, cleanup, impact, contract, ...), in the locked
                              environment and against the UI's Dagster instance (.dagster_home/)
+    python3 tasks.py new PATH --name NAME [--backend duckdb|ducklake] [--demo]
+                             a project of one's own from this template, in a new git repository at
+                             PATH, without the demo unless --demo (copier.yml, docs/template.md)
+    python3 tasks.py update [--vcs-ref REF]
+                             in a project made with `new`: merge the newest template version (a tag,
+                             or REF) into it; the git tree must be clean
     python3 tasks.py run COMMAND [ARGS]
                              anything else in the locked environment, e.g. `run python bench/latency.py`
 
@@ -22,6 +29,8 @@ Standard library only: this file is what installs the rest (uv, then the locked 
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import shutil
 import signal
@@ -142,6 +151,17 @@ SHUTDOWN_SECONDS = 60
 GROUP_GRACE_SECONDS = 10
 
 
+# The demo pack's feed (demo/), which seeds the demo's data on a fresh checkout.
+DEMO_FEED = "replay"
+DATASETS_DIR = ROOT / "config" / "datasets"
+FIRST_STEPS = """
+tasks: no datasets are declared yet (config/datasets/). To add the first one, from a sample file:
+    python3 tasks.py profile NAME path/to/sample.csv            what it would write
+    python3 tasks.py profile NAME path/to/sample.csv --write    write it (README: "Add a dataset")
+then land its files in data/landing/NAME/: the landing sensor loads them.
+"""
+
+
 def dev() -> int:
     uv = uv_command()
     sync(uv)
@@ -151,9 +171,12 @@ def dev() -> int:
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     json_logs = option(args, "--log-format", default="colored") == "json"
     prepare_dagster_home(home, [*uv, "run", "--frozen", "python"], env, json_logs=json_logs)
-    # Reference data and the first days land only on a fresh checkout; later starts keep the data.
-    if run(uv, "replay", "--seed", env=env) != 0:
+    # The demo pack's reference data and first days land only on a fresh checkout; later starts
+    # keep the data. A project of one's own starts on an empty landing zone.
+    if DEMO_FEED in project_scripts() and run(uv, DEMO_FEED, "--seed", env=env) != 0:
         return 1
+    if not any(DATASETS_DIR.glob("*.yaml")):
+        print(FIRST_STEPS, flush=True)
     # The metrics exporter reads the webserver `dagster dev` starts (its -h/-p, 127.0.0.1:3000 by default).
     host = option(args, "-h", "--host", default="127.0.0.1")
     webserver = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -248,7 +271,87 @@ def forward(*command: str) -> int:
     return subprocess.run([*uv, "run", "--no-sync", *command], cwd=ROOT, env=env).returncode
 
 
-COMMANDS = {"dev": dev, "test": test, "prepare": prepare}
+def uv_binary(uv: list[str]) -> str:
+    """The uv executable itself, for a program that runs it without this file (template/finish.py)."""
+    if len(uv) == 1:
+        return shutil.which(uv[0]) or uv[0]
+    found = subprocess.run([*uv[:-1], "-c", "import uv; print(uv.find_uv_bin())"], capture_output=True, text=True)
+    return found.stdout.strip()
+
+
+def git(*args: str, cwd: Path) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def template_address() -> str:
+    """Where a made project pulls later template versions from: this clone's origin (the template's
+    public address), or this folder when the clone has none."""
+    found = subprocess.run(["git", "remote", "get-url", "origin"], cwd=ROOT, capture_output=True, text=True)
+    return found.stdout.strip() if found.returncode == 0 else str(ROOT)
+
+
+def copier(uv: list[str], *args: str, cwd: Path) -> int:
+    """copier from the locked environment; template/finish.py, which it runs, locks with this uv."""
+    env = {**os.environ, "UV": uv_binary(uv)}
+    command = [str(ROOT / ".venv" / "bin" / "python"), "-m", "copier", *args]
+    return subprocess.run(command, cwd=cwd, env=env).returncode
+
+
+def new() -> int:
+    parser = argparse.ArgumentParser(prog="python3 tasks.py new", description="A project from this template.")
+    parser.add_argument("path", type=Path, help="the new project's folder (must not exist, or be empty)")
+    parser.add_argument("--name", required=True, help="lower-case words joined by '-', e.g. sales-pipeline")
+    parser.add_argument("--backend", choices=["duckdb", "ducklake"], default="duckdb", help="production's warehouse")
+    parser.add_argument("--demo", action="store_true", help="keep the demo pack (demo/ and what copier.yml lists)")
+    args = parser.parse_args(sys.argv[2:])
+    if not (ROOT / "copier.yml").exists():
+        parser.error("this project is not the template (it has no copier.yml): make new projects from the template")
+    target = args.path.resolve()
+    if target.exists() and any(target.iterdir()):
+        parser.error(f"{target} exists and is not empty")
+    uv = uv_command()
+    sync(uv)
+    commit = git("rev-parse", "HEAD", cwd=ROOT)
+    if git("status", "--porcelain", cwd=ROOT):
+        print(f"tasks: the template's uncommitted changes are not included (it is made from {commit[:12]})")
+    answers = {"name": args.name, "backend": args.backend, "keep_demo": "true" if args.demo else "false"}
+    data = [f"--data={key}={value}" for key, value in answers.items()]
+    options = ["--trust", "--defaults", "--quiet", f"--vcs-ref={commit}", *data]
+    code = copier(uv, "copy", *options, str(ROOT), str(target), cwd=ROOT)
+    if code != 0:
+        return code
+    # The template's address, not the clone it happened to be made from: what `update` pulls from.
+    answers_file = target / ".copier-answers.yml"
+    lines = answers_file.read_text().splitlines(keepends=True)
+    address = f"_src_path: {json.dumps(template_address())}\n"
+    answers_file.write_text("".join(address if line.startswith("_src_path:") else line for line in lines))
+    git("init", "--quiet", "--initial-branch=main", cwd=target)
+    git("add", "--all", cwd=target)
+    identity = [] if git_identity(target) else ["-c", "user.name=tasks.py new", "-c", "user.email=new@localhost"]
+    message = f"A new project, {args.name}, from the template at {commit[:12]}"
+    git(*identity, "commit", "--quiet", "-m", message, cwd=target)
+    print(f"tasks: made {target} ({args.name}). Next:\n    cd {target}\n    python3 tasks.py dev")
+    return 0
+
+
+def git_identity(cwd: Path) -> bool:
+    found = subprocess.run(["git", "config", "user.email"], cwd=cwd, capture_output=True, text=True)
+    return bool(found.stdout.strip())
+
+
+def update() -> int:
+    if not (ROOT / ".copier-answers.yml").exists():
+        print("tasks: update is for a project made with `python3 tasks.py new` (it has no .copier-answers.yml)")
+        return 2
+    uv = uv_command()
+    sync(uv)
+    code = copier(uv, "update", "--trust", "--defaults", "--skip-answered", *sys.argv[2:], cwd=ROOT)
+    if code == 0:
+        print("tasks: merged; review `git diff`, resolve any conflict markers, run `python3 tasks.py test`, commit")
+    return code
+
+
+COMMANDS = {"dev": dev, "test": test, "prepare": prepare, "new": new, "update": update}
 
 
 def main() -> int:
