@@ -22,16 +22,26 @@ from config.settings import PROJECT_ROOT
 pytestmark = pytest.mark.integration
 
 SCRIPTS = set(tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["scripts"])
-BUILT_IN = {"dev", "test", "prepare", "run"}
+BUILT_IN = {"dev", "test", "prepare", "run", "new", "update"}
 NAMED = re.compile(r"python3 tasks\.py ([a-z][a-z-]*)([^`\n\"'()|;]*)")
 QUOTED = re.compile(rf"`({'|'.join(sorted(SCRIPTS))})((?: [^`\n]*)?)`")
 OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z-]*)")
 # The options of the built-in commands, from tasks.py's own usage text and what `dev` passes on.
-BUILT_IN_OPTIONS = {"dev": {"--log-format"}, "test": {"--fast"}, "prepare": set(), "run": set()}
+# `update` passes its options to `copier update`.
+BUILT_IN_OPTIONS = {
+    "dev": {"--log-format"},
+    "test": {"--fast"},
+    "prepare": set(),
+    "run": set(),
+    "new": {"--name", "--backend", "--demo"},
+    "update": {"--vcs-ref"},
+}
 
 
 def sources() -> list[Path]:
-    docs = [PROJECT_ROOT / "README.md", PROJECT_ROOT / "bench" / "README.md", *(PROJECT_ROOT / "docs").glob("*.md")]
+    # The template's manual, a made project's (template/README.md), the benchmarks' and the docs.
+    readmes = [PROJECT_ROOT / name / "README.md" for name in (".", "template", "bench")]
+    docs = [*readmes, *(PROJECT_ROOT / "docs").glob("*.md")]
     code = [
         path
         for path in PROJECT_ROOT.rglob("*.py")

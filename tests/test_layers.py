@@ -12,20 +12,23 @@ from config.settings import PROJECT_ROOT
 # Lowest first. A module may import from its own folder and from folders of lower layers only.
 LAYERS: list[tuple[str, ...]] = [
     # Plain data code: no Dagster. What the warehouse is and how it is reached; settings and the
-    # dataset config; reading, checking and loading files; publishing marts; contracts; the demo feed.
+    # dataset config; reading, checking and loading files; publishing marts; contracts.
     ("compat", "instance", "warehouse"),
     ("config",),
     ("ingestion",),
-    ("schemas", "publishing", "demo"),
+    ("schemas", "publishing"),
     ("contract", "operations", "observability"),
-    # Dagster: resources, then the assets they serve, the jobs that select assets, and what starts jobs.
+    # Dagster: resources, the analytics computations, then the assets they serve, the jobs that
+    # select assets, and what starts jobs.
     ("resources",),
+    ("analytics",),
     ("assets",),
     ("jobs",),
     ("schedules", "sensors"),
-    # Entry points: the code location, the commands, the benchmarks.
+    # Entry points: the code location, the commands (the demo pack's feed among them), making a
+    # project from the template, the benchmarks.
     ("definitions.py",),
-    ("cli", "tasks.py"),
+    ("cli", "tasks.py", "demo", "template"),
     ("bench",),
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

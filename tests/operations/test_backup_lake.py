@@ -6,10 +6,11 @@ import shutil
 import dagster as dg
 import pytest
 
+from cli import restore
 from cli.backfill import run_backfill
 from config.settings import Settings
 from definitions import build_definitions
-from demo import replay, restore
+from demo import replay
 from operations.backup import MANIFEST, RestoreError, list_snapshots, restore_snapshot
 from resources.warehouse import WarehouseResource
 from tests.support.warehouse import warehouse_contents

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from assets.dbt_assets import build_args
+from config.project import IDENTIFIER
 from config.settings import DBT_PROJECT_DIR, Settings
 from resources.dbt import INVOCATION_PREFIX, PARTIAL_PARSE_FILE, dbt_resource, keep_parse_state, prune_invocations
 from resources.warehouse import WarehouseResource
@@ -53,7 +54,7 @@ def test_only_the_newest_invocation_folders_are_kept(tmp_path):
 
 
 def test_each_environment_has_its_dbt_target_fed_the_warehouse_by_the_settings(tmp_path, dbt_manifest):
-    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["flights"]["outputs"]
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())[IDENTIFIER]["outputs"]
     for env in ("dev", "test", "prod"):
         target = profile[env]
         assert target["type"] == "duckdb"
@@ -67,7 +68,7 @@ def test_each_environment_has_its_dbt_target_fed_the_warehouse_by_the_settings(t
 
 
 def test_the_lake_backend_has_its_dbt_targets_fed_the_lake_by_the_settings(tmp_path):
-    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["flights"]["outputs"]
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())[IDENTIFIER]["outputs"]
     catalog = "host=db dbname=lake_test user=pipeline"
     local = Settings(env="test", data_dir=tmp_path, backend="ducklake", lake_catalog=catalog)
     remote = Settings(
@@ -94,7 +95,7 @@ def test_the_lake_backend_has_its_dbt_targets_fed_the_lake_by_the_settings(tmp_p
 
 
 def test_slim_ci_on_the_lake_reads_prod_read_only_and_gets_the_s3_secret_when_files_are_in_a_bucket(tmp_path):
-    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["flights"]["outputs"]
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())[IDENTIFIER]["outputs"]
     for target in (SLIM_LAKE_TARGET, SLIM_LAKE_S3_TARGET):
         own, prod = profile[target]["attach"]
         assert "password" not in prod["path"].lower() and prod["read_only"] is True
