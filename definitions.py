@@ -40,13 +40,14 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     datasets = load_datasets(settings.datasets_path)
     warehouse = WarehouseResource.for_settings(settings)
     pools = warehouse.pools()
-    manifest = json.loads(dbt_project().manifest_path.read_text())
+    project = dbt_project(settings.dbt_project_dir)
+    manifest = json.loads(project.manifest_path.read_text())
     # A project's dbt models, once it has any (a new project starts with none).
     has_models = any(node["resource_type"] == "model" for node in manifest["nodes"].values())
     data_assets = [
         *build_ingestion_assets(datasets, pools.load),
-        *([build_dbt_assets(dbt_project(), pools.transform, datasets)] if has_models else []),
-        *build_analytics_assets(pools.transform),
+        *([build_dbt_assets(project, pools.transform, datasets)] if has_models else []),
+        *build_analytics_assets(pools.transform, settings.analytics_package),
     ]
     if warehouse.readers_need_a_copy:
         data_assets.append(build_readers_copy_asset(read_by_readers(data_assets), pools.transform))

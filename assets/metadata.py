@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 
 import dagster as dg
 import polars as pl
@@ -42,10 +43,27 @@ def null_counts(frame: pl.DataFrame) -> dict[str, int]:
     return {name: int(count) for name, count in frame.null_count().row(0, named=True).items()}
 
 
+def _kind(dtype: pl.DataType) -> str:
+    if dtype.is_integer() or (isinstance(dtype, pl.Decimal) and dtype.scale == 0):
+        return "int"
+    if dtype.is_float() or isinstance(dtype, pl.Decimal):
+        return "float"
+    return "bool" if dtype == pl.Boolean else "string"
+
+
+def _cell(value: object) -> str | int | float | bool | None:
+    """A value as table metadata holds it: a number, a flag or text (a SUM in DuckDB is a DECIMAL,
+    a day is a date: neither is one of those)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return str(value)
+
+
 def table_metadata(frame: pl.DataFrame) -> dg.TableMetadataValue:
     """A whole frame as table metadata: the UI shows it as a sortable table, values untruncated."""
-    kinds = {pl.Int64: "int", pl.Float64: "float", pl.Boolean: "bool"}
-    schema = dg.TableSchema(
-        columns=[dg.TableColumn(name, kinds.get(dtype, "string")) for name, dtype in frame.schema.items()]
-    )
-    return dg.MetadataValue.table([dg.TableRecord(row) for row in frame.iter_rows(named=True)], schema=schema)
+    schema = dg.TableSchema(columns=[dg.TableColumn(name, _kind(dtype)) for name, dtype in frame.schema.items()])
+    rows = frame.iter_rows(named=True)
+    records = [dg.TableRecord({name: _cell(value) for name, value in row.items()}) for row in rows]
+    return dg.MetadataValue.table(records, schema=schema)

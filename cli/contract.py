@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from config.datasets import load_datasets
-from config.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, exits_on_settings_error, get_settings
+from config.settings import Settings, exits_on_settings_error, get_settings, shown
 from contract.dbt_sources import COMMAND, stale_files, write_files
 
 
@@ -25,17 +25,17 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     )
     parser.add_argument("--check", action="store_true", help="only check; exit 1 if a generated file is stale")
     args = parser.parse_args(argv)
-    datasets_path = (settings or get_settings()).datasets_path
-    datasets = load_datasets(datasets_path)
+    settings = settings or get_settings()
+    datasets = load_datasets(settings.datasets_path)
     if args.check:
-        stale = stale_files(datasets, DBT_PROJECT_DIR)
+        stale = stale_files(datasets, settings.dbt_project_dir)
         for path in stale:
-            print(f"stale: {path.relative_to(PROJECT_ROOT)} (run `{COMMAND}`)")
+            print(f"stale: {shown(path)} (run `{COMMAND}`)")
         if not stale:
             print("contract: the generated dbt files match the dataset config; nothing to regenerate")
         return 1 if stale else 0
-    for path in write_files(datasets, DBT_PROJECT_DIR):
-        print(f"{'wrote' if path.exists() else 'removed'} {path.relative_to(PROJECT_ROOT)}")
+    for path in write_files(datasets, settings.dbt_project_dir):
+        print(f"{'wrote' if path.exists() else 'removed'} {shown(path)}")
     return 0
 
 

@@ -24,7 +24,7 @@ import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
 from assets.dbt_assets import DBT_ASSETS_NAME
-from config.settings import DBT_PROJECT_DIR, Settings, exits_on_settings_error, get_settings
+from config.settings import Settings, exits_on_settings_error, get_settings
 from resources.dbt import DBT_EXECUTABLE
 from resources.dbt_state import StateError, deferred_build_args, modified_models, prod_catalog
 from resources.warehouse import WarehouseResource
@@ -82,9 +82,10 @@ def _section(title: str, items: Sequence[str]) -> None:
 def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
     parser = argparse.ArgumentParser(prog="impact", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--build", action="store_true", help="build the change alone, deferring the rest to prod")
-    parser.add_argument("--project-dir", type=Path, default=DBT_PROJECT_DIR, help=argparse.SUPPRESS)
+    parser.add_argument("--project-dir", type=Path, help=argparse.SUPPRESS)  # default: the settings' dbt project
     args = parser.parse_args(argv)
     settings = settings or get_settings()
+    args.project_dir = args.project_dir or settings.dbt_project_dir
 
     try:
         modified = modified_models(args.project_dir, settings.dbt_state)

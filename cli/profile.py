@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from config.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, exits_on_settings_error, get_settings
+from config.settings import PROJECT_ROOT, Settings, exits_on_settings_error, get_settings, shown
 from contract.profile import Profile, ProfileError, profile
 from contract.render import config_text, model_source, staging_source, write_dataset
 
@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         result = profile(args.name, sorted(args.samples))
         description = args.description or f"{args.name}, profiled from {result.samples[0]}: say what it is."
         if args.write:
-            written = write_dataset(result, description, settings.datasets_path, SCHEMAS_DIR, DBT_PROJECT_DIR)
+            written = write_dataset(result, description, settings.datasets_path, SCHEMAS_DIR, settings.dbt_project_dir)
         else:
             print(describe(result), end="\n\n")
             print(f"config/datasets/{args.name}.yaml\ndatasets:\n{config_text(result, description)}")
@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         return 1
     print(describe(result))
     for path in [written.config_file, written.model_file, written.staging_file, *written.generated]:
-        print(f"wrote {path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path}")
+        print(f"wrote {shown(path)}")
     print(f"{args.name} loads from {settings.landing / args.name}/ ({result.file_pattern})")
     return 0
 
@@ -106,12 +106,12 @@ def update(name: str, samples: list[Path], write: bool, settings: Settings) -> i
         if not write:
             print("nothing written: add --write to apply the changes" if proposals else "the contract takes them")
             return 0
-        applied = apply(datasets[name], proposals, settings.datasets_path, DBT_PROJECT_DIR)
+        applied = apply(datasets[name], proposals, settings.datasets_path, settings.dbt_project_dir)
     except ProfileError as error:
         print(f"profile: {error}", file=sys.stderr)
         return 1
     for path in [applied.model_file, applied.config_file, *applied.generated]:
-        print(f"wrote {path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path}")
+        print(f"wrote {shown(path)}")
     renamed = [p.change for p in proposals if p.change is not None and p.change.kind == "renamed"]
     for change in renamed:
         print(f"rename {', '.join(change.was)} to {change.column} in the SQL that reads it (stg_{name}.sql)")

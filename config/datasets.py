@@ -238,18 +238,27 @@ class DatasetConfig(BaseModel):
         return resolve_schema(self.schema_ref)
 
 
-def resolve_schema(ref: str) -> type[pa.DataFrameModel]:
-    """Import ``schemas.<module>`` and return its ``<Class>``, or raise ValueError saying what is missing."""
+def schema_module(ref: str) -> tuple[str, str]:
+    """(module, class) of a ``schema`` reference: ``module.Class`` names a module of schemas/, a longer
+    dotted path any importable module (a test's own models, for one)."""
     module_name, _, class_name = ref.rpartition(".")
-    if not module_name or not SAFE_NAME.match(module_name) or not class_name.isidentifier():
+    parts = module_name.split(".")
+    if not module_name or not all(SAFE_NAME.match(part) for part in parts) or not class_name.isidentifier():
         raise ValueError(f"schema {ref!r} must be written module.Class, e.g. orders.Orders")
+    return (f"{SCHEMAS_PACKAGE}.{module_name}" if len(parts) == 1 else module_name), class_name
+
+
+def resolve_schema(ref: str) -> type[pa.DataFrameModel]:
+    """Import the schema's module and return its class, or raise ValueError saying what is missing."""
+    module_name, class_name = schema_module(ref)
+    where = module_name.replace(".", "/") + ".py"
     try:
-        module = importlib.import_module(f"{SCHEMAS_PACKAGE}.{module_name}")
+        module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
-        raise ValueError(f"schema {ref!r}: no module {SCHEMAS_PACKAGE}/{module_name}.py") from error
+        raise ValueError(f"schema {ref!r}: no module {where}") from error
     model = getattr(module, class_name, None)
     if model is None:
-        raise ValueError(f"schema {ref!r}: {SCHEMAS_PACKAGE}/{module_name}.py has no class {class_name}")
+        raise ValueError(f"schema {ref!r}: {where} has no class {class_name}")
     from pandera.polars import DataFrameModel
 
     if not (isinstance(model, type) and issubclass(model, DataFrameModel)):

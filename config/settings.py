@@ -31,6 +31,12 @@ LAKE_DBT_TARGET = "lake"
 LAKE_S3_DBT_TARGET = "lake_s3"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
+
+def shown(path: Path) -> Path:
+    """A path as the commands print it: relative to the project's root when it is inside it."""
+    return path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
+
+
 Environment = Literal["dev", "test", "prod"]
 # duckdb: one DuckDB file, one writer at a time (the embedded default, nothing to start).
 # ducklake: a DuckLake catalog in PostgreSQL with data files in a folder or an S3 bucket; many
@@ -82,6 +88,10 @@ class Settings(BaseSettings):
     prod_warehouse_path: Path | None = None
     # The dataset declarations: a folder of YAML files (each with a `datasets:` mapping), or one file.
     datasets_path: Path = PROJECT_ROOT / "config" / "datasets"
+    # The dbt project (models, macros, tests) and the package of the Python analytics (analytics/):
+    # with the datasets, the project's own content. Tests point them at a small synthetic project.
+    dbt_project_dir: Path = DBT_PROJECT_DIR
+    analytics_package: str = "analytics"
     backend: Backend = FILE_BACKEND
     # DuckLake (backend=ducklake). The catalog: a libpq key=value DSN without the password
     # (the password is in DATAOPS_LAKE_CATALOG_PASSWORD). One PostgreSQL database per environment.

@@ -33,7 +33,7 @@ STAGING_FILE = STAGING_DIR / "_staging.yml"
 # The dbt source of the raw tables is named after their schema: `source('raw', '<dataset>')`.
 RAW_SOURCE = RAW
 # A test's meta key naming the column of the day, for a test of only the days a build rebuilds
-# (read by get_where_subquery in the dbt project's macros/changed_days.sql).
+# (read by get_where_subquery in the dbt project's macros/dataops/changed_days.sql).
 CHANGED_DAYS_META = "changed_days_column"
 COMMAND = "python3 tasks.py contract"
 HEADER = (
@@ -74,7 +74,7 @@ def _key_tests(dataset: DatasetConfig) -> tuple[dict[str, list[Any]], list[dict[
     """The primary key's tests: per column (a one-column key), or on the table (a composite one)."""
     # The days are named in the test's meta, not as a `where` clause: a clause would have to name
     # the warehouse's database, rendered differently per environment, and slim CI (`impact`) would
-    # then see these tests as modified. macros/changed_days.sql turns the meta into the filter.
+    # then see these tests as modified. macros/dataops/changed_days.sql turns the meta into the filter.
     only_changed_days = {"meta": {CHANGED_DAYS_META: PARTITION_DATE}}
     config = {"config": only_changed_days} if dataset.kind == "daily" else {}
     if len(dataset.primary_key) == 1:
@@ -103,7 +103,7 @@ def source_table(dataset: DatasetConfig) -> dict[str, Any]:
     table: dict[str, Any] = {
         "name": dataset.name,
         "description": dataset.description,
-        # primary_key: what SQL that needs the key reads (macros/primary_key.sql), not a copy of it.
+        # primary_key: what SQL that needs the key reads (macros/dataops/primary_key.sql), not a copy of it.
         "config": {"meta": {"dagster": {"asset_key": [RAW, dataset.name]}, "primary_key": list(dataset.primary_key)}},
         "columns": columns,
     }

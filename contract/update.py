@@ -30,7 +30,7 @@ from pathlib import Path
 import polars as pl
 
 from config.changes import ColumnChange, older_names
-from config.datasets import SCHEMAS_PACKAGE, ConfigError, DatasetConfig, declaring_file, load_datasets
+from config.datasets import ConfigError, DatasetConfig, declaring_file, load_datasets, schema_module
 from contract.dbt_sources import write_files
 from contract.profile import ColumnProfile, Profile, ProfileError
 from contract.render import INDENT, annotation_source, field_source
@@ -166,8 +166,8 @@ def apply(dataset: DatasetConfig, proposals: Sequence[Proposal], datasets_path: 
     changes = [proposal for proposal in proposals if proposal.change is not None]
     if not changes:
         raise ProfileError(f"{dataset.name}: the sample files fit the contract; nothing to change")
-    module_name, _, class_name = dataset.schema_ref.rpartition(".")
-    module = importlib.import_module(f"{SCHEMAS_PACKAGE}.{module_name}")
+    module_name, class_name = schema_module(dataset.schema_ref)
+    module = importlib.import_module(module_name)
     model_file = Path(module.__file__ or "")
     config_file = declaring_file(datasets_path, dataset.name)
     if config_file is None:

@@ -3,7 +3,7 @@
 Every load commits one row per file to the load log (``meta.file_loads``) in the same transaction
 as the file's rows. Before a dbt build, ``claim_changes`` takes, for each incremental model, the
 load-log rows it has not consumed yet, and writes the days they touch to ``CHANGED_DAYS``, where
-the model's SQL reads them (dbt_project/macros/changed_days.sql). Once the build is published,
+the model's SQL reads them (dbt_project/macros/dataops/changed_days.sql). Once the build is published,
 ``record_consumed`` records the claimed rows as consumed, in the publishing transaction itself
 (publishing/marts.py): a version is consumed exactly when readers can see it.
 

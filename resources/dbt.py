@@ -90,28 +90,29 @@ def prune_invocations(target_dir: Path, keep: int = INVOCATIONS_KEPT) -> list[Pa
 
 
 @cache
-def dbt_project() -> DbtProject:
-    """The dbt project (one per process), its manifest fresh under `dagster dev`.
+def dbt_project(project_dir: Path = DBT_PROJECT_DIR) -> DbtProject:
+    """The dbt project at ``project_dir`` (the settings' ``dbt_project_dir``; one object per process),
+    its manifest fresh under `dagster dev`.
 
     In place of ``project.prepare_if_dev()``, which parses on every load (run workers included).
     Outside `dagster dev` the manifest is built beforehand: ``ensure_manifest()`` in tests, CI and
     benchmarks, ``dagster-dbt project prepare-and-package`` in a deploy.
     """
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir)
     if project.preparer.using_dagster_dev():
         prepare_manifest(project)
     return project
 
 
-def ensure_manifest() -> Path:
+def ensure_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
     """Produce ``target/manifest.json`` if stale, outside `dagster dev` (tests, CI, benchmarks)."""
-    return prepare_manifest(dbt_project())
+    return prepare_manifest(dbt_project(project_dir))
 
 
 def dbt_resource(settings: Settings) -> DbtCliResource:
     return DbtCliResource(
-        project_dir=dbt_project(),
-        profiles_dir=str(DBT_PROJECT_DIR),
+        project_dir=dbt_project(settings.dbt_project_dir),
+        profiles_dir=str(settings.dbt_project_dir),
         target=settings.dbt_target,
         dbt_executable=DBT_EXECUTABLE,
     )

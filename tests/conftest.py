@@ -27,7 +27,7 @@ from ingestion.landing import LandedFile
 from ingestion.pipeline import Delivery, FileIngestion, ingest_files
 from resources.dbt import ensure_manifest
 from tests.support import object_store as object_store_module
-from tests.support import postgres
+from tests.support import postgres, synthetic
 from tests.support.promtool import find_or_fetch
 from warehouse.ducklake import LakeLocation
 from warehouse.lake import forget_shared_lakes, quarantine_lake
@@ -244,6 +244,31 @@ def ingest(tmp_path: Path, datasets) -> Callable[..., FileIngestion]:
 def dbt_manifest() -> Path:
     """Outside `dagster dev` nothing parses the dbt project for us (see resources/dbt.py)."""
     return ensure_manifest()
+
+
+@pytest.fixture(scope="session")
+def synthetic_dbt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The synthetic project's dbt project, built and parsed once per session (tests/support/synthetic.py)."""
+    return synthetic.build_dbt_project(tmp_path_factory.mktemp("synthetic") / "dbt_project")
+
+
+@pytest.fixture
+def make_synthetic(
+    tmp_path: Path, backend_overrides: Callable[[], dict[str, str]], synthetic_dbt: Path
+) -> Callable[..., Settings]:
+    """Settings of a test's own data folder on the synthetic project (the module's backend)."""
+    warehouse = backend_overrides()
+
+    def make(**overrides: object) -> Settings:
+        content = synthetic.content_settings(synthetic_dbt)
+        return Settings(**{"env": "test", "data_dir": tmp_path / "data", **warehouse, **content, **overrides})
+
+    return make
+
+
+@pytest.fixture
+def synthetic_settings(make_synthetic: Callable[..., Settings]) -> Settings:
+    return make_synthetic()
 
 
 @pytest.fixture

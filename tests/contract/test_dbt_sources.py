@@ -111,7 +111,7 @@ def test_a_staging_model_says_what_it_is_in_its_first_lines():
 
 def test_a_daily_key_test_reads_only_the_days_a_build_rebuilds_in_any_environment(tmp_path):
     """dbt compiles the generated key test to a filter on the changed days of the warehouse it
-    runs in (macros/changed_days.sql), in every environment; the test's config names no database,
+    runs in (macros/dataops/changed_days.sql), in every environment; the test's config names no database,
     so slim CI does not see it as changed in an environment other than prod's."""
     compiled = {}
     for env in ("dev", "prod"):

@@ -3,7 +3,7 @@
 -- origin in the scheduled departure hour. Left joins throughout: a flight is never dropped because
 -- its reference data is incomplete (see the relationship tests in _marts.yml for how often).
 -- By day: a new or re-delivered day (flights or weather) rebuilds and republishes that day only;
--- new reference data touches every day (macros/changed_days.sql).
+-- new reference data touches every day (macros/dataops/changed_days.sql).
 select
     f.flight_id,
     f.flight_date,

@@ -4,7 +4,7 @@
 -- does not add up across days, so an all-history p90 would rescan every flight on every build).
 -- The window's first day is read before the build, so the scan filters on a constant and reads
 -- only the row groups (files, on the lake) of that year. It reads the new version of fct_flights
--- whole (macros/changed_days.sql), not only the days this build changed.
+-- whole (macros/dataops/changed_days.sql), not only the days this build changed.
 {%- set first_day = none %}
 {%- if execute %}
     {%- set newest = run_query("select max(flight_date) from " ~ current_version(ref('fct_flights')) ~ " as f").columns[0].values()[0] %}

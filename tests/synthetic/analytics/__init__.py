@@ -1,0 +1,1 @@
+"""The synthetic project's Python analytics (an ``AnalyticsSpec`` per table, as in analytics/)."""

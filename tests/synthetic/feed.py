@@ -1,0 +1,92 @@
+"""The synthetic project's feed: each day's orders and the customer list, generated the same way
+every time (seeded by the day), delivered into a landing zone as a real feed would be.
+
+    land(settings, days(3), reference=True)   the customer list and three days of orders
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from collections.abc import Iterable
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from config.settings import Settings
+from ingestion.landing import dataset_landing_dir
+from tests.synthetic.schemas.customers import SEGMENTS
+from tests.synthetic.schemas.orders import STATUSES
+
+FIRST_DAY = date(2026, 1, 5)  # a Monday
+CUSTOMER_IDS = [f"C{number:03d}" for number in range(1, 13)]
+ORDERS, CUSTOMERS = "orders", "customers"
+DAILY = (ORDERS,)
+
+
+def days(count: int, start: date = FIRST_DAY) -> list[date]:
+    return [start + timedelta(days=offset) for offset in range(count)]
+
+
+def customers_frame() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "customer_id": CUSTOMER_IDS,
+            "customer_name": [f"Customer {code[1:]}" for code in CUSTOMER_IDS],
+            "segment": [SEGMENTS[number % len(SEGMENTS)] for number in range(len(CUSTOMER_IDS))],
+        }
+    )
+
+
+def orders_frame(day: date) -> pl.DataFrame:
+    """One day's orders: 60 to 80 of them, fewer at weekends; some amounts not known yet."""
+    rng = random.Random(day.toordinal())
+    rows = rng.randint(60, 80) * (3 if day.weekday() < 5 else 2) // 3
+    quantities = [rng.randint(1, 20) for _ in range(rows)]
+    statuses = rng.choices(STATUSES, weights=[6, 3, 1], k=rows)
+    return pl.DataFrame(
+        {
+            "order_id": [day.toordinal() * 1_000 + number for number in range(1, rows + 1)],
+            "customer_id": [rng.choice(CUSTOMER_IDS) for _ in range(rows)],
+            "order_date": [day] * rows,
+            "status": statuses,
+            "quantity": quantities,
+            "amount_cents": [
+                None if status == "placed" and rng.random() < 0.2 else quantity * rng.randint(199, 4_999)
+                for quantity, status in zip(quantities, statuses, strict=True)
+            ],
+        },
+        schema_overrides={"quantity": pl.Int32},
+    )
+
+
+def csv_bytes(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_csv(buffer, null_value="NA")
+    return buffer.getvalue()
+
+
+def file_name(dataset: str, day: date | None = None) -> str:
+    return f"{dataset}_{day.isoformat()}.csv" if day else f"{dataset}.csv"
+
+
+def write_atomically(target: Path, data: bytes) -> Path:
+    """Under a hidden temporary name first, then renamed: the landing contract."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.write_bytes(data)
+    temporary.replace(target)
+    return target
+
+
+def land(settings: Settings, delivered_days: Iterable[date] = (), *, reference: bool = False) -> list[Path]:
+    """Deliver the customer list (``reference``) and the orders of ``delivered_days``; the landed paths."""
+    landed = []
+    if reference:
+        target = dataset_landing_dir(settings.landing, CUSTOMERS) / file_name(CUSTOMERS)
+        landed.append(write_atomically(target, csv_bytes(customers_frame())))
+    for day in delivered_days:
+        target = dataset_landing_dir(settings.landing, ORDERS) / file_name(ORDERS, day)
+        landed.append(write_atomically(target, csv_bytes(orders_frame(day))))
+    return landed
