@@ -21,8 +21,6 @@ from cli.backfill import BackfillReport, run_backfill
 from config.datasets import DatasetConfig, load_datasets
 from config.settings import LAKE_BACKEND, LAKE_PASSWORD_VARIABLE, S3_SECRET_VARIABLE, Settings
 from definitions import build_definitions
-from demo import replay
-from demo.nycflights import day_csv
 from ingestion.landing import LandedFile
 from ingestion.pipeline import Delivery, FileIngestion, ingest_files
 from resources.dbt import ensure_manifest
@@ -187,6 +185,8 @@ def builds(dbt_manifest, tmp_path_factory, request) -> Callable[[str], Built]:
         if backend not in made:
             lake = request.getfixturevalue("lake_catalogs")() if backend == LAKE_BACKEND else {}
             settings = Settings(env="test", data_dir=tmp_path_factory.mktemp("built") / "data", **lake)
+            from demo import replay  # the demo pack's: a made project has the synthetic fixtures only
+
             replay.main(["--reference", "--days", str(BUILT_DAYS)], settings=settings)
             instance = dg.DagsterInstance.ephemeral()
             defs = build_definitions(settings)
@@ -221,6 +221,8 @@ def datasets() -> dict[str, DatasetConfig]:
 @pytest.fixture(scope="session")
 def flights_day_csv() -> bytes:
     """The real 2013-01-01 flights file (842 records), as `replay` delivers it."""
+    from demo.nycflights import day_csv  # the demo pack's
+
     return day_csv("flights", date(2013, 1, 1))
 
 

@@ -23,7 +23,6 @@ import polars as pl
 
 from config.settings import PROJECT_ROOT as ROOT
 from config.settings import Settings
-from demo.nycflights import daily_table
 from instance.home import prepare_dagster_home
 from resources.warehouse import WarehouseResource
 from tests.support.processes import free_port
@@ -118,6 +117,8 @@ def flights_per_day(settings: Settings) -> dict[str, int]:
 
 def real_flights_per_day() -> dict[str, int]:
     """Flights per day in the real 2013 data, as delivered, by ISO day."""
+    from demo.nycflights import daily_table  # the demo pack's
+
     counts = daily_table("flights").group_by(pl.col("_day").cast(pl.String)).len()
     return dict(counts.iter_rows())
 
