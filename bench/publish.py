@@ -38,7 +38,7 @@ NEWEST = WEEK[-1]
 
 def build_first_week(settings) -> None:
     """The real pipeline over the real first week: loads, dbt build, publish."""
-    from tests.support.pipeline import Pipeline
+    from tests.demo.support.pipeline import Pipeline
 
     pipeline = Pipeline(settings)
     pipeline.land_real_days(WEEK)

@@ -89,7 +89,7 @@ def dataset_name(asset: str) -> str:
 
 @dataclass(frozen=True)
 class LineageNames:
-    jobs: str  # the namespace of the jobs: this deployment (dataops-template-prod)
+    jobs: str  # the namespace of the jobs: this deployment (the project's name and env, e.g. <name>-prod)
     datasets: str  # the namespace of the datasets: the warehouse (duckdb:///..., ducklake://...)
 
 

@@ -1,4 +1,4 @@
-"""``dataops-template-dbt``: dbt, leashed to the process that started it.
+"""The project's dbt command (``<name>-dbt``): dbt, leashed to the process that started it.
 
 A run worker killed outright (SIGKILL, the OOM killer, a lost node) has no chance to stop its dbt
 child, which would go on writing, holding the file's write lock, after Dagster has marked the run

@@ -1,6 +1,6 @@
-"""Shared fixtures: an isolated data folder per test, the dbt manifest once per session, a warehouse
-on either backend (a module marked ``backends`` runs once per backend), a PostgreSQL server, and one
-real pipeline build per backend that the integration tests start from."""
+"""Shared fixtures: an isolated data folder per test on the synthetic project the core's tests run on
+(tests/synthetic/), the dbt manifests once per session, a warehouse on either backend (a module
+marked ``backends`` runs once per backend), PostgreSQL servers and an S3-compatible store."""
 
 import http.server
 import json
@@ -9,18 +9,14 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import ClassVar
 
-import dagster as dg
 import pytest
 
-from cli.backfill import BackfillReport, run_backfill
 from config.datasets import DatasetConfig, load_datasets
-from config.settings import LAKE_BACKEND, LAKE_PASSWORD_VARIABLE, S3_SECRET_VARIABLE, Settings
-from definitions import build_definitions
+from config.settings import LAKE_PASSWORD_VARIABLE, S3_SECRET_VARIABLE, Settings
 from ingestion.landing import LandedFile
 from ingestion.pipeline import Delivery, FileIngestion, ingest_files
 from resources.dbt import ensure_manifest
@@ -159,81 +155,13 @@ def copy_warehouse(request: pytest.FixtureRequest) -> Callable[[Settings, Path],
     return copy
 
 
-BUILT_DAYS = 3
+def ingest_in(folder: Path, datasets: dict[str, DatasetConfig], dataset: str, day: str) -> Callable[..., FileIngestion]:
+    """``ingest``: ``run(data, dataset, partition_key)`` lands ``data`` in ``folder`` and ingests it."""
 
-
-@dataclass(frozen=True)
-class Built:
-    """The reference data and the first ``BUILT_DAYS`` real days, delivered by ``replay`` and loaded
-    and built by ``backfill``: its settings, the Dagster instance of its runs, its report."""
-
-    settings: Settings
-    instance: dg.DagsterInstance
-    defs: dg.Definitions
-    report: BackfillReport
-
-
-@pytest.fixture(scope="session")
-def builds(dbt_manifest, tmp_path_factory, request) -> Callable[[str], Built]:
-    """The build on a backend, made the first time a module of this worker asks for it.
-
-    Shared: read it, and its instance; a test that changes anything works on ``built_copy``.
-    """
-    made: dict[str, Built] = {}
-
-    def on(backend: str) -> Built:
-        if backend not in made:
-            lake = request.getfixturevalue("lake_catalogs")() if backend == LAKE_BACKEND else {}
-            settings = Settings(env="test", data_dir=tmp_path_factory.mktemp("built") / "data", **lake)
-            from demo import replay  # the demo pack's: a made project has the synthetic fixtures only
-
-            replay.main(["--reference", "--days", str(BUILT_DAYS)], settings=settings)
-            instance = dg.DagsterInstance.ephemeral()
-            defs = build_definitions(settings)
-            report = run_backfill(settings, instance, defs=defs)
-            assert report.success, {label: result.success for label, result in report.results.items()}
-            made[backend] = Built(settings, instance, defs, report)
-        return made[backend]
-
-    return on
-
-
-@pytest.fixture(scope="module")
-def built(builds: Callable[[str], Built], backend: str) -> Built:
-    """The build on the module's backend (the file, unless the module is marked ``backends``)."""
-    return builds(backend)
-
-
-@pytest.fixture
-def built_copy(built: Built, tmp_path: Path, copy_warehouse: Callable[[Settings, Path], Settings]) -> Settings:
-    """Settings for a private copy of the built data folder (warehouse, archive, everything)."""
-    return copy_warehouse(built.settings, tmp_path)
-
-
-DATASETS_PATH = Path(__file__).resolve().parent.parent / "config" / "datasets"
-
-
-@pytest.fixture(scope="session")
-def datasets() -> dict[str, DatasetConfig]:
-    return load_datasets(DATASETS_PATH)
-
-
-@pytest.fixture(scope="session")
-def flights_day_csv() -> bytes:
-    """The real 2013-01-01 flights file (842 records), as `replay` delivers it."""
-    from demo.nycflights import day_csv  # the demo pack's
-
-    return day_csv("flights", date(2013, 1, 1))
-
-
-@pytest.fixture
-def ingest(tmp_path: Path, datasets) -> Callable[..., FileIngestion]:
-    """Write ``data`` as a landed file of ``dataset`` and ingest it (no warehouse, no Dagster)."""
-
-    def run(data: bytes, dataset: str = "flights", partition_key: str | None = "2013-01-01") -> FileIngestion:
+    def run(data: bytes, dataset: str = dataset, partition_key: str | None = day) -> FileIngestion:
         config = datasets[dataset]
         name = config.file_name_for(date.fromisoformat(partition_key) if partition_key else None)
-        path = tmp_path / name
+        path = folder / name
         path.write_bytes(data)
         delivery = Delivery(LandedFile(dataset, path, partition_key), f"{dataset}/{name}")
         [result] = ingest_files(config, [delivery], datetime(2026, 1, 1, tzinfo=UTC), "test-run")
@@ -274,13 +202,22 @@ def synthetic_settings(make_synthetic: Callable[..., Settings]) -> Settings:
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, backend_overrides: Callable[[], dict[str, str]]) -> Callable[..., Settings]:
-    warehouse = backend_overrides()
+def make_settings(make_synthetic: Callable[..., Settings]) -> Callable[..., Settings]:
+    """Settings of a test's own data folder. The core's tests run on the synthetic project, never on
+    the project's own content (tests/demo/conftest.py makes the demo's tests run on the demo)."""
+    return make_synthetic
 
-    def make(**overrides: object) -> Settings:
-        return Settings(**{"env": "test", "data_dir": tmp_path / "data", **warehouse, **overrides})
 
-    return make
+@pytest.fixture(scope="session")
+def datasets() -> dict[str, DatasetConfig]:
+    """The synthetic project's datasets."""
+    return load_datasets(synthetic.DATASETS_PATH)
+
+
+@pytest.fixture
+def ingest(tmp_path: Path, datasets: dict[str, DatasetConfig]) -> Callable[..., FileIngestion]:
+    """Write ``data`` as a landed file of ``dataset`` and ingest it (no warehouse, no Dagster)."""
+    return ingest_in(tmp_path, datasets, "orders", "2026-01-05")
 
 
 @pytest.fixture

@@ -75,7 +75,7 @@ def help_text(*command: str) -> str:
 
 def test_the_search_finds_the_commands_the_readme_shows():
     commands = {command for command, _ in named_commands()}
-    assert {"dev", "test", "backfill", "profile", "replay"} <= commands
+    assert {"dev", "test", "backfill", "profile"} <= commands
 
 
 def test_every_named_command_exists_with_the_options_it_is_named_with():

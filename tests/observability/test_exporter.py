@@ -56,13 +56,14 @@ print(json.dumps({{"families": families, "heavy": heavy()}}), flush=True)
 """
 
 
-def test_the_exporter_starts_and_scrapes_without_dagster_polars_pandera_or_duckdb(tmp_path):
+def test_the_exporter_starts_and_scrapes_without_dagster_polars_pandera_or_duckdb(tmp_path, synthetic_settings):
     # A port bound but not listening: Dagster's GraphQL refuses every connection, at once.
     with socket.socket() as nobody:
         nobody.bind(("127.0.0.1", 0))
         graphql_url = f"http://127.0.0.1:{nobody.getsockname()[1]}/graphql"
         script = SCRIPT.format(heavy=HEAVY, exporter=EXPORTER, graphql_url=graphql_url)
-        ran = run_python(["-c", script], env={"DATAOPS_DATA_DIR": str(tmp_path)})
+        content = {"DATAOPS_DATASETS_PATH": str(synthetic_settings.datasets_path)}
+        ran = run_python(["-c", script], env={"DATAOPS_DATA_DIR": str(tmp_path), **content})
     lines = [json.loads(line) for line in ran.stdout.splitlines() if line.startswith("{")]
     assert lines, ran.stdout + ran.stderr
     imported = lines[0]

@@ -1,4 +1,4 @@
-"""``dataops-template-dbt``, the dbt that DbtCliResource runs: dbt itself, its version answered locally."""
+"""The project's dbt command, the dbt that DbtCliResource runs: dbt itself, its version answered locally."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+from config.project import DBT_SCRIPT
 from resources.dbt import DBT_EXECUTABLE
 
 DBT_CORE = importlib.metadata.version("dbt-core")
@@ -15,7 +16,7 @@ DBT_CORE = importlib.metadata.version("dbt-core")
 def test_the_version_is_the_installed_dbt_core_without_importing_dbt():
     # What dagster-dbt asks before every invocation; it reads the first version number printed.
     script = (
-        "import sys; sys.argv = ['dataops-template-dbt', '--version']\n"
+        f"import sys; sys.argv = [{DBT_SCRIPT!r}, '--version']\n"
         "from resources import dbt_leash\n"
         "dbt_leash.main()\n"
         "print('dbt imported' if 'dbt' in sys.modules else 'dbt not imported')\n"
@@ -28,5 +29,5 @@ def test_the_version_is_the_installed_dbt_core_without_importing_dbt():
 def test_every_other_command_is_dbt_itself():
     result = subprocess.run([DBT_EXECUTABLE, "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "Usage: dataops-template-dbt" in result.stdout or "Usage: dbt" in result.stdout
+    assert f"Usage: {DBT_SCRIPT}" in result.stdout or "Usage: dbt" in result.stdout
     assert "build" in result.stdout

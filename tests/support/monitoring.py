@@ -8,9 +8,11 @@ from pathlib import Path
 
 import yaml
 
+from config.project import NAME
+
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 PROMETHEUS = DEPLOY / "prometheus"
-DASHBOARD = DEPLOY / "grafana" / "dataops-template.json"
+DASHBOARD = DEPLOY / "grafana" / f"{NAME}.json"
 METRIC = re.compile(r"\bdataops_[a-z_]+\b")
 
 

@@ -12,9 +12,11 @@ import shlex
 import sys
 from pathlib import Path
 
+from config.project import NAME
+
 ROOT = Path(__file__).resolve().parents[2]
 UNITS = ROOT / "deploy" / "systemd"
-INSTALL_DIR = "/opt/dataops-template"
+INSTALL_DIR = f"/opt/{NAME}"
 
 
 def commands(unit: str, key: str, env: dict[str, str]) -> list[list[str]]:
