@@ -157,8 +157,8 @@ def locate_partition_file(
         return LandedFile(dataset.name, archived[0], partition_key)
     raise MissingFileError(
         f"no file for {dataset.name} partition {partition_key or '(reference)'}: expected {landed} "
-        f"(or an archived copy under {archive_root / dataset.name}). Land the file, e.g. with "
-        f"`replay`, then materialise again."
+        f"(or an archived copy under {archive_root / dataset.name}). Land the file there (under a "
+        "temporary name, then renamed), then materialise again."
     )
 
 

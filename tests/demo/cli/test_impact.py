@@ -12,7 +12,7 @@ from config.settings import Settings
 from definitions import build_definitions
 from demo import replay
 from resources.dbt_state import MANIFEST
-from tests.cli.conftest import CHANGED_TABLE, copy_of_dbt_project, slim_build_outcome
+from tests.demo.cli.conftest import CHANGED_TABLE, copy_of_dbt_project, slim_build_outcome
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from cli import impact
 from cli.backfill import run_backfill
 from config.settings import PROD_LAKE_PASSWORD_VARIABLE, Settings
 from demo import replay
-from tests.cli.conftest import CHANGED_TABLE, slim_build_outcome
+from tests.demo.cli.conftest import CHANGED_TABLE, slim_build_outcome
 from tests.support import postgres
 from tests.support.warehouse import query
 
