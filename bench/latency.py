@@ -32,6 +32,7 @@ import duckdb  # noqa: E402
 from config.names import LAND_AND_REFRESH_JOB, LOAD_JOBS  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from demo import replay  # noqa: E402
+from ingestion.landing import write_atomically  # noqa: E402
 from instance.local import open_local_instance  # noqa: E402
 from resources.warehouse import WarehouseResource  # noqa: E402
 from tests.support import dev_server  # noqa: E402
@@ -66,7 +67,7 @@ def redeliver_and_wait(settings: Settings, day: str, timeout: float) -> tuple[fl
     landing = dataset_landing_dir(settings.landing, "flights") / flights.file_name_for(date.fromisoformat(day))
     lines = archived.read_bytes().splitlines(keepends=True)
     landed_at = time.time()
-    replay.write_atomically(landing, b"".join(lines[:-1]))
+    write_atomically(landing, b"".join(lines[:-1]))
     started = time.monotonic()
 
     def corrected_in_marts() -> bool:

@@ -25,15 +25,7 @@ import polars as pl
 from config.datasets import DatasetConfig, load_datasets
 from config.settings import Settings, exits_on_settings_error, get_settings
 from demo.nycflights import day_csv, demo_days, fed, source_bytes
-from ingestion.landing import dataset_landing_dir, landed_days, manifest_of
-
-
-def write_atomically(target: Path, data: bytes) -> None:
-    """Write to a hidden temporary name in the same folder, then rename: the landing contract."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_bytes(data)
-    temporary.replace(target)
+from ingestion.landing import dataset_landing_dir, landed_days, manifest_of, write_atomically
 
 
 def next_days(datasets: dict[str, DatasetConfig], already: set[date], count: int) -> list[date]:

@@ -88,6 +88,16 @@ def data_file_of(manifest: Path) -> Path:
     return manifest.with_name(manifest.name.removesuffix(MANIFEST_SUFFIX))
 
 
+def write_atomically(target: Path, data: bytes) -> Path:
+    """Deliver ``data`` as the landing contract asks: under a hidden temporary name in the same
+    folder first, then renamed, so no reader ever sees half a file. Returns ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.write_bytes(data)
+    temporary.replace(target)
+    return target
+
+
 def dataset_landing_dir(landing_root: Path, dataset_name: str) -> Path:
     return landing_root / dataset_name
 

@@ -27,6 +27,7 @@ from config.settings import FILE_BACKEND, Settings
 from definitions import build_definitions
 from demo import replay
 from demo.nycflights import day_csv
+from ingestion.landing import write_atomically
 from instance.local import open_local_instance
 from observability import metrics as exported
 from resources.pools import pool_limits
@@ -420,7 +421,7 @@ def test_a_bad_file_raises_an_alert_and_is_not_published(dagster_dev, metrics):
     settings, server = dagster_dev
     log = server.log
     broken = pl.read_csv(day_csv("flights", date(2013, 1, 3)), infer_schema=False)
-    replay.write_atomically(
+    write_atomically(
         settings.landing / "flights" / "flights_2013-01-03.csv", broken.drop("carrier").write_csv().encode()
     )
     found = dev_server.wait_for(

@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from config.settings import Settings
-from ingestion.landing import dataset_landing_dir
+from ingestion.landing import dataset_landing_dir, write_atomically
 from tests.synthetic.schemas.customers import SEGMENTS
 from tests.synthetic.schemas.orders import STATUSES
 
@@ -69,15 +69,6 @@ def csv_bytes(frame: pl.DataFrame) -> bytes:
 
 def file_name(dataset: str, day: date | None = None) -> str:
     return f"{dataset}_{day.isoformat()}.csv" if day else f"{dataset}.csv"
-
-
-def write_atomically(target: Path, data: bytes) -> Path:
-    """Under a hidden temporary name first, then renamed: the landing contract."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_bytes(data)
-    temporary.replace(target)
-    return target
 
 
 def land(settings: Settings, delivered_days: Iterable[date] = (), *, reference: bool = False) -> list[Path]:

@@ -20,10 +20,9 @@ import pytest
 from config.changes import ColumnChange, check_changes
 from config.datasets import DatasetConfig, load_datasets
 from config.settings import Settings
-from demo import replay
 from demo.nycflights import day_csv
 from ingestion.changes import claim_changes, record_consumed
-from ingestion.landing import dataset_landing_dir
+from ingestion.landing import dataset_landing_dir, write_atomically
 from ingestion.load import load_partitions
 from ingestion.storage import align_raw_tables
 from resources.warehouse import WarehouseResource
@@ -93,7 +92,7 @@ def flights(settings: Settings, schema: str, *changes: dict) -> DatasetConfig:
 def deliver(settings: Settings, day: date, data: bytes) -> None:
     target = dataset_landing_dir(settings.landing, "flights") / f"flights_{day}.csv"
     target.parent.mkdir(parents=True, exist_ok=True)
-    replay.write_atomically(target, data)
+    write_atomically(target, data)
 
 
 def reshaped(day: date, change) -> bytes:

@@ -17,10 +17,9 @@ from cli.backfill import register_days
 from config.datasets import load_datasets
 from config.settings import Settings
 from definitions import build_definitions
-from demo import replay
 from demo.nycflights import day_csv, fed, source_bytes
 from ingestion.changes import CHANGED_DAYS
-from ingestion.landing import dataset_landing_dir
+from ingestion.landing import dataset_landing_dir, write_atomically
 from jobs.landing import RANGE_END_TAG, RANGE_START_TAG, ingest_job_for, refresh_targets
 from publishing.marts import AuditedModel, audited_models
 from resources.dbt import dbt_project
@@ -55,7 +54,7 @@ class Pipeline:
         config = self.datasets[dataset]
         target = dataset_landing_dir(self.settings.landing, dataset) / config.file_name_for(day)
         target.parent.mkdir(parents=True, exist_ok=True)
-        replay.write_atomically(target, data)
+        write_atomically(target, data)
 
     def load(self, names: Sequence[str], days: Sequence[date] = ()) -> None:
         """One load run of ``names`` for ``days`` (consecutive partitions) or of reference data."""

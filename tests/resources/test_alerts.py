@@ -5,10 +5,10 @@ from resources.alerts import AlertsResource
 
 ALERT = Alert(
     kind="check_failure",
-    title="check pandera_validation failed on raw/flights",
+    title="check pandera_validation failed on raw/orders",
     details="missing column",
     run_id="r1",
-    asset="raw/flights",
+    asset="raw/orders",
     check="pandera_validation",
 )
 
@@ -19,7 +19,7 @@ def test_every_alert_is_a_json_line_in_the_alerts_file(tmp_path):
     AlertsResource(alerts_file=str(path)).send(ALERT)
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert len(lines) == 2
-    assert lines[0]["title"] == ALERT.title and lines[0]["asset"] == "raw/flights"
+    assert lines[0]["title"] == ALERT.title and lines[0]["asset"] == "raw/orders"
 
 
 def test_the_webhook_receives_the_alert_as_json(tmp_path, webhook_server):
@@ -33,7 +33,7 @@ def test_slack_format_is_an_incoming_webhook_text_message(tmp_path, webhook_serv
     url, received = webhook_server
     AlertsResource(alerts_file=str(tmp_path / "a.jsonl"), webhook_url=url, webhook_format="slack").send(ALERT)
     assert set(received[0]) == {"text"}
-    assert "check pandera_validation failed on raw/flights" in received[0]["text"]
+    assert "check pandera_validation failed on raw/orders" in received[0]["text"]
 
 
 def test_an_unreachable_webhook_is_logged_and_the_alert_still_recorded(tmp_path, caplog):

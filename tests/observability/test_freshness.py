@@ -3,14 +3,14 @@
 from observability.freshness import FreshnessPolicy, evaluate
 
 HOUR = 3600.0
-POLICY = {"raw/flights": FreshnessPolicy("raw/flights", fail_after=48 * HOUR, expected="flights_{date}.csv")}
+POLICY = {"raw/orders": FreshnessPolicy("raw/orders", fail_after=48 * HOUR, expected="orders_{date}.csv")}
 
 
 def run(ticks: list[tuple[float, float | None]]) -> list[list[tuple[str, str]]]:
     """Evaluate at each (now, last materialisation); the alerts of each tick as (kind, title)."""
     state, raised = {}, []
     for now, last in ticks:
-        state, alerts = evaluate(POLICY, {"raw/flights": last}, state, now)
+        state, alerts = evaluate(POLICY, {"raw/orders": last}, state, now)
         raised.append([(alert.kind, alert.title) for alert in alerts])
     return raised
 
@@ -31,10 +31,10 @@ def test_data_past_its_policy_alerts_once_and_once_more_when_it_recovers():
     assert raised == [
         [],
         [],
-        [("late_data", "raw/flights is late: nothing new for 48.0 h (policy: late after 48.0 h)")],
+        [("late_data", "raw/orders is late: nothing new for 48.0 h (policy: late after 48.0 h)")],
         [],
         [],
-        [("data_recovered", "raw/flights is fresh again after 25.0 h late")],
+        [("data_recovered", "raw/orders is fresh again after 25.0 h late")],
         [],
     ]
 
@@ -44,12 +44,12 @@ def test_data_that_never_came_is_late_a_policy_window_after_the_watch_began():
     raised = run([(began, None), (began + 47 * HOUR, None), (began + 48.5 * HOUR, None), (began + 60 * HOUR, None)])
     assert raised[:2] == [[], []]
     [(kind, title)] = raised[2]
-    assert (kind, title) == ("late_data", "raw/flights is late: nothing new for 48.5 h (policy: late after 48.0 h)")
+    assert (kind, title) == ("late_data", "raw/orders is late: nothing new for 48.5 h (policy: late after 48.0 h)")
     assert raised[3] == []
 
 
 def test_the_alert_says_what_was_expected_and_when_it_last_came():
-    state, [alert] = evaluate(POLICY, {"raw/flights": 0.0}, {}, 50 * HOUR)
-    assert alert.asset == "raw/flights"
-    assert alert.details.startswith("Expected: flights_{date}.csv. Last materialised 1970-01-01T00:00:00+00:00.")
-    assert state["raw/flights"].late
+    state, [alert] = evaluate(POLICY, {"raw/orders": 0.0}, {}, 50 * HOUR)
+    assert alert.asset == "raw/orders"
+    assert alert.details.startswith("Expected: orders_{date}.csv. Last materialised 1970-01-01T00:00:00+00:00.")
+    assert state["raw/orders"].late
