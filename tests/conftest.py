@@ -23,6 +23,7 @@ from resources.dbt import ensure_manifest
 from tests.support import object_store as object_store_module
 from tests.support import postgres, synthetic
 from tests.support.promtool import find_or_fetch
+from tests.synthetic import feed
 from warehouse.ducklake import LakeLocation
 from warehouse.lake import forget_shared_lakes, quarantine_lake
 
@@ -214,10 +215,17 @@ def datasets() -> dict[str, DatasetConfig]:
     return load_datasets(synthetic.DATASETS_PATH)
 
 
+@pytest.fixture(scope="session")
+def orders_day_csv() -> bytes:
+    """The synthetic feed's first day of orders, as it is delivered (feed.FIRST_DAY)."""
+    return feed.csv_bytes(feed.orders_frame(feed.FIRST_DAY))
+
+
 @pytest.fixture
 def ingest(tmp_path: Path, datasets: dict[str, DatasetConfig]) -> Callable[..., FileIngestion]:
-    """Write ``data`` as a landed file of ``dataset`` and ingest it (no warehouse, no Dagster)."""
-    return ingest_in(tmp_path, datasets, "orders", "2026-01-05")
+    """Write ``data`` as a landed file of ``dataset`` and ingest it (no warehouse, no Dagster); by
+    default as the synthetic feed's orders of its first day."""
+    return ingest_in(tmp_path, datasets, "orders", feed.FIRST_DAY.isoformat())
 
 
 @pytest.fixture

@@ -82,16 +82,8 @@ def test_a_day_landing_alone_is_loaded_and_refreshed_in_one_run(dagster_dev):
         every=2,
         in_flight=lambda: dev_server.runs_in_flight(server.home),
     )
-    with open_local_instance(server.home) as instance:
-        [run] = [run for run in instance.get_runs() if run.run_id not in before]
-        automation = next(state for state in instance.all_instigator_state() if state.name == "automation_sensor")
-        end = instance.get_run_record_by_id(run.run_id).end_time
-        # No second run is evidence only once automation has looked after the run ended.
-        dev_server.wait_for(
-            "two automation ticks after the run",
-            lambda: len(instance.get_ticks(automation.instigator_origin_id, automation.selector_id, after=end)) >= 2,
-            PIPELINE_TIMEOUT,
-        )
+    [run] = [run for run in dev_server.runs(server.home) if run.run_id not in before]
+    dev_server.wait_for_automation_after(server.home, run.run_id, PIPELINE_TIMEOUT)
     new = [run for run in dev_server.runs(server.home) if run.run_id not in before]
     assert [(run.job_name, run.status) for run in new] == [("land_and_refresh", dg.DagsterRunStatus.SUCCESS)], (
         dev_server.describe_runs(new)

@@ -151,15 +151,8 @@ def test_a_single_landed_day_reaches_the_marts_in_one_run(dagster_dev):
         new = [run for run in instance.get_runs() if run.run_id not in before]
         assert len(new) == 1, f"one run for the day, not:\n{dev_server.describe_runs(new)}"
         [run] = new
-        automation = next(state for state in instance.all_instigator_state() if state.name == "automation_sensor")
-        end = instance.get_run_record_by_id(run.run_id).end_time
-        # The absence of a second run is only evidence once automation has looked after the run ended.
-        dev_server.wait_for(
-            "two automation ticks after the run",
-            lambda: len(instance.get_ticks(automation.instigator_origin_id, automation.selector_id, after=end)) >= 2,
-            ALERT_TIMEOUT,
-        )
-        after = [r for r in instance.get_runs() if r.run_id not in before]
+    dev_server.wait_for_automation_after(server.home, run.run_id, ALERT_TIMEOUT)
+    after = [r for r in dev_server.runs(server.home) if r.run_id not in before]
     assert (run.job_name, run.status) == ("land_and_refresh", dg.DagsterRunStatus.SUCCESS)
     assert [r.job_name for r in after] == ["land_and_refresh"], f"no second run:\n{dev_server.describe_runs(after)}"
     assert latest_materialization(server.home, SCORECARD).run_id == run.run_id, "the analytics came in the same run"

@@ -99,6 +99,22 @@ def runs_in_flight(home: Path) -> str:
     return f"unfinished runs {unfinished or 'none'}; latest finished {finished or 'none'}"
 
 
+def wait_for_automation_after(home: Path, run_id: str, timeout: float, ticks: int = 2) -> None:
+    """Until the automation sensor has ticked ``ticks`` times since run ``run_id`` ended: only then is
+    the absence of a run it would have started evidence that it starts none."""
+    from instance.local import open_local_instance
+
+    with open_local_instance(home) as instance:
+        automation = next(state for state in instance.all_instigator_state() if state.name == "automation_sensor")
+        end = instance.get_run_record_by_id(run_id).end_time
+        origin, selector = automation.instigator_origin_id, automation.selector_id
+        wait_for(
+            f"{ticks} automation ticks after run {run_id[:8]}",
+            lambda: len(instance.get_ticks(origin, selector, after=end)) >= ticks,
+            timeout,
+        )
+
+
 def rows_per_day(settings: Settings, table: str, day_column: str = "_partition_date") -> dict[str, int]:
     """Rows per day of ``table`` (raw.flights, quarantine.flights: by their partition day); empty while
     the warehouse or the table is missing, or the file is locked by a writer."""

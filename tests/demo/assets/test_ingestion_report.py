@@ -10,8 +10,8 @@ from assets.ingestion_report import failure_summary, log_batch, validation_check
 from ingestion.pipeline import FileIngestion
 from ingestion.summary import LoadSummary
 from ingestion.volume import volume_report
-from tests.demo.ingestion.test_pipeline import corrupt
 from tests.demo.ingestion.test_volume import real_daily_counts
+from tests.ingestion.test_pipeline import corrupt
 
 FLIGHTS = 842
 

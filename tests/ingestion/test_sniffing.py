@@ -3,7 +3,7 @@
 import gzip
 import io
 import zipfile
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -13,11 +13,14 @@ from config.datasets import DatasetConfig
 from ingestion.landing import LandedFile
 from ingestion.pipeline import Delivery, FileIngestion, Severity, ingest_files
 from ingestion.sniffing import WrongFormatError, check_format, identify
+from tests.synthetic import feed
+
+DAY = feed.FIRST_DAY
 
 
 def ingest_as(config: DatasetConfig, path: Path, source_file: str) -> FileIngestion:
-    """Ingest ``path`` as the 2013-01-01 file of ``config``, a variant of the flights dataset."""
-    delivery = Delivery(LandedFile("flights", path, "2013-01-01"), source_file)
+    """Ingest ``path`` as the first day's file of ``config``, a variant of the orders dataset."""
+    delivery = Delivery(LandedFile("orders", path, DAY.isoformat()), source_file)
     [result] = ingest_files(config, [delivery], datetime(2026, 1, 1, tzinfo=UTC), "test-run")
     return result
 
@@ -31,7 +34,7 @@ def parquet_bytes(data: bytes) -> bytes:
 def zip_bytes(data: bytes) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("flights.csv", data)
+        archive.writestr("orders.csv", data)
     return buffer.getvalue()
 
 
@@ -45,11 +48,11 @@ def zip_bytes(data: bytes) -> bytes:
     ],
     ids=["gzip", "zip", "parquet", "nul-bytes"],
 )
-def test_a_container_under_a_csv_name_is_refused_whole_saying_what_it_is(ingest, flights_day_csv, make, what):
-    result = ingest(make(flights_day_csv))
+def test_a_container_under_a_csv_name_is_refused_whole_saying_what_it_is(ingest, orders_day_csv, make, what):
+    result = ingest(make(orders_day_csv))
     assert result.severity is Severity.ERROR
     assert result.problems == [result.problems[0]]
-    assert result.problems[0].startswith(f"flights_2013-01-01.csv is {what}")
+    assert result.problems[0].startswith(f"orders_{DAY}.csv is {what}")
     assert "expected plain CSV" in result.problems[0]
     assert "UTF-8" not in result.problems[0], "no mojibake diagnosis"
     # No garbage records: nothing was read, nothing loaded, nothing quarantined.
@@ -57,8 +60,8 @@ def test_a_container_under_a_csv_name_is_refused_whole_saying_what_it_is(ingest,
 
 
 def test_plain_csv_text_is_accepted():
-    assert identify(b"year,month,day\n2013,1,1\n") is None
-    check_format("flights.csv", b"year,month\n", "csv", None)
+    assert identify(b"order_id,quantity\n1,3\n") is None
+    check_format("orders.csv", b"order_id,quantity\n", "csv", None)
 
 
 def test_a_gzip_file_under_a_csv_name_suggests_declaring_compression():
@@ -66,35 +69,35 @@ def test_a_gzip_file_under_a_csv_name_suggests_declaring_compression():
         check_format("f.csv", gzip.compress(b"a,b\n"), "csv", None)
 
 
-def test_a_dataset_that_declares_gzip_reads_compressed_files(datasets, tmp_path, flights_day_csv):
-    config = datasets["flights"].model_copy(update={"compression": "gzip", "file_pattern": "flights_{date}.csv.gz"})
-    path = tmp_path / config.file_name_for(date(2013, 1, 1))
-    path.write_bytes(gzip.compress(flights_day_csv))
-    result = ingest_as(config, path, f"flights/{path.name}")
+def test_a_dataset_that_declares_gzip_reads_compressed_files(datasets, tmp_path, orders_day_csv):
+    config = datasets["orders"].model_copy(update={"compression": "gzip", "file_pattern": "orders_{date}.csv.gz"})
+    path = tmp_path / config.file_name_for(DAY)
+    path.write_bytes(gzip.compress(orders_day_csv))
+    result = ingest_as(config, path, f"orders/{path.name}")
     assert result.severity is Severity.OK
-    assert result.rows_loaded == result.records_read == 842
+    assert result.rows_loaded == result.records_read == feed.orders_frame(DAY).height
 
 
-def test_a_dataset_that_declares_gzip_refuses_a_plain_file(datasets, tmp_path, flights_day_csv):
-    config = datasets["flights"].model_copy(update={"compression": "gzip", "file_pattern": "flights_{date}.csv.gz"})
-    path = tmp_path / "flights_2013-01-01.csv.gz"
-    path.write_bytes(flights_day_csv)
+def test_a_dataset_that_declares_gzip_refuses_a_plain_file(datasets, tmp_path, orders_day_csv):
+    config = datasets["orders"].model_copy(update={"compression": "gzip", "file_pattern": "orders_{date}.csv.gz"})
+    path = tmp_path / f"orders_{DAY}.csv.gz"
+    path.write_bytes(orders_day_csv)
     result = ingest_as(config, path, "x")
     assert result.severity is Severity.ERROR
     assert "is not compressed (plain text); expected gzip-compressed plain CSV" in result.problems[0]
 
 
-def test_damaged_gzip_data_is_named(datasets, tmp_path, flights_day_csv):
-    config = datasets["flights"].model_copy(update={"compression": "gzip", "file_pattern": "flights_{date}.csv.gz"})
-    path = tmp_path / "flights_2013-01-01.csv.gz"
-    path.write_bytes(gzip.compress(flights_day_csv)[:500])
+def test_damaged_gzip_data_is_named(datasets, tmp_path, orders_day_csv):
+    config = datasets["orders"].model_copy(update={"compression": "gzip", "file_pattern": "orders_{date}.csv.gz"})
+    path = tmp_path / f"orders_{DAY}.csv.gz"
+    path.write_bytes(gzip.compress(orders_day_csv)[:500])
     result = ingest_as(config, path, "x")
     assert result.severity is Severity.ERROR
-    assert "flights_2013-01-01.csv.gz: damaged gzip data" in result.problems[0]
+    assert f"orders_{DAY}.csv.gz: damaged gzip data" in result.problems[0]
 
 
 def test_utf16_text_is_named_as_such_not_as_binary():
-    data = "\ufeffyear,month\n2013,1\n".encode("utf-16")
+    data = "\ufefforder_id,quantity\n1,3\n".encode("utf-16")
     with pytest.raises(
         WrongFormatError, match=r"f.csv is UTF-16 text \(little-endian\), not UTF-8; expected plain CSV"
     ):

@@ -20,46 +20,46 @@ LOADED_AT = datetime(2026, 11, 22, 8, 30, tzinfo=UTC)
 
 
 def test_file_names_map_to_partitions(datasets, tmp_path):
-    flights = datasets["flights"]
-    assert match_file(flights, tmp_path / "flights_2013-02-28.csv") == LandedFile(
-        "flights", tmp_path / "flights_2013-02-28.csv", "2013-02-28"
+    orders = datasets["orders"]
+    assert match_file(orders, tmp_path / "orders_2026-02-28.csv") == LandedFile(
+        "orders", tmp_path / "orders_2026-02-28.csv", "2026-02-28"
     )
-    assert match_file(datasets["planes"], tmp_path / "planes.csv").partition_key is None
+    assert match_file(datasets["customers"], tmp_path / "customers.csv").partition_key is None
 
 
 @pytest.mark.parametrize(
     ("name", "reason"),
     [
-        ("flights_2013-02-30.csv", "is not a real date"),
-        ("flights_13-02-03.csv", "does not match"),
-        ("flights.csv", "does not match"),
-        ("flights_2013-02-03.csv.tmp", "still being written"),
-        (".flights_2013-02-03.csv", "still being written"),
+        ("orders_2026-02-30.csv", "is not a real date"),
+        ("orders_26-02-03.csv", "does not match"),
+        ("orders.csv", "does not match"),
+        ("orders_2026-02-03.csv.tmp", "still being written"),
+        (".orders_2026-02-03.csv", "still being written"),
     ],
 )
 def test_unusable_names_say_why(datasets, tmp_path, name, reason):
-    result = match_file(datasets["flights"], tmp_path / name)
+    result = match_file(datasets["orders"], tmp_path / name)
     assert isinstance(result, UnmatchedFile)
     assert reason in result.reason
 
 
 def test_a_partition_reads_landing_first_then_the_newest_archived_copy(datasets, tmp_path):
     landing, archive = tmp_path / "landing", tmp_path / "archive"
-    flights = datasets["flights"]
-    with pytest.raises(MissingFileError, match=r"expected .*landing/flights/flights_2013-01-05\.csv"):
-        locate_partition_file(landing, archive, flights, "2013-01-05")
+    orders = datasets["orders"]
+    with pytest.raises(MissingFileError, match=r"expected .*landing/orders/orders_2026-01-05\.csv"):
+        locate_partition_file(landing, archive, orders, "2026-01-05")
 
-    older = archive / "flights" / "2013-01-05" / "20260101T000000000000Z__flights_2013-01-05.csv"
-    newer = archive / "flights" / "2013-01-05" / "20260202T000000000000Z__flights_2013-01-05.csv"
+    older = archive / "orders" / "2026-01-05" / "20260101T000000000000Z__orders_2026-01-05.csv"
+    newer = archive / "orders" / "2026-01-05" / "20260202T000000000000Z__orders_2026-01-05.csv"
     for path in (older, newer):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("x")
-    assert locate_partition_file(landing, archive, flights, "2013-01-05").path == newer
+    assert locate_partition_file(landing, archive, orders, "2026-01-05").path == newer
 
-    landed = landing / "flights" / "flights_2013-01-05.csv"
+    landed = landing / "orders" / "orders_2026-01-05.csv"
     landed.parent.mkdir(parents=True)
     landed.write_text("redelivered")
-    assert locate_partition_file(landing, archive, flights, "2013-01-05").path == landed
+    assert locate_partition_file(landing, archive, orders, "2026-01-05").path == landed
 
 
 def archived(landed: LandedFile, landing: Path, target: Path) -> Path:
@@ -70,12 +70,12 @@ def archived(landed: LandedFile, landing: Path, target: Path) -> Path:
 
 def test_archiving_copies_first_and_a_retry_reuses_the_copy(tmp_path):
     landing, archive = tmp_path / "landing", tmp_path / "archive"
-    path = landing / "flights" / "flights_2013-01-05.csv"
+    path = landing / "orders" / "orders_2026-01-05.csv"
     path.parent.mkdir(parents=True)
     path.write_text("rows")
-    landed = LandedFile("flights", path, "2013-01-05")
+    landed = LandedFile("orders", path, "2026-01-05")
     target = archive_path(archive, landed, LOADED_AT)
-    assert target == archive / "flights" / "2013-01-05" / "20261122T083000000000Z__flights_2013-01-05.csv"
+    assert target == archive / "orders" / "2026-01-05" / "20261122T083000000000Z__orders_2026-01-05.csv"
     assert archived(landed, landing, target) == target
     assert path.exists(), "a copy: landing keeps the file until the rows are committed"
     assert target.read_text() == "rows"
@@ -85,16 +85,16 @@ def test_archiving_copies_first_and_a_retry_reuses_the_copy(tmp_path):
     assert [p.name for p in target.parent.iterdir()] == [target.name]
     assert remove_from_landing(landed, target, (path.stat().st_size, path.stat().st_mtime_ns))
     assert not path.exists()
-    replayed = LandedFile("flights", target, "2013-01-05")
+    replayed = LandedFile("orders", target, "2026-01-05")
     assert archive_path(archive, replayed, LOADED_AT) == target
-    assert replayed.name == "flights_2013-01-05.csv"
+    assert replayed.name == "orders_2026-01-05.csv"
 
 
 def test_a_redelivery_of_older_content_is_archived_as_the_newest(tmp_path):
     landing, archive = tmp_path / "landing", tmp_path / "archive"
-    path = landing / "flights" / "flights_2013-01-05.csv"
+    path = landing / "orders" / "orders_2026-01-05.csv"
     path.parent.mkdir(parents=True)
-    landed = LandedFile("flights", path, "2013-01-05")
+    landed = LandedFile("orders", path, "2026-01-05")
     copies = []
     for minute, content in ((1, "A"), (2, "B"), (3, "A")):
         path.write_text(content)
@@ -105,10 +105,10 @@ def test_a_redelivery_of_older_content_is_archived_as_the_newest(tmp_path):
 
 
 def test_a_file_redelivered_during_the_load_stays_in_landing(tmp_path):
-    path = tmp_path / "landing" / "flights" / "flights_2013-01-05.csv"
+    path = tmp_path / "landing" / "orders" / "orders_2026-01-05.csv"
     path.parent.mkdir(parents=True)
     path.write_text("first")
-    landed = LandedFile("flights", path, "2013-01-05")
+    landed = LandedFile("orders", path, "2026-01-05")
     target = archived(landed, tmp_path / "landing", archive_path(tmp_path / "archive", landed, LOADED_AT))
     mtime = path.stat().st_mtime_ns
     path.write_text("second, delivered while the first loaded")
