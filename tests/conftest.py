@@ -66,12 +66,14 @@ def own_postgres() -> Iterator[tuple[Path, str]]:
 
 
 @pytest.fixture
-def own_lake(own_postgres: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def own_lake(
+    own_postgres: tuple[Path, str], make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> Settings:
     """Settings of a new lake whose catalog is on the module's own server."""
     _, dsn = own_postgres
     monkeypatch.setenv(LAKE_PASSWORD_VARIABLE, postgres.PASSWORD)
     catalog = postgres.conninfo(dsn, postgres.create_database(dsn, "lake"))
-    return Settings(env="test", data_dir=tmp_path / "data", backend="ducklake", lake_catalog=catalog)
+    return make_settings(backend="ducklake", lake_catalog=catalog)
 
 
 @pytest.fixture(scope="session")

@@ -12,16 +12,16 @@ from contextlib import contextmanager
 
 import pytest
 
-from demo import replay
 from ingestion.load import load_partitions
 from resources.warehouse import WarehouseResource
 from tests.support import postgres
 from tests.support.warehouse import query
+from tests.synthetic import feed
 from warehouse.faults import Cause, cause_of
 
 pytestmark = pytest.mark.integration
 
-DAYS = ["2013-01-01", "2013-01-02"]  # what `replay --days 2` delivers
+DAYS = [day.isoformat() for day in feed.days(2)]
 
 
 def test_a_catalog_gone_after_the_commit_leaves_the_load_committed_and_its_volume_unjudged(
@@ -29,7 +29,7 @@ def test_a_catalog_gone_after_the_commit_leaves_the_load_committed_and_its_volum
 ):
     data_dir, _ = own_postgres
     settings = own_lake
-    replay.main(["--days", "2"], settings=settings)
+    feed.land(settings, feed.days(2))
     warehouse = WarehouseResource.for_settings(settings)
     sessions = 0
 
@@ -45,7 +45,7 @@ def test_a_catalog_gone_after_the_commit_leaves_the_load_committed_and_its_volum
 
     try:
         outcome = load_partitions(
-            datasets["flights"],
+            datasets["orders"],
             DAYS[:1],
             settings.landing,
             settings.archive,
@@ -59,9 +59,9 @@ def test_a_catalog_gone_after_the_commit_leaves_the_load_committed_and_its_volum
     assert outcome.complete and outcome.volume is None
     assert outcome.volume_unread is not None and cause_of(outcome.volume_unread) == Cause.CATALOG_UNREACHABLE
     assert postgres.PASSWORD not in outcome.volume_unread
-    assert query(settings, "SELECT count(*) FROM raw.flights") == [(842,)]
+    assert query(settings, "SELECT count(*) FROM raw.orders") == [(feed.orders_frame(feed.FIRST_DAY).height,)]
     # The next day's load, the catalog back, judges its own day.
     following = load_partitions(
-        datasets["flights"], DAYS[1:], settings.landing, settings.archive, warehouse.writer, "catalog-back"
+        datasets["orders"], DAYS[1:], settings.landing, settings.archive, warehouse.writer, "catalog-back"
     )
     assert following.volume is not None and following.volume_unread is None
