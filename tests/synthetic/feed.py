@@ -1,7 +1,8 @@
 """The synthetic project's feed: each day's orders and the customer list, generated the same way
 every time (seeded by the day), delivered into a landing zone as a real feed would be.
 
-    land(settings, days(3), reference=True)   the customer list and three days of orders
+    land(settings, days(3), reference=True)   the reference files and three days of orders
+    land(settings, days(3), SHIPMENTS)        three days of shipments
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from tests.synthetic.schemas.orders import STATUSES
 
 FIRST_DAY = date(2026, 1, 5)  # a Monday
 CUSTOMER_IDS = [f"C{number:03d}" for number in range(1, 13)]
-ORDERS, CUSTOMERS = "orders", "customers"
-DAILY = (ORDERS,)
+STORE_IDS = ["S01", "S02", "S03"]
+ORDERS, SHIPMENTS, CUSTOMERS, STORES = "orders", "shipments", "customers", "stores"
+DAILY, REFERENCE = (ORDERS, SHIPMENTS), (CUSTOMERS, STORES)
 
 
 def days(count: int, start: date = FIRST_DAY) -> list[date]:
@@ -61,6 +63,31 @@ def orders_frame(day: date) -> pl.DataFrame:
     )
 
 
+def stores_frame() -> pl.DataFrame:
+    return pl.DataFrame({"store_id": STORE_IDS, "city": ["Leeds", "York", "Hull"]})
+
+
+def shipments_frame(day: date) -> pl.DataFrame:
+    """One day's parcels: the orders of the day before that were not cancelled, one parcel each."""
+    rng = random.Random(-day.toordinal())
+    orders = orders_frame(day - timedelta(days=1)).filter(pl.col("status") != "cancelled")
+    rows = orders.height
+    return pl.DataFrame(
+        {
+            "shipment_id": [day.toordinal() * 1_000 + number for number in range(1, rows + 1)],
+            "order_id": orders.get_column("order_id"),
+            "store_id": [rng.choice(STORE_IDS) for _ in range(rows)],
+            "shipped_on": [day] * rows,
+            "weight_grams": [rng.randint(100, 20_000) for _ in range(rows)],
+        },
+        schema_overrides={"weight_grams": pl.Int32},
+    )
+
+
+FRAMES = {ORDERS: orders_frame, SHIPMENTS: shipments_frame}
+REFERENCE_FRAMES = {CUSTOMERS: customers_frame, STORES: stores_frame}
+
+
 def csv_bytes(frame: pl.DataFrame) -> bytes:
     buffer = io.BytesIO()
     frame.write_csv(buffer, null_value="NA")
@@ -71,13 +98,16 @@ def file_name(dataset: str, day: date | None = None) -> str:
     return f"{dataset}_{day.isoformat()}.csv" if day else f"{dataset}.csv"
 
 
-def land(settings: Settings, delivered_days: Iterable[date] = (), *, reference: bool = False) -> list[Path]:
-    """Deliver the customer list (``reference``) and the orders of ``delivered_days``; the landed paths."""
+def land(settings: Settings, delivered_days: Iterable[date] = (), *daily: str, reference: bool = False) -> list[Path]:
+    """Deliver the reference files (``reference``) and the ``daily`` datasets' files (orders unless
+    named) of ``delivered_days``; returns the landed paths."""
     landed = []
     if reference:
-        target = dataset_landing_dir(settings.landing, CUSTOMERS) / file_name(CUSTOMERS)
-        landed.append(write_atomically(target, csv_bytes(customers_frame())))
+        for name, frame in REFERENCE_FRAMES.items():
+            target = dataset_landing_dir(settings.landing, name) / file_name(name)
+            landed.append(write_atomically(target, csv_bytes(frame())))
     for day in delivered_days:
-        target = dataset_landing_dir(settings.landing, ORDERS) / file_name(ORDERS, day)
-        landed.append(write_atomically(target, csv_bytes(orders_frame(day))))
+        for name in daily or (ORDERS,):
+            target = dataset_landing_dir(settings.landing, name) / file_name(name, day)
+            landed.append(write_atomically(target, csv_bytes(FRAMES[name](day))))
     return landed
