@@ -20,7 +20,7 @@ from ingestion.landing import dataset_landing_dir, write_atomically
 from tests.synthetic.schemas.customers import SEGMENTS
 from tests.synthetic.schemas.orders import STATUSES
 
-FIRST_DAY = date(2026, 1, 5)  # a Monday
+FIRST_DAY = date(2026, 1, 1)  # the datasets' dates.earliest
 CUSTOMER_IDS = [f"C{number:03d}" for number in range(1, 13)]
 STORE_IDS = ["S01", "S02", "S03"]
 ORDERS, SHIPMENTS, CUSTOMERS, STORES = "orders", "shipments", "customers", "stores"
