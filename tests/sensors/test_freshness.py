@@ -1,8 +1,8 @@
 """The freshness alert sensor with a controlled clock, on a real instance and real loads.
 
-The clock starts 50 hours in the past: the watch begins, no flights have come; an hour before
+The clock starts 50 hours in the past: the watch begins, no orders have come; an hour before
 "now" the policy's 48 hours have passed and one alert goes out (alerts file and Slack webhook);
-later ticks say nothing more; a real load of a day brings flights, and the next tick sends one
+later ticks say nothing more; a real load of a day brings orders, and the next tick sends one
 "recovered" notice. Weather, never loaded, stays late without a second alert.
 """
 
@@ -12,11 +12,11 @@ import dagster as dg
 import pytest
 
 from definitions import build_definitions
-from demo import replay
 from jobs.landing import ingest_job_for
 from resources.alerts import AlertsResource
 from sensors.freshness import build_freshness_sensor
 from tests.support.json_lines import read_json_lines
+from tests.synthetic import feed
 
 pytestmark = pytest.mark.integration  # a real load of a day
 HOUR = 3600.0
@@ -52,30 +52,30 @@ def test_late_data_alerts_once_and_recovery_once(make_settings, webhook_server, 
         assert tick(real_now - 50 * HOUR) == [], "the watch begins: nothing has had time to be late"
         late = tick(real_now - 1 * HOUR)
         assert sorted((alert["kind"], alert["asset"]) for alert in late) == [
-            ("late_data", "raw/flights"),
-            ("late_data", "raw/weather"),
+            ("late_data", "raw/orders"),
+            ("late_data", "raw/shipments"),
         ]
-        flights = next(alert for alert in late if alert["asset"] == "raw/flights")
-        assert flights["title"] == "raw/flights is late: nothing new for 49.0 h (policy: late after 48.0 h)"
-        assert "flights_{date}.csv in the landing zone's flights/ folder" in flights["details"]
+        orders = next(alert for alert in late if alert["asset"] == "raw/orders")
+        assert orders["title"] == "raw/orders is late: nothing new for 49.0 h (policy: late after 48.0 h)"
+        assert "orders_{date}.csv in the landing zone's orders/ folder" in orders["details"]
         assert tick(real_now - 0.5 * HOUR) == [], "still late: no second alert"
 
-        replay.main(["--days", "1"], settings=settings)
-        instance.add_dynamic_partitions("days", ["2013-01-01"])
-        result = ingest_job_for(defs, [datasets["flights"]]).execute_in_process(
-            instance=instance, partition_key="2013-01-01"
+        feed.land(settings, feed.days(1))
+        instance.add_dynamic_partitions("days", ["2026-01-01"])
+        result = ingest_job_for(defs, [datasets["orders"]]).execute_in_process(
+            instance=instance, partition_key="2026-01-01"
         )
         assert result.success
-        loaded = instance.get_latest_materialization_event(dg.AssetKey(["raw", "flights"])).timestamp
+        loaded = instance.get_latest_materialization_event(dg.AssetKey(["raw", "orders"])).timestamp
         recovered = tick(loaded + 60)
-        assert [(alert["kind"], alert["asset"]) for alert in recovered] == [("data_recovered", "raw/flights")]
-        assert recovered[0]["title"].startswith("raw/flights is fresh again after ")
-        assert tick(loaded + 120) == [], "fresh, and weather still late: nothing new to say"
+        assert [(alert["kind"], alert["asset"]) for alert in recovered] == [("data_recovered", "raw/orders")]
+        assert recovered[0]["title"].startswith("raw/orders is fresh again after ")
+        assert tick(loaded + 120) == [], "fresh, and shipments still late: nothing new to say"
 
     texts = [body["text"] for body in received]
     assert len(texts) == 3, "the webhook got the same three alerts as the file"
     assert sorted(text.split("\n")[0] for text in texts) == [
-        ":rotating_light: raw/flights is late: nothing new for 49.0 h (policy: late after 48.0 h)",
-        ":rotating_light: raw/weather is late: nothing new for 49.0 h (policy: late after 48.0 h)",
+        ":rotating_light: raw/orders is late: nothing new for 49.0 h (policy: late after 48.0 h)",
+        ":rotating_light: raw/shipments is late: nothing new for 49.0 h (policy: late after 48.0 h)",
         ":white_check_mark: " + recovered[0]["title"],
     ]
