@@ -2,8 +2,8 @@
 
 Small real runs of a three-asset graph (raw -> staging -> mart, checks on each) on a real
 instance; the lineage sensor sends their events through its real transports, a file and HTTP.
-The project's own chain (raw.flights -> fct_flights -> analytics) is checked end to end under
-`dagster dev` (tests/test_dagster_dev.py).
+The demo's chain, from its raw tables to its analytics, is checked end to end under `dagster dev`
+(tests/demo/test_dagster_dev.py).
 """
 
 import json
@@ -63,7 +63,7 @@ def filled(items: list[dict]) -> list[dict]:
     return [{key: value for key, value in item.items() if value not in ({}, [])} for item in items]
 
 
-NAMES = LineageNames(jobs="dataops-template-test", datasets="duckdb:///tmp/test.duckdb")
+NAMES = LineageNames(jobs="pipeline-test", datasets="duckdb:///tmp/test.duckdb")
 
 
 def translate(instance: dg.DagsterInstance, run_id: str, graph) -> list[dict]:
