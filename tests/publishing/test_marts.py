@@ -1,39 +1,36 @@
-"""Write, audit, publish on real data, on both backends: a delivery that passes Pandera but breaks a
-mart invariant is audited and never published, and fixing the data publishes the new version.
+"""Write, audit, publish, on both backends: a delivery that passes Pandera but breaks a mart
+invariant is audited and never published, and fixing the data publishes the new version.
 
-The bad delivery is a real one: the airlines reference file re-delivered without Virgin America.
-Every row of it is valid, so Pandera loads it; but VX still flies, so fct_flights' error-severity
-relationship test (every carrier is a known airline) fails on the new version.
+The bad delivery: the customer list re-delivered without customer C001. Every row of it is valid,
+so Pandera loads it; but C001 still orders, so fct_orders' error-severity relationship test (every
+order's customer is on the list) fails on the new version.
 """
 
 from __future__ import annotations
-
-from datetime import date
 
 import dagster as dg
 import polars as pl
 import pytest
 
 from config.settings import Settings
-from demo.nycflights import source_bytes
 from publishing.marts import FAILED, PUBLISHED, VERSIONS, failed_name
 from resources.alerts import AlertsResource
 from sensors.alerts import run_failure_alerts
-from tests.demo.support.pipeline import Pipeline, audited_marts
 from tests.support.alerts import failure_context
 from tests.support.json_lines import read_json_lines
+from tests.support.pipeline import Pipeline
 from tests.support.warehouse import query
+from tests.synthetic import feed
 
 pytestmark = [pytest.mark.integration, pytest.mark.backends]
 
-DAYS = [date(2013, 1, n) for n in range(1, 5)]
-CARRIER_TEST = "relationships_fct_flights_carrier__carrier__ref_stg_airlines_"
-ANALYTICS_TABLES = ("carrier_scorecard", "weather_delay_impact")
+DAYS = feed.days(4)
+CUSTOMER_TEST = "relationships_fct_orders_customer_id__customer_id__ref_stg_customers_"
+ANALYTICS_TABLES = ("segment_revenue",)
 
 
-def airlines_without_virgin_america() -> bytes:
-    frame = pl.read_csv(source_bytes("airlines"), infer_schema=False)
-    return frame.filter(pl.col("carrier") != "VX").write_csv(null_value="NA").encode()
+def customers_without_c001() -> bytes:
+    return feed.csv_bytes(feed.customers_frame().filter(pl.col("customer_id") != "C001"))
 
 
 def schemas(settings: Settings) -> set[str]:
@@ -48,9 +45,12 @@ def analytics(pipeline: Pipeline) -> dict[str, pl.DataFrame]:
 
 
 @pytest.fixture
-def pipeline(built_copy: Settings) -> Pipeline:
-    """Three days loaded and published, the marts and the analytics (tests/conftest.py's build)."""
-    return Pipeline(built_copy)
+def pipeline(synthetic_settings: Settings) -> Pipeline:
+    """Three days loaded and published, the marts and the analytics."""
+    built = Pipeline(synthetic_settings)
+    built.land_days(DAYS[:3])
+    assert built.run_build(analytics=True).success
+    return built
 
 
 def test_a_failed_audit_publishes_nothing_keeps_the_version_and_fixing_the_data_publishes(pipeline):
@@ -58,11 +58,11 @@ def test_a_failed_audit_publishes_nothing_keeps_the_version_and_fixing_the_data_
     marts_before, analytics_before = pipeline.marts(), analytics(pipeline)
     [(version_before,)] = query(settings, f"SELECT max(version) FROM {VERSIONS} WHERE outcome = ?", [PUBLISHED])
 
-    # Day 4 lands, and the airlines file is re-delivered without VX: both load (Pandera passes).
-    pipeline.land_real_days([DAYS[3]], reference=False)
-    pipeline.deliver("airlines", None, airlines_without_virgin_america())
-    pipeline.load(["airlines"])
-    assert query(settings, "SELECT count(*) FROM raw.airlines WHERE carrier = 'VX'") == [(0,)]
+    # Day 4 lands, and the customer list is re-delivered without C001: both load (Pandera passes).
+    pipeline.land_days([DAYS[3]], reference=False)
+    pipeline.deliver("customers", None, customers_without_c001())
+    pipeline.load(["customers"])
+    assert query(settings, "SELECT count(*) FROM raw.customers WHERE customer_id = 'C001'") == [(0,)]
 
     result = pipeline.run_build(analytics=True)
     assert not result.success
@@ -74,27 +74,27 @@ def test_a_failed_audit_publishes_nothing_keeps_the_version_and_fixing_the_data_
         assert marts_after[name].equals(before), name
     for name, before in analytics_before.items():
         assert pipeline.table("analytics", name).equals(before), name
-    assert query(settings, "SELECT count(*) FROM marts.fct_flights WHERE flight_date = ?", [DAYS[3]]) == [(0,)]
+    assert query(settings, "SELECT count(*) FROM marts.fct_orders WHERE order_date = ?", [DAYS[3]]) == [(0,)]
 
-    # The failing version is kept, named after the run, with the flights that broke the invariant.
+    # The failing version is kept, named after the run, with the orders that broke the invariant.
     assert kept_as in schemas(settings)
-    [(orphans,)] = query(settings, f"SELECT count(*) FROM {kept_as}.fct_flights WHERE carrier_name IS NULL")
-    [(vx_flights,)] = query(settings, "SELECT count(*) FROM raw.flights WHERE carrier = 'VX'")
-    assert orphans == vx_flights > 0
+    [(orphans,)] = query(settings, f"SELECT count(*) FROM {kept_as}.fct_orders WHERE customer_name IS NULL")
+    [(c001_orders,)] = query(settings, "SELECT count(*) FROM raw.orders WHERE customer_id = 'C001'")
+    assert orphans == c001_orders > 0
     versions = f"SELECT outcome, kept_as, failed_tests FROM {VERSIONS} WHERE run_id = ?"
     [(outcome, kept, tests)] = query(settings, versions, [result.run_id])
     assert (outcome, kept) == (FAILED, kept_as)
-    assert CARRIER_TEST in tests
+    assert CUSTOMER_TEST in tests
 
     # The step's error, the failed check and the alert all say why, and name the kept version.
     [failure] = [event for event in result.all_events if event.event_type == dg.DagsterEventType.STEP_FAILURE]
     description = failure.step_failure_data.user_failure_data.description
-    assert CARRIER_TEST in description and kept_as in description
+    assert CUSTOMER_TEST in description and kept_as in description
     assert f"readers still see version {version_before}" in description
     [check] = [
         evaluation
         for evaluation in result.get_asset_check_evaluations()
-        if evaluation.check_name == CARRIER_TEST and evaluation.asset_key == dg.AssetKey(["marts", "fct_flights"])
+        if evaluation.check_name == CUSTOMER_TEST and evaluation.asset_key == dg.AssetKey(["marts", "fct_orders"])
     ]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     assert kept_as in (check.description or "")
@@ -102,7 +102,7 @@ def test_a_failed_audit_publishes_nothing_keeps_the_version_and_fixing_the_data_
     [materialization] = [
         event.event_specific_data.materialization
         for event in result.get_asset_materialization_events()
-        if event.asset_key == dg.AssetKey(["marts", "fct_flights"])
+        if event.asset_key == dg.AssetKey(["marts", "fct_orders"])
     ]
     assert materialization.metadata["audit"].value == "failed: not published"
     assert materialization.metadata["published_version"].value == version_before
@@ -110,18 +110,18 @@ def test_a_failed_audit_publishes_nothing_keeps_the_version_and_fixing_the_data_
     alerts = AlertsResource(alerts_file=str(settings.alerts))
     run_failure_alerts(failure_context(pipeline.instance, result.run_id, alerts))
     sent = read_json_lines(settings.alerts)
-    [check_alert] = [alert for alert in sent if alert["kind"] == "check_failure" and alert["check"] == CARRIER_TEST]
-    assert check_alert["asset"] == "marts/fct_flights" and kept_as in check_alert["details"]
+    [check_alert] = [alert for alert in sent if alert["kind"] == "check_failure" and alert["check"] == CUSTOMER_TEST]
+    assert check_alert["asset"] == "marts/fct_orders" and kept_as in check_alert["details"]
     [run_alert] = [alert for alert in sent if alert["kind"] == "run_failure"]
     assert kept_as in run_alert["details"]
 
-    # The fix: the full airlines file again. The next build audits, publishes and tidies.
-    pipeline.deliver("airlines", None, source_bytes("airlines"))
-    pipeline.load(["airlines"])
+    # The fix: the full customer list again. The next build audits, publishes and tidies.
+    pipeline.deliver("customers", None, feed.csv_bytes(feed.customers_frame()))
+    pipeline.load(["customers"])
     fixed = pipeline.run_build(analytics=True)
     assert fixed.success
-    assert query(settings, "SELECT count(DISTINCT flight_date) FROM marts.fct_flights") == [(4,)]
-    assert query(settings, "SELECT count(*) FROM marts.fct_flights WHERE carrier_name IS NULL") == [(0,)]
+    assert query(settings, "SELECT count(DISTINCT order_date) FROM marts.fct_orders") == [(4,)]
+    assert query(settings, "SELECT count(*) FROM marts.fct_orders WHERE customer_name IS NULL") == [(0,)]
     [(version_now,)] = query(settings, f"SELECT max(version) FROM {VERSIONS} WHERE outcome = ?", [PUBLISHED])
     assert version_now > version_before
     assert kept_as not in schemas(settings)
@@ -131,8 +131,8 @@ def test_a_failed_audit_publishes_nothing_keeps_the_version_and_fixing_the_data_
         for event in fixed.get_asset_materialization_events()
         if event.asset_key.path[0] == "marts"
     ]
-    assert {m.asset_key.path[-1] for m in published} == set(audited_marts())
+    assert {m.asset_key.path[-1] for m in published} == set(pipeline.audited_marts())
     for materialization in published:
         assert materialization.metadata["audit"].value == "passed"
         assert materialization.metadata["published_version"].value == version_now
-    assert not pipeline.table("analytics", "carrier_scorecard").equals(analytics_before["carrier_scorecard"])
+    assert not pipeline.table("analytics", "segment_revenue").equals(analytics_before["segment_revenue"])
