@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date
 
 import dagster as dg
 import duckdb
 import pytest
 
 from cli.backfill import run_backfill
-from config.settings import Settings
-from demo import replay
+from tests.synthetic import feed
 from warehouse.file import FileWarehouse
 
 pytestmark = pytest.mark.integration
@@ -26,24 +24,28 @@ pytestmark = pytest.mark.integration
 HOLD_COPY = """
 import sys, duckdb
 connection = duckdb.connect(sys.argv[1], read_only=True)
-print(connection.execute("SELECT count(*) FROM marts.fct_flights").fetchall()[0][0], flush=True)
+print(connection.execute("SELECT count(*) FROM marts.fct_orders").fetchall()[0][0], flush=True)
 sys.stdin.readline()
-print(connection.execute("SELECT count(*) FROM marts.fct_flights").fetchall()[0][0], flush=True)
+print(connection.execute("SELECT count(*) FROM marts.fct_orders").fetchall()[0][0], flush=True)
 """
 
 
 def fct_rows(path) -> int:
     with duckdb.connect(str(path), read_only=True) as connection:
-        return connection.execute("SELECT count(*) FROM marts.fct_flights").fetchall()[0][0]
+        return connection.execute("SELECT count(*) FROM marts.fct_orders").fetchall()[0][0]
 
 
-def test_a_reader_of_the_copy_never_stalls_loads_and_builds(tmp_path, dbt_manifest):
-    settings = Settings(env="test", data_dir=tmp_path / "data")
+FIRST, SECOND = feed.days(2)
+ON_FIRST, ON_SECOND = (feed.orders_frame(day).height for day in (FIRST, SECOND))
+
+
+def test_a_reader_of_the_copy_never_stalls_loads_and_builds(make_settings):
+    settings = make_settings()
     copy = FileWarehouse(settings.warehouse, settings.env).reader_copy
-    replay.main(["--reference", "--days", "2"], settings=settings)
+    feed.land(settings, [FIRST, SECOND], reference=True)
     instance = dg.DagsterInstance.ephemeral()
-    assert run_backfill(settings, instance, end=date(2013, 1, 1)).success
-    assert fct_rows(copy) == 842, "the first build published the copy"
+    assert run_backfill(settings, instance, end=FIRST).success
+    assert fct_rows(copy) == ON_FIRST, "the first build published the copy"
     schemas = "SELECT schema_name FROM information_schema.schemata"
     with duckdb.connect(str(settings.warehouse), read_only=True) as pipeline:
         assert ("quarantine",) in pipeline.execute(schemas).fetchall()
@@ -55,8 +57,8 @@ def test_a_reader_of_the_copy_never_stalls_loads_and_builds(tmp_path, dbt_manife
         [sys.executable, "-c", HOLD_COPY, str(copy)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     try:
-        assert reader.stdout.readline().strip() == "842"
-        report = run_backfill(settings, instance, start=date(2013, 1, 2))
+        assert reader.stdout.readline().strip() == str(ON_FIRST)
+        report = run_backfill(settings, instance, start=SECOND)
         assert report.success
         retries = [
             event
@@ -68,5 +70,5 @@ def test_a_reader_of_the_copy_never_stalls_loads_and_builds(tmp_path, dbt_manife
         stdout, _ = reader.communicate("\n", timeout=60)
     finally:
         reader.kill()
-    assert stdout.strip() == "842", "the open session kept the version it opened"
-    assert fct_rows(copy) == 842 + 943, "a new session reads the new build"
+    assert stdout.strip() == str(ON_FIRST), "the open session kept the version it opened"
+    assert fct_rows(copy) == ON_FIRST + ON_SECOND, "a new session reads the new build"
