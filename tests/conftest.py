@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -55,6 +56,15 @@ def postgres_server() -> Iterator[str]:
     finally:
         postgres.stop(data_dir)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def database(postgres_server: str) -> Iterator[str]:
+    """A fresh database on the session's server per test (a Dagster instance's, say), so no run
+    history leaks between tests (or CI runs)."""
+    name = postgres.create_database(postgres_server, prefix="dagster")
+    yield urlsplit(postgres_server)._replace(path=f"/{name}").geturl()
+    postgres.drop_database(postgres_server, name)
 
 
 @pytest.fixture(scope="module")

@@ -101,13 +101,12 @@ def file_name(dataset: str, day: date | None = None) -> str:
 def land(settings: Settings, delivered_days: Iterable[date] = (), *daily: str, reference: bool = False) -> list[Path]:
     """Deliver the reference files (``reference``) and the ``daily`` datasets' files (orders unless
     named) of ``delivered_days``; returns the landed paths."""
-    landed = []
+    files = {}
     if reference:
         for name, frame in REFERENCE_FRAMES.items():
-            target = dataset_landing_dir(settings.landing, name) / file_name(name)
-            landed.append(write_atomically(target, csv_bytes(frame())))
+            files[dataset_landing_dir(settings.landing, name) / file_name(name)] = csv_bytes(frame())
     for day in delivered_days:
         for name in daily or (ORDERS,):
-            target = dataset_landing_dir(settings.landing, name) / file_name(name, day)
-            landed.append(write_atomically(target, csv_bytes(FRAMES[name](day))))
-    return landed
+            files[dataset_landing_dir(settings.landing, name) / file_name(name, day)] = csv_bytes(FRAMES[name](day))
+    # Every file made first, then all landed at once: a delivery of several files arrives together.
+    return [write_atomically(target, data) for target, data in files.items()]
