@@ -275,7 +275,8 @@ def uv_binary(uv: list[str]) -> str:
     """The uv executable itself, for a program that runs it without this file (template/finish.py)."""
     if len(uv) == 1:
         return shutil.which(uv[0]) or uv[0]
-    found = subprocess.run([*uv[:-1], "-c", "import uv; print(uv.find_uv_bin())"], capture_output=True, text=True)
+    # [python, -m, uv]: the uv package of that Python knows where its binary is.
+    found = subprocess.run([uv[0], "-c", "import uv; print(uv.find_uv_bin())"], capture_output=True, text=True)
     return found.stdout.strip()
 
 
@@ -290,11 +291,9 @@ def template_address() -> str:
     return found.stdout.strip() if found.returncode == 0 else str(ROOT)
 
 
-def copier(uv: list[str], *args: str, cwd: Path) -> int:
+def copier(uv: list[str], *args: str) -> int:
     """copier from the locked environment; template/finish.py, which it runs, locks with this uv."""
-    env = {**os.environ, "UV": uv_binary(uv)}
-    command = [str(ROOT / ".venv" / "bin" / "python"), "-m", "copier", *args]
-    return subprocess.run(command, cwd=cwd, env=env).returncode
+    return run(uv, "python", "-m", "copier", *args, env={**os.environ, "UV": uv_binary(uv)})
 
 
 def new() -> int:
@@ -317,7 +316,7 @@ def new() -> int:
     answers = {"name": args.name, "backend": args.backend, "keep_demo": "true" if args.demo else "false"}
     data = [f"--data={key}={value}" for key, value in answers.items()]
     options = ["--trust", "--defaults", "--quiet", f"--vcs-ref={commit}", *data]
-    code = copier(uv, "copy", *options, str(ROOT), str(target), cwd=ROOT)
+    code = copier(uv, "copy", *options, str(ROOT), str(target))
     if code != 0:
         return code
     # The template's address, not the clone it happened to be made from: what `update` pulls from.
@@ -345,7 +344,7 @@ def update() -> int:
         return 2
     uv = uv_command()
     sync(uv)
-    code = copier(uv, "update", "--trust", "--defaults", "--skip-answered", *sys.argv[2:], cwd=ROOT)
+    code = copier(uv, "update", "--trust", "--defaults", "--skip-answered", *sys.argv[2:])
     if code == 0:
         print("tasks: merged; review `git diff`, resolve any conflict markers, run `python3 tasks.py test`, commit")
     return code

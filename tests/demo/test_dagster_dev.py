@@ -34,7 +34,7 @@ from resources.pools import pool_limits
 from resources.warehouse import WarehouseResource
 from schemas.flights import Flights
 from tests.support import dev_server, terminate
-from tests.support.browser import browser_page, check_rows, dismiss_welcome
+from tests.support.browser import browser_page, check_rows, page_at
 from tests.support.json_lines import read_json_lines
 from tests.support.metrics import Scrape, scrape
 from tests.support.monitoring import metrics_queried
@@ -92,6 +92,12 @@ def metrics(dagster_dev):
     settings, server = dagster_dev
     with dev_server.metrics_exporter(server.home.parent, settings, server) as url:
         yield url
+
+
+def executable_assets(settings: Settings) -> list[dg.AssetKey]:
+    """The data assets "Materialize all" covers: every executable asset of the code location."""
+    graph = build_definitions(settings).resolve_asset_graph()
+    return [key for key in graph.get_all_asset_keys() if graph.get(key).is_executable]
 
 
 def finished_runs(home) -> list[dg.DagsterRun]:
@@ -315,12 +321,9 @@ def test_the_ui_opens_readable_with_real_charts(dagster_dev, tmp_path):
     """In a real browser: the lineage graph shows every asset (no collapsed groups), "Materialize all"
     counts the data assets only (not the operations), and a chart is a rendered PNG image."""
     settings, server = dagster_dev
-    graph = build_definitions(settings).resolve_asset_graph()
-    data_assets = [key for key in graph.get_all_asset_keys() if graph.get(key).is_executable]
+    data_assets = executable_assets(settings)
 
-    with browser_page() as page:
-        page.goto(f"{server.url}/asset-groups", wait_until="networkidle")
-        dismiss_welcome(page)
+    with page_at(f"{server.url}/asset-groups") as page:
         # Every asset is a node on the first view; operations are not in "Materialize all".
         for name in ("flights", "stg_flights", "fct_flights", "carrier_scorecard", "warehouse_backup"):
             page.get_by_text(name, exact=True).first.wait_for(timeout=60_000)
@@ -349,9 +352,7 @@ def test_columns_and_checks_explain_themselves_in_the_ui(dagster_dev, dbt_manife
         for node in manifest["nodes"].values()
         if node["resource_type"] == "test" and node["config"]["severity"].lower() == "warn"
     }
-    with browser_page() as page:
-        page.goto(f"{server.url}/assets/raw/flights", wait_until="networkidle")
-        dismiss_welcome(page)
+    with page_at(f"{server.url}/assets/raw/flights") as page:
         page.get_by_text("Columns", exact=True).first.wait_for(timeout=60_000)
         assert page.get_by_text(carrier, exact=True).first.is_visible(), "the carrier column's description"
 
@@ -366,11 +367,8 @@ def test_materialize_all_in_the_ui_is_the_data(dagster_dev):
     """The README's way through the "Materialize all" dialog (All, Launch) backfills the pipeline
     with no extra runs from automation (which waits for a backfill in progress: assets/automation.py)."""
     settings, server = dagster_dev
-    graph = build_definitions(settings).resolve_asset_graph()
-    data_assets = [key for key in graph.get_all_asset_keys() if graph.get(key).is_executable]
-    with browser_page() as page:
-        page.goto(f"{server.url}/asset-groups", wait_until="networkidle")
-        dismiss_welcome(page)
+    data_assets = executable_assets(settings)
+    with page_at(f"{server.url}/asset-groups") as page:
         page.get_by_role("button", name=f"Materialize all ({len(data_assets)})").click(timeout=60_000)
         page.get_by_role("button", name="All", exact=True).click(timeout=60_000)
         page.get_by_role("button", name="Launch backfill").click(timeout=60_000)

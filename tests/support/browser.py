@@ -35,6 +35,15 @@ def browser_page() -> Iterator[Page]:
             browser.close()
 
 
+@contextlib.contextmanager
+def page_at(url: str) -> Iterator[Page]:
+    """A browser page opened at ``url`` once the network is idle, the welcome dialog dismissed."""
+    with browser_page() as page:
+        page.goto(url, wait_until="networkidle")
+        dismiss_welcome(page)
+        yield page
+
+
 def dismiss_welcome(page: Page) -> None:
     """The first visit shows a "Join the Dagster community" dialog; skip it if it is there."""
     skip = page.get_by_role("button", name="Skip")
